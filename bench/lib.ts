@@ -1,0 +1,83 @@
+/**
+ * Benchmark plumbing shared by every bench/*.bench.ts: timing (median of several runs),
+ * peers run in the same process tree (PyTorch CPU through Debian's /usr/bin/python3), rows.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface BenchRow {
+  name: string; // e.g. "gemm f32"
+  shape: string; // e.g. "1024x1024x1024"
+  value: number; // ours
+  unit: string; // e.g. "GFLOP/s", "ms"
+  peer: string | null; // e.g. "openblas", "torch 1.13"
+  peerValue: number | null;
+  /** ours / peer for rates (higher is better), peer / ours for times: > 1 means we are faster. */
+  ratio: number | null;
+  note?: string;
+}
+
+export interface BenchContext {
+  /** quick: fewer repetitions and sizes (used by the smoke test). */
+  quick: boolean;
+  /** Whether a PyTorch peer can be run (Debian's python3-torch). */
+  hasTorch: boolean;
+}
+
+/** Median wall time in ms of fn over `reps` runs after `warmup` runs. */
+export async function timeMs(fn: () => Promise<unknown> | unknown, reps = 5, warmup = 1): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+export const PYTHON = '/usr/bin/python3';
+
+export function torchAvailable(): boolean {
+  if (!existsSync(PYTHON)) return false;
+  try {
+    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs bench/peers/<script> with a JSON request on argv[1]; the script prints one JSON value.
+ * Returns null when the peer cannot run (then the row says so).
+ */
+export function runPeer<T>(script: string, request: unknown): T | null {
+  try {
+    const out = execFileSync(PYTHON, [join(import.meta.dirname, 'peers', script), JSON.stringify(request)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+    });
+    return JSON.parse(out.trim().split('\n').pop()!) as T;
+  } catch (e) {
+    console.error(`peer ${script} failed: ${(e as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
+export function row(
+  name: string,
+  shape: string,
+  value: number,
+  unit: string,
+  peer: string | null,
+  peerValue: number | null,
+  higherIsBetter: boolean,
+  note?: string,
+): BenchRow {
+  const ratio = peerValue == null || peerValue === 0 || value === 0 ? null : higherIsBetter ? value / peerValue : peerValue / value;
+  return { name, shape, value, unit, peer, peerValue, ratio, ...(note ? { note } : {}) };
+}

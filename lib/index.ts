@@ -1,0 +1,5 @@
+export { Tensor, type DType, type TensorData } from './tensor.js';
+export * as ops from './ops.js';
+export { backward, noGrad, enableGrad, isGradEnabled } from './autograd.js';
+export { info, setNumThreads, type VlvInfo } from './info.js';
+export { VlvError, type VlvErrorCode } from './errors.js';

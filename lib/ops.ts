@@ -1,0 +1,137 @@
+/**
+ * The engine's ops, typed. Every call runs off the JS thread and resolves to new tensors;
+ * calls on tensors that require grad record themselves unless inside noGrad().
+ * Semantics are those of csrc/ops/ops.h (the one op list).
+ */
+import { native, type Attrs, type NativeOpInfo } from './native.js';
+import { isGradEnabled } from './grad-mode.js';
+import { Tensor, type DType } from './tensor.js';
+import { wrapAsync, wrapSync } from './errors.js';
+
+type Input = Tensor | null | undefined;
+
+function handles(inputs: readonly Input[]) {
+  return inputs.map((t) => (t ? t.native : null));
+}
+
+/** Runs any op of the list by name; resolves to all of its outputs. */
+export async function runOp(name: string, inputs: readonly Input[], attrs: Attrs = {}): Promise<Tensor[]> {
+  const out = await wrapAsync(() => native.runOp(name, handles(inputs), attrs, isGradEnabled()));
+  return out.map((h) => new Tensor(h));
+}
+
+/** The same on the calling thread: for tiny tensors, where a Promise costs more than the op. */
+export function runOpSync(name: string, inputs: readonly Input[], attrs: Attrs = {}): Tensor[] {
+  return wrapSync(() => native.runOpSync(name, handles(inputs), attrs, isGradEnabled())).map((h) => new Tensor(h));
+}
+
+async function one(name: string, inputs: readonly Input[], attrs: Attrs = {}): Promise<Tensor> {
+  return (await runOp(name, inputs, attrs))[0]!;
+}
+
+/** The op list: name, number of tensor inputs (-1: any), whether it has a backward rule. */
+export function opList(): NativeOpInfo[] {
+  return native.opList();
+}
+
+export type Activation = 'none' | 'gelu' | 'gelu_tanh' | 'silu' | 'quick_gelu';
+export type Reduction = 'mean' | 'sum' | 'none';
+
+export const add = (a: Tensor, b: Tensor) => one('add', [a, b]);
+export const sub = (a: Tensor, b: Tensor) => one('sub', [a, b]);
+export const mul = (a: Tensor, b: Tensor) => one('mul', [a, b]);
+export const div = (a: Tensor, b: Tensor) => one('div', [a, b]);
+/** x * alpha + beta */
+export const scale = (x: Tensor, alpha: number, beta = 0) => one('scale', [x], { alpha, beta });
+export const cast = (x: Tensor, dtype: DType) => one('cast', [x], { dtype });
+
+export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none') => one('gelu', [x], { approximate });
+export const quickGelu = (x: Tensor) => one('quick_gelu', [x]);
+export const silu = (x: Tensor) => one('silu', [x]);
+/** x[..., 2H] -> h * gelu(g) with (h, g) = chunk(x, 2, -1) (diffusers GEGLU). */
+export const geglu = (x: Tensor) => one('geglu', [x]);
+/** silu(gate) * up (Qwen2 MLP). */
+export const swiglu = (gate: Tensor, up: Tensor) => one('swiglu', [gate, up]);
+
+export const matmul = (a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean; alpha?: number } = {}) =>
+  one('matmul', [a, b], { trans_a: opts.transA ?? false, trans_b: opts.transB ?? false, alpha: opts.alpha ?? 1 });
+/** x @ weight^T + bias, then the activation, in one pass. weight is [out, in] as in PyTorch. */
+export const linear = (x: Tensor, weight: Tensor, bias?: Tensor | null, activation: Activation = 'none') =>
+  one('linear', [x, weight, bias], { activation });
+export const conv2d = (
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: { stride?: number | [number, number]; padding?: number | [number, number]; groups?: number } = {},
+) =>
+  one('conv2d', [x, weight, bias], {
+    stride: opts.stride ?? 1,
+    padding: opts.padding ?? 0,
+    groups: opts.groups ?? 1,
+  });
+
+export const groupNorm = (
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  opts: { groups: number; eps?: number; silu?: boolean },
+) => one('group_norm', [x, weight, bias], { groups: opts.groups, eps: opts.eps ?? 1e-5, silu: opts.silu ?? false });
+export const layerNorm = (x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5) =>
+  one('layer_norm', [x, weight, bias], { eps });
+export const rmsNorm = (x: Tensor, weight?: Tensor | null, eps = 1e-6) => one('rms_norm', [x, weight], { eps });
+export const softmax = (x: Tensor) => one('softmax', [x]);
+
+export interface AttentionOptions {
+  mask?: Tensor | null;
+  causal?: boolean;
+  scale?: number;
+}
+/** Fused attention; resolves to { out, lse }. See ops.h for shapes and masks. */
+export async function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}) {
+  const [out, lse] = await runOp('attention', [q, k, v, opts.mask], { causal: opts.causal ?? false, scale: opts.scale });
+  return { out: out!, lse: lse! };
+}
+
+export const embedding = (weight: Tensor, ids: Tensor) => one('embedding', [weight, ids]);
+export const rope = (x: Tensor, positions: Tensor, theta = 10000) => one('rope', [x, positions], { theta });
+export const timestepEmbedding = (
+  t: Tensor,
+  opts: { dim: number; flipSinToCos?: boolean; downscaleFreqShift?: number; scale?: number; maxPeriod?: number },
+) =>
+  one('timestep_embedding', [t], {
+    dim: opts.dim,
+    flip_sin_to_cos: opts.flipSinToCos ?? false,
+    downscale_freq_shift: opts.downscaleFreqShift ?? 1,
+    scale: opts.scale ?? 1,
+    max_period: opts.maxPeriod ?? 10000,
+  });
+
+export const reshape = (x: Tensor, shape: number[]) => one('reshape', [x], { shape });
+export const slice = (x: Tensor, dim: number, start: number, end: number) => one('slice', [x], { dim, start, end });
+export const permute = (x: Tensor, dims: number[]) => one('permute', [x], { dims });
+export async function transpose(x: Tensor, d0: number, d1: number): Promise<Tensor> {
+  const n = x.shape.length;
+  const dims = [...Array(n).keys()];
+  const a = (d0 + n) % n;
+  const b = (d1 + n) % n;
+  [dims[a], dims[b]] = [dims[b]!, dims[a]!];
+  return permute(x, dims);
+}
+export const concat = (xs: Tensor[], dim: number) => one('concat', xs, { dim });
+export const split = (x: Tensor, dim: number, sizes: number[]) => runOp('split', [x], { dim, sizes });
+export const upsampleNearest2x = (x: Tensor) => one('upsample_nearest2x', [x]);
+
+export const sum = (x: Tensor, dims: number[] = [], keepdim = false) => one('sum', [x], { dims, keepdim });
+export const mean = (x: Tensor, dims: number[] = [], keepdim = false) => one('mean', [x], { dims, keepdim });
+export const mseLoss = (a: Tensor, b: Tensor, reduction: Reduction = 'mean') => one('mse_loss', [a, b], { reduction });
+export const crossEntropy = (
+  logits: Tensor,
+  targets: Tensor,
+  opts: { ignoreIndex?: number; reduction?: Reduction } = {},
+) => one('cross_entropy', [logits, targets], { ignore_index: opts.ignoreIndex ?? -100, reduction: opts.reduction ?? 'mean' });
+
+/** Philox 4x32-10 normals: the same numbers for the same (seed, offset) on any device or thread count. */
+export const randn = (shape: number[], seed: number | bigint, offset: number | bigint = 0) =>
+  one('randn', [], { shape, seed, offset });
+export const rand = (shape: number[], seed: number | bigint, offset: number | bigint = 0) =>
+  one('rand', [], { shape, seed, offset });
