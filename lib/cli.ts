@@ -30,6 +30,21 @@ const commands: Record<string, { help: string; run: Command }> = {
       return 0;
     },
   },
+  demo: {
+    help: 'train a tiny MLP with the engine (autograd + AdamW) and print the loss [--steps N]',
+    run: async (args) => {
+      const { runDemo } = await import('./demo.js');
+      const at = args.indexOf('--steps');
+      const steps = at >= 0 ? Number(args[at + 1]) : 200;
+      if (!Number.isInteger(steps) || steps < 1) throw new VlvError('E_ARG', '--steps takes a positive integer');
+      const t0 = performance.now();
+      const r = await runDemo({ steps, log: (l) => console.log(l) });
+      console.log(
+        `loss ${r.firstLoss.toFixed(4)} -> ${r.lastLoss.toFixed(4)} in ${r.steps} steps (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+      return r.lastLoss < r.firstLoss ? 0 : 1;
+    },
+  },
 };
 
 /** Registers a subcommand (used by the modules that own them). */
