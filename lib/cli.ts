@@ -16,7 +16,7 @@ const commands: Record<string, { help: string; run: Command }> = {
         console.log(JSON.stringify(i, null, 2));
         return 0;
       }
-      console.log(`vlv ${i.version} (${i.buildSystem} build)`);
+      console.log(`vlv ${i.version} (${i.flavour} flavour, ${i.buildSystem} build)`);
       console.log(`addon:    ${i.addon}`);
       console.log(`backend:  ${i.backend}`);
       console.log(`simd:     ${i.simd}${i.avx512bf16 ? ' (+avx512bf16)' : ''}`);

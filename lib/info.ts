@@ -1,10 +1,12 @@
-import { addonPath, cudaStatus, native, type NativeCudaStatus } from './native.js';
+import { addonPath, cudaLibrary, cudaStatus, native, type NativeCudaStatus } from './native.js';
 
 export interface VlvInfo {
   /** Package and addon version. */
   version: string;
   /** 'cpu' or 'cuda': where ops on new tensors run by default. */
   backend: 'cpu' | 'cuda';
+  /** 'cpu+cuda' when the CUDA backend library was built and shipped beside the addon, else 'cpu'. */
+  flavour: 'cpu' | 'cpu+cuda';
   /** How the addon was built: 'cmake-js' (full build) or 'node-gyp' (CPU fallback). */
   buildSystem: string;
   /** Path of the loaded addon. */
@@ -24,6 +26,7 @@ export function info(): VlvInfo {
   return {
     version: i.version,
     backend: cudaStatus.available ? 'cuda' : 'cpu',
+    flavour: cudaLibrary ? 'cpu+cuda' : 'cpu',
     buildSystem: i.buildSystem,
     addon: addonPath,
     simd: i.simd,

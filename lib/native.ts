@@ -104,11 +104,14 @@ function cudaLibraryPath(): string {
   return existsSync(candidate) ? candidate : '';
 }
 
+/** The CUDA backend library shipped beside the addon ('' when this build has none). */
+export const cudaLibrary: string = cudaLibraryPath();
+
 function probeCuda(): NativeCudaStatus {
   const want = (process.env.VLV_DEVICE ?? 'auto').toLowerCase();
   if (want === 'cpu') return native.initCuda('', 'off by request: VLV_DEVICE=cpu');
   if (process.platform !== 'linux') return native.initCuda('', `no CUDA backend is built for ${process.platform}`);
-  const status = native.initCuda(cudaLibraryPath(), '');
+  const status = native.initCuda(cudaLibrary, '');
   if (want === 'cuda' && !status.available)
     throw new VlvError('E_DEVICE', `VLV_DEVICE=cuda but CUDA is unusable: ${status.reason}`);
   return status;
