@@ -70,6 +70,7 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   info(): NativeInfo;
   initCuda(library: string, skipReason: string): NativeCudaStatus;
+  measureCeilings(secondsEach: number): Promise<{ fmaGflops: number; fmaGflops1t: number; copyGBps: number }>;
   [name: string]: unknown;
 }
 

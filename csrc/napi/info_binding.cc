@@ -1,9 +1,12 @@
 // info() and initCuda(): what this build is and which backend runs.
+#include "core/ceiling.h"
 #include "core/cpu_features.h"
 #include "core/cuda_backend.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "napi/common.h"
+
+#include <algorithm>
 
 #ifndef VLV_VERSION
 #define VLV_VERSION "0.0.0"
@@ -63,7 +66,36 @@ Napi::Value init_cuda_js(const Napi::CallbackInfo& cb) {
   return cuda_object(env, &init_cuda(lib, skip));
 }
 
+class CeilingWorker : public PromiseWorker {
+ public:
+  CeilingWorker(Napi::Env env, double seconds) : PromiseWorker(env), seconds_(seconds) {}
+
+ protected:
+  void Run() override { c_ = measure_ceilings(seconds_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("fmaGflops", c_.fma_gflops);
+    o.Set("fmaGflops1t", c_.fma_gflops_1t);
+    o.Set("copyGBps", c_.copy_gbps);
+    return o;
+  }
+
+ private:
+  double seconds_;
+  Ceilings c_{};
+};
+
+// measureCeilings(secondsEach) -> Promise<{fmaGflops, fmaGflops1t, copyGBps}>
+Napi::Value measure_ceilings_js(const Napi::CallbackInfo& cb) {
+  double s = cb.Length() > 0 && cb[0].IsNumber() ? cb[0].As<Napi::Number>().DoubleValue() : 0.2;
+  auto* w = new CeilingWorker(cb.Env(), std::clamp(s, 0.01, 5.0));
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
 void exports_fn(Napi::Env env, Napi::Object exports) {
+  exports.Set("measureCeilings", Napi::Function::New(env, measure_ceilings_js, "measureCeilings"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("initCuda", Napi::Function::New(env, init_cuda_js, "initCuda"));
 }
