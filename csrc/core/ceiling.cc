@@ -25,8 +25,12 @@ VLV_TARGET_AVX512 double fma_loop_avx512(int64_t iters) {
   for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(float(i));
   for (int64_t it = 0; it < iters; ++it)
     for (int i = 0; i < 12; ++i) a[i] = _mm512_fmadd_ps(a[i], b, c);
+  alignas(64) float lane[16];
   volatile float sink = 0;  // keeps the chains live
-  for (int i = 0; i < 12; ++i) sink = sink + _mm_cvtss_f32(_mm512_castps512_ps128(a[i]));
+  for (int i = 0; i < 12; ++i) {
+    _mm512_store_ps(lane, a[i]);
+    sink = sink + lane[0];
+  }
   return double(iters) * 12 * 16 * 2;
 }
 
