@@ -79,6 +79,8 @@ export class Tensor {
       const typed = ArrayBuffer.isView(data);
       const target: DType = dtype ?? (typed ? defaultDType(data as TensorData) : 'f32');
       const dims = shape ? [...shape] : [(data as ArrayLike<number>).length];
+      if (!dims.every((d) => Number.isInteger(d) && d >= 0))
+        throw new VlvError('E_ARG', `Tensor.from: shape [${dims}] must hold non-negative integers`);
       const n = product(dims);
       if ((data as ArrayLike<number>).length !== n)
         throw new VlvError('E_SHAPE', `Tensor.from: ${(data as ArrayLike<number>).length} values for shape [${dims}]`);

@@ -10,10 +10,10 @@ failed=0
 status=0
 log=$(mktemp)
 
-count() {  # adds ava's summary counts from $log
+count() {  # adds the tests ava marked passed (✔) and failed (✘) in $log
   local p f
-  p=$(grep -Eo '([0-9]+) tests? passed' "$log" | tail -1 | grep -Eo '^[0-9]+' || true)
-  f=$(grep -Eo '([0-9]+) tests? failed' "$log" | tail -1 | grep -Eo '^[0-9]+' || true)
+  p=$(grep -cE '^\s*✔' "$log" || true)
+  f=$(grep -cE '^\s*✘' "$log" || true)
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 }
