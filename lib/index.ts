@@ -3,3 +3,4 @@ export * as ops from './ops.js';
 export { backward, noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { info, setNumThreads, type VlvInfo } from './info.js';
 export { VlvError, type VlvErrorCode } from './errors.js';
+export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetensorsOptions, type LoadedSafetensors, type SafetensorsInspection, type SafetensorsFileInfo, type SafetensorsEntry } from './safetensors.js';

@@ -42,11 +42,10 @@ struct Validator {
 
   // A non-negative integer that fits in 64 bits; `what` names it in the message.
   uint64_t uint_of(const json::Value& v, const std::string& where, const char* what) const {
-    if (v.type != json::Type::Number || !v.integer)
-      bad(where, ": ", what, " must be non-negative integers, got ",
+    if (v.type != json::Type::Number || !v.integer || v.negative)
+      bad(where, ": ", what, " must be a non-negative integer, got ",
           v.type == json::Type::Number ? v.text : json::type_name(v.type));
-    if (v.negative) bad(where, ": ", what, " must be non-negative, got ", v.text);
-    if (!v.fits_u64) bad(where, ": ", what, " entry ", v.text, " does not fit 64 bits");
+    if (!v.fits_u64) bad(where, ": ", what, " ", v.text, " does not fit 64 bits");
     return v.magnitude;
   }
 
@@ -85,7 +84,7 @@ struct Validator {
 
     if (shape->type != json::Type::Array) bad(where, ": shape must be an array, got ", json::type_name(shape->type));
     std::vector<uint64_t> dims;
-    for (const json::Value& d : shape->items) dims.push_back(uint_of(d, where, "shape entries"));
+    for (const json::Value& d : shape->items) dims.push_back(uint_of(d, where, "shape entry"));
     uint64_t numel = 1, nbytes = 0;
     bool overflow = false;
     for (uint64_t d : dims) overflow |= __builtin_mul_overflow(numel, d, &numel);
@@ -98,8 +97,8 @@ struct Validator {
       bad(where, ": data_offsets must be an array [begin, end], got ",
           offsets->type == json::Type::Array ? std::to_string(offsets->items.size()) + " entries"
                                              : json::type_name(offsets->type));
-    e.begin = uint_of(offsets->items[0], where, "data_offsets");
-    e.end = uint_of(offsets->items[1], where, "data_offsets");
+    e.begin = uint_of(offsets->items[0], where, "data_offsets entry");
+    e.end = uint_of(offsets->items[1], where, "data_offsets entry");
     std::string span = offsets_str(e.begin, e.end);
     if (e.begin > e.end) bad(where, ": data_offsets ", span, " are reversed (begin > end)");
     if (e.end - e.begin != nbytes)
