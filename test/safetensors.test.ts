@@ -394,3 +394,42 @@ test('every golden safetensors file loads, matches its raw bytes, and re-saves b
       if (!bytesOf(again.tensors[name]!).equals(bytesOf(x))) t.fail(`${file}: ${name} changed in a save/load`);
   }
 });
+
+// ---- header JSON details and robustness --------------------------------------------------------
+
+test('header JSON: escapes and surrogate pairs decode, whitespace around the object is allowed', async (t) => {
+  const path = join(tempDir(), 'esc.safetensors');
+  const header = ' \n{ "a\\u00e9\\ud83d\\ude80\\n\\"\\/" : { "dtype" : "U8", "shape" : [ 2 ], "data_offsets" : [ 0, 2 ] } }\t\r\n ';
+  writeFileSync(path, rawFile(header, Buffer.from([7, 9])));
+  const { tensors } = await loadSafetensors(path);
+  t.deepEqual(Object.keys(tensors), ['aé🚀\n"/']);
+  t.deepEqual(Array.from(tensors['aé🚀\n"/']!.toArray() as Uint8Array), [7, 9]);
+  // And the writer escapes what it must: the name survives a save/load.
+  const copy = join(tempDir(), 'copy.safetensors');
+  await saveSafetensors(copy, { 'q"\\\u0001\t🚀': Tensor.from([1]) });
+  t.deepEqual(Object.keys((await loadSafetensors(copy)).tensors), ['q"\\\u0001\t🚀']);
+});
+
+test('randomly corrupted headers never crash: each load either succeeds or is a VlvError', async (t) => {
+  const path = join(tempDir(), 'base.safetensors');
+  await saveSafetensors(path, { a: Tensor.from([1, 2, 3]), b: Tensor.from(Int32Array.from([4, 5])) }, { k: 'v' });
+  const base = readFileSync(path);
+  const headerEnd = 8 + Number(base.readBigUInt64LE(0));
+  const dir = tempDir();
+  let rejected = 0;
+  for (let i = 0; i < 300; i++) {
+    const bytes = Buffer.from(base);
+    const flips = 1 + Math.floor(rand() * 3);
+    for (let k = 0; k < flips; k++) bytes[Math.floor(rand() * headerEnd)] = Math.floor(rand() * 256);
+    const cut = rand() < 0.2 ? Math.floor(rand() * bytes.length) : bytes.length;
+    const p = join(dir, `m${i}.safetensors`);
+    writeFileSync(p, bytes.subarray(0, cut));
+    try {
+      await loadSafetensors(p);
+    } catch (e) {
+      if (!(e instanceof VlvError) || !['E_FILE_FORMAT', 'E_DTYPE'].includes(e.code)) t.fail(`m${i}: ${String(e)}`);
+      rejected++;
+    }
+  }
+  t.true(rejected > 200, `${rejected} of 300 corruptions rejected`);
+});
