@@ -90,7 +90,6 @@ class TempFile {
   TempFile& operator=(const TempFile&) = delete;
 
   int fd() const { return fd_.get(); }
-  const std::string& path() const { return path_; }
 
   void commit(const std::string& target) {
     if (::fsync(fd_.get()) != 0) fail(ErrorCode::File, target, ": fsync failed: ", std::strerror(errno));
