@@ -1,2 +1,2 @@
 // Subcommands beyond `info` register themselves here, one import per owning module.
-export {};
+import './inspect-command.js';

@@ -4,3 +4,4 @@ export { backward, noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { info, setNumThreads, type VlvInfo } from './info.js';
 export { VlvError, type VlvErrorCode } from './errors.js';
 export { AdamW, clipGradNorm, type AdamWOptions } from './optim.js';
+export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetensorsOptions, type LoadedSafetensors, type SafetensorsInspection, type SafetensorsFileInfo, type SafetensorsEntry } from './safetensors.js';
