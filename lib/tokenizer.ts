@@ -232,7 +232,7 @@ export class Tokenizer {
     const padding = opts.padding ?? 'longest';
     checkPadding(padding, 'encodeBatch');
     const rows = texts.map((t) => this.encodeUnpadded(t, opts));
-    let target = Math.max(0, ...rows.map((r) => r.length));
+    let target = rows.reduce((m, r) => Math.max(m, r.length), 0);
     if (padding === 'max_length') target = Math.max(target, this.lengthLimit(opts, 'padding'));
     const pad = rows.some((r) => r.length < target) ? this.requirePad('encodeBatch') : 0;
     const side = opts.paddingSide ?? this.paddingSide;
