@@ -220,8 +220,8 @@ export class Tokenizer {
     const padding = opts.padding ?? false;
     if (padding === false) return { ids, attentionMask: ids.map(() => 1) };
     checkPadding(padding, 'encode');
-    const pad = this.requirePad('encode');
     const target = padding === 'max_length' ? this.lengthLimit(opts, 'padding') : ids.length;
+    const pad = ids.length < target ? this.requirePad('encode') : 0;
     return padTo(ids, target, pad, opts.paddingSide ?? this.paddingSide);
   }
 
