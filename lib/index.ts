@@ -5,3 +5,5 @@ export { info, setNumThreads, type VlvInfo } from './info.js';
 export { VlvError, type VlvErrorCode } from './errors.js';
 export { AdamW, clipGradNorm, type AdamWOptions } from './optim.js';
 export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetensorsOptions, type LoadedSafetensors, type SafetensorsInspection, type SafetensorsFileInfo, type SafetensorsEntry } from './safetensors.js';
+export { loadTokenizer } from './tokenizer-files.js';
+export { Tokenizer, type EncodeOptions, type Encoded, type BatchEncoded } from './tokenizer.js';
