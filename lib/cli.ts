@@ -58,6 +58,11 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `vlv inspect big.safetensors | head`: a closed pipe ends the listing quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   await import('./cli-commands.js');
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
