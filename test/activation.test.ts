@@ -1,7 +1,7 @@
 // gelu, quick_gelu, silu, geglu, swiglu: bad arguments and thread-count independence.
 import test from 'ava';
 import { ops, Tensor, VlvError } from '../lib/index.js';
-import { probeUnderThreadCounts } from './helpers/thread-counts.js';
+import { probeUnderThreadCounts, runProbe } from './helpers/thread-counts.js';
 
 test('gelu / geglu: an unknown approximate is E_ARG', async (t) => {
   const x = Tensor.from([1, 2, 3, 4], [1, 4]);
@@ -41,4 +41,22 @@ test('results and gradients do not depend on the thread count', (t) => {
   const [one, ...rest] = probeUnderThreadCounts('activation', [1, 2, 3]);
   t.regex(one!, /swiglu [0-9a-f]{16}/);
   for (const r of rest) t.is(r, one!);
+});
+
+test('the AVX-512 and scalar paths agree within 1e-6 relative (silu, quick_gelu, gelu tanh)', (t) => {
+  const simd = JSON.parse(runProbe('activation-values', {})) as Record<string, number[]>;
+  const scalar = JSON.parse(runProbe('activation-values', { VLV_SIMD: 'scalar' })) as Record<string, number[]>;
+  t.is(Object.keys(simd).length, 6);
+  for (const [name, a] of Object.entries(simd)) {
+    const b = scalar[name]!;
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < a.length; i++) {
+      num += (a[i]! - b[i]!) ** 2;
+      den += b[i]! ** 2;
+    }
+    const rel = Math.sqrt(num / den);
+    t.true(rel <= 1e-6, `${name}: rel ${rel}`);
+    t.log(`${name}: rel ${rel.toExponential(2)}`);
+  }
 });

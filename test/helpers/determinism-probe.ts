@@ -1,7 +1,9 @@
 /**
  * Child process of thread-counts.ts: runs one family's ops, forward and backward, on tensors
  * large enough to be split over the pool, and prints a SHA-256 of every result's bytes.
- * Usage: node --import=tsx determinism-probe.ts elementwise|activation|reduce
+ * Family "activation-values" prints the sigmoid-based activations' outputs and gradients
+ * as JSON instead, for comparing SIMD levels (VLV_SIMD) within a tolerance.
+ * Usage: node --import=tsx determinism-probe.ts elementwise|activation|reduce|activation-values
  */
 import { createHash } from 'node:crypto';
 import { backward, ops, Tensor } from '../../lib/index.js';
@@ -53,6 +55,22 @@ if (family === 'elementwise') {
   lines.push(await probe('mean_last', [x], () => ops.mean(x, [-1])));
   lines.push(await probe('mse', [x, y], () => ops.mseLoss(x, y)));
   lines.push(await probe('ce', [logits], () => ops.crossEntropy(logits, targets)));
+} else if (family === 'activation-values') {
+  const x = Tensor.from(Float32Array.from({ length: 4099 }, (_, i) => -12 + (24 * i) / 4098));
+  const out: Record<string, number[]> = {};
+  for (const [name, f] of [
+    ['silu', (t: Tensor) => ops.silu(t)],
+    ['quick_gelu', (t: Tensor) => ops.quickGelu(t)],
+    ['gelu_tanh', (t: Tensor) => ops.gelu(t, 'tanh')],
+  ] as const) {
+    const leafX = Tensor.from(x.toArray() as Float32Array);
+    leafX.requiresGrad = true;
+    const y = await f(leafX);
+    await backward(await ops.sum(y));
+    out[name] = [...(y.toArray() as Float32Array)];
+    out[`${name}_grad`] = [...(leafX.grad!.toArray() as Float32Array)];
+  }
+  lines.push(JSON.stringify(out));
 } else {
   throw new Error(`unknown family ${family}`);
 }

@@ -1,18 +1,18 @@
 /**
- * Thread-count determinism: runs test/helpers/determinism-probe.ts in child processes with
- * VLV_NUM_THREADS set (a fresh pool each time), and returns what each printed.
+ * Runs test/helpers/determinism-probe.ts in child processes with VLV_NUM_THREADS (a fresh
+ * pool each time) or VLV_SIMD set, and returns what each printed.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-export function probeUnderThreadCounts(family: string, counts: readonly number[]): string[] {
+/** The probe's output with extra environment variables. */
+export function runProbe(family: string, env: Record<string, string>): string {
   const script = join(import.meta.dirname, 'determinism-probe.ts');
-  return counts.map((n) =>
-    execFileSync(process.execPath, ['--import=tsx', script, family], {
-      env: { ...process.env, VLV_NUM_THREADS: String(n) },
-      encoding: 'utf8',
-    }),
-  );
+  return execFileSync(process.execPath, ['--import=tsx', script, family], { env: { ...process.env, ...env }, encoding: 'utf8' });
+}
+
+export function probeUnderThreadCounts(family: string, counts: readonly number[]): string[] {
+  return counts.map((n) => runProbe(family, { VLV_NUM_THREADS: String(n) }));
 }
 
 /** Deterministic pseudo-random f32 values in [-scale, scale) (a small LCG; no engine RNG). */
