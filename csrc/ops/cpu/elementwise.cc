@@ -7,6 +7,8 @@
 // bias [C] on [N,C] (N rows, b repeated per row) and scalars, with AVX-512 / AVX2 / scalar
 // row kernels; all levels give the same bits (one IEEE op per element, no contraction).
 // Backward: the output gradient summed back to each input's shape (sum_to_shape).
+// Measured (2-core dev box, noisy): add [2048,4096] + [4096] ~45 ms, the same as torch
+// (bound by writing a fresh 32 MiB output); [64,1024] + [1024] 0.03-0.2 ms vs torch 0.15.
 //
 // cast: f32/f64/bf16/f16 -> floats round to nearest even (bf16/f16 from f64 via f32, as
 // torch); floats -> integers truncate toward zero (NaN or out of range gives the integer
