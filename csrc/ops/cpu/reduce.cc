@@ -1,15 +1,265 @@
-// reduce: STUB, to be replaced by the real kernels.
+// reduce: sum and mean over `dims` (none = all, negative dims, keepdim), mse_loss and
+// cross_entropy, forward and backward.
+//
+// Every sum accumulates in double in a fixed order that does not depend on the thread count
+// (sum_dims_f32 in broadcast.cc; the losses add fixed blocks of 4096 elements in order).
+// mean of nothing is NaN (0/0), as torch. mse_loss takes equal shapes only.
+// cross_entropy: log-softmax per row with the row max subtracted (exp in f32, sums in
+// double); rows whose target is ignore_index add 0 and get a zero gradient; "mean" divides
+// by the number of rows not ignored, so all rows ignored gives NaN (0/0) as torch, while
+// "sum" gives 0. A target outside [0, C) that is not ignore_index is E_ARG.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/thread_pool.h"
+#include "ops/cpu/broadcast.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
 
-Tensors sum(const Tensors&, const Attrs&, Saved*) { fail(ErrorCode::Internal, "sum: not implemented"); }
-Tensors sum_backward(const BackwardArgs&) { fail(ErrorCode::Internal, "sum: backward not implemented"); }
-Tensors mean(const Tensors&, const Attrs&, Saved*) { fail(ErrorCode::Internal, "mean: not implemented"); }
-Tensors mean_backward(const BackwardArgs&) { fail(ErrorCode::Internal, "mean: backward not implemented"); }
-Tensors mse_loss(const Tensors&, const Attrs&, Saved*) { fail(ErrorCode::Internal, "mse_loss: not implemented"); }
-Tensors mse_loss_backward(const BackwardArgs&) { fail(ErrorCode::Internal, "mse_loss: backward not implemented"); }
-Tensors cross_entropy(const Tensors&, const Attrs&, Saved*) { fail(ErrorCode::Internal, "cross_entropy: not implemented"); }
-Tensors cross_entropy_backward(const BackwardArgs&) { fail(ErrorCode::Internal, "cross_entropy: backward not implemented"); }
+namespace {
+
+// The reduced dims of x as a mask; E_ARG for a dim out of range or listed twice.
+std::vector<bool> reduce_mask(const Tensor& x, const Attrs& attrs, const char* op) {
+  std::vector<int64_t> dims = attrs.ints("dims", {});
+  const int64_t r = x.dim(), wrap = std::max<int64_t>(r, 1);  // a scalar takes dim 0 / -1
+  std::vector<bool> mask(size_t(r), dims.empty());
+  std::vector<bool> seen(size_t(wrap), false);
+  for (int64_t d : dims) {
+    int64_t w = d < 0 ? d + wrap : d;
+    VLV_CHECK(w >= 0 && w < wrap, ErrorCode::Arg, op, ": dim ", d, " is out of range for ", x.desc());
+    VLV_CHECK(!seen[size_t(w)], ErrorCode::Arg, op, ": dim ", d, " is listed twice in dims");
+    seen[size_t(w)] = true;
+    if (r) mask[size_t(w)] = true;
+  }
+  return mask;
+}
+
+Shape reduced_shape(const Shape& s, const std::vector<bool>& mask, bool keepdim) {
+  Shape out;
+  for (size_t d = 0; d < s.size(); ++d) {
+    if (!mask[d]) out.push_back(s[d]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+Shape keepdim_shape(const Shape& s, const std::vector<bool>& mask) { return reduced_shape(s, mask, true); }
+
+Tensors reduce_forward(const Tensors& in, const Attrs& attrs, const char* op, bool mean) {
+  const Tensor& x = input_at(in, 0);
+  check_float(x, op, "x");
+  std::vector<bool> mask = reduce_mask(x, attrs, op);
+  int64_t n = 1;
+  for (size_t d = 0; d < mask.size(); ++d)
+    if (mask[d]) n *= x.shape()[d];
+  Tensor out = sum_dims_f32(x, mask, mean ? 1.0 / double(n) : 1.0);
+  return {out.reshape(reduced_shape(x.shape(), mask, attrs.b("keepdim", false)))};
+}
+
+Tensors reduce_backward(const BackwardArgs& g, const char* op, bool mean) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!go.defined() || !g.needs_grad[0]) return {Tensor()};
+  const Tensor& x = g.inputs[0];
+  std::vector<bool> mask = reduce_mask(x, g.attrs, op);
+  const int64_t n = std::max<int64_t>(1, x.numel() / std::max<int64_t>(1, go.numel()));
+  return {expand_f32(go.reshape(keepdim_shape(x.shape(), mask)), x.shape(), mean ? float(1.0 / double(n)) : 1.0f)};
+}
+
+enum class Reduction { Mean, Sum, None };
+
+Reduction reduction_attr(const Attrs& attrs, const char* op) {
+  std::string r = attrs.s("reduction", "mean");
+  if (r == "mean") return Reduction::Mean;
+  if (r == "sum") return Reduction::Sum;
+  if (r == "none") return Reduction::None;
+  fail(ErrorCode::Arg, op, ": attribute 'reduction' must be \"mean\", \"sum\" or \"none\", got \"", r, "\"");
+}
+
+constexpr int64_t kBlock = 4096;
+
+// sum over i < n of term(i) in double: blocks of kBlock in parallel, added in order.
+template <class F>
+double blocked_sum(int64_t n, F term) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<double> part(static_cast<size_t>(blocks));
+  parallel_for(blocks, 4, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      double acc = 0;
+      for (int64_t i = b * kBlock, e = std::min(n, i + kBlock); i < e; ++i) acc += term(i);
+      part[size_t(b)] = acc;
+    }
+  });
+  double total = 0;
+  for (double p : part) total += p;
+  return total;
+}
+
+}  // namespace
+
+Tensors sum(const Tensors& in, const Attrs& attrs, Saved*) { return reduce_forward(in, attrs, "sum", false); }
+Tensors sum_backward(const BackwardArgs& g) { return reduce_backward(g, "sum", false); }
+Tensors mean(const Tensors& in, const Attrs& attrs, Saved*) { return reduce_forward(in, attrs, "mean", true); }
+Tensors mean_backward(const BackwardArgs& g) { return reduce_backward(g, "mean", true); }
+
+// ---- mse_loss ----------------------------------------------------------------------------
+
+Tensors mse_loss(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& a = input_at(in, 0);
+  const Tensor& b = input_at(in, 1);
+  check_float(a, "mse_loss", "a");
+  check_float(b, "mse_loss", "b");
+  VLV_CHECK(a.shape() == b.shape(), ErrorCode::Shape, "mse_loss: 'a' ", a.desc(), " and 'b' ", b.desc(),
+            " must have the same shape");
+  const Reduction red = reduction_attr(attrs, "mse_loss");
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  const int64_t n = a.numel();
+  if (red == Reduction::None) {
+    Tensor out = Tensor::empty(a.shape(), DType::F32);
+    float* o = out.data<float>();
+    parallel_for(n, 16384, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        float d = pa[i] - pb[i];
+        o[i] = d * d;
+      }
+    });
+    return {out};
+  }
+  double total = blocked_sum(n, [&](int64_t i) {
+    double d = double(pa[i]) - double(pb[i]);
+    return d * d;
+  });
+  if (red == Reduction::Mean) total /= double(n);
+  return {Tensor::full({}, float(total))};
+}
+
+Tensors mse_loss_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!go.defined()) return {Tensor(), Tensor()};
+  check_float(go, "mse_loss backward", "grad");
+  const Tensor &a = g.inputs[0], &b = g.inputs[1];
+  const Reduction red = reduction_attr(g.attrs, "mse_loss");
+  const int64_t n = a.numel();
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  const float* pg = go.data<float>();
+  const float k = red == Reduction::None ? 2.0f : float(2.0 * pg[0] / (red == Reduction::Mean ? double(n) : 1.0));
+  Tensor ga = g.needs_grad[0] ? Tensor::empty(a.shape(), DType::F32) : Tensor();
+  Tensor gb = g.needs_grad[1] ? Tensor::empty(b.shape(), DType::F32) : Tensor();
+  float* da = ga.defined() ? ga.data<float>() : nullptr;
+  float* db = gb.defined() ? gb.data<float>() : nullptr;
+  parallel_for(n, 16384, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float v = (red == Reduction::None ? k * pg[i] : k) * (pa[i] - pb[i]);
+      if (da) da[i] = v;
+      if (db) db[i] = -v;
+    }
+  });
+  return {ga, gb};
+}
+
+// ---- cross_entropy -----------------------------------------------------------------------
+
+namespace {
+
+// targets as int64 (i32 or i64), each checked against [0, C) unless it is ignore_index.
+std::vector<int64_t> read_targets(const Tensor& t, int64_t C, int64_t ignore) {
+  std::vector<int64_t> out(size_t(t.numel()));
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    int64_t v = t.dtype() == DType::I32 ? int64_t(t.data<int32_t>()[i]) : t.data<int64_t>()[i];
+    VLV_CHECK(v == ignore || (v >= 0 && v < C), ErrorCode::Arg, "cross_entropy: target ", v, " at row ", i,
+              " is out of range [0, ", C, ") and is not ignore_index (", ignore, ")");
+    out[size_t(i)] = v;
+  }
+  return out;
+}
+
+void check_ce_inputs(const Tensor& logits, const Tensor& targets) {
+  check_float(logits, "cross_entropy", "logits");
+  check_dim(logits, 2, "cross_entropy", "logits");
+  check_defined(targets, "cross_entropy", "targets");
+  VLV_CHECK(targets.dtype() == DType::I32 || targets.dtype() == DType::I64, ErrorCode::DType,
+            "cross_entropy: 'targets' must be i32 or i64, got ", targets.desc());
+  VLV_CHECK(targets.dim() == 1 && targets.size(0) == logits.size(0), ErrorCode::Shape, "cross_entropy: 'targets' ",
+            targets.desc(), " must be [N] for 'logits' ", logits.desc());
+  VLV_CHECK(logits.size(1) > 0, ErrorCode::Shape, "cross_entropy: 'logits' ", logits.desc(), " has no classes");
+}
+
+}  // namespace
+
+Tensors cross_entropy(const Tensors& in, const Attrs& attrs, Saved* saved) {
+  const Tensor& logits = input_at(in, 0);
+  const Tensor& targets = input_at(in, 1);
+  check_ce_inputs(logits, targets);
+  const Reduction red = reduction_attr(attrs, "cross_entropy");
+  const int64_t N = logits.size(0), C = logits.size(1), ignore = attrs.i("ignore_index", -100);
+  const std::vector<int64_t> tgt = read_targets(targets, C, ignore);
+  Tensor lse = Tensor::empty({N}, DType::F32);
+  std::vector<double> loss(static_cast<size_t>(N));
+  const float* x = logits.data<float>();
+  float* plse = lse.data<float>();
+  parallel_for(N, std::max<int64_t>(1, 16384 / C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = x + r * C;
+      const float m = *std::max_element(row, row + C);
+      double s = 0;
+      for (int64_t c = 0; c < C; ++c) s += double(std::exp(row[c] - m));
+      const double l = double(m) + std::log(s);
+      plse[r] = float(l);
+      const int64_t t = tgt[size_t(r)];
+      loss[size_t(r)] = t == ignore ? 0.0 : l - double(row[t]);
+    }
+  });
+  if (saved) saved->push_back(lse);
+  if (red == Reduction::None) {
+    Tensor out = Tensor::empty({N}, DType::F32);
+    for (int64_t r = 0; r < N; ++r) out.data<float>()[r] = float(loss[size_t(r)]);
+    return {out};
+  }
+  double total = 0;
+  int64_t count = 0;
+  for (int64_t r = 0; r < N; ++r) {
+    total += loss[size_t(r)];
+    count += tgt[size_t(r)] != ignore;
+  }
+  if (red == Reduction::Mean) total = count ? total / double(count) : std::numeric_limits<double>::quiet_NaN();
+  return {Tensor::full({}, float(total))};
+}
+
+Tensors cross_entropy_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!go.defined() || !g.needs_grad[0]) return {Tensor(), Tensor()};
+  check_float(go, "cross_entropy backward", "grad");
+  VLV_CHECK(g.saved.size() == 1, ErrorCode::Internal, "cross_entropy backward: the forward saved no lse");
+  const Tensor &logits = g.inputs[0], &targets = g.inputs[1];
+  const Reduction red = reduction_attr(g.attrs, "cross_entropy");
+  const int64_t N = logits.size(0), C = logits.size(1), ignore = g.attrs.i("ignore_index", -100);
+  const std::vector<int64_t> tgt = read_targets(targets, C, ignore);
+  const int64_t count = std::count_if(tgt.begin(), tgt.end(), [&](int64_t t) { return t != ignore; });
+  const float* pg = go.data<float>();
+  const float w = red == Reduction::None ? 0.0f : red == Reduction::Sum ? pg[0] : float(double(pg[0]) / double(count));
+  Tensor gx = Tensor::empty(logits.shape(), DType::F32);
+  const float* x = logits.data<float>();
+  const float* lse = g.saved[0].data<float>();
+  float* d = gx.data<float>();
+  parallel_for(N, std::max<int64_t>(1, 16384 / C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* o = d + r * C;
+      const int64_t t = tgt[size_t(r)];
+      if (t == ignore) {
+        std::fill(o, o + C, 0.0f);
+        continue;
+      }
+      const float* row = x + r * C;
+      const float wr = red == Reduction::None ? pg[r] : w;
+      for (int64_t c = 0; c < C; ++c) o[c] = wr * std::exp(row[c] - lse[r]);
+      o[t] -= wr;
+    }
+  });
+  return {gx, Tensor()};
+}
 
 }  // namespace vlv::cpu
