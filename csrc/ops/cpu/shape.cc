@@ -12,6 +12,9 @@
 //   concat(dim) / split(dim, sizes): contiguous runs per outer index, by memcpy; split
 //     outputs are views when dim is 0. Backward of each is the other (split fills zeros for
 //     outputs that received no gradient).
+// Measured (2-core dev box, shared, medians; torch 1.13 CPU .contiguous() / cat in the same
+// minutes): permute [16,512,512] (0,2,1) 14 ms vs 31 ms; [4,256,16,64] (0,2,1,3) 2.5 ms vs
+// 8 ms, (0,2,3,1) 3.8 ms vs 9.7 ms; concat 2x[16,512,512] on dim 2 39 ms vs 40 ms.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
