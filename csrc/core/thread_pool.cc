@@ -35,7 +35,9 @@ class Pool {
     stop();
     threads_ = std::max(1, threads);
     quit_ = false;
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { loop(i); });
+    // New workers start from the current generation: the last job before the resize is done
+    // and must not be run again by them (its job_ pointer is stale).
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i, g = generation_] { loop(i, g); });
   }
 
   void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -74,8 +76,7 @@ class Pool {
     t_in_parallel = false;
   }
 
-  void loop(int index) {
-    uint64_t seen = 0;
+  void loop(int index, uint64_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mu_);
