@@ -1,5 +1,7 @@
 #include "io/json.h"
 
+#include <limits>
+
 #include <charconv>
 #include <cstdio>
 #include <unordered_set>
@@ -148,12 +150,28 @@ class Parser {
       v.type = Type::Bool;
     } else if (c == 'n') {
       expect_literal("null");
+    } else if (o_.allow_nonfinite && (c == 'N' || c == 'I' || s_.substr(i_, 9) == "-Infinity")) {
+      nonfinite(v);
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       number(v);
     } else {
       error("unexpected " + describe_byte(c));
     }
     return v;
+  }
+
+  void nonfinite(Value& v) {
+    v.type = Type::Number;
+    if (peek() == 'N') {
+      expect_literal("NaN");
+      v.number = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      v.negative = peek() == '-';
+      if (v.negative) ++i_;
+      expect_literal("Infinity");
+      v.number = v.negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    }
+    v.text = std::string(s_.substr(v.pos, i_ - v.pos));
   }
 
   void object(Value& v, int depth) {

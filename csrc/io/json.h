@@ -52,6 +52,8 @@ class ParseError : public std::runtime_error {
 struct ParseOptions {
   int max_depth = 64;            // arrays/objects nested deeper fail
   bool allow_duplicate_keys = false;
+  // Python's json extensions NaN, Infinity, -Infinity (diffusers writes them in configs).
+  bool allow_nonfinite = false;
 };
 
 // Parses a whole document (whitespace allowed around it, nothing else). Throws ParseError.

@@ -163,7 +163,7 @@ bool tanh_approx(const Attrs& attrs, const char* op) {
 }
 
 const Tensor& unary_input(const Tensors& in, const char* op) {
-  const Tensor& x = input_at(in, 0);
+  const Tensor& x = input(in, 0);
   check_float(x, op, "x");
   return x;
 }
@@ -254,8 +254,8 @@ Tensors geglu_backward(const BackwardArgs& g) {
 // ---- swiglu ------------------------------------------------------------------------------
 
 Tensors swiglu(const Tensors& in, const Attrs&, Saved*) {
-  const Tensor& gate = input_at(in, 0);
-  const Tensor& up = input_at(in, 1);
+  const Tensor& gate = input(in, 0);
+  const Tensor& up = input(in, 1);
   check_float(gate, "swiglu", "gate");
   check_float(up, "swiglu", "up");
   VLV_CHECK(gate.shape() == up.shape(), ErrorCode::Shape, "swiglu: 'gate' ", gate.desc(), " and 'up' ", up.desc(),

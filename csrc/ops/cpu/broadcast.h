@@ -1,19 +1,14 @@
 // NumPy broadcasting for CPU kernels: the result shape, a coalesced index plan for reading
 // two inputs at the output's indices, broadcasting a tensor out (expand_f32) and its adjoint,
-// summing over dims (sum_dims_f32, sum_to_shape). Also the optional-input accessor kernels use.
+// summing over dims (sum_dims_f32, sum_to_shape).
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/cpu/inputs.h"
 
 namespace vlv::cpu {
-
-// Input i of a kernel call, or an undefined tensor when the caller passed fewer.
-inline const Tensor& input_at(const Tensors& in, size_t i) {
-  static const Tensor kNone;
-  return i < in.size() ? in[i] : kNone;
-}
 
 // The NumPy broadcast of a and b; E_SHAPE naming `op` and both shapes when they do not fit.
 Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);

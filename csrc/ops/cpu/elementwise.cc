@@ -107,8 +107,8 @@ constexpr int64_t kGrain = 32768;  // elements per parallel chunk
 
 template <Bin op>
 Tensors binary(const Tensors& in, const char* name) {
-  const Tensor& a = input_at(in, 0);
-  const Tensor& b = input_at(in, 1);
+  const Tensor& a = input(in, 0);
+  const Tensor& b = input(in, 1);
   check_float(a, name, "a");
   check_float(b, name, "b");
   BinaryPlan p = plan_binary(a.shape(), b.shape(), name);
@@ -203,7 +203,7 @@ Tensor affine(const Tensor& x, float alpha, float beta) {
 }  // namespace
 
 Tensors scale(const Tensors& in, const Attrs& attrs, Saved*) {
-  const Tensor& x = input_at(in, 0);
+  const Tensor& x = input(in, 0);
   check_float(x, "scale", "x");
   return {affine(x, float(attrs.f("alpha", 1.0)), float(attrs.f("beta", 0.0)))};
 }
@@ -315,7 +315,7 @@ Tensor cast_to(const Tensor& x, DType to) {
 }  // namespace
 
 Tensors cast(const Tensors& in, const Attrs& attrs, Saved*) {
-  const Tensor& x = input_at(in, 0);
+  const Tensor& x = input(in, 0);
   check_defined(x, "cast", "x");
   VLV_CHECK(x.device() == Device::CPU, ErrorCode::Device, "cast: ", x.desc(), " is not on the CPU");
   return {cast_to(x, dtype_from_name(attrs.s("dtype")))};

@@ -49,7 +49,7 @@ Shape reduced_shape(const Shape& s, const std::vector<bool>& mask, bool keepdim)
 Shape keepdim_shape(const Shape& s, const std::vector<bool>& mask) { return reduced_shape(s, mask, true); }
 
 Tensors reduce_forward(const Tensors& in, const Attrs& attrs, const char* op, bool mean) {
-  const Tensor& x = input_at(in, 0);
+  const Tensor& x = input(in, 0);
   check_float(x, op, "x");
   std::vector<bool> mask = reduce_mask(x, attrs, op);
   int64_t n = 1;
@@ -107,8 +107,8 @@ Tensors mean_backward(const BackwardArgs& g) { return reduce_backward(g, "mean",
 // ---- mse_loss ----------------------------------------------------------------------------
 
 Tensors mse_loss(const Tensors& in, const Attrs& attrs, Saved*) {
-  const Tensor& a = input_at(in, 0);
-  const Tensor& b = input_at(in, 1);
+  const Tensor& a = input(in, 0);
+  const Tensor& b = input(in, 1);
   check_float(a, "mse_loss", "a");
   check_float(b, "mse_loss", "b");
   VLV_CHECK(a.shape() == b.shape(), ErrorCode::Shape, "mse_loss: 'a' ", a.desc(), " and 'b' ", b.desc(),
@@ -191,8 +191,8 @@ void check_ce_inputs(const Tensor& logits, const Tensor& targets) {
 }  // namespace
 
 Tensors cross_entropy(const Tensors& in, const Attrs& attrs, Saved* saved) {
-  const Tensor& logits = input_at(in, 0);
-  const Tensor& targets = input_at(in, 1);
+  const Tensor& logits = input(in, 0);
+  const Tensor& targets = input(in, 1);
   check_ce_inputs(logits, targets);
   const Reduction red = reduction_attr(attrs, "cross_entropy");
   const int64_t N = logits.size(0), C = logits.size(1), ignore = attrs.i("ignore_index", -100);
