@@ -1,0 +1,164 @@
+// CLIPTextModel (transformers): token + position embeddings, pre-LN encoder layers with
+// causal self-attention, final LayerNorm. Keys: text_model.embeddings.*,
+// text_model.encoder.layers.N.*, text_model.final_layer_norm.*. Besides input_ids it takes
+// inputs_embeds (VLV's CustomCLIPTextModel path: the caption embeddings replace the token
+// embeddings; positions are still added).
+//
+// run("forward", {input_ids | inputs_embeds, attention_mask?}) ->
+//   last_hidden_state [B,L,H] (after final_layer_norm), penultimate_hidden_state
+//   (hidden_states[-2], no final norm), hidden_states.<i> for every i (0 = embeddings),
+//   pooler_output [B,H] when input_ids are given (the eos position: argmax of the ids when
+//   eos_token_id == 2, transformers' legacy rule; else the first eos_token_id).
+#include <vector>
+
+#include "models/layers.h"
+
+namespace vlv::models {
+
+namespace {
+
+struct ClipLayer {
+  LayerNorm ln1, ln2;
+  Linear q, k, v, out, fc1, fc2;
+};
+
+class ClipTextModel : public Model {
+ public:
+  ClipTextModel(const Config& c, Weights& w) {
+    hidden_ = c.i("hidden_size");
+    heads_ = c.i("num_attention_heads");
+    layers_n_ = c.i("num_hidden_layers");
+    int64_t inter = c.i("intermediate_size");
+    vocab_ = c.i("vocab_size");
+    positions_ = c.i("max_position_embeddings");
+    eos_ = c.i("eos_token_id", 2);
+    act_ = fused_activation(c.s("hidden_act", "quick_gelu"), c.source());
+    double eps = c.f("layer_norm_eps", 1e-5);
+    VLV_CHECK(hidden_ % heads_ == 0, ErrorCode::FileFormat, c.source(), ": hidden_size ", hidden_, " is not a multiple of num_attention_heads ", heads_);
+    c.expect_number("attention_dropout", 0, "dropout is not implemented");
+    c.expect_number("dropout", 0, "dropout is not implemented");
+    c.check_unread({"architectures", "model_type", "transformers_version", "torch_dtype", "bos_token_id",
+                    "pad_token_id", "initializer_factor", "initializer_range", "projection_dim", "_name_or_path",
+                    "_attn_implementation_autoset", "output_attentions", "output_hidden_states", "use_return_dict"});
+
+    const std::string p = "text_model.";
+    token_embedding_ = w.take(p + "embeddings.token_embedding.weight", {vocab_, hidden_});
+    position_embedding_ = w.take(p + "embeddings.position_embedding.weight", {positions_, hidden_});
+    for (int64_t i = 0; i < layers_n_; ++i) {
+      std::string l = p + "encoder.layers." + std::to_string(i) + ".";
+      ClipLayer L;
+      L.ln1 = LayerNorm::load(w, l + "layer_norm1", hidden_, eps);
+      L.ln2 = LayerNorm::load(w, l + "layer_norm2", hidden_, eps);
+      L.q = Linear::load(w, l + "self_attn.q_proj", hidden_, hidden_);
+      L.k = Linear::load(w, l + "self_attn.k_proj", hidden_, hidden_);
+      L.v = Linear::load(w, l + "self_attn.v_proj", hidden_, hidden_);
+      L.out = Linear::load(w, l + "self_attn.out_proj", hidden_, hidden_);
+      L.fc1 = Linear::load(w, l + "mlp.fc1", hidden_, inter);
+      L.fc2 = Linear::load(w, l + "mlp.fc2", inter, hidden_);
+      layers_.push_back(std::move(L));
+    }
+    final_ln_ = LayerNorm::load(w, p + "final_layer_norm", hidden_, eps);
+  }
+
+  NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs&) override {
+    VLV_CHECK(method == "forward", ErrorCode::Arg, "clip_text: unknown method '", method, "' (forward)");
+    const Tensor* ids = find_input(in, "input_ids");
+    const Tensor* embeds = find_input(in, "inputs_embeds");
+    VLV_CHECK((ids != nullptr) != (embeds != nullptr), ErrorCode::Arg,
+              "clip_text.forward: give exactly one of input_ids and inputs_embeds");
+    Tensor h;
+    int64_t length;
+    if (ids) {
+      VLV_CHECK(ids->dim() == 2, ErrorCode::Shape, "clip_text.forward: input_ids must be [B, L], got ", ids->desc());
+      length = ids->size(1);
+      h = ops::embedding(token_embedding_, *ids);
+    } else {
+      VLV_CHECK(embeds->dim() == 3 && embeds->size(2) == hidden_, ErrorCode::Shape,
+                "clip_text.forward: inputs_embeds must be [B, L, ", hidden_, "], got ", embeds->desc());
+      length = embeds->size(1);
+      h = *embeds;
+    }
+    VLV_CHECK(length <= positions_, ErrorCode::Shape, "clip_text.forward: ", length, " tokens but only ", positions_,
+              " positions");
+    h = ops::add(h, ops::slice(position_embedding_, 0, 0, length));
+
+    Tensor mask;  // key padding: [B, 1, 1, L] bool, true = attend
+    if (const Tensor* m = find_input(in, "attention_mask")) {
+      VLV_CHECK(m->dim() == 2 && m->size(1) == length && m->size(0) == h.size(0), ErrorCode::Shape,
+                "clip_text.forward: attention_mask must be [B, L], got ", m->desc());
+      mask = ops::reshape(ops::cast(*m, DType::Bool), {m->size(0), 1, 1, length});
+    }
+
+    NamedTensors out;
+    std::vector<Tensor> hidden_states{h};
+    for (const ClipLayer& L : layers_) {
+      Tensor x = L.ln1(h);
+      Tensor q = split_heads(L.q(x), heads_), k = split_heads(L.k(x), heads_), v = split_heads(L.v(x), heads_);
+      Tensor a = ops::attention(q, k, v, mask, /*causal=*/true)[0];
+      h = ops::add(h, L.out(merge_heads(a)));
+      h = ops::add(h, L.fc2(L.fc1(L.ln2(h), act_)));
+      hidden_states.push_back(h);
+    }
+    Tensor last = final_ln_(h);
+    out["last_hidden_state"] = last;
+    out["penultimate_hidden_state"] = hidden_states[hidden_states.size() - 2];
+    for (size_t i = 0; i < hidden_states.size(); ++i) out["hidden_states." + std::to_string(i)] = hidden_states[i];
+    if (ids) out["pooler_output"] = pool(last, *ids);
+    return out;
+  }
+
+  NamedTensors parameters() const override {
+    NamedTensors p;
+    const std::string t = "text_model.";
+    p[t + "embeddings.token_embedding.weight"] = token_embedding_;
+    p[t + "embeddings.position_embedding.weight"] = position_embedding_;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      const ClipLayer& L = layers_[i];
+      std::string l = t + "encoder.layers." + std::to_string(i) + ".";
+      L.ln1.collect(p, l + "layer_norm1");
+      L.ln2.collect(p, l + "layer_norm2");
+      L.q.collect(p, l + "self_attn.q_proj");
+      L.k.collect(p, l + "self_attn.k_proj");
+      L.v.collect(p, l + "self_attn.v_proj");
+      L.out.collect(p, l + "self_attn.out_proj");
+      L.fc1.collect(p, l + "mlp.fc1");
+      L.fc2.collect(p, l + "mlp.fc2");
+    }
+    final_ln_.collect(p, t + "final_layer_norm");
+    return p;
+  }
+
+ private:
+  // The hidden state at each row's end token, gathered as rows of [B*L, H].
+  Tensor pool(const Tensor& last, const Tensor& ids) const {
+    Tensor ids64 = ids.dtype() == DType::I64 ? ids : ids.to(DType::I64);
+    int64_t b = ids64.size(0), l = ids64.size(1);
+    const int64_t* id = ids64.data<int64_t>();
+    Tensor rows = Tensor::empty({b}, DType::I64);
+    for (int64_t r = 0; r < b; ++r) {
+      int64_t at = 0;
+      if (eos_ == 2) {
+        for (int64_t j = 1; j < l; ++j)
+          if (id[r * l + j] > id[r * l + at]) at = j;
+      } else {
+        while (at < l - 1 && id[r * l + at] != eos_) ++at;
+      }
+      rows.data<int64_t>()[r] = r * l + at;
+    }
+    return ops::embedding(ops::reshape(last, {b * l, hidden_}), rows);
+  }
+
+  int64_t hidden_, heads_, layers_n_, vocab_, positions_, eos_;
+  std::string act_;
+  Tensor token_embedding_, position_embedding_;
+  std::vector<ClipLayer> layers_;
+  LayerNorm final_ln_;
+};
+
+std::unique_ptr<Model> make_clip_text(const Config& c, Weights& w) { return std::make_unique<ClipTextModel>(c, w); }
+
+}  // namespace
+
+VLV_REGISTER_MODEL("clip_text", make_clip_text);
+
+}  // namespace vlv::models

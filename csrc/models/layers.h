@@ -1,0 +1,36 @@
+// The small building blocks models share, named as in PyTorch: Linear, LayerNorm, and the
+// head split/merge around the fused attention op.
+#pragma once
+#include <string>
+
+#include "models/model.h"
+#include "ops/api.h"
+
+namespace vlv::models {
+
+struct Linear {
+  Tensor weight, bias;  // weight [out, in]; bias [out] or undefined
+  static Linear load(Weights& w, const std::string& prefix, int64_t in, int64_t out, bool has_bias = true);
+  Tensor operator()(const Tensor& x, const std::string& activation = "none") const {
+    return ops::linear(x, weight, bias, activation);
+  }
+  void collect(NamedTensors& out, const std::string& prefix) const;
+};
+
+struct LayerNorm {
+  Tensor weight, bias;
+  double eps = 1e-5;
+  static LayerNorm load(Weights& w, const std::string& prefix, int64_t dim, double eps);
+  Tensor operator()(const Tensor& x) const { return ops::layer_norm(x, weight, bias, eps); }
+  void collect(NamedTensors& out, const std::string& prefix) const;
+};
+
+// [B, L, H*D] -> [B, H, L, D] and back.
+Tensor split_heads(const Tensor& x, int64_t heads);
+Tensor merge_heads(const Tensor& x);
+
+// The activation names of config.json ("gelu", "quick_gelu", "gelu_new", "silu", ...) as the
+// linear op's fused activation; E_ARG for others.
+std::string fused_activation(const std::string& hidden_act, const std::string& source);
+
+}  // namespace vlv::models

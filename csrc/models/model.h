@@ -1,0 +1,44 @@
+// Model: a network built from a config and its weights, run by method name on named
+// tensors. One interface for every architecture lets one binding serve them all; each
+// architecture registers a factory under its kind ("clip_text", "qwen2", ...).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/tensor.h"
+#include "models/config.h"
+#include "models/weights.h"
+#include "ops/attrs.h"
+
+namespace vlv::models {
+
+using NamedTensors = std::map<std::string, Tensor>;
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  // Runs a method ("forward", ...) on named inputs; options are the method's attributes.
+  // Recording for autograd follows the caller's grad mode.
+  virtual NamedTensors run(const std::string& method, const NamedTensors& inputs, const Attrs& options) = 0;
+  // Every parameter under its reference name (the tensors the model computes with).
+  virtual NamedTensors parameters() const = 0;
+};
+
+using ModelFactory = std::unique_ptr<Model> (*)(const Config& config, Weights& weights);
+
+struct ModelRegistrar {
+  ModelRegistrar(const char* kind, ModelFactory factory);
+};
+#define VLV_REGISTER_MODEL(kind, factory) static ::vlv::models::ModelRegistrar vlv_model_##factory(kind, &factory)
+
+// Builds a model of `kind` from a folder (config.json + safetensors). Every weight must be
+// used and every config field honoured (or known to be irrelevant).
+std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder);
+std::vector<std::string> model_kinds();
+
+// Input lookups for run() implementations.
+const Tensor* find_input(const NamedTensors& inputs, const std::string& name);
+const Tensor& require_input(const NamedTensors& inputs, const std::string& name, const char* method);
+
+}  // namespace vlv::models
