@@ -1,2 +1,3 @@
 // Subcommands beyond `info` register themselves here, one import per owning module.
 import './inspect-command.js';
+import './conformance-command.js';

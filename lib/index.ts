@@ -7,3 +7,5 @@ export { AdamW, clipGradNorm, type AdamWOptions } from './optim.js';
 export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetensorsOptions, type LoadedSafetensors, type SafetensorsInspection, type SafetensorsFileInfo, type SafetensorsEntry } from './safetensors.js';
 export { loadTokenizer } from './tokenizer-files.js';
 export { Tokenizer, type EncodeOptions, type Encoded, type BatchEncoded } from './tokenizer.js';
+export { Model, modelKinds } from './models/model.js';
+export { runConformance, type CaseResult } from './conformance.js';

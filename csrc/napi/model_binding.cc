@@ -1,0 +1,177 @@
+// NativeModel: a loaded network (csrc/models) as a JS object. loadModel(kind, folder) and
+// run(method, inputs, options, record) are async; parameters() hands out the model's own
+// tensors (sharing autograd state, so requiresGrad set from JS unfreezes them).
+#include "autograd/autograd.h"
+#include "models/model.h"
+#include "napi/common.h"
+#include "napi/tensor_wrap.h"
+
+namespace vlv::napi {
+
+namespace {
+
+using models::Model;
+using models::NamedTensors;
+
+Attrs read_options(Napi::Env env, const Napi::Value& v) {
+  Attrs a;
+  if (v.IsUndefined() || v.IsNull()) return a;
+  if (!v.IsObject()) throw coded_error(env, "E_ARG", "options must be an object");
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string key = keys.Get(i).ToString().Utf8Value();
+    Napi::Value x = o.Get(key);
+    if (x.IsBoolean()) a.set(key, int64_t(x.As<Napi::Boolean>().Value()));
+    else if (x.IsNumber()) {
+      double d = x.As<Napi::Number>().DoubleValue();
+      if (d == double(int64_t(d))) a.set(key, int64_t(d));
+      else a.set(key, d);
+    } else if (x.IsString()) a.set(key, x.As<Napi::String>().Utf8Value());
+    else if (!x.IsUndefined() && !x.IsNull()) throw coded_error(env, "E_ARG", "option '" + key + "' must be a number, boolean or string");
+  }
+  return a;
+}
+
+NamedTensors read_named(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject()) throw coded_error(env, "E_ARG", "inputs must be an object of tensors");
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  NamedTensors out;
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string key = keys.Get(i).ToString().Utf8Value();
+    Napi::Value x = o.Get(key);
+    if (x.IsNull() || x.IsUndefined()) continue;
+    out[key] = NativeTensor::unwrap(x, ("input '" + key + "'").c_str());
+  }
+  return out;
+}
+
+Napi::Object wrap_named(Napi::Env env, const NamedTensors& ts) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [name, t] : ts) o.Set(name, NativeTensor::wrap(env, t));
+  return o;
+}
+
+class NativeModel : public Napi::ObjectWrap<NativeModel> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "NativeModel",
+                       {InstanceMethod<&NativeModel::run>("run"), InstanceMethod<&NativeModel::parameters>("parameters"),
+                        InstanceMethod<&NativeModel::dispose>("dispose"),
+                        InstanceAccessor<&NativeModel::kind>("kind")});
+  }
+  explicit NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {}
+
+  void set(std::shared_ptr<Model> m, std::string kind) {
+    model_ = std::move(m);
+    kind_ = std::move(kind);
+  }
+
+ private:
+  class RunWorker : public PromiseWorker {
+   public:
+    RunWorker(Napi::Env env, std::shared_ptr<Model> m, std::string method, NamedTensors in, Attrs opts, bool record)
+        : PromiseWorker(env), m_(std::move(m)), method_(std::move(method)), in_(std::move(in)), opts_(std::move(opts)),
+          record_(record) {}
+
+   protected:
+    void Run() override {
+      GradModeGuard mode(record_);
+      out_ = m_->run(method_, in_, opts_);
+    }
+    Napi::Value Result(Napi::Env env) override { return wrap_named(env, out_); }
+
+   private:
+    std::shared_ptr<Model> m_;
+    std::string method_;
+    NamedTensors in_, out_;
+    Attrs opts_;
+    bool record_;
+  };
+
+  std::shared_ptr<Model> live(Napi::Env env) const {
+    if (!model_) throw coded_error(env, "E_DISPOSED", "the model was disposed");
+    return model_;
+  }
+
+  // run(method, inputs, options, record) -> Promise<{name: NativeTensor}>
+  Napi::Value run(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guard(env, [&]() -> Napi::Value {
+      auto* w = new RunWorker(env, live(env), arg_string(info, 0, "method"), read_named(env, info[1]),
+                              read_options(env, info[2]), info[3].ToBoolean().Value());
+      Napi::Promise p = w->promise();
+      w->Queue();
+      return p;
+    });
+  }
+
+  Napi::Value parameters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guard(env, [&]() -> Napi::Value { return wrap_named(env, live(env)->parameters()); });
+  }
+
+  Napi::Value dispose(const Napi::CallbackInfo& info) {
+    model_.reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value kind(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kind_); }
+
+  std::shared_ptr<Model> model_;
+  std::string kind_;
+};
+
+Napi::FunctionReference* g_model_ctor = nullptr;  // lives as long as the process's one env
+
+class LoadWorker : public PromiseWorker {
+ public:
+  LoadWorker(Napi::Env env, std::string kind, std::string folder)
+      : PromiseWorker(env), kind_(std::move(kind)), folder_(std::move(folder)) {}
+
+ protected:
+  void Run() override { model_ = models::load_model(kind_, folder_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object obj = g_model_ctor->New({});
+    NativeModel::Unwrap(obj)->set(std::move(model_), kind_);
+    return obj;
+  }
+
+ private:
+  std::string kind_, folder_;
+  std::shared_ptr<Model> model_;
+};
+
+// loadModel(kind, folder) -> Promise<NativeModel>
+Napi::Value load_model_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  });
+}
+
+Napi::Value model_kinds_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> kinds = models::model_kinds();
+  Napi::Array a = Napi::Array::New(env, kinds.size());
+  for (size_t i = 0; i < kinds.size(); ++i) a.Set(uint32_t(i), kinds[i]);
+  return a;
+}
+
+void exports_fn(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = NativeModel::define(env);
+  g_model_ctor = new Napi::FunctionReference(Napi::Persistent(ctor));
+  exports.Set("NativeModel", ctor);
+  exports.Set("loadModel", Napi::Function::New(env, load_model_js, "loadModel"));
+  exports.Set("modelKinds", Napi::Function::New(env, model_kinds_js, "modelKinds"));
+}
+
+}  // namespace
+
+VLV_NAPI_EXPORTS(exports_fn);
+
+}  // namespace vlv::napi

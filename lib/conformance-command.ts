@@ -1,0 +1,16 @@
+import { registerCommand } from './cli.js';
+import { runConformance } from './conformance.js';
+
+registerCommand('conformance', 'check a reference folder (golden format): one JSON line per case', async (args) => {
+  const folder = args.find((a) => !a.startsWith('--'));
+  if (!folder) {
+    console.error('usage: vlv conformance <folder>');
+    return 2;
+  }
+  const results = await runConformance(folder, (r) =>
+    console.log(JSON.stringify({ case: r.case, maxAbs: r.maxAbs, rel: r.rel, tol: r.tol, pass: r.pass, ...(r.error ? { error: r.error } : {}) })),
+  );
+  const failed = results.filter((r) => !r.pass).length;
+  console.error(`${results.length - failed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+});

@@ -1,0 +1,142 @@
+/**
+ * `vlv conformance <folder>`: checks a reference folder in the ../shared/golden format
+ * (config + weights + cases.json + cases.safetensors) through the project's own loaders.
+ * Each case prints {case, maxAbs, rel, tol, pass}; any failure makes the run fail. Works for
+ * any folder of a supported component, whatever its sizes.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tensor } from './tensor.js';
+import { backward } from './autograd.js';
+import { loadSafetensors } from './safetensors.js';
+import { Model } from './models/model.js';
+import { VlvError } from './errors.js';
+
+export interface CaseSpec {
+  name: string;
+  call: string;
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+  tol: { rel?: number; exact?: boolean } & Record<string, unknown>;
+  doc?: string;
+}
+
+export interface CaseResult {
+  case: string;
+  maxAbs: number;
+  rel: number;
+  tol: number;
+  pass: boolean;
+  outputs: Record<string, { maxAbs: number; rel: number; tol: number; pass: boolean }>;
+  error?: string;
+}
+
+interface CasesFile {
+  component: string;
+  reference?: string;
+  cases: CaseSpec[];
+}
+
+/** ‖a − b‖₂ / ‖b‖₂ and max |a − b| in float64 (NaN/inf in a where b is finite fail). */
+export function compareValues(actual: ArrayLike<number>, expected: ArrayLike<number>): { rel: number; maxAbs: number } {
+  if (actual.length !== expected.length) return { rel: Infinity, maxAbs: Infinity };
+  let num = 0;
+  let den = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const d = actual[i]! - expected[i]!;
+    if (!Number.isFinite(d)) return { rel: Infinity, maxAbs: Infinity };
+    num += d * d;
+    den += expected[i]! * expected[i]!;
+    maxAbs = Math.max(maxAbs, Math.abs(d));
+  }
+  return { rel: den === 0 ? Math.sqrt(num) : Math.sqrt(num / den), maxAbs };
+}
+
+function asNumbers(t: Tensor): Float64Array {
+  if (t.dtype === 'i64') return Float64Array.from(t.toArray() as BigInt64Array, Number);
+  if (t.dtype === 'i32') return Float64Array.from(t.toArray() as Int32Array);
+  return Float64Array.from(t.toFloat32());
+}
+
+type Runner = (spec: CaseSpec, inputs: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
+
+/** How each component's calls map onto the project's models. */
+async function componentRunners(component: string, folder: string): Promise<{ runners: Record<string, Runner>; dispose(): void }> {
+  switch (component) {
+    case 'clip_text': {
+      const model = await Model.load('clip_text', folder);
+      return {
+        runners: {
+          'clip_text.forward': (_spec, inputs) => model.run('forward', inputs),
+          'clip_text.backward': async (_spec, inputs) => {
+            const x = inputs.inputs_embeds!.detach();
+            x.requiresGrad = true;
+            const out = await model.run('forward', { inputs_embeds: x });
+            await backward(out.last_hidden_state!, inputs.grad_output!);
+            return { grad_inputs_embeds: x.grad! };
+          },
+        },
+        dispose: () => model.dispose(),
+      };
+    }
+    default:
+      throw new VlvError('E_ARG', `conformance: component '${component}' is not supported yet`);
+  }
+}
+
+export async function runConformance(folder: string, onCase?: (r: CaseResult) => void): Promise<CaseResult[]> {
+  let spec: CasesFile;
+  try {
+    spec = JSON.parse(readFileSync(join(folder, 'cases.json'), 'utf8')) as CasesFile;
+  } catch (e) {
+    throw new VlvError('E_FILE', `conformance: cannot read ${join(folder, 'cases.json')}: ${(e as Error).message}`);
+  }
+  const data = await loadSafetensors(join(folder, 'cases.safetensors'));
+  const { runners, dispose } = await componentRunners(spec.component, folder);
+  const results: CaseResult[] = [];
+  try {
+    for (const c of spec.cases) {
+      const result: CaseResult = { case: c.name, maxAbs: 0, rel: 0, tol: 0, pass: true, outputs: {} };
+      try {
+        const runner = runners[c.call];
+        if (!runner) throw new VlvError('E_ARG', `call '${c.call}' is not supported`);
+        const inputs: Record<string, Tensor> = {};
+        for (const [arg, name] of Object.entries(c.inputs)) {
+          const t = data.tensors[name];
+          if (!t) throw new VlvError('E_FILE_FORMAT', `tensor '${name}' is missing from cases.safetensors`);
+          inputs[arg] = t;
+        }
+        const out = await runner(c, inputs);
+        for (const [key, name] of Object.entries(c.outputs)) {
+          const expected = data.tensors[name];
+          const actual = out[key];
+          const perOutput = (c.tol[key] as { rel?: number; exact?: boolean } | undefined) ?? c.tol;
+          const tol = perOutput.exact ? 0 : (perOutput.rel ?? 1e-4);
+          let cmp = { rel: Infinity, maxAbs: Infinity };
+          if (actual && expected && JSON.stringify(actual.shape) === JSON.stringify(expected.shape))
+            cmp = compareValues(asNumbers(actual), asNumbers(expected));
+          const pass = cmp.rel <= tol;
+          result.outputs[key] = { ...cmp, tol, pass };
+          result.maxAbs = Math.max(result.maxAbs, cmp.maxAbs);
+          if (cmp.rel / (tol || 1) >= result.rel / (result.tol || 1)) {
+            result.rel = cmp.rel;
+            result.tol = tol;
+          }
+          result.pass = result.pass && pass;
+        }
+      } catch (e) {
+        const err = VlvError.from(e);
+        result.pass = false;
+        result.rel = Infinity;
+        result.error = `${err.code}: ${err.message}`;
+      }
+      results.push(result);
+      onCase?.(result);
+    }
+  } finally {
+    dispose();
+    for (const t of Object.values(data.tensors)) t.dispose();
+  }
+  return results;
+}

@@ -1,0 +1,65 @@
+/**
+ * A network loaded by the engine (csrc/models): run by method name on named tensors.
+ * Architecture-specific classes wrap this with typed inputs and outputs.
+ */
+import { native, type Attrs, type NativeTensor } from '../native.js';
+import { isGradEnabled } from '../grad-mode.js';
+import { Tensor } from '../tensor.js';
+import { wrapAsync, wrapSync } from '../errors.js';
+
+interface NativeModel {
+  readonly kind: string;
+  run(method: string, inputs: Record<string, NativeTensor>, options: Attrs, record: boolean): Promise<Record<string, NativeTensor>>;
+  parameters(): Record<string, NativeTensor>;
+  dispose(): void;
+}
+
+interface ModelAddon {
+  loadModel(kind: string, folder: string): Promise<NativeModel>;
+  modelKinds(): string[];
+}
+
+const addon = native as unknown as ModelAddon;
+
+/** The architectures the engine can load ('clip_text', ...). */
+export function modelKinds(): string[] {
+  return addon.modelKinds();
+}
+
+export class Model {
+  private constructor(private readonly handle: NativeModel) {}
+
+  /** Loads `kind` from a Hugging Face folder: config.json + *.safetensors (sharded or not). */
+  static async load(kind: string, folder: string): Promise<Model> {
+    return new Model(await wrapAsync(() => addon.loadModel(kind, folder)));
+  }
+
+  get kind(): string {
+    return this.handle.kind;
+  }
+
+  /** Runs a method; records for backward() when an input requires grad (outside noGrad). */
+  async run(method: string, inputs: Record<string, Tensor | null | undefined>, options: Attrs = {}): Promise<Record<string, Tensor>> {
+    const handles: Record<string, NativeTensor> = {};
+    for (const [k, t] of Object.entries(inputs)) if (t) handles[k] = t.native;
+    const out = await wrapAsync(() => this.handle.run(method, handles, options, isGradEnabled()));
+    const result: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(out)) result[k] = new Tensor(t);
+    return result;
+  }
+
+  /** The model's own parameters by reference name: set requiresGrad to train one. */
+  parameters(): Record<string, Tensor> {
+    const p = wrapSync(() => this.handle.parameters());
+    const out: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(p)) out[k] = new Tensor(t);
+    return out;
+  }
+
+  dispose(): void {
+    this.handle.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
