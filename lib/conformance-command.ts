@@ -1,5 +1,5 @@
 import { registerCommand } from './cli.js';
-import { runConformance } from './conformance.js';
+import { runConformance } from './conformance/run.js';
 
 registerCommand('conformance', 'check a reference folder (golden format): one JSON line per case', async (args) => {
   const folder = args.find((a) => !a.startsWith('--'));

@@ -8,4 +8,4 @@ export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetens
 export { loadTokenizer } from './tokenizer-files.js';
 export { Tokenizer, type EncodeOptions, type Encoded, type BatchEncoded } from './tokenizer.js';
 export { Model, modelKinds } from './models/model.js';
-export { runConformance, type CaseResult } from './conformance.js';
+export { runConformance, type CaseResult } from './conformance/run.js';

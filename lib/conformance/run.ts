@@ -6,11 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor } from './tensor.js';
-import { backward } from './autograd.js';
-import { loadSafetensors } from './safetensors.js';
-import { Model } from './models/model.js';
-import { VlvError } from './errors.js';
+import { Tensor } from '../tensor.js';
+import { loadSafetensors } from '../safetensors.js';
+import { VlvError } from '../errors.js';
+import { componentRunners } from './components.js';
 
 export interface CaseSpec {
   name: string;
@@ -57,32 +56,6 @@ function asNumbers(t: Tensor): Float64Array {
   if (t.dtype === 'i64') return Float64Array.from(t.toArray() as BigInt64Array, Number);
   if (t.dtype === 'i32') return Float64Array.from(t.toArray() as Int32Array);
   return Float64Array.from(t.toFloat32());
-}
-
-type Runner = (spec: CaseSpec, inputs: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
-
-/** How each component's calls map onto the project's models. */
-async function componentRunners(component: string, folder: string): Promise<{ runners: Record<string, Runner>; dispose(): void }> {
-  switch (component) {
-    case 'clip_text': {
-      const model = await Model.load('clip_text', folder);
-      return {
-        runners: {
-          'clip_text.forward': (_spec, inputs) => model.run('forward', inputs),
-          'clip_text.backward': async (_spec, inputs) => {
-            const x = inputs.inputs_embeds!.detach();
-            x.requiresGrad = true;
-            const out = await model.run('forward', { inputs_embeds: x });
-            await backward(out.last_hidden_state!, inputs.grad_output!);
-            return { grad_inputs_embeds: x.grad! };
-          },
-        },
-        dispose: () => model.dispose(),
-      };
-    }
-    default:
-      throw new VlvError('E_ARG', `conformance: component '${component}' is not supported yet`);
-  }
 }
 
 export async function runConformance(folder: string, onCase?: (r: CaseResult) => void): Promise<CaseResult[]> {

@@ -1,0 +1,11 @@
+// Every conformance component, one import each (see registry.ts).
+import { VlvError } from '../errors.js';
+import { componentLoader, knownComponents, type ComponentSession } from './registry.js';
+import './clip-text.js';
+
+export async function componentRunners(component: string, folder: string): Promise<ComponentSession> {
+  const load = componentLoader(component);
+  if (!load)
+    throw new VlvError('E_ARG', `conformance: component '${component}' is not supported (known: ${knownComponents().join(', ')})`);
+  return load(folder);
+}

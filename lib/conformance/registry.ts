@@ -1,0 +1,31 @@
+/**
+ * Conformance components: each maps a golden folder's `call` names onto the project's
+ * models. One file per component registers itself; components.ts imports them all.
+ */
+import type { Tensor } from '../tensor.js';
+import type { CaseSpec } from './run.js';
+
+/** Runs one case: named inputs from cases.safetensors -> named outputs to compare. */
+export type CaseRunner = (spec: CaseSpec, inputs: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
+
+export interface ComponentSession {
+  runners: Record<string, CaseRunner>;
+  dispose(): void;
+}
+
+/** Loads what a folder of this component needs (its model from the folder, through the project's loaders). */
+export type ComponentLoader = (folder: string) => Promise<ComponentSession>;
+
+const loaders = new Map<string, ComponentLoader>();
+
+export function registerComponent(component: string, loader: ComponentLoader): void {
+  loaders.set(component, loader);
+}
+
+export function componentLoader(component: string): ComponentLoader | undefined {
+  return loaders.get(component);
+}
+
+export function knownComponents(): string[] {
+  return [...loaders.keys()].sort();
+}
