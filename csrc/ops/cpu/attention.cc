@@ -130,6 +130,13 @@ void mask_tile(const Geometry& g, int64_t b, int64_t h, int64_t i0, int64_t j0, 
   }
 }
 
+// Asks for the next tile's operands while this one computes (long sequences stream K/V or
+// Q/dO/dQ from L3: without it the first row group of each tile product stalls on them).
+void prefetch(const float* p, int64_t floats) {
+  const char* c = reinterpret_cast<const char*>(p);
+  for (int64_t off = 0; off < floats * int64_t(sizeof(float)); off += 64) __builtin_prefetch(c + off, 0, 2);
+}
+
 // Keys [0, end) that any query of [i0, i1) may see.
 int64_t key_end(const Geometry& g, int64_t i1) {
   return g.causal ? std::clamp<int64_t>(i1 + g.offset, 0, g.Lk) : g.Lk;
@@ -177,6 +184,10 @@ Tensors attention(const Tensors& in, const Attrs& attrs, Saved*) {
       const int64_t kend = key_end(g, i0 + rows);
       for (int64_t j0 = 0; j0 < kend; j0 += kBK) {
         const int64_t cols = std::min(kBK, kend - j0);
+        if (j0 + kBK < kend) {
+          prefetch(kt.data() + (kv * nkb + j0 / kBK + 1) * g.D * kBK, g.D * kBK);
+          prefetch(v + (kv * g.Lk + j0 + kBK) * g.Dv, std::min(kBK, kend - j0 - kBK) * g.Dv);
+        }
         ops.gemm(rows, cols, g.D, qt, g.D, 1, kt.data() + (kv * nkb + j0 / kBK) * g.D * kBK, kBK, S.data(), kBK, false);
         mask_tile(g, b, h, i0, j0, S.data(), kBK, rows, cols);
         for (int64_t r = 0; r < rows; ++r) {
@@ -266,6 +277,12 @@ Tensors attention_backward(const BackwardArgs& a) {
             const int64_t rows = std::min(kBQ, g.Lq - i0);
             const float* qt = q + (bh * g.Lq + i0) * g.D;
             const float* got = go + (bh * g.Lq + i0) * g.Dv;
+            if (i0 + kBQ < g.Lq) {
+              const int64_t next = std::min(kBQ, g.Lq - i0 - kBQ);
+              prefetch(qt + kBQ * g.D, next * g.D);
+              prefetch(got + kBQ * g.Dv, next * g.Dv);
+              prefetch(dq_out + (bh * g.Lq + i0 + kBQ) * g.D, next * g.D);
+            }
             ops.gemm(rows, cols, g.D, qt, g.D, 1, Kt.data(), kBK, S.data(), kBK, false);
             mask_tile(g, b, h, i0, j0, S.data(), kBK, rows, cols);
             for (int64_t r = 0; r < rows; ++r) {
