@@ -199,3 +199,17 @@ test('a row that sees no key gives out = 0, lse = -inf and no NaN in the gradien
   t.deepEqual([...got.dq.subarray(8, 16)], new Array(8).fill(0));
   mask.dispose();
 });
+
+test('empty lengths: no keys gives out = 0 and lse = -inf; no queries gives empty outputs', async (t) => {
+  const q = Tensor.from(rand([1, 2, 3, 8], 1), [1, 2, 3, 8]);
+  const none = Tensor.zeros([1, 1, 0, 8]);
+  const a = await ops.attention(q, none, none, { causal: true });
+  t.deepEqual(a.out.shape, [1, 2, 3, 8]);
+  t.true(a.out.toFloat32().every((x) => x === 0));
+  t.true(a.lse.toFloat32().every((x) => x === -Infinity));
+  const k = Tensor.from(rand([1, 1, 5, 8], 2), [1, 1, 5, 8]);
+  const b = await ops.attention(Tensor.zeros([1, 2, 0, 8]), k, k);
+  t.deepEqual(b.out.shape, [1, 2, 0, 8]);
+  t.deepEqual(b.lse.shape, [1, 2, 0]);
+  for (const x of [q, none, k, a.out, a.lse, b.out, b.lse]) x.dispose();
+});
