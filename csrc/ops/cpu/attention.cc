@@ -17,7 +17,8 @@
 // Measured on the 2-core Zen 4 dev box, one head of 1024 or 4096 x 64, one thread: forward
 //   ~85 GFLOP/s, backward ~90 GFLOP/s (5 tile products) with AVX-512; ~50 with AVX2; ~16-19
 //   scalar. Against PyTorch 1.13 matmul-softmax-matmul on 2 threads (bench/attention.bench.ts,
-//   B=1 H=8): forward 2.5-5x and backward 2.3-2.8x faster at L >= 1024; about even at L = 77.
+//   B=1 H=8, medians of 4 runs on a shared box): forward 2.7-4.9x and backward 2.0-2.8x faster
+//   at L >= 1024 (D 64 and 128; cross 4096 x 77: 3.6x / 2.4x); about even at L = 77.
 #include <algorithm>
 #include <cmath>
 #include <limits>
