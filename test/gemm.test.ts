@@ -86,6 +86,11 @@ test('1 and 2 threads give the same bits (VLV_NUM_THREADS)', (t) => {
     ...COMBOS.map(([ta, tb], i) => ({ M: 301, K: 517, N: 263, ta, tb, seed: 40 + 2 * i })),
     { M: 77, K: 300, N: 1100, ta: false, tb: true, seed: 50 },
     { M: 1500, K: 64, N: 40, ta: false, tb: false, seed: 52 },
+    // The GEMV path (M == 1 or N == 1), split over n.
+    { M: 1, K: 700, N: 3001, ta: false, tb: true, seed: 54 },
+    { M: 1, K: 700, N: 3001, ta: true, tb: false, seed: 56 },
+    { M: 2999, K: 301, N: 1, ta: false, tb: false, seed: 58 },
+    { M: 2999, K: 301, N: 1, ta: true, tb: true, seed: 60 },
   ];
   const one = inChild(cases, { VLV_NUM_THREADS: '1' });
   const two = inChild(cases, { VLV_NUM_THREADS: '2' });
@@ -95,16 +100,19 @@ test('1 and 2 threads give the same bits (VLV_NUM_THREADS)', (t) => {
 });
 
 test('every SIMD level (VLV_SIMD=scalar|avx2|avx512) matches the reference', (t) => {
-  const [M, K, N] = [53, 411, 70];
-  const cases = COMBOS.map(([ta, tb]) => ({ M, K, N, ta, tb, seed: 21 }));
-  const a = rand(M * K, 21);
-  const b = rand(K * N, 22);
+  // A packed GEMM, then the two GEMV shapes (M == 1, N == 1), every transpose combination.
+  const sizes: [number, number, number][] = [
+    [53, 411, 70],
+    [1, 133, 77],
+    [45, 37, 1],
+  ];
+  const cases = sizes.flatMap(([M, K, N]) => COMBOS.map(([ta, tb]) => ({ M, K, N, ta, tb, seed: 21 })));
   for (const level of ['scalar', 'avx2', 'avx512']) {
     const r = inChild(cases, { VLV_SIMD: level });
     if (r.simd !== level) t.log(`VLV_SIMD=${level}: this CPU runs ${r.simd}`);
-    cases.forEach(({ ta, tb }, i) => {
-      const err = relErr(r.out[i]!, refMatmul(a, b, M, K, N, ta, tb));
-      t.true(err < 2e-6, `${level} ta=${ta} tb=${tb}: rel err ${err}`);
+    cases.forEach(({ M, K, N, ta, tb }, i) => {
+      const err = relErr(r.out[i]!, refMatmul(rand(M * K, 21), rand(K * N, 22), M, K, N, ta, tb));
+      t.true(err < 2e-6, `${level} ${M}x${K}x${N} ta=${ta} tb=${tb}: rel err ${err}`);
     });
   }
 });

@@ -5,6 +5,7 @@
 // pack op(B) into NR-column panels (L2); then every MR x NR tile of C is one micro-kernel call
 // (gemm_kernels_*.cc: AVX-512 12x32, AVX2 6x16, scalar 4x8, picked by simd_level()). An MR x kc
 // panel of A stays in L1 while the B panels stream from L2.
+// M == 1 or N == 1 go to the GEMV kernels (gemm_gemv.cc) instead: no packing.
 // Threads: C is cut into one rectangle per thread (rows or columns, at tile multiples); each
 // thread packs what its rectangle needs. K blocks depend on K only and every C element sums its
 // k terms in the same order in every tile, so results do not depend on the thread count.
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <vector>
 
 #include "core/cpu_features.h"
 #include "core/error.h"
@@ -137,6 +139,42 @@ std::pair<int64_t, int64_t> piece_range(int64_t extent, int64_t pieces, int64_t 
   return {std::min(extent, units * i / pieces * align), std::min(extent, units * (i + 1) / pieces * align)};
 }
 
+// M == 1 or N == 1: a matrix-vector product (gemm_gemv.cc), W read once with no packing.
+void gemv_path(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, bool parallel) {
+  // As y[n] (n < len) from x[K] and W: M == 1 takes x = op(A) row 0, W = op(B); N == 1 takes
+  // x = op(B) column 0, W = op(A)^T.
+  const bool row = M == 1;
+  const int64_t len = row ? N : M;
+  const bool x_strided = row ? ta : !tb;
+  const float* xs = row ? A : B;
+  const int64_t x_step = row ? lda : ldb;
+  const float* w = row ? B : A;
+  const int64_t ldw = row ? ldb : lda;
+  const bool dot_form = row ? tb : !ta;
+  std::vector<float> x_buf, y_buf;
+  const float* x = xs;
+  if (x_strided) {
+    x_buf.resize(size_t(K));
+    for (int64_t k = 0; k < K; ++k) x_buf[size_t(k)] = xs[k * x_step];
+    x = x_buf.data();
+  }
+  const int64_t y_step = row ? 1 : ldc;
+  float* y = C;
+  if (y_step != 1) {
+    y_buf.assign(size_t(len), 0.f);
+    if (beta != 0.f)
+      for (int64_t i = 0; i < len; ++i) y_buf[size_t(i)] = C[i * y_step];
+    y = y_buf.data();
+  }
+  const gemm::GemvFn fn = gemm::gemv_kernel(dot_form);
+  auto body = [&](int64_t n0, int64_t n1) { fn(K, n0, n1, alpha, x, w, ldw, beta, y); };
+  if (parallel && double(len) * double(K) >= 65536) parallel_for(len, std::max<int64_t>(64, 8192 / K), body);
+  else body(0, len);
+  if (y_step != 1)
+    for (int64_t i = 0; i < len; ++i) C[i * y_step] = y_buf[size_t(i)];
+}
+
 void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = beta == 0.f ? 0.f : beta * C[m * ldc + n];
@@ -148,6 +186,7 @@ void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, co
               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, bool parallel) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.f) return scale_c(M, N, beta, C, ldc);
+  if (M == 1 || N == 1) return gemv_path(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, parallel);
   const KernelSpec& ks = active_kernel();
   const Problem p{ta, tb, K, alpha, A, lda, B, ldb, beta, C, ldc};
   // Below ~1 MFLOP the hand-off to the pool costs more than it saves.

@@ -31,4 +31,11 @@ KernelSpec kernel_avx512();  // 12 x 32 tile, 24 zmm accumulators
 KernelSpec kernel_avx2();    // 6 x 16 tile, 12 ymm accumulators
 KernelSpec kernel_scalar();  // 4 x 8 tile, plain C++
 
+// y[n0:n1] of a matrix-vector product (gemm_gemv.cc): dot form y[n] = alpha * x . w[n*ldw :]
+// + beta * y[n]; axpy form y[n] = alpha * sum_k x[k] * w[k * ldw + n] + beta * y[n]. x has K
+// values; beta == 0 never reads y.
+using GemvFn = void (*)(int64_t K, int64_t n0, int64_t n1, float alpha, const float* x, const float* w, int64_t ldw,
+                        float beta, float* y);
+GemvFn gemv_kernel(bool dot_form);
+
 }  // namespace vlv::cpu::gemm
