@@ -131,6 +131,6 @@ VLV_TARGET_AVX512 void pack_avx512(const float* src, int64_t ld, bool k_major, i
 
 }  // namespace
 
-KernelSpec kernel_avx512() { return {kernel_12x32, pack_avx512<kMR>, pack_avx512<kNR>, kMR, kNR, 384, 576, 480, "avx512 12x32"}; }
+KernelSpec kernel_avx512() { return {kernel_12x32, pack_avx512<kMR>, pack_avx512<kNR>, kMR, kNR, 384, 1200, 480, "avx512 12x32"}; }
 
 }  // namespace vlv::cpu::gemm
