@@ -25,10 +25,12 @@ inline float gelu_grad(float x) {
   return 0.5f * (1.f + std::erf(x * kSqrt1_2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
 }
 
-inline float gelu_tanh(float x) { return 0.5f * x * (1.f + std::tanh(kSqrt2_Pi * (x + kGeluTanhC * x * x * x))); }
+// 0.5 * (1 + tanh(u)) == sigmoid(2u): one exp instead of tanh (3x cheaper in glibc, same value
+// to rounding), saturating correctly for large |u|.
+inline float gelu_tanh(float x) { return x * sigmoid(2.f * kSqrt2_Pi * (x + kGeluTanhC * x * x * x)); }
 inline float gelu_tanh_grad(float x) {
-  const float t = std::tanh(kSqrt2_Pi * (x + kGeluTanhC * x * x * x));
-  return 0.5f * (1.f + t) + 0.5f * x * (1.f - t * t) * kSqrt2_Pi * (1.f + 3.f * kGeluTanhC * x * x);
+  const float s = sigmoid(2.f * kSqrt2_Pi * (x + kGeluTanhC * x * x * x));  // (1 + tanh(u)) / 2
+  return s + 2.f * x * s * (1.f - s) * kSqrt2_Pi * (1.f + 3.f * kGeluTanhC * x * x);
 }
 
 inline float silu(float x) { return x * sigmoid(x); }
