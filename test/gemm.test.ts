@@ -5,7 +5,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ops, Tensor } from '../lib/index.js';
+import { backward, ops, Tensor } from '../lib/index.js';
 import { COMBOS, rand, runMatmul, type MatmulCase } from './helpers/gemm-cases.js';
 
 /** alpha * op(a)[M,K] @ op(b)[K,N] in float64; a stored [K,M] when ta, b stored [N,K] when tb. */
@@ -134,6 +134,57 @@ test('linear with bias and activation on a large odd shape matches the reference
     const y = await ops.linear(Tensor.from(x, [R, IN]), Tensor.from(w, [OUT, IN]), Tensor.from(bias, [OUT]), name as ops.Activation);
     const err = relErr(y.toArray() as Float32Array, pre.map(f));
     t.true(err < 2e-6, `${name}: rel err ${err}`);
+  }
+});
+
+/** erf in float64: the Taylor series up to |x| = 5 (error < 1e-9 there), +-1 beyond. */
+function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (Math.abs(x) > 5) return Math.sign(x);
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 200 && Math.abs(term) > 1e-17; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+test('fused activations and their gradients: wide range and saturation', async (t) => {
+  // linear with an identity weight: the pre-activation is x itself (so no NaN: the GEMM would
+  // spread it over the row). 41 values: a SIMD tail.
+  const vals = [...Array.from({ length: 37 }, (_, i) => -18 + i), 1e-3, -150, 150, 0.5];
+  const n = vals.length;
+  const eye = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) eye[i * n + i] = 1;
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  const k = Math.sqrt(2 / Math.PI);
+  const fns: Record<string, [(v: number) => number, (v: number) => number]> = {
+    gelu: [(v) => 0.5 * v * (1 + erf(v / Math.SQRT2)), (v) => 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)],
+    gelu_tanh: [
+      (v) => 0.5 * v * (1 + Math.tanh(k * (v + 0.044715 * v ** 3))),
+      (v) => {
+        const th = Math.tanh(k * (v + 0.044715 * v ** 3));
+        return 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * k * (1 + 3 * 0.044715 * v * v);
+      },
+    ],
+    silu: [(v) => v * sig(v), (v) => sig(v) * (1 + v * (1 - sig(v)))],
+    quick_gelu: [(v) => v * sig(1.702 * v), (v) => sig(1.702 * v) + 1.702 * v * sig(1.702 * v) * (1 - sig(1.702 * v))],
+  };
+  for (const [name, [f, df]] of Object.entries(fns)) {
+    const x = Tensor.from(Float32Array.from(vals), [1, n]);
+    x.requiresGrad = true;
+    const y = await ops.linear(x, Tensor.from(eye, [n, n]), null, name as ops.Activation);
+    await backward(y, Tensor.from(new Float32Array(n).fill(1), [1, n]));
+    const got = y.toArray() as Float32Array;
+    const grad = x.grad!.toArray() as Float32Array;
+    vals.forEach((v, i) => {
+      const v32 = Math.fround(v);
+      for (const [what, g, want] of [['f', got[i]!, f(v32)], ["f'", grad[i]!, df(v32)]] as [string, number, number][]) {
+        if (Number.isNaN(want)) t.true(Number.isNaN(g), `${name} ${what}(${v}) = ${g}, want NaN`);
+        else t.true(Math.abs(g - want) <= 2e-6 * Math.max(1, Math.abs(want)), `${name} ${what}(${v}) = ${g}, want ${want}`);
+      }
+    });
   }
 });
 

@@ -4,14 +4,14 @@
 //     transposed, the batch folds into M: one GEMM). Many small batches run one GEMM per
 //     thread; otherwise each GEMM uses the pool.
 //   linear: x[...,in] @ w[out,in]^T (one GEMM, trans_b), then one pass adds the bias and
-//     applies the activation (activation_math.h); the pre-activation is saved for backward
+//     applies the activation (activation_vec.h); the pre-activation is saved for backward
 //     when an activation is used. Bias grad sums rows per column (fixed order: thread-count
 //     independent).
 #include <algorithm>
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "ops/cpu/activation_math.h"
+#include "ops/cpu/activation_vec.h"
 #include "ops/cpu/gemm.h"
 #include "ops/kernel.h"
 
@@ -193,8 +193,7 @@ Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
         float *p = pp + r * g.out, *o = py + r * g.out;
         if (pb)
           for (int64_t j = 0; j < g.out; ++j) p[j] += pb[j];
-        if (g.activation != act::Activation::None)
-          for (int64_t j = 0; j < g.out; ++j) o[j] = act::apply(g.activation, p[j]);
+        if (g.activation != act::Activation::None) act::apply_array(g.activation, p, o, g.out);
       }
     });
   }
@@ -222,7 +221,7 @@ Tensors linear_backward(const BackwardArgs& args) {
     gp = Tensor::empty(gy.shape(), DType::F32);
     float* out = gp.data<float>();
     parallel_for(gp.numel(), 16384, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) out[i] = pg[i] * act::grad(g.activation, pre[i]);
+      act::grad_array(g.activation, pre + i0, pg + i0, out + i0, i1 - i0);
     });
   }
   const float* pg = gp.data<float>();
