@@ -4,7 +4,9 @@
  * (bench/peers/torch_gemm.py), all with the same thread count, in the same run.
  * Shapes: cubes, the CLIP-size linear (77 x 1024 -> 4096) and a UNet-size one (4096 x 320 ->
  * 320), both as x @ w^T like linear; and 1024^3 on one thread (ours in a child process with
- * VLV_NUM_THREADS=1, so this process's pool is left alone).
+ * VLV_NUM_THREADS=1, so this process's pool is left alone). Ours runs through runOpSync (the
+ * op with its output allocation, without the event-loop hop). The machine is shared: each of
+ * ours / OpenBLAS / torch is measured in 3 interleaved rounds and the median round is kept.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,28 +47,36 @@ function cases(quick: boolean): { all: Case[]; single: Case[] } {
   };
 }
 
-async function oursGflops(c: Case): Promise<number> {
+/** Ours in this process (exported for the one-thread child). */
+export async function oursGflops(c: Case): Promise<number> {
   const a = Tensor.from(new Float32Array(c.M * c.K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5), [c.M, c.K]);
   const bShape = c.transB ? [c.N, c.K] : [c.K, c.N];
   const b = Tensor.from(new Float32Array(c.K * c.N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5), bShape);
-  const ms = await timeMs(async () => (await ops.matmul(a, b, { transB: c.transB })).dispose(), c.reps, 1);
+  const attrs = { trans_a: false, trans_b: c.transB, alpha: 1 };
+  const ms = await timeMs(() => ops.runOpSync('matmul', [a, b], attrs)[0]!.dispose(), c.reps, 1);
   a.dispose();
   b.dispose();
   return flops(c) / ms / 1e6;
 }
 
 /** Ours on one thread: the same measurement in a child process with VLV_NUM_THREADS=1. */
-function oursGflopsOneThread(cs: Case[]): number[] {
+function oursGflopsOneThread(cs: Case[]): (number | null)[] {
   if (cs.length === 0) return [];
   const self = pathToFileURL(join(import.meta.dirname, 'gemm.bench.ts')).href;
   const script = `import { oursGflops } from ${JSON.stringify(self)};
     const out = []; for (const c of ${JSON.stringify(cs)}) out.push(await oursGflops(c));
     console.log(JSON.stringify(out));`;
-  const stdout = execFileSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
-    env: { ...process.env, VLV_NUM_THREADS: '1' },
-    encoding: 'utf8',
-  });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as number[];
+  try {
+    const stdout = execFileSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, VLV_NUM_THREADS: '1' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return JSON.parse(stdout.trim().split('\n').pop()!) as number[];
+  } catch (e) {
+    console.error(`one-thread child failed: ${(e as Error).message.split('\n')[0]}`);
+    return cs.map(() => null);
+  }
 }
 
 /** OpenBLAS GFLOP/s per case, or nulls when gcc or libopenblas is missing. */
@@ -93,20 +103,33 @@ function torchGflops(ctx: BenchContext, cs: Case[], threads: number): (number | 
   return runPeer<{ gflops: number[] }>('torch_gemm.py', { threads, shapes })?.gflops ?? cs.map(() => null);
 }
 
+const median = (xs: (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x != null).sort((p, q) => p - q);
+  return v.length ? v[Math.floor(v.length / 2)]! : null;
+};
+
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const { all, single } = cases(ctx.quick);
   const threads = info().threads;
-  const ours: number[] = [];
-  for (const c of all) ours.push(await oursGflops(c));
-  const oursSingle = oursGflopsOneThread(single);
-  const blas = [...openblasGflops(all, threads), ...openblasGflops(single, 1)];
-  const torch = [...torchGflops(ctx, all, threads), ...torchGflops(ctx, single, 1)];
+  const rounds = ctx.quick ? 1 : 3;
+  const n = all.length + single.length;
+  const ours: (number | null)[][] = [];
+  const blas: (number | null)[][] = [];
+  const torch: (number | null)[][] = [];
+  for (let r = 0; r < rounds; r++) {
+    const mine: (number | null)[] = [];
+    for (const c of all) mine.push(await oursGflops(c));
+    ours.push([...mine, ...oursGflopsOneThread(single)]);
+    blas.push([...openblasGflops(all, threads), ...openblasGflops(single, 1)]);
+    torch.push([...torchGflops(ctx, all, threads), ...torchGflops(ctx, single, 1)]);
+  }
+  const pick = (m: (number | null)[][], i: number) => median(m.map((round) => round[i] ?? null));
   const rows: BenchRow[] = [];
-  [...all, ...single].forEach((c, i) => {
-    const v = i < all.length ? ours[i]! : oursSingle[i - all.length]!;
+  [...all, ...single].slice(0, n).forEach((c, i) => {
+    const v = pick(ours, i) ?? 0;
     const note = [c.note, i < all.length ? `${threads} threads` : undefined].filter(Boolean).join(', ');
-    rows.push(row('gemm f32', label(c), v, 'GFLOP/s', 'openblas', blas[i] ?? null, true, note));
-    rows.push(row('gemm f32', label(c), v, 'GFLOP/s', 'torch 1.13', torch[i] ?? null, true, note));
+    rows.push(row('gemm f32', label(c), v, 'GFLOP/s', 'openblas', pick(blas, i), true, note));
+    rows.push(row('gemm f32', label(c), v, 'GFLOP/s', 'torch 1.13', pick(torch, i), true, note));
   });
   return rows;
 }
