@@ -18,7 +18,7 @@ ResnetBlock2D ResnetBlock2D::load(Weights& w, const std::string& prefix, int64_t
 Tensor ResnetBlock2D::operator()(const Tensor& x, const Tensor& temb) const {
   Tensor h = conv1(norm1(x, /*silu=*/true));
   if (time_emb_proj.weight.defined()) {
-    Tensor t = time_emb_proj(opt.skip_time_act ? temb : ops::silu(temb));
+    Tensor t = time_emb_proj(ops::silu(temb));
     h = ops::add(h, ops::reshape(t, {t.size(0), t.size(1), 1, 1}));
   }
   h = conv2(norm2(h, /*silu=*/true));

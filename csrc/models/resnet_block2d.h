@@ -17,7 +17,6 @@ struct ResnetOptions {
   int64_t groups = 32;
   double eps = 1e-6;
   double output_scale_factor = 1;
-  bool skip_time_act = false;  // resnet_skip_time_act: no SiLU before time_emb_proj
 };
 
 struct ResnetBlock2D {
