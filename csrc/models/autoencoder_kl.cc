@@ -96,6 +96,8 @@ struct Decoder {
 // outside) and bound (the clamp value outside, 0 inside): exact values, and the gradient
 // is torch's (1 inside, 0 outside).
 Tensor clamp_logvar(const Tensor& raw) {
+  VLV_CHECK(raw.device() == Device::CPU, ErrorCode::Device,
+            "vae.encode: the posterior's clamp and exp run on the CPU only (there is no exp/clamp op yet)");
   Tensor keep = Tensor::empty(raw.shape(), DType::F32), bound = Tensor::empty(raw.shape(), DType::F32);
   const float* v = raw.data<float>();
   float *k = keep.data<float>(), *b = bound.data<float>();
