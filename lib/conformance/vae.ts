@@ -1,0 +1,40 @@
+// vae: diffusers AutoencoderKL. cases.json names the component 'autoencoder_kl' (the golden
+// folder is vae/); both names load the engine's "vae" model. Besides the golden's calls,
+// vae.encode_backward / vae.decode_backward check gradients w.r.t. the image / the latent
+// (parameters frozen), as the folders of scripts/models/gen_vae.py record them.
+import { backward } from '../autograd.js';
+import { Model } from '../models/model.js';
+import type { Tensor } from '../tensor.js';
+import { registerComponent, type ComponentLoader } from './registry.js';
+
+function leaf(t: Tensor): Tensor {
+  const x = t.detach();
+  x.requiresGrad = true;
+  return x;
+}
+
+const load: ComponentLoader = async (folder) => {
+  const model = await Model.load('vae', folder);
+  return {
+    runners: {
+      'vae.encode': (_spec, inputs) => model.run('encode', inputs),
+      'vae.decode': (_spec, inputs) => model.run('decode', inputs),
+      'vae.encode_backward': async (_spec, inputs) => {
+        const sample = leaf(inputs.sample!);
+        const out = await model.run('encode', { sample, noise: inputs.noise });
+        await backward(out.latent_sample!, inputs.grad_output!);
+        return { grad_sample: sample.grad! };
+      },
+      'vae.decode_backward': async (_spec, inputs) => {
+        const latent = leaf(inputs.latent!);
+        const out = await model.run('decode', { latent });
+        await backward(out.sample!, inputs.grad_output!);
+        return { grad_latent: latent.grad! };
+      },
+    },
+    dispose: () => model.dispose(),
+  };
+};
+
+registerComponent('autoencoder_kl', load);
+registerComponent('vae', load);
