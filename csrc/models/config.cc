@@ -101,6 +101,16 @@ void Config::expect_number(const std::string& key, double supported, const char*
   double v = f(key);
   VLV_CHECK(v == supported, ErrorCode::Arg, source_, ": field '", key, "' = ", v, " is not supported (", why, ")");
 }
+std::vector<std::string> Config::strings(const std::string& key) const {
+  const json::Value& v = get(key, json::Type::Array);
+  std::vector<std::string> out;
+  for (const json::Value& e : v.items) {
+    VLV_CHECK(e.type == json::Type::String, ErrorCode::FileFormat, source_, ": field '", key,
+              "' must be a list of strings");
+    out.push_back(e.text);
+  }
+  return out;
+}
 
 void Config::expect_string(const std::string& key, const std::string& supported) const {
   if (!has(key)) return;

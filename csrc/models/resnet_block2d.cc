@@ -1,0 +1,38 @@
+#include "models/resnet_block2d.h"
+
+namespace vlv::models {
+
+ResnetBlock2D ResnetBlock2D::load(Weights& w, const std::string& prefix, int64_t in, int64_t out,
+                                  const ResnetOptions& opt) {
+  ResnetBlock2D r;
+  r.opt = opt;
+  r.norm1 = GroupNorm::load(w, prefix + ".norm1", in, opt.groups, opt.eps);
+  r.conv1 = Conv2d::load(w, prefix + ".conv1", in, out, 3, 1, 1);
+  if (opt.temb_channels > 0) r.time_emb_proj = Linear::load(w, prefix + ".time_emb_proj", opt.temb_channels, out);
+  r.norm2 = GroupNorm::load(w, prefix + ".norm2", out, opt.groups, opt.eps);
+  r.conv2 = Conv2d::load(w, prefix + ".conv2", out, out, 3, 1, 1);
+  if (in != out) r.conv_shortcut = Conv2d::load(w, prefix + ".conv_shortcut", in, out, 1);
+  return r;
+}
+
+Tensor ResnetBlock2D::operator()(const Tensor& x, const Tensor& temb) const {
+  Tensor h = conv1(norm1(x, /*silu=*/true));
+  if (time_emb_proj.weight.defined()) {
+    Tensor t = time_emb_proj(ops::silu(temb));
+    h = ops::add(h, ops::reshape(t, {t.size(0), t.size(1), 1, 1}));
+  }
+  h = conv2(norm2(h, /*silu=*/true));
+  Tensor out = ops::add(conv_shortcut.defined() ? conv_shortcut(x) : x, h);
+  return opt.output_scale_factor == 1 ? out : ops::scale(out, 1 / opt.output_scale_factor);
+}
+
+void ResnetBlock2D::collect(NamedTensors& out, const std::string& prefix) const {
+  norm1.collect(out, prefix + ".norm1");
+  conv1.collect(out, prefix + ".conv1");
+  if (time_emb_proj.weight.defined()) time_emb_proj.collect(out, prefix + ".time_emb_proj");
+  norm2.collect(out, prefix + ".norm2");
+  conv2.collect(out, prefix + ".conv2");
+  if (conv_shortcut.defined()) conv_shortcut.collect(out, prefix + ".conv_shortcut");
+}
+
+}  // namespace vlv::models
