@@ -120,7 +120,9 @@ class UNet2DConditionModel : public Model {
                                           options(i, layers[i], t == "CrossAttnDownBlock2D", 1), i + 1 < n,
                                           downsample_padding));
     }
-    mid_ = UNetMidBlock::load(w, "mid_block", channels[n - 1], options(n - 1, 1, true, mid_scale));
+    BlockOptions mid = options(n - 1, 1, true, mid_scale);
+    mid.transformer.only_cross_attention = false;  // UNetMidBlock2DCrossAttn does not take it
+    mid_ = UNetMidBlock::load(w, "mid_block", channels[n - 1], mid);
     for (size_t i = 0; i < n; ++i) {
       const std::string& t = up_types[i];
       VLV_CHECK(t == "CrossAttnUpBlock2D" || t == "UpBlock2D", ErrorCode::Arg, c.source(), ": up block type '", t,
