@@ -162,8 +162,10 @@ class UNet2DConditionModel : public Model {
       // (1 - m) * -10000 as an additive bias over the keys.
       ctx.mask = ops::reshape(ops::scale(ops::cast(*m, DType::F32), 10000, -10000), {b, 1, 1, m->size(1)});
     }
-    // One timestep for the whole batch stays [1, dim]: the resnets' adds broadcast it.
+    // One timestep for the whole batch: its embedding row repeated (diffusers expands the
+    // timesteps), so the result equals passing [B] copies.
     Tensor t_emb = ops::timestep_embedding(ops::reshape(timestep, {timestep.numel()}), t_dim_, flip_, freq_shift_);
+    if (t_emb.size(0) != b) t_emb = ops::concat(Tensors(size_t(b), t_emb), 0);
     Tensor emb = linear_2_(linear_1_(t_emb, "silu"));
     if (post_act_) emb = ops::silu(emb);
     if (embed_act_) emb = ops::silu(emb);
