@@ -6,8 +6,12 @@ namespace vlv::models {
 
 namespace {
 
-// Zeros shaped like x's slice [.., 0:1] along dim, on x's device (x * 0 keeps the graph simple).
-Tensor zero_strip(const Tensor& x, int64_t dim) { return ops::scale(ops::slice(x, dim, 0, 1), 0); }
+// Zeros shaped like x with size 1 along dim, on x's device (F.pad's zero row/column).
+Tensor zero_strip(const Tensor& x, int64_t dim) {
+  Shape s = x.shape();
+  s[size_t(dim)] = 1;
+  return Tensor::zeros(s, x.dtype(), x.device());
+}
 
 // Nearest resize along one spatial dim (2 or 3) of [N, C, H, W] as a row gather: the resized
 // dim moves to the front and the embedding op picks rows (its backward scatter-adds).

@@ -4,6 +4,7 @@ import { componentLoader, knownComponents, type ComponentSession } from './regis
 import './clip-text.js';
 import './qwen2.js';
 import './vae.js';
+import './unet.js';
 
 export async function componentRunners(component: string, folder: string): Promise<ComponentSession> {
   const load = componentLoader(component);
