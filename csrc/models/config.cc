@@ -80,6 +80,26 @@ std::vector<int64_t> Config::ints(const std::string& key) const {
   return out;
 }
 
+std::vector<bool> Config::bools(const std::string& key) const {
+  std::vector<bool> out;
+  for (const json::Value& e : get(key, json::Type::Array).items) {
+    VLV_CHECK(e.type == json::Type::Bool, ErrorCode::FileFormat, source_, ": field '", key,
+              "' must be a list of booleans");
+    out.push_back(e.boolean);
+  }
+  return out;
+}
+
+std::vector<std::string> Config::strings(const std::string& key) const {
+  std::vector<std::string> out;
+  for (const json::Value& e : get(key, json::Type::Array).items) {
+    VLV_CHECK(e.type == json::Type::String, ErrorCode::FileFormat, source_, ": field '", key,
+              "' must be a list of strings");
+    out.push_back(e.text);
+  }
+  return out;
+}
+
 std::vector<int64_t> Config::int_or_list(const std::string& key, size_t n) const {
   const json::Value* v = find(key);
   VLV_CHECK(v, ErrorCode::FileFormat, source_, ": field '", key, "' is required");

@@ -27,6 +27,8 @@ class Config {
   std::string s(const std::string& key) const;
   std::string s(const std::string& key, const std::string& fallback) const;
   std::vector<int64_t> ints(const std::string& key) const;
+  std::vector<bool> bools(const std::string& key) const;
+  std::vector<std::string> strings(const std::string& key) const;
   // An int, or a list of ints of length n (diffusers' per-block fields).
   std::vector<int64_t> int_or_list(const std::string& key, size_t n) const;
   Config sub(const std::string& key) const;  // a nested object (e.g. "vision_config")
