@@ -1,11 +1,250 @@
-// gemm: STUB, to be replaced by the real kernels.
+// matmul and linear (ops.h), forward and backward, on the shared gemm_f32 (gemm.h).
+//   matmul: a[...,M,K] @ b[...,K,N] (trans_a / trans_b read the last two dims transposed),
+//     times alpha; batch dims equal, or b 2-D and shared by every batch (then, with a not
+//     transposed, the batch folds into M: one GEMM). Many small batches run one GEMM per
+//     thread; otherwise each GEMM uses the pool.
+//   linear: x[...,in] @ w[out,in]^T (one GEMM, trans_b), then one pass adds the bias and
+//     applies the activation (activation_vec.h); the pre-activation is saved for backward
+//     when an activation is used. Bias grad sums rows per column (fixed order: thread-count
+//     independent).
+#include <algorithm>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "ops/cpu/activation_vec.h"
+#include "ops/cpu/gemm.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
 
-Tensors matmul(const Tensors&, const Attrs&, Saved*) { fail(ErrorCode::Internal, "matmul: not implemented"); }
-Tensors matmul_backward(const BackwardArgs&) { fail(ErrorCode::Internal, "matmul: backward not implemented"); }
-Tensors linear(const Tensors&, const Attrs&, Saved*) { fail(ErrorCode::Internal, "linear: not implemented"); }
-Tensors linear_backward(const BackwardArgs&) { fail(ErrorCode::Internal, "linear: backward not implemented"); }
+namespace {
+
+Tensor arg(const Tensors& in, size_t i) { return i < in.size() ? in[i] : Tensor(); }
+
+// ---- matmul ------------------------------------------------------------------------------
+
+struct MatmulGeom {
+  bool ta, tb;
+  float alpha;
+  int64_t batch, M, N, K;
+  bool b_shared;  // b is 2-D: the same matrix for every batch
+  Shape out_shape;
+  int64_t lda() const { return ta ? M : K; }
+  int64_t ldb() const { return tb ? K : N; }
+  int64_t a_stride() const { return M * K; }
+  int64_t b_stride() const { return b_shared ? 0 : K * N; }
+};
+
+MatmulGeom matmul_geom(const Tensor& a, const Tensor& b, const Attrs& attrs) {
+  check_float(a, "matmul", "a");
+  check_float(b, "matmul", "b");
+  VLV_CHECK(a.dim() >= 2, ErrorCode::Shape, "matmul: 'a' must have at least 2 dimensions, got ", a.desc());
+  VLV_CHECK(b.dim() >= 2, ErrorCode::Shape, "matmul: 'b' must have at least 2 dimensions, got ", b.desc());
+  MatmulGeom g;
+  g.ta = attrs.b("trans_a", false);
+  g.tb = attrs.b("trans_b", false);
+  g.alpha = float(attrs.f("alpha", 1.0));
+  g.M = a.size(g.ta ? -1 : -2);
+  g.K = a.size(g.ta ? -2 : -1);
+  const int64_t kb = b.size(g.tb ? -1 : -2);
+  g.N = b.size(g.tb ? -2 : -1);
+  VLV_CHECK(kb == g.K, ErrorCode::Shape, "matmul: inner dimensions differ: a ", a.desc(), g.ta ? " (transposed)" : "",
+            " has K=", g.K, ", b ", b.desc(), g.tb ? " (transposed)" : "", " has K=", kb);
+  const Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
+  g.b_shared = b.dim() == 2;
+  VLV_CHECK(g.b_shared || batch_a == batch_b, ErrorCode::Shape, "matmul: batch dimensions differ: a ", a.desc(), ", b ",
+            b.desc(), " (they must be equal, or b 2-D)");
+  g.batch = shape_numel(batch_a);
+  g.out_shape = batch_a;
+  g.out_shape.push_back(g.M);
+  g.out_shape.push_back(g.N);
+  return g;
+}
+
+// Runs body(i) for i < batch: spread over the pool with serial GEMMs when the batches are
+// many and small, otherwise one after another with a parallel GEMM each.
+template <class F>
+void for_each_batch(int64_t batch, double flops_per_batch, F&& body) {
+  if (batch >= num_threads() && flops_per_batch < 8e6) {
+    parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t i = b0; i < b1; ++i) body(i, false);
+    });
+  } else {
+    for (int64_t i = 0; i < batch; ++i) body(i, true);
+  }
+}
+
+}  // namespace
+
+Tensors matmul(const Tensors& in, const Attrs& attrs, Saved*) {
+  check_defined(arg(in, 0), "matmul", "a");
+  check_defined(arg(in, 1), "matmul", "b");
+  const Tensor &a = in[0], &b = in[1];
+  const MatmulGeom g = matmul_geom(a, b, attrs);
+  Tensor out = Tensor::empty(g.out_shape, DType::F32);
+  const float *pa = a.data<float>(), *pb = b.data<float>();
+  float* pc = out.data<float>();
+  if (g.b_shared && !g.ta) {
+    gemm_f32(false, g.tb, g.batch * g.M, g.N, g.K, g.alpha, pa, g.K, pb, g.ldb(), 0.f, pc, g.N);
+    return {out};
+  }
+  for_each_batch(g.batch, 2.0 * g.M * g.N * g.K, [&](int64_t i, bool par) {
+    gemm_f32(g.ta, g.tb, g.M, g.N, g.K, g.alpha, pa + i * g.a_stride(), g.lda(), pb + i * g.b_stride(), g.ldb(), 0.f,
+             pc + i * g.M * g.N, g.N, par);
+  });
+  return {out};
+}
+
+// C = alpha op(A) op(B):  d op(A) = alpha dC op(B)^T,  d op(B) = alpha op(A)^T dC.
+Tensors matmul_backward(const BackwardArgs& args) {
+  const Tensor &a = args.inputs[0], &b = args.inputs[1];
+  const MatmulGeom g = matmul_geom(a, b, args.attrs);
+  Tensors grads(2);
+  const bool need_a = args.needs_grad[0], need_b = args.needs_grad.size() > 1 && args.needs_grad[1];
+  const Tensor& dc = args.grad_outputs[0];
+  if (!dc.defined()) {
+    if (need_a) grads[0] = Tensor::zeros(a.shape(), DType::F32);
+    if (need_b) grads[1] = Tensor::zeros(b.shape(), DType::F32);
+    return grads;
+  }
+  const float *pa = a.data<float>(), *pb = b.data<float>(), *pd = dc.data<float>();
+  const int64_t M = g.M, N = g.N, K = g.K, mn = M * N;
+  const double flops = 2.0 * M * N * K;
+  if (need_a) {
+    grads[0] = Tensor::empty(a.shape(), DType::F32);
+    float* da = grads[0].data<float>();
+    if (g.b_shared && !g.ta) {
+      gemm_f32(false, !g.tb, g.batch * M, K, N, g.alpha, pd, N, pb, g.ldb(), 0.f, da, K);
+    } else {
+      for_each_batch(g.batch, flops, [&](int64_t i, bool par) {
+        const float *d = pd + i * mn, *bi = pb + i * g.b_stride();
+        float* dai = da + i * g.a_stride();
+        if (!g.ta) gemm_f32(false, !g.tb, M, K, N, g.alpha, d, N, bi, g.ldb(), 0.f, dai, K, par);
+        else gemm_f32(g.tb, true, K, M, N, g.alpha, bi, g.ldb(), d, N, 0.f, dai, M, par);
+      });
+    }
+  }
+  if (need_b) {
+    grads[1] = Tensor::empty(b.shape(), DType::F32);
+    float* db = grads[1].data<float>();
+    // One batch's d op(B) into db (beta 1 accumulates the batches of a shared b, in order).
+    auto one = [&](int64_t i, float beta, bool par, int64_t rows) {
+      const float *ai = pa + i * g.a_stride(), *d = pd + i * mn;
+      float* dbi = db + i * g.b_stride();
+      if (!g.tb) gemm_f32(!g.ta, false, K, N, rows, g.alpha, ai, g.lda(), d, N, beta, dbi, N, par);
+      else gemm_f32(true, g.ta, N, K, rows, g.alpha, d, N, ai, g.lda(), beta, dbi, K, par);
+    };
+    if (g.b_shared && !g.ta) one(0, 0.f, true, g.batch * M);  // batches folded into the sum over M
+    else if (g.b_shared) for (int64_t i = 0; i < g.batch; ++i) one(i, i == 0 ? 0.f : 1.f, true, M);
+    else for_each_batch(g.batch, flops, [&](int64_t i, bool par) { one(i, 0.f, par, M); });
+    if (g.batch == 0) std::fill(db, db + b.numel(), 0.f);
+  }
+  return grads;
+}
+
+// ---- linear ------------------------------------------------------------------------------
+
+namespace {
+
+struct LinearGeom {
+  int64_t rows, in, out;
+  act::Activation activation;
+};
+
+LinearGeom linear_geom(const Tensor& x, const Tensor& w, const Tensor& bias, const Attrs& attrs) {
+  check_defined(x, "linear", "x");
+  check_defined(w, "linear", "w");
+  check_float(x, "linear", "x");
+  check_float(w, "linear", "w");
+  check_dim(w, 2, "linear", "w");
+  VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "linear: 'x' must have at least 1 dimension, got ", x.desc());
+  LinearGeom g;
+  g.in = w.size(1);
+  g.out = w.size(0);
+  VLV_CHECK(x.size(-1) == g.in, ErrorCode::Shape, "linear: x ", x.desc(), " has ", x.size(-1),
+            " input features but w ", w.desc(), " expects ", g.in);
+  if (bias.defined()) {
+    check_float(bias, "linear", "bias");
+    VLV_CHECK(bias.dim() == 1 && bias.size(0) == g.out, ErrorCode::Shape, "linear: bias ", bias.desc(),
+              " must be [", g.out, "] for w ", w.desc());
+  }
+  g.rows = g.in ? x.numel() / g.in : shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
+  g.activation = act::parse_activation(attrs.s("activation", "none"), "linear");
+  return g;
+}
+
+}  // namespace
+
+Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
+  const Tensor x = arg(in, 0), w = arg(in, 1), bias = arg(in, 2);
+  const LinearGeom g = linear_geom(x, w, bias, attrs);
+  Shape out_shape = x.shape();
+  out_shape.back() = g.out;
+  Tensor y = Tensor::empty(out_shape, DType::F32);
+  const bool keep_pre = saved && g.activation != act::Activation::None;
+  Tensor pre = keep_pre ? Tensor::empty(out_shape, DType::F32) : y;
+  gemm_f32(false, true, g.rows, g.out, g.in, 1.f, x.data<float>(), g.in, w.data<float>(), g.in, 0.f,
+           pre.data<float>(), g.out);
+  if (bias.defined() || g.activation != act::Activation::None) {
+    const float* pb = bias.defined() ? bias.data<float>() : nullptr;
+    float *pp = pre.data<float>(), *py = y.data<float>();
+    parallel_for(g.rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(g.out, 1)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        float *p = pp + r * g.out, *o = py + r * g.out;
+        if (pb)
+          for (int64_t j = 0; j < g.out; ++j) p[j] += pb[j];
+        if (g.activation != act::Activation::None) act::apply_array(g.activation, p, o, g.out);
+      }
+    });
+  }
+  if (keep_pre) saved->push_back(pre);
+  return {y};
+}
+
+Tensors linear_backward(const BackwardArgs& args) {
+  const Tensor x = args.inputs[0], w = args.inputs[1], bias = arg(args.inputs, 2);
+  const LinearGeom g = linear_geom(x, w, bias, args.attrs);
+  auto needs = [&](size_t i) { return i < args.needs_grad.size() && args.needs_grad[i]; };
+  Tensors grads(3);
+  const Tensor& gy = args.grad_outputs[0];
+  if (!gy.defined()) {
+    if (needs(0)) grads[0] = Tensor::zeros(x.shape(), DType::F32);
+    if (needs(1)) grads[1] = Tensor::zeros(w.shape(), DType::F32);
+    if (needs(2) && bias.defined()) grads[2] = Tensor::zeros(bias.shape(), DType::F32);
+    return grads;
+  }
+  // Gradient at the pre-activation.
+  Tensor gp = gy;
+  if (g.activation != act::Activation::None) {
+    VLV_CHECK(!args.saved.empty(), ErrorCode::Internal, "linear: backward without the saved pre-activation");
+    const float *pre = args.saved[0].data<float>(), *pg = gy.data<float>();
+    gp = Tensor::empty(gy.shape(), DType::F32);
+    float* out = gp.data<float>();
+    parallel_for(gp.numel(), 16384, [&](int64_t i0, int64_t i1) {
+      act::grad_array(g.activation, pre + i0, pg + i0, out + i0, i1 - i0);
+    });
+  }
+  const float* pg = gp.data<float>();
+  if (needs(0)) {
+    grads[0] = Tensor::empty(x.shape(), DType::F32);
+    gemm_f32(false, false, g.rows, g.in, g.out, 1.f, pg, g.out, w.data<float>(), g.in, 0.f, grads[0].data<float>(), g.in);
+  }
+  if (needs(1)) {
+    grads[1] = Tensor::empty(w.shape(), DType::F32);
+    gemm_f32(true, false, g.out, g.in, g.rows, 1.f, pg, g.out, x.data<float>(), g.in, 0.f, grads[1].data<float>(), g.in);
+  }
+  if (needs(2) && bias.defined()) {
+    grads[2] = Tensor::empty(bias.shape(), DType::F32);
+    float* db = grads[2].data<float>();
+    // Each column chunk sums its rows in order.
+    parallel_for(g.out, 256, [&](int64_t j0, int64_t j1) {
+      std::vector<double> acc(size_t(j1 - j0), 0.0);
+      for (int64_t r = 0; r < g.rows; ++r)
+        for (int64_t j = j0; j < j1; ++j) acc[size_t(j - j0)] += pg[r * g.out + j];
+      for (int64_t j = j0; j < j1; ++j) db[j] = float(acc[size_t(j - j0)]);
+    });
+  }
+  return grads;
+}
 
 }  // namespace vlv::cpu
