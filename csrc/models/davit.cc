@@ -167,12 +167,7 @@ Tensor DaViT::forward(const Tensor& pixel_values, int64_t* out_h, int64_t* out_w
   int64_t h = px.size(2), w = px.size(3);
   for (size_t i = 0; i < stages_.size(); ++i) {
     const DavitStage& s = stages_[i];
-    Tensor m;
-    if (i == 0) {
-      m = px;
-    } else {
-      m = to_map(s.embed.pre_norm ? s.embed.norm(x) : x, h, w);
-    }
+    Tensor m = i == 0 ? px : to_map(s.embed.pre_norm ? s.embed.norm(x) : x, h, w);
     int64_t k = s.embed.weight.size(2);
     VLV_CHECK(h + 2 * s.embed.padding >= k && w + 2 * s.embed.padding >= k, ErrorCode::Shape,
               "florence2 vision tower: the ", h, "x", w, " map entering stage ", i, " is smaller than its ", k, "x", k,
