@@ -18,6 +18,10 @@ export interface CaseSpec {
   outputs: Record<string, string>;
   tol: { rel?: number; exact?: boolean } & Record<string, unknown>;
   doc?: string;
+  /** A tensor [d0, .., dk] of 0/1: compare only the output entries whose leading indices hold 1. */
+  compare_where?: string;
+  /** generate() keyword arguments of a decoding case. */
+  generate?: Record<string, unknown>;
 }
 
 export interface CaseResult {
@@ -50,6 +54,16 @@ export function compareValues(actual: ArrayLike<number>, expected: ArrayLike<num
     maxAbs = Math.max(maxAbs, Math.abs(d));
   }
   return { rel: den === 0 ? Math.sqrt(num) : Math.sqrt(num / den), maxAbs };
+}
+
+/** The entries of `values` (shaped `shape`) whose leading indices select a nonzero of `where`. */
+function selectWhere(values: Float64Array, shape: readonly number[], where: Tensor): Float64Array {
+  const mask = asNumbers(where);
+  const leading = where.shape.length;
+  if (JSON.stringify(shape.slice(0, leading)) !== JSON.stringify(where.shape))
+    throw new VlvError('E_SHAPE', `compare_where: mask [${where.shape.join(', ')}] does not lead [${shape.join(', ')}]`);
+  const inner = values.length / Math.max(mask.length, 1);
+  return values.filter((_, i) => mask[Math.floor(i / inner)] !== 0);
 }
 
 function asNumbers(t: Tensor): Float64Array {
@@ -87,8 +101,17 @@ export async function runConformance(folder: string, onCase?: (r: CaseResult) =>
           const perOutput = (c.tol[key] as { rel?: number; exact?: boolean } | undefined) ?? c.tol;
           const tol = perOutput.exact ? 0 : (perOutput.rel ?? 1e-4);
           let cmp = { rel: Infinity, maxAbs: Infinity };
-          if (actual && expected && JSON.stringify(actual.shape) === JSON.stringify(expected.shape))
-            cmp = compareValues(asNumbers(actual), asNumbers(expected));
+          if (actual && expected && JSON.stringify(actual.shape) === JSON.stringify(expected.shape)) {
+            let a = asNumbers(actual);
+            let e = asNumbers(expected);
+            if (c.compare_where) {
+              const where = data.tensors[c.compare_where];
+              if (!where) throw new VlvError('E_FILE_FORMAT', `tensor '${c.compare_where}' is missing from cases.safetensors`);
+              a = selectWhere(a, expected.shape, where);
+              e = selectWhere(e, expected.shape, where);
+            }
+            cmp = compareValues(a, e);
+          }
           const pass = cmp.rel <= tol;
           result.outputs[key] = { ...cmp, tol, pass };
           result.maxAbs = Math.max(result.maxAbs, cmp.maxAbs);

@@ -1,0 +1,326 @@
+// Qwen2ForCausalLM (transformers 4.51.1): token embeddings (or inputs_embeds), decoder
+// layers [RMSNorm -> self-attention (q/k/v with bias, o without; RoPE on q and k; grouped
+// K/V heads read by the attention op directly) -> residual -> RMSNorm -> SwiGLU MLP ->
+// residual], final RMSNorm, LM head (the embedding matrix when tie_word_embeddings).
+// Keys: model.embed_tokens.weight, model.layers.N.{input_layernorm, self_attn.{q,k,v,o}_proj,
+// post_attention_layernorm, mlp.{gate,up,down}_proj}, model.norm.weight, lm_head.weight.
+//
+// run("forward", {input_ids | inputs_embeds, attention_mask?, position_ids?}) -> {logits}
+//   attention_mask [B, L] (1 = real token) masks keys on top of the causal mask; positions
+//   default to 0..L-1 for every row (pass position_ids for left padding, as generate() does).
+// run("loss", {input_ids | inputs_embeds, attention_mask?, position_ids?, labels}) -> {loss}
+//   mean cross-entropy of logits[:, :-1] against labels[:, 1:] over targets != -100, [1].
+// run("generate", {input_ids | inputs_embeds, attention_mask?}, options) -> {ids, sequences_scores?}
+//   see generation.cc; the prompt runs once into a KV cache, then one token per step.
+//   Positions follow transformers: cumsum(attention_mask) - 1 (pads at 1).
+#include <algorithm>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "autograd/autograd.h"
+#include "models/generation.h"
+#include "models/kv_cache.h"
+#include "models/layers.h"
+
+namespace vlv::models {
+
+namespace {
+
+struct Qwen2Layer {
+  Tensor input_layernorm, post_attention_layernorm;
+  Linear q, k, v, o, gate, up, down;
+};
+
+// Where a forward pass keeps its keys and values: nowhere (plain forward), or a cache with
+// positions [at, at + L) reserved for this pass. `attend_cache` reads the whole cache (one
+// new token) instead of the pass's own keys (the prompt).
+struct CacheUse {
+  KvCache* cache = nullptr;
+  int64_t at = 0;
+  bool attend_cache = false;
+};
+
+class Qwen2 : public Model {
+ public:
+  Qwen2(const Config& c, Weights& w) {
+    hidden_ = c.i("hidden_size");
+    heads_ = c.i("num_attention_heads");
+    kv_heads_ = c.i("num_key_value_heads", heads_);
+    head_dim_ = c.i("head_dim", heads_ > 0 ? hidden_ / heads_ : 0);
+    const int64_t layers = c.i("num_hidden_layers"), inter = c.i("intermediate_size");
+    vocab_ = c.i("vocab_size");
+    eps_ = c.f("rms_norm_eps", 1e-6);
+    theta_ = c.f("rope_theta", 10000.0);
+    c.i("max_position_embeddings", 0);  // RoPE needs no table: any position works
+    VLV_CHECK(heads_ > 0 && kv_heads_ > 0 && heads_ % kv_heads_ == 0 && head_dim_ > 0 && head_dim_ % 2 == 0,
+              ErrorCode::FileFormat, c.source(), ": num_attention_heads ", heads_, ", num_key_value_heads ", kv_heads_,
+              ", head_dim ", head_dim_, " do not form grouped heads of even size");
+    const std::string act = c.s("hidden_act", "silu");
+    VLV_CHECK(act == "silu" || act == "swish", ErrorCode::Arg, c.source(), ": hidden_act '", act,
+              "' is not supported (Qwen2's MLP is SwiGLU: silu)");
+    VLV_CHECK(!c.has("rope_scaling"), ErrorCode::Arg, c.source(), ": rope_scaling is not supported (only null)");
+    VLV_CHECK(!c.b("use_sliding_window", false), ErrorCode::Arg, c.source(),
+              ": use_sliding_window = true is not supported");
+    c.expect_number("attention_dropout", 0, "dropout is not implemented");
+    const bool tied = c.b("tie_word_embeddings", false);
+    // sliding_window / max_window_layers only act with use_sliding_window (checked false);
+    // rope_scaling is null here (a value was rejected above).
+    c.check_unread({"architectures", "model_type", "transformers_version", "torch_dtype", "initializer_range",
+                    "use_cache", "bos_token_id", "eos_token_id", "pad_token_id", "sliding_window", "max_window_layers",
+                    "rope_scaling", "_name_or_path", "_attn_implementation_autoset", "output_attentions",
+                    "output_hidden_states", "use_return_dict"});
+
+    embed_tokens_ = w.take("model.embed_tokens.weight", {vocab_, hidden_});
+    const int64_t q_dim = heads_ * head_dim_, kv_dim = kv_heads_ * head_dim_;
+    for (int64_t i = 0; i < layers; ++i) {
+      const std::string p = "model.layers." + std::to_string(i) + ".";
+      Qwen2Layer L;
+      L.input_layernorm = w.take(p + "input_layernorm.weight", {hidden_});
+      L.post_attention_layernorm = w.take(p + "post_attention_layernorm.weight", {hidden_});
+      L.q = Linear::load(w, p + "self_attn.q_proj", hidden_, q_dim);
+      L.k = Linear::load(w, p + "self_attn.k_proj", hidden_, kv_dim);
+      L.v = Linear::load(w, p + "self_attn.v_proj", hidden_, kv_dim);
+      L.o = Linear::load(w, p + "self_attn.o_proj", q_dim, hidden_, /*has_bias=*/false);
+      L.gate = Linear::load(w, p + "mlp.gate_proj", hidden_, inter, false);
+      L.up = Linear::load(w, p + "mlp.up_proj", hidden_, inter, false);
+      L.down = Linear::load(w, p + "mlp.down_proj", inter, hidden_, false);
+      layers_.push_back(std::move(L));
+    }
+    norm_ = w.take("model.norm.weight", {hidden_});
+    // A checkpoint may carry lm_head.weight even when tied (transformers then uses the embedding).
+    lm_head_ = tied ? embed_tokens_ : w.take("lm_head.weight", {vocab_, hidden_});
+    if (tied && w.has("lm_head.weight")) w.take("lm_head.weight", {vocab_, hidden_});
+  }
+
+  NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
+    if (method == "forward") return {{"logits", forward(in, "qwen2.forward")}};
+    if (method == "loss") return {{"loss", loss(in)}};
+    if (method == "generate") return generate_method(in, options);
+    fail(ErrorCode::Arg, "qwen2: unknown method '", method, "' (forward, loss, generate)");
+  }
+
+  NamedTensors parameters() const override {
+    NamedTensors p;
+    p["model.embed_tokens.weight"] = embed_tokens_;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      const Qwen2Layer& L = layers_[i];
+      const std::string l = "model.layers." + std::to_string(i) + ".";
+      p[l + "input_layernorm.weight"] = L.input_layernorm;
+      p[l + "post_attention_layernorm.weight"] = L.post_attention_layernorm;
+      L.q.collect(p, l + "self_attn.q_proj");
+      L.k.collect(p, l + "self_attn.k_proj");
+      L.v.collect(p, l + "self_attn.v_proj");
+      L.o.collect(p, l + "self_attn.o_proj");
+      L.gate.collect(p, l + "mlp.gate_proj");
+      L.up.collect(p, l + "mlp.up_proj");
+      L.down.collect(p, l + "mlp.down_proj");
+    }
+    p["model.norm.weight"] = norm_;
+    if (lm_head_.storage() != embed_tokens_.storage()) p["lm_head.weight"] = lm_head_;
+    return p;
+  }
+
+  // The decoder stack on hidden states [B, L, H] -> final-normed hidden states.
+  // positions: i64 [B, L]; key_mask: bool [B, 1, 1, Lk] or undefined.
+  Tensor decoder(Tensor h, const Tensor& positions, const Tensor& key_mask, const CacheUse& cache) const {
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      const Qwen2Layer& L = layers_[i];
+      Tensor x = ops::rms_norm(h, L.input_layernorm, eps_);
+      Tensor q = ops::rope(split_heads(L.q(x), heads_), positions, theta_);
+      Tensor k = ops::rope(split_heads(L.k(x), kv_heads_), positions, theta_);
+      Tensor v = split_heads(L.v(x), kv_heads_);
+      if (cache.cache) {
+        cache.cache->write(int64_t(i), cache.at, k, v);
+        if (cache.attend_cache) {
+          k = cache.cache->keys(int64_t(i));
+          v = cache.cache->values(int64_t(i));
+        }
+      }
+      Tensor a = ops::attention(q, k, v, key_mask, /*causal=*/!cache.attend_cache)[0];
+      h = ops::add(h, L.o(merge_heads(a)));
+      x = ops::rms_norm(h, L.post_attention_layernorm, eps_);
+      h = ops::add(h, L.down(ops::swiglu(L.gate(x), L.up(x))));
+    }
+    return ops::rms_norm(h, norm_, eps_);
+  }
+
+  Tensor lm_head(const Tensor& h) const { return ops::linear(h, lm_head_); }
+
+  // Token embeddings of ids [B, L] (i32/i64).
+  Tensor embed(const Tensor& ids) const { return ops::embedding(embed_tokens_, ids); }
+
+  int64_t hidden() const { return hidden_; }
+  int64_t layer_count() const { return int64_t(layers_.size()); }
+  int64_t kv_heads() const { return kv_heads_; }
+  int64_t head_dim() const { return head_dim_; }
+
+ private:
+  // The hidden input [B, L, H] from input_ids or inputs_embeds (exactly one).
+  Tensor input_hidden(const NamedTensors& in, const char* method) const {
+    const Tensor* ids = find_input(in, "input_ids");
+    const Tensor* embeds = find_input(in, "inputs_embeds");
+    VLV_CHECK((ids != nullptr) != (embeds != nullptr), ErrorCode::Arg, method,
+              ": give exactly one of input_ids and inputs_embeds");
+    if (ids) {
+      VLV_CHECK(ids->dim() == 2 && ids->size(1) > 0, ErrorCode::Shape, method, ": input_ids must be [B, L], got ",
+                ids->desc());
+      return embed(*ids);
+    }
+    VLV_CHECK(embeds->dim() == 3 && embeds->size(2) == hidden_ && embeds->size(1) > 0, ErrorCode::Shape, method,
+              ": inputs_embeds must be [B, L, ", hidden_, "], got ", embeds->desc());
+    return *embeds;
+  }
+
+  // attention_mask [B, L] as 0/1 bytes (empty when absent).
+  static std::vector<uint8_t> mask_bytes(const NamedTensors& in, int64_t b, int64_t l, const char* method) {
+    const Tensor* m = find_input(in, "attention_mask");
+    if (!m) return {};
+    VLV_CHECK(m->dim() == 2 && m->size(0) == b && m->size(1) == l, ErrorCode::Shape, method,
+              ": attention_mask must be [", b, ", ", l, "], got ", m->desc());
+    Tensor u = ops::cast(*m, DType::Bool);
+    const uint8_t* p = u.data<uint8_t>();
+    return std::vector<uint8_t>(p, p + b * l);
+  }
+
+  // bool [B, 1, 1, L] key mask, or undefined when every key is real.
+  static Tensor key_mask(const std::vector<uint8_t>& mask, int64_t b, int64_t l) {
+    if (mask.empty() || std::all_of(mask.begin(), mask.end(), [](uint8_t x) { return x != 0; })) return {};
+    Tensor t = Tensor::empty({b, 1, 1, l}, DType::Bool);
+    std::copy(mask.begin(), mask.end(), t.data<uint8_t>());
+    return t;
+  }
+
+  static Tensor default_positions(int64_t b, int64_t l) {
+    Tensor p = Tensor::empty({b, l}, DType::I64);
+    for (int64_t r = 0; r < b; ++r) std::iota(p.data<int64_t>() + r * l, p.data<int64_t>() + (r + 1) * l, int64_t(0));
+    return p;
+  }
+
+  Tensor forward(const NamedTensors& in, const char* method) const {
+    Tensor h = input_hidden(in, method);
+    const int64_t b = h.size(0), l = h.size(1);
+    Tensor positions;
+    if (const Tensor* p = find_input(in, "position_ids")) {
+      VLV_CHECK((p->dim() == 2 && p->size(0) == b && p->size(1) == l) || (p->dim() == 1 && p->size(0) == l),
+                ErrorCode::Shape, method, ": position_ids must be [", b, ", ", l, "] or [", l, "], got ", p->desc());
+      VLV_CHECK(p->dtype() == DType::I64 || p->dtype() == DType::I32, ErrorCode::DType, method,
+                ": position_ids must be i32 or i64, got ", p->desc());
+      positions = *p;
+    } else {
+      positions = default_positions(b, l);
+    }
+    Tensor mask = key_mask(mask_bytes(in, b, l, method), b, l);
+    return lm_head(decoder(h, positions, mask, CacheUse{}));
+  }
+
+  Tensor loss(const NamedTensors& in) const {
+    const Tensor& labels = require_input(in, "labels", "qwen2.loss");
+    Tensor logits = forward(in, "qwen2.loss");
+    const int64_t b = logits.size(0), l = logits.size(1);
+    VLV_CHECK(labels.dim() == 2 && labels.size(0) == b && labels.size(1) == l, ErrorCode::Shape,
+              "qwen2.loss: labels must be [", b, ", ", l, "], got ", labels.desc());
+    VLV_CHECK(labels.dtype() == DType::I64 || labels.dtype() == DType::I32, ErrorCode::DType,
+              "qwen2.loss: labels must be i32 or i64, got ", labels.desc());
+    VLV_CHECK(l >= 2, ErrorCode::Shape, "qwen2.loss: need at least 2 positions to predict a next token, got ", l);
+    // Position t predicts labels[t + 1].
+    Tensor lab = labels.to(DType::I64);
+    Tensor targets = Tensor::empty({b * (l - 1)}, DType::I64);
+    for (int64_t r = 0; r < b; ++r)
+      std::copy(lab.data<int64_t>() + r * l + 1, lab.data<int64_t>() + (r + 1) * l, targets.data<int64_t>() + r * (l - 1));
+    Tensor shifted = ops::reshape(ops::slice(logits, 1, 0, l - 1), {b * (l - 1), vocab_});
+    return ops::reshape(ops::cross_entropy(shifted, targets, -100, "mean"), {1});
+  }
+
+  NamedTensors generate_method(const NamedTensors& in, const Attrs& options);
+
+  int64_t hidden_, heads_, kv_heads_, head_dim_, vocab_;
+  double eps_, theta_;
+  Tensor embed_tokens_, norm_, lm_head_;
+  std::vector<Qwen2Layer> layers_;
+
+  friend class Qwen2Session;
+};
+
+// One generate() call: the prompt, its mask and positions, and the KV cache.
+class Qwen2Session : public CausalDecoder {
+ public:
+  Qwen2Session(const Qwen2& model, Tensor prompt, std::vector<uint8_t> mask)
+      : m_(model), prompt_(std::move(prompt)), mask_(std::move(mask)) {}
+
+  int64_t batch() const override { return prompt_.size(0); }
+
+  Tensor prefill(int64_t rows_per_prompt, int64_t max_new) override {
+    const int64_t b = prompt_.size(0), l = prompt_.size(1);
+    repeat_ = rows_per_prompt;
+    cache_ = std::make_unique<KvCache>(m_.layer_count(), b * repeat_, m_.kv_heads(), l + max_new, m_.head_dim());
+    // transformers: position_ids = cumsum(mask) - 1, pads at 1.
+    Tensor positions = Tensor::empty({b, l}, DType::I64);
+    next_pos_.assign(size_t(b * repeat_), 0);
+    for (int64_t r = 0; r < b; ++r) {
+      int64_t seen = 0;
+      for (int64_t j = 0; j < l; ++j) {
+        const bool real = mask_.empty() || mask_[size_t(r * l + j)];
+        seen += real;
+        positions.data<int64_t>()[r * l + j] = real ? seen - 1 : 1;
+      }
+      for (int64_t k = 0; k < repeat_; ++k) next_pos_[size_t(r * repeat_ + k)] = seen;
+    }
+    const int64_t at = cache_->advance(l, mask_);
+    Tensor h = m_.decoder(prompt_, positions, Qwen2::key_mask(mask_, b, l), CacheUse{cache_.get(), at, false});
+    return ops::reshape(m_.lm_head(ops::slice(h, 1, l - 1, l)), {b, m_.vocab_});
+  }
+
+  Tensor step(const std::vector<int64_t>& ids) override {
+    const int64_t n = cache_->rows();
+    Tensor tok = Tensor::empty({n, 1}, DType::I64), positions = Tensor::empty({n, 1}, DType::I64);
+    for (int64_t r = 0; r < n; ++r) {
+      tok.data<int64_t>()[r] = ids[size_t(r)];
+      positions.data<int64_t>()[r] = next_pos_[size_t(r)]++;
+    }
+    const int64_t at = cache_->advance(1);
+    Tensor h = m_.decoder(m_.embed(tok), positions, cache_->key_mask(), CacheUse{cache_.get(), at, true});
+    return ops::reshape(m_.lm_head(h), {n, m_.vocab_});
+  }
+
+  void reorder(const std::vector<int64_t>& src) override {
+    cache_->reorder(src);
+    std::vector<int64_t> pos(next_pos_.size());
+    for (size_t r = 0; r < pos.size(); ++r) pos[r] = next_pos_[size_t(src[r])];
+    next_pos_ = std::move(pos);
+  }
+
+ private:
+  const Qwen2& m_;
+  Tensor prompt_;               // hidden states [B, L, H]
+  std::vector<uint8_t> mask_;   // [B, L] or empty (all real)
+  int64_t repeat_ = 1;
+  std::unique_ptr<KvCache> cache_;
+  std::vector<int64_t> next_pos_;  // the position of each row's next token
+};
+
+NamedTensors Qwen2::generate_method(const NamedTensors& in, const Attrs& options) {
+  GenerationOptions o = GenerationOptions::parse(options, "qwen2.generate");
+  GradModeGuard no_grad(false);
+  Tensor h = input_hidden(in, "qwen2.generate");
+  const int64_t b = h.size(0), l = h.size(1);
+  std::vector<std::vector<int64_t>> prompt_ids(static_cast<size_t>(b));
+  if (const Tensor* ids = find_input(in, "input_ids")) {
+    Tensor i64 = ids->to(DType::I64);
+    for (int64_t r = 0; r < b; ++r) prompt_ids[size_t(r)].assign(i64.data<int64_t>() + r * l, i64.data<int64_t>() + (r + 1) * l);
+  }
+  std::vector<uint8_t> mask = mask_bytes(in, b, l, "qwen2.generate");
+  Qwen2Session session(*this, h.detach(), std::move(mask));
+  GenerationResult r = vlv::models::generate(session, prompt_ids, o);
+  NamedTensors out{{"ids", r.ids}};
+  if (r.scores.defined()) out["sequences_scores"] = r.scores;
+  return out;
+}
+
+std::unique_ptr<Model> make_qwen2(const Config& c, Weights& w) { return std::make_unique<Qwen2>(c, w); }
+
+}  // namespace
+
+VLV_REGISTER_MODEL("qwen2", make_qwen2);
+
+}  // namespace vlv::models
