@@ -2,6 +2,7 @@
 import { VlvError } from '../errors.js';
 import { componentLoader, knownComponents, type ComponentSession } from './registry.js';
 import './clip-text.js';
+import './florence2.js';
 import './qwen2.js';
 import './vae.js';
 import './unet.js';

@@ -1,0 +1,126 @@
+// BART encoder/decoder stacks of Florence-2 (see bart.h). Per layer, post-LN:
+//   encoder: h = LN(h + out(attn(h, mask)));                    h = LN(h + fc2(act(fc1(h))))
+//   decoder: h = LN(h + out(attn(h, causal & mask)));
+//            h = LN(h + out(attn(h -> encoder states, enc mask)));  h = LN(h + fc2(act(fc1(h))))
+// Attention scale head_dim^-0.5. Masked keys get finfo.min in the reference; a boolean mask
+// gives the same result for every row that sees at least one key.
+#include "models/bart.h"
+
+namespace vlv::models {
+
+namespace {
+
+// [B, L] (any dtype, nonzero = attend) -> bool [B, 1, 1, L].
+Tensor key_mask(const Tensor* m, int64_t batch, int64_t length, const char* what) {
+  if (!m) return {};
+  VLV_CHECK(m->dim() == 2 && m->size(0) == batch && m->size(1) == length, ErrorCode::Shape, what, " must be [",
+            batch, ", ", length, "], got ", m->desc());
+  return ops::reshape(ops::cast(*m, DType::Bool), {batch, 1, 1, length});
+}
+
+}  // namespace
+
+BartAttention BartAttention::load(Weights& w, const std::string& p, int64_t dim, int64_t heads) {
+  BartAttention a;
+  a.q = Linear::load(w, p + ".q_proj", dim, dim);
+  a.k = Linear::load(w, p + ".k_proj", dim, dim);
+  a.v = Linear::load(w, p + ".v_proj", dim, dim);
+  a.out = Linear::load(w, p + ".out_proj", dim, dim);
+  a.heads = heads;
+  return a;
+}
+
+Tensor BartAttention::operator()(const Tensor& x, const Tensor& kv, const Tensor& mask, bool causal) const {
+  Tensor q = split_heads(this->q(x), heads), k = split_heads(this->k(kv), heads), v = split_heads(this->v(kv), heads);
+  return out(merge_heads(ops::attention(q, k, v, mask, causal)[0]));
+}
+
+void BartAttention::collect(NamedTensors& o, const std::string& p) const {
+  q.collect(o, p + ".q_proj");
+  k.collect(o, p + ".k_proj");
+  v.collect(o, p + ".v_proj");
+  out.collect(o, p + ".out_proj");
+}
+
+BartStack::BartStack(const BartStackConfig& c, Weights& w, const std::string& prefix, bool decoder)
+    : c_(c), prefix_(prefix), decoder_(decoder) {
+  positions_ = w.take(prefix + "embed_positions.weight", {c.positions + 2, c.dim});
+  embed_norm_ = LayerNorm::load(w, prefix + "layernorm_embedding", c.dim, 1e-5);
+  for (int64_t i = 0; i < c.layers; ++i) {
+    std::string l = prefix + "layers." + std::to_string(i) + ".";
+    BartLayer L;
+    L.self_attn = BartAttention::load(w, l + "self_attn", c.dim, c.heads);
+    L.self_attn_norm = LayerNorm::load(w, l + "self_attn_layer_norm", c.dim, 1e-5);
+    if (decoder) {
+      L.cross_attn = BartAttention::load(w, l + "encoder_attn", c.dim, c.heads);
+      L.cross_attn_norm = LayerNorm::load(w, l + "encoder_attn_layer_norm", c.dim, 1e-5);
+    }
+    L.fc1 = Linear::load(w, l + "fc1", c.dim, c.ffn);
+    L.fc2 = Linear::load(w, l + "fc2", c.ffn, c.dim);
+    L.final_norm = LayerNorm::load(w, l + "final_layer_norm", c.dim, 1e-5);
+    layers_.push_back(std::move(L));
+  }
+}
+
+Tensor BartStack::embed(const Tensor& x, const char* what) const {
+  VLV_CHECK(x.dim() == 3 && x.size(2) == c_.dim, ErrorCode::Shape, what, " must be [B, L, ", c_.dim, "], got ",
+            x.desc());
+  int64_t length = x.size(1);
+  VLV_CHECK(length <= c_.positions, ErrorCode::Shape, what, ": ", length, " positions but max_position_embeddings is ",
+            c_.positions);
+  return embed_norm_(ops::add(x, ops::slice(positions_, 0, 2, 2 + length)));
+}
+
+Tensor BartStack::ffn(const BartLayer& L, const Tensor& h) const {
+  return L.final_norm(ops::add(h, L.fc2(L.fc1(h, c_.activation))));
+}
+
+Tensor BartStack::encode(const Tensor& embeds, const Tensor* mask) const {
+  Tensor h = embed(embeds, "florence2.encoder: inputs_embeds");
+  Tensor m = key_mask(mask, h.size(0), h.size(1), "florence2.encoder: attention_mask");
+  for (const BartLayer& L : layers_) {
+    h = L.self_attn_norm(ops::add(h, L.self_attn(h, h, m, false)));
+    h = ffn(L, h);
+  }
+  return h;
+}
+
+Tensor BartStack::decode(const Tensor& embeds, const Tensor* mask, const Tensor* enc, const Tensor* enc_mask) const {
+  Tensor h = embed(embeds, "florence2.query_decoder: inputs_embeds");
+  int64_t B = h.size(0);
+  Tensor m = key_mask(mask, B, h.size(1), "florence2.query_decoder: attention_mask");
+  Tensor em;
+  if (enc) {
+    VLV_CHECK(enc->dim() == 3 && enc->size(0) == B && enc->size(2) == c_.dim, ErrorCode::Shape,
+              "florence2.query_decoder: encoder_hidden_states must be [", B, ", S, ", c_.dim, "], got ", enc->desc());
+    em = key_mask(enc_mask, B, enc->size(1), "florence2.query_decoder: encoder_attention_mask");
+  } else {
+    VLV_CHECK(!enc_mask, ErrorCode::Arg, "florence2.query_decoder: encoder_attention_mask given without encoder_hidden_states");
+  }
+  for (const BartLayer& L : layers_) {
+    h = L.self_attn_norm(ops::add(h, L.self_attn(h, h, m, true)));
+    if (enc) h = L.cross_attn_norm(ops::add(h, L.cross_attn(h, *enc, em, false)));
+    h = ffn(L, h);
+  }
+  return h;
+}
+
+void BartStack::collect(NamedTensors& out) const {
+  out[prefix_ + "embed_positions.weight"] = positions_;
+  embed_norm_.collect(out, prefix_ + "layernorm_embedding");
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const BartLayer& L = layers_[i];
+    std::string l = prefix_ + "layers." + std::to_string(i) + ".";
+    L.self_attn.collect(out, l + "self_attn");
+    L.self_attn_norm.collect(out, l + "self_attn_layer_norm");
+    if (decoder_) {
+      L.cross_attn.collect(out, l + "encoder_attn");
+      L.cross_attn_norm.collect(out, l + "encoder_attn_layer_norm");
+    }
+    L.fc1.collect(out, l + "fc1");
+    L.fc2.collect(out, l + "fc2");
+    L.final_norm.collect(out, l + "final_layer_norm");
+  }
+}
+
+}  // namespace vlv::models

@@ -1,0 +1,177 @@
+// Florence2ForConditionalGeneration (Florence-2 remote code, modeling_florence2.py) as VLV
+// uses it: the DaViT tower and image projection (davit.h, florence2_image_features.h), the
+// token table, and the BART encoder and decoder (bart.h), the decoder driven by learnable
+// query embeddings. Keys as in the reference checkpoint: vision_tower.*, image_pos_embed.*,
+// visual_temporal_embed.*, image_projection, image_proj_norm.*, language_model.*.
+//
+// The word embeddings are one tensor: language_model.model.shared, which
+// encoder/decoder.embed_tokens always alias (BART passes `shared` to both) and lm_head
+// aliases when text_config.tie_word_embeddings; the checkpoint may store the aliases too, and
+// they must then hold the same values. lm_head and final_logits_bias are loaded for
+// parameters() (Florence-2's own token decoding is not implemented).
+//
+// Methods:
+//   vision_tower({pixel_values [B,3,H,W]}) -> {features [B, h*w, dim_embed[-1]]}
+//   image_features({pixel_values}) -> {image_features [B, tokens, projection_dim]}
+//   merge({image_features, input_ids? [B,L]}) -> {inputs_embeds [B, T+L, D] (shared(ids),
+//         no embed_scale), attention_mask f32 ones [B, T+L]}
+//   encoder({inputs_embeds, attention_mask?}) -> {last_hidden_state}
+//   query_decoder({inputs_embeds (queries) [B,Q,D], attention_mask? [B,Q],
+//         encoder_hidden_states? [B,S,D], encoder_attention_mask? [B,S]}) -> {last_hidden_state}
+#include <cstring>
+#include <optional>
+
+#include "models/bart.h"
+#include "models/davit.h"
+#include "models/florence2_image_features.h"
+
+namespace vlv::models {
+
+namespace {
+
+// PretrainedConfig fields that only concern generation, training bookkeeping, outputs or the
+// hub (present in the top-level config and in both sub-configs).
+const std::vector<std::string> kGenericFields = {
+    "_name_or_path", "add_cross_attention", "architectures", "bad_words_ids", "begin_suppress_tokens", "bos_token_id",
+    "chunk_size_feed_forward", "cross_attention_hidden_size", "decoder_start_token_id", "diversity_penalty",
+    "do_sample", "early_stopping", "encoder_no_repeat_ngram_size", "eos_token_id", "exponential_decay_length_penalty",
+    "finetuning_task", "forced_bos_token_id", "forced_eos_token_id", "id2label", "is_decoder", "is_encoder_decoder",
+    "label2id", "length_penalty", "max_length", "min_length", "no_repeat_ngram_size", "num_beam_groups", "num_beams",
+    "num_return_sequences", "output_attentions", "output_hidden_states", "output_scores", "pad_token_id", "prefix",
+    "problem_type", "pruned_heads", "remove_invalid_values", "repetition_penalty", "return_dict",
+    "return_dict_in_generate", "sep_token_id", "suppress_tokens", "task_specific_params", "temperature",
+    "tf_legacy_loss", "tie_encoder_decoder", "tokenizer_class", "top_k", "top_p", "torch_dtype", "torchscript",
+    "typical_p", "use_bfloat16", "transformers_version", "_attn_implementation_autoset", "use_return_dict"};
+
+std::vector<std::string> with(std::vector<std::string> extra) {
+  extra.insert(extra.end(), kGenericFields.begin(), kGenericFields.end());
+  return extra;
+}
+
+const std::string kLm = "language_model.";
+
+class Florence2Model : public Model {
+ public:
+  Florence2Model(const Config& c, Weights& w) {
+    c.expect_string("model_type", "florence2");
+    Config vc = c.sub("vision_config");
+    vc.expect_string("model_type", "davit");
+    tower_.emplace(vc, w, "vision_tower.");
+    projection_.emplace(vc, w, tower_->dim_out());
+    // drop_path_rate: stochastic depth, identity in eval; enable_checkpoint: memory only.
+    vc.check_unread(with({"drop_path_rate", "enable_checkpoint", "tie_word_embeddings"}));
+
+    Config tc = c.sub("text_config");
+    tc.expect_string("model_type", "florence2_language");
+    dim_ = tc.i("d_model");
+    vocab_ = tc.i("vocab_size");
+    int64_t positions = tc.i("max_position_embeddings");
+    std::string act = fused_activation(tc.s("activation_function", "gelu"), tc.source());
+    BartStackConfig enc{dim_, tc.i("encoder_attention_heads"), tc.i("encoder_ffn_dim"), tc.i("encoder_layers"), positions, act};
+    BartStackConfig dec{dim_, tc.i("decoder_attention_heads"), tc.i("decoder_ffn_dim"), tc.i("decoder_layers"), positions, act};
+    for (const BartStackConfig* s : {&enc, &dec})
+      VLV_CHECK(s->heads > 0 && dim_ % s->heads == 0 && s->layers >= 0, ErrorCode::FileFormat, tc.source(),
+                ": d_model ", dim_, " is not a multiple of the attention heads ", s->heads);
+    bool tied = tc.b("tie_word_embeddings", true);
+    // scale_embedding scales embed_tokens(input_ids) only; every method here takes embeddings,
+    // and merge uses the plain `shared` table as the reference does. The dropouts and layer
+    // drops act in training mode only (vlv runs the reference's eval mode). num_hidden_layers
+    // mirrors encoder_layers; normalize_before / add_final_layer_norm are BART-family fields
+    // Florence-2's layers never read (always post-LN, no final norm).
+    tc.check_unread(with({"scale_embedding", "dropout", "attention_dropout", "activation_dropout", "classif_dropout",
+                          "classifier_dropout", "encoder_layerdrop", "decoder_layerdrop", "init_std", "use_cache",
+                          "gradient_checkpointing", "num_hidden_layers", "normalize_before", "add_final_layer_norm",
+                          "add_bias_logits"}));
+
+    shared_ = w.take(kLm + "model.shared.weight", {vocab_, dim_});
+    take_alias(w, kLm + "model.encoder.embed_tokens.weight");
+    take_alias(w, kLm + "model.decoder.embed_tokens.weight");
+    if (tied) take_alias(w, kLm + "lm_head.weight");
+    else lm_head_ = w.take(kLm + "lm_head.weight", {vocab_, dim_});
+    if (!lm_head_.defined()) lm_head_ = shared_;
+    final_logits_bias_ = w.take(kLm + "final_logits_bias", {1, vocab_});
+    encoder_.emplace(enc, w, kLm + "model.encoder.", false);
+    decoder_.emplace(dec, w, kLm + "model.decoder.", true);
+
+    // Top level: the sub-configs govern the modules (the reference builds them from
+    // vision_config / text_config); vocab_size and projection_dim here mirror them, and
+    // ignore_index is the loss's.
+    c.check_unread(with({"vocab_size", "projection_dim", "ignore_index", "tie_word_embeddings"}));
+  }
+
+  NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs&) override {
+    if (method == "vision_tower") {
+      int64_t h, w;
+      return {{"features", tower_->forward(require_input(in, "pixel_values", "florence2.vision_tower"), &h, &w)}};
+    }
+    if (method == "image_features") return {{"image_features", image_features(in)}};
+    if (method == "merge") return merge(in);
+    if (method == "encoder")
+      return {{"last_hidden_state", encoder_->encode(require_input(in, "inputs_embeds", "florence2.encoder"),
+                                                     find_input(in, "attention_mask"))}};
+    if (method == "query_decoder")
+      return {{"last_hidden_state",
+               decoder_->decode(require_input(in, "inputs_embeds", "florence2.query_decoder"),
+                                find_input(in, "attention_mask"), find_input(in, "encoder_hidden_states"),
+                                find_input(in, "encoder_attention_mask"))}};
+    fail(ErrorCode::Arg, "florence2: unknown method '", method,
+         "' (vision_tower, image_features, merge, encoder, query_decoder)");
+  }
+
+  NamedTensors parameters() const override {
+    NamedTensors p;
+    tower_->collect(p, "vision_tower.");
+    projection_->collect(p);
+    p[kLm + "model.shared.weight"] = shared_;
+    p[kLm + "model.encoder.embed_tokens.weight"] = shared_;
+    p[kLm + "model.decoder.embed_tokens.weight"] = shared_;
+    p[kLm + "lm_head.weight"] = lm_head_;
+    p[kLm + "final_logits_bias"] = final_logits_bias_;
+    encoder_->collect(p);
+    decoder_->collect(p);
+    return p;
+  }
+
+ private:
+  // A stored copy of the shared table: used (it is the same tensor) if it holds the same values.
+  void take_alias(Weights& w, const std::string& name) {
+    if (!w.has(name)) return;
+    Tensor t = w.take(name, {vocab_, dim_});
+    VLV_CHECK(std::memcmp(t.data<float>(), shared_.data<float>(), t.nbytes()) == 0, ErrorCode::FileFormat, w.source(),
+              ": '", name, "' must equal language_model.model.shared.weight (the tied word embeddings)");
+  }
+
+  Tensor image_features(const NamedTensors& in) const {
+    int64_t h, w;
+    Tensor tokens = tower_->forward(require_input(in, "pixel_values", "florence2.image_features"), &h, &w);
+    return (*projection_)(tokens, h, w);
+  }
+
+  NamedTensors merge(const NamedTensors& in) const {
+    const Tensor& img = require_input(in, "image_features", "florence2.merge");
+    VLV_CHECK(img.dim() == 3 && img.size(2) == dim_, ErrorCode::Shape, "florence2.merge: image_features must be [B, T, ",
+              dim_, "], got ", img.desc());
+    Tensor embeds = img;
+    if (const Tensor* ids = find_input(in, "input_ids")) {
+      VLV_CHECK(ids->dim() == 2 && ids->size(0) == img.size(0), ErrorCode::Shape, "florence2.merge: input_ids must be [",
+                img.size(0), ", L], got ", ids->desc());
+      embeds = ops::concat({img, ops::embedding(shared_, *ids)}, 1);
+    }
+    Tensor mask = Tensor::full({embeds.size(0), embeds.size(1)}, 1.0f);
+    return {{"inputs_embeds", embeds}, {"attention_mask", mask}};
+  }
+
+  int64_t dim_, vocab_;
+  std::optional<DaViT> tower_;
+  std::optional<ImageProjection> projection_;
+  std::optional<BartStack> encoder_, decoder_;
+  Tensor shared_, lm_head_, final_logits_bias_;
+};
+
+std::unique_ptr<Model> make_florence2(const Config& c, Weights& w) { return std::make_unique<Florence2Model>(c, w); }
+
+}  // namespace
+
+VLV_REGISTER_MODEL("florence2", make_florence2);
+
+}  // namespace vlv::models

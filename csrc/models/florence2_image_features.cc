@@ -1,0 +1,67 @@
+// Florence-2 image features (see florence2_image_features.h). Formulas from the reference:
+//   pos[y, x] = concat(column_embeddings[x], row_embeddings[y])  (column part first)
+//   t        = pos_idx_to_embed[0]  (the stored cosine table's frame-0 row)
+//   z        = tokens + pos + t
+//   out      = LayerNorm(concat(sources(z)) @ image_projection)
+// The reference views the token grid as square (sqrt of the count); the real (h, w) of the
+// tower is used here, which is the same for square maps and extends it to others.
+#include "models/florence2_image_features.h"
+
+namespace vlv::models {
+
+ImageProjection::ImageProjection(const Config& c, Weights& w, int64_t dim) : dim_(dim) {
+  Config pos = c.sub("image_pos_embed");
+  pos.expect_string("type", "learned_abs_2d");
+  int64_t max_pos = pos.i("max_pos_embeddings");
+  pos.check_unread({});
+  Config tmp = c.sub("visual_temporal_embedding");
+  tmp.expect_string("type", "COSINE");
+  int64_t max_t = tmp.i("max_temporal_embeddings");
+  tmp.check_unread({});
+  VLV_CHECK(max_t >= 1, ErrorCode::FileFormat, c.source(), ": max_temporal_embeddings must be >= 1");
+  int64_t proj_dim = c.i("projection_dim");
+
+  std::vector<std::string> names = c.strings("image_feature_source");
+  VLV_CHECK(!names.empty(), ErrorCode::FileFormat, c.source(), ": image_feature_source is empty");
+  for (const std::string& s : names) {
+    if (s == "spatial_avg_pool") sources_.push_back(Source::SpatialAvg);
+    else if (s == "temporal_avg_pool" || s == "last_frame") sources_.push_back(Source::AllPositions);
+    else fail(ErrorCode::FileFormat, c.source(), ": invalid image_feature_source '", s, "'");
+  }
+
+  row_embeddings_ = w.take("image_pos_embed.row_embeddings.weight", {max_pos, dim / 2});
+  column_embeddings_ = w.take("image_pos_embed.column_embeddings.weight", {max_pos, dim - dim / 2});
+  temporal_ = w.take("visual_temporal_embed.pos_idx_to_embed", {max_t, dim});
+  projection_ = w.take("image_projection", {dim, proj_dim});
+  norm_ = LayerNorm::load(w, "image_proj_norm", proj_dim, 1e-5);
+}
+
+Tensor ImageProjection::operator()(const Tensor& tokens, int64_t h, int64_t w) const {
+  int64_t max_pos = row_embeddings_.size(0);
+  VLV_CHECK(tokens.dim() == 3 && tokens.size(1) == h * w && tokens.size(2) == dim_, ErrorCode::Shape,
+            "florence2 image features: tokens must be [B, ", h * w, ", ", dim_, "], got ", tokens.desc());
+  VLV_CHECK(h <= max_pos && w <= max_pos, ErrorCode::Shape, "florence2 image features: a ", h, "x", w,
+            " feature map exceeds max_pos_embeddings ", max_pos);
+  int64_t dc = column_embeddings_.size(1), dr = row_embeddings_.size(1);
+  Tensor cols = ops::add(ops::reshape(ops::slice(column_embeddings_, 0, 0, w), {1, w, dc}),
+                         Tensor::zeros({h, w, dc}, DType::F32, tokens.device()));
+  Tensor rows = ops::add(ops::reshape(ops::slice(row_embeddings_, 0, 0, h), {h, 1, dr}),
+                         Tensor::zeros({h, w, dr}, DType::F32, tokens.device()));
+  Tensor pos = ops::reshape(ops::concat({cols, rows}, 2), {h * w, dim_});
+  Tensor z = ops::add(ops::add(tokens, pos), ops::slice(temporal_, 0, 0, 1));
+
+  Tensors parts;
+  for (Source s : sources_) parts.push_back(s == Source::SpatialAvg ? ops::mean(z, {1}, true) : z);
+  Tensor x = parts.size() == 1 ? parts[0] : ops::concat(parts, 1);
+  return norm_(ops::matmul(x, projection_));
+}
+
+void ImageProjection::collect(NamedTensors& out) const {
+  out["image_pos_embed.row_embeddings.weight"] = row_embeddings_;
+  out["image_pos_embed.column_embeddings.weight"] = column_embeddings_;
+  out["visual_temporal_embed.pos_idx_to_embed"] = temporal_;
+  out["image_projection"] = projection_;
+  norm_.collect(out, "image_proj_norm");
+}
+
+}  // namespace vlv::models
