@@ -9,3 +9,4 @@ export { loadTokenizer } from './tokenizer-files.js';
 export { Tokenizer, type EncodeOptions, type Encoded, type BatchEncoded } from './tokenizer.js';
 export { Model, modelKinds } from './models/model.js';
 export { runConformance, type CaseResult } from './conformance/run.js';
+export type { CallOptions, Progress } from './call-options.js';

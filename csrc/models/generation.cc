@@ -37,6 +37,7 @@
 //  With a beam at least as wide as the number of candidate sequences, and no eos, this
 //  returns the sequence with the best summed log-probability (length penalty is a constant
 //  divisor there).
+#include "core/call_context.h"
 #include "models/generation.h"
 
 #include <algorithm>
@@ -126,6 +127,7 @@ GenerationResult greedy_or_sample(CausalDecoder& model, const std::vector<std::v
       next[size_t(n)] = token;
       if (has_eos && is_eos(o, token)) unfinished[size_t(n)] = 0;
     }
+    report_progress("token", step + 1, o.max_new_tokens);
     if (std::all_of(unfinished.begin(), unfinished.end(), [](uint8_t f) { return f == 0; })) break;
   }
   return {ids_tensor(out, int64_t(out[0].size()), pad), Tensor()};
@@ -153,6 +155,7 @@ GenerationResult beam_search(CausalDecoder& model, const std::vector<std::vector
   std::vector<float> lp(static_cast<size_t>(vocab)), acc(static_cast<size_t>(nb * vocab));
   for (int64_t cur = 0;; ++cur) {
     if (cur > 0) logits = logits_f32(model.step(next), rows);
+    report_progress("token", cur + 1, o.max_new_tokens);
     bool all_hit = true;
     for (int64_t b = 0; b < batch; ++b) {
       for (int64_t j = 0; j < nb; ++j) {

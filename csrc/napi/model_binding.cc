@@ -3,6 +3,7 @@
 // tensors (sharing autograd state, so requiresGrad set from JS unfreezes them).
 #include "autograd/autograd.h"
 #include "models/model.h"
+#include "napi/call_context_binding.h"
 #include "napi/common.h"
 #include "napi/tensor_wrap.h"
 
@@ -71,13 +72,15 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
  private:
   class RunWorker : public PromiseWorker {
    public:
-    RunWorker(Napi::Env env, std::shared_ptr<Model> m, std::string method, NamedTensors in, Attrs opts, bool record)
+    RunWorker(Napi::Env env, std::shared_ptr<Model> m, std::string method, NamedTensors in, Attrs opts, bool record,
+              std::shared_ptr<CancelToken> token, const Napi::Value& on_progress)
         : PromiseWorker(env), m_(std::move(m)), method_(std::move(method)), in_(std::move(in)), opts_(std::move(opts)),
-          record_(record) {}
+          record_(record), token_(std::move(token)), progress_(env, on_progress) {}
 
    protected:
     void Run() override {
       GradModeGuard mode(record_);
+      CallScope scope(token_, progress_.sink());
       out_ = m_->run(method_, in_, opts_);
     }
     Napi::Value Result(Napi::Env env) override { return wrap_named(env, out_); }
@@ -88,6 +91,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     NamedTensors in_, out_;
     Attrs opts_;
     bool record_;
+    std::shared_ptr<CancelToken> token_;
+    ProgressBridge progress_;
   };
 
   std::shared_ptr<Model> live(Napi::Env env) const {
@@ -95,12 +100,13 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     return model_;
   }
 
-  // run(method, inputs, options, record) -> Promise<{name: NativeTensor}>
+  // run(method, inputs, options, record, cancelToken?, onProgress?) -> Promise<{name: NativeTensor}>
   Napi::Value run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guard(env, [&]() -> Napi::Value {
       auto* w = new RunWorker(env, live(env), arg_string(info, 0, "method"), read_named(env, info[1]),
-                              read_options(env, info[2]), info[3].ToBoolean().Value());
+                              read_options(env, info[2]), info[3].ToBoolean().Value(), unwrap_cancel_token(info[4]),
+                              info[5]);
       Napi::Promise p = w->promise();
       w->Queue();
       return p;

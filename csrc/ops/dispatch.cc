@@ -1,6 +1,7 @@
 #include "ops/dispatch.h"
 
 #include "autograd/autograd.h"
+#include "core/call_context.h"
 
 namespace vlv {
 
@@ -18,6 +19,7 @@ void set_cuda_kernels(const KernelTable* table) { g_cuda = table; }
 
 Tensors call(OpId op, const Tensors& inputs, const Attrs& attrs_in) {
   const OpInfo& info = op_info(op);
+  throw_if_cancelled();
   if (info.inputs >= 0)
     VLV_CHECK(int(inputs.size()) <= info.inputs, ErrorCode::Arg, info.name, ": takes at most ", info.inputs,
               " tensor inputs, got ", inputs.size());

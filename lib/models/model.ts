@@ -6,10 +6,18 @@ import { native, type Attrs, type NativeTensor } from '../native.js';
 import { isGradEnabled } from '../grad-mode.js';
 import { Tensor } from '../tensor.js';
 import { wrapAsync, wrapSync } from '../errors.js';
+import { nativeCallArgs, type CallOptions, type NativeCancelToken } from '../call-options.js';
 
 interface NativeModel {
   readonly kind: string;
-  run(method: string, inputs: Record<string, NativeTensor>, options: Attrs, record: boolean): Promise<Record<string, NativeTensor>>;
+  run(
+    method: string,
+    inputs: Record<string, NativeTensor>,
+    options: Attrs,
+    record: boolean,
+    cancel: NativeCancelToken | null,
+    onProgress: ((stage: string, done: number, total: number) => void) | null,
+  ): Promise<Record<string, NativeTensor>>;
   parameters(): Record<string, NativeTensor>;
   dispose(): void;
 }
@@ -38,11 +46,25 @@ export class Model {
     return this.handle.kind;
   }
 
-  /** Runs a method; records for backward() when an input requires grad (outside noGrad). */
-  async run(method: string, inputs: Record<string, Tensor | null | undefined>, options: Attrs = {}): Promise<Record<string, Tensor>> {
+  /**
+   * Runs a method; records for backward() when an input requires grad (outside noGrad).
+   * `call.signal` aborts it (E_ABORTED), `call.onProgress` follows it.
+   */
+  async run(
+    method: string,
+    inputs: Record<string, Tensor | null | undefined>,
+    options: Attrs = {},
+    call: CallOptions = {},
+  ): Promise<Record<string, Tensor>> {
     const handles: Record<string, NativeTensor> = {};
     for (const [k, t] of Object.entries(inputs)) if (t) handles[k] = t.native;
-    const out = await wrapAsync(() => this.handle.run(method, handles, options, isGradEnabled()));
+    const args = nativeCallArgs(call);
+    let out: Record<string, NativeTensor>;
+    try {
+      out = await wrapAsync(() => this.handle.run(method, handles, options, isGradEnabled(), args.token, args.progress));
+    } finally {
+      args.done();
+    }
     const result: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(out)) result[k] = new Tensor(t);
     return result;
