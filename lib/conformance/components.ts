@@ -2,6 +2,7 @@
 import { VlvError } from '../errors.js';
 import { componentLoader, knownComponents, type ComponentSession } from './registry.js';
 import './clip-text.js';
+import './schedulers.js';
 
 export async function componentRunners(component: string, folder: string): Promise<ComponentSession> {
   const load = componentLoader(component);
