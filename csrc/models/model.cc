@@ -5,13 +5,19 @@
 namespace vlv::models {
 
 namespace {
-std::map<std::string, ModelFactory>& registry() {
-  static std::map<std::string, ModelFactory> r;
+struct Entry {
+  ModelFactory factory;
+  ModelFiles files;
+};
+std::map<std::string, Entry>& registry() {
+  static std::map<std::string, Entry> r;
   return r;
 }
 }  // namespace
 
-ModelRegistrar::ModelRegistrar(const char* kind, ModelFactory factory) { registry()[kind] = factory; }
+ModelRegistrar::ModelRegistrar(const char* kind, ModelFactory factory, ModelFiles files) {
+  registry()[kind] = {factory, files};
+}
 
 std::vector<std::string> model_kinds() {
   std::vector<std::string> out;
@@ -27,10 +33,10 @@ std::unique_ptr<Model> load_model(const std::string& kind, const std::string& fo
     fail(ErrorCode::Arg, "unknown model kind '", kind, "' (known: ", known, ")");
   }
   namespace fs = std::filesystem;
-  std::string config_path = (fs::path(folder) / "config.json").string();
-  Config config = Config::load(config_path);
-  Weights weights = Weights::load(folder);
-  std::unique_ptr<Model> model = it->second(config, weights);
+  const ModelFiles& files = it->second.files;
+  Config config = Config::load((fs::path(folder) / files.config).string());
+  Weights weights = files.weights ? Weights::load(folder) : Weights();
+  std::unique_ptr<Model> model = it->second.factory(config, weights);
   weights.check_all_used();
   return model;
 }

@@ -27,12 +27,21 @@ class Model {
 
 using ModelFactory = std::unique_ptr<Model> (*)(const Config& config, Weights& weights);
 
+// The files a kind loads from its folder: the config's name, and whether safetensors weights
+// come with it (schedulers: scheduler_config.json and no weights).
+struct ModelFiles {
+  const char* config = "config.json";
+  bool weights = true;
+};
+
 struct ModelRegistrar {
-  ModelRegistrar(const char* kind, ModelFactory factory);
+  ModelRegistrar(const char* kind, ModelFactory factory, ModelFiles files = {});
 };
 #define VLV_REGISTER_MODEL(kind, factory) static ::vlv::models::ModelRegistrar vlv_model_##factory(kind, &factory)
+#define VLV_REGISTER_MODEL_FILES(kind, factory, files) \
+  static ::vlv::models::ModelRegistrar vlv_model_##factory(kind, &factory, files)
 
-// Builds a model of `kind` from a folder (config.json + safetensors). Every weight must be
+// Builds a model of `kind` from a folder (config.json + safetensors, or as its ModelFiles say). Every weight must be
 // used and every config field honoured (or known to be irrelevant).
 std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder);
 std::vector<std::string> model_kinds();

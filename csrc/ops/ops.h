@@ -74,6 +74,15 @@
   /* Random numbers: Philox 4x32-10, the same stream on every device and thread count. */    \
   X(randn, 0, 0)              /* attrs shape, seed, offset=0 -> f32 standard normal */        \
   X(rand, 0, 0)               /* attrs shape, seed, offset=0 -> f32 uniform [0,1) */          \
+  /* Diffusion schedulers: one fused elementwise step; the host forms the scalars. */        \
+  X(scheduler_step, 4, 0)     /* sample, model_output, prev_x0 optional, noise optional, all  \
+                                 one shape, f32. x0 = x0_sample*sample + x0_model*            \
+                                 model_output, clamped to [-clip, clip] when clip > 0;        \
+                                 prev = sample_coef*sample + model_coef*model_output +        \
+                                 x0_coef*x0 + prev_x0_coef*prev_x0 + noise_coef*noise (a      \
+                                 missing input needs coefficient 0). Outputs prev, x0. Every  \
+                                 attr defaults to 0; f32 with fused multiply-adds in that     \
+                                 order on every SIMD level. */                                \
   /* Optimisation, in place, never recorded. */                                               \
   X(adamw, 4, 0)              /* param, grad, exp_avg, exp_avg_sq updated in place (torch     \
                                  AdamW); attrs lr, beta1=0.9, beta2=0.999, eps=1e-8,          \

@@ -6,6 +6,7 @@ import './florence2.js';
 import './qwen2.js';
 import './vae.js';
 import './unet.js';
+import './schedulers.js';
 
 export async function componentRunners(component: string, folder: string): Promise<ComponentSession> {
   const load = componentLoader(component);
