@@ -24,8 +24,8 @@ void throw_if_cancelled() {
   if (t_token && t_token->cancelled()) throw Error(ErrorCode::Aborted, "aborted");
 }
 
-void report_progress(const std::string& stage, int64_t done, int64_t total) {
-  if (t_progress) t_progress(stage, done, total);
+void report_progress(const std::string& stage, int64_t done, int64_t total, const std::vector<int64_t>& payload) {
+  if (t_progress) t_progress(stage, done, total, payload);
 }
 
 }  // namespace vlv

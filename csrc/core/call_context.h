@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace vlv {
 
@@ -19,8 +20,10 @@ class CancelToken {
   std::atomic<bool> cancelled_{false};
 };
 
-// (stage, done, total): e.g. ("denoise", 3, 20) or ("token", 5, 32).
-using ProgressFn = std::function<void(const std::string& stage, int64_t done, int64_t total)>;
+// (stage, done, total, payload): e.g. ("denoise", 3, 20, {}) or ("token", 5, 32, the token
+// each row chose at step 5). The payload is empty unless the stage defines one.
+using ProgressFn =
+    std::function<void(const std::string& stage, int64_t done, int64_t total, const std::vector<int64_t>& payload)>;
 
 // Installs a token and a progress sink on this thread for the scope's lifetime.
 class CallScope {
@@ -38,6 +41,6 @@ class CallScope {
 // Throws E_ABORTED when the current call was cancelled.
 void throw_if_cancelled();
 // Reports progress of the current call (nothing when no sink is installed).
-void report_progress(const std::string& stage, int64_t done, int64_t total);
+void report_progress(const std::string& stage, int64_t done, int64_t total, const std::vector<int64_t>& payload = {});
 
 }  // namespace vlv

@@ -11,6 +11,9 @@
 // every device). With eos ids, a finished row gets pad_token_id (eos[0] when no pad is given)
 // and the loop ends when every row has produced an eos, else after max_new_tokens.
 // num_return_sequences > 1 needs do_sample (the prompt is repeated, rows consecutive).
+// Each step reports progress ("token", step, max_new_tokens) with the token every row chose
+// (pads included) as its payload: what streaming hands to JS. Beam search reports no payload
+// (its beams are not final until the end).
 //
 // Beam search (num_beams = nb >= 2, no sampling). Per batch item:
 //  * running beams start as [prompt] with scores [0, -1e9, ..., -1e9] (so only beam 0's
@@ -127,7 +130,7 @@ GenerationResult greedy_or_sample(CausalDecoder& model, const std::vector<std::v
       next[size_t(n)] = token;
       if (has_eos && is_eos(o, token)) unfinished[size_t(n)] = 0;
     }
-    report_progress("token", step + 1, o.max_new_tokens);
+    report_progress("token", step + 1, o.max_new_tokens, next);  // each row's chosen token: streaming
     if (std::all_of(unfinished.begin(), unfinished.end(), [](uint8_t f) { return f == 0; })) break;
   }
   return {ids_tensor(out, int64_t(out[0].size()), pad), Tensor()};

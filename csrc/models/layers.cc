@@ -4,7 +4,7 @@ namespace vlv::models {
 
 Linear Linear::load(Weights& w, const std::string& prefix, int64_t in, int64_t out, bool has_bias) {
   Linear l;
-  l.weight = w.take(prefix + ".weight", {out, in});
+  l.weight = w.take_matrix(prefix + ".weight", {out, in});
   if (has_bias) l.bias = w.take(prefix + ".bias", {out});
   return l;
 }

@@ -9,7 +9,7 @@
 namespace vlv::models {
 
 struct Linear {
-  Tensor weight, bias;  // weight [out, in]; bias [out] or undefined
+  Tensor weight, bias;  // weight [out, in] (Weights::take_matrix: f32 or 16-bit); bias [out] or undefined
   static Linear load(Weights& w, const std::string& prefix, int64_t in, int64_t out, bool has_bias = true);
   Tensor operator()(const Tensor& x, const std::string& activation = "none") const {
     return ops::linear(x, weight, bias, activation);

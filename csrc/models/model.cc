@@ -25,7 +25,7 @@ std::vector<std::string> model_kinds() {
   return out;
 }
 
-std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder) {
+std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype) {
   auto it = registry().find(kind);
   if (it == registry().end()) {
     std::string known;
@@ -35,7 +35,7 @@ std::unique_ptr<Model> load_model(const std::string& kind, const std::string& fo
   namespace fs = std::filesystem;
   const ModelFiles& files = it->second.files;
   Config config = Config::load((fs::path(folder) / files.config).string());
-  Weights weights = files.weights ? Weights::load(folder) : Weights();
+  Weights weights = files.weights ? Weights::load(folder, matrix_dtype) : Weights();
   std::unique_ptr<Model> model = it->second.factory(config, weights);
   weights.check_all_used();
   return model;

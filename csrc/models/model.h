@@ -42,8 +42,10 @@ struct ModelRegistrar {
   static ::vlv::models::ModelRegistrar vlv_model_##factory(kind, &factory, files)
 
 // Builds a model of `kind` from a folder (config.json + safetensors, or as its ModelFiles say). Every weight must be
-// used and every config field honoured (or known to be irrelevant).
-std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder);
+// used and every config field honoured (or known to be irrelevant). matrix_dtype bf16 / f16
+// keeps the weight matrices of linear and embedding layers 16-bit (Weights::take_matrix).
+std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder,
+                                  DType matrix_dtype = DType::F32);
 std::vector<std::string> model_kinds();
 
 // Input lookups for run() implementations.

@@ -71,7 +71,7 @@ class Qwen2 : public Model {
                     "rope_scaling", "_name_or_path", "_attn_implementation_autoset", "output_attentions",
                     "output_hidden_states", "use_return_dict"});
 
-    embed_tokens_ = w.take("model.embed_tokens.weight", {vocab_, hidden_});
+    embed_tokens_ = w.take_matrix("model.embed_tokens.weight", {vocab_, hidden_});
     const int64_t q_dim = heads_ * head_dim_, kv_dim = kv_heads_ * head_dim_;
     for (int64_t i = 0; i < layers; ++i) {
       const std::string p = "model.layers." + std::to_string(i) + ".";
@@ -89,7 +89,7 @@ class Qwen2 : public Model {
     }
     norm_ = w.take("model.norm.weight", {hidden_});
     // A checkpoint may carry lm_head.weight even when tied (transformers then uses the embedding).
-    lm_head_ = tied ? embed_tokens_ : w.take("lm_head.weight", {vocab_, hidden_});
+    lm_head_ = tied ? embed_tokens_ : w.take_matrix("lm_head.weight", {vocab_, hidden_});
     if (tied && w.has("lm_head.weight")) w.take("lm_head.weight", {vocab_, hidden_});
   }
 

@@ -1,6 +1,9 @@
 // Weights: the tensors of a checkpoint by their reference names. A model takes each by
 // name and expected shape; unused() lists what no module claimed (an error for loaders, so
 // a renamed or misplaced key never goes unnoticed).
+// Weights loaded with a 16-bit matrix dtype (bf16 / f16) hand out the matrices that only the
+// linear and embedding ops read (take_matrix) in that dtype, halving their memory; every
+// other tensor (norms, biases, ...) is f32 as always.
 #pragma once
 #include <map>
 #include <set>
@@ -14,13 +17,16 @@ namespace vlv::models {
 class Weights {
  public:
   Weights() = default;
-  Weights(std::map<std::string, Tensor> tensors, std::string source);
-  static Weights load(const std::string& path_or_folder);  // any safetensors layout, as f32
+  Weights(std::map<std::string, Tensor> tensors, std::string source, DType matrix_dtype = DType::F32);
+  // Any safetensors layout. matrix_dtype: F32, BF16 or F16 (the dtype take_matrix gives).
+  static Weights load(const std::string& path_or_folder, DType matrix_dtype = DType::F32);
 
   bool has(const std::string& name) const { return tensors_.count(name) > 0; }
   // The tensor (f32, frozen: requires_grad false) with that name and shape; E_FILE_FORMAT
   // naming the checkpoint if it is missing or shaped otherwise.
   Tensor take(const std::string& name, const Shape& shape);
+  // The same for a matrix read only by the linear / embedding ops: in the load's matrix dtype.
+  Tensor take_matrix(const std::string& name, const Shape& shape);
   std::vector<std::string> unused() const;
   void check_all_used() const;  // E_FILE_FORMAT listing unused names
   const std::string& source() const { return source_; }
@@ -29,6 +35,9 @@ class Weights {
   std::map<std::string, Tensor> tensors_;
   std::set<std::string> used_;
   std::string source_;
+  DType matrix_dtype_ = DType::F32;
+
+  Tensor take_as(const std::string& name, const Shape& shape, DType dtype);
 };
 
 }  // namespace vlv::models

@@ -32,6 +32,7 @@ Napi::FunctionReference* g_token_ctor = nullptr;  // one env per process
 struct ProgressEvent {
   std::string stage;
   int64_t done, total;
+  std::vector<int64_t> payload;
 };
 
 void exports_fn(Napi::Env env, Napi::Object exports) {
@@ -67,12 +68,19 @@ ProgressBridge::~ProgressBridge() {
 ProgressFn ProgressBridge::sink() {
   if (!tsfn_) return nullptr;
   Napi::ThreadSafeFunction tsfn = *tsfn_;
-  return [tsfn](const std::string& stage, int64_t done, int64_t total) mutable {
-    auto* ev = new ProgressEvent{stage, done, total};  // owned by the JS-thread callback below
+  return [tsfn](const std::string& stage, int64_t done, int64_t total, const std::vector<int64_t>& payload) mutable {
+    auto* ev = new ProgressEvent{stage, done, total, payload};  // owned by the JS-thread callback below
     napi_status st = tsfn.NonBlockingCall(ev, [](Napi::Env env, Napi::Function fn, ProgressEvent* e) {
       std::unique_ptr<ProgressEvent> owned(e);
-      if (env && fn) fn.Call({Napi::String::New(env, e->stage), Napi::Number::New(env, double(e->done)),
-                              Napi::Number::New(env, double(e->total))});
+      if (!env || !fn) return;
+      std::vector<napi_value> args{Napi::String::New(env, e->stage), Napi::Number::New(env, double(e->done)),
+                                   Napi::Number::New(env, double(e->total))};
+      if (!e->payload.empty()) {  // a fourth argument only when the stage carries one
+        Napi::Array a = Napi::Array::New(env, e->payload.size());
+        for (size_t i = 0; i < e->payload.size(); ++i) a.Set(uint32_t(i), Napi::Number::New(env, double(e->payload[i])));
+        args.push_back(a);
+      }
+      fn.Call(args);
     });
     if (st != napi_ok) delete ev;
   };

@@ -1,5 +1,6 @@
 // JS faces of a call's context: cancel tokens (an AbortSignal's 'abort' calls cancel()) and
-// progress callbacks called on the JS thread from a worker (a thread-safe function).
+// progress callbacks called on the JS thread from a worker (a thread-safe function) as
+// (stage, done, total) or, when the stage carries a payload, (stage, done, total, number[]).
 #pragma once
 #include <napi.h>
 

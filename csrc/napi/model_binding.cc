@@ -133,11 +133,11 @@ Napi::FunctionReference* g_model_ctor = nullptr;  // lives as long as the proces
 
 class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, std::string kind, std::string folder)
-      : PromiseWorker(env), kind_(std::move(kind)), folder_(std::move(folder)) {}
+  LoadWorker(Napi::Env env, std::string kind, std::string folder, DType matrix_dtype)
+      : PromiseWorker(env), kind_(std::move(kind)), folder_(std::move(folder)), matrix_dtype_(matrix_dtype) {}
 
  protected:
-  void Run() override { model_ = models::load_model(kind_, folder_); }
+  void Run() override { model_ = models::load_model(kind_, folder_, matrix_dtype_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object obj = g_model_ctor->New({});
     NativeModel::Unwrap(obj)->set(std::move(model_), kind_);
@@ -146,14 +146,22 @@ class LoadWorker : public PromiseWorker {
 
  private:
   std::string kind_, folder_;
+  DType matrix_dtype_;
   std::shared_ptr<Model> model_;
 };
 
-// loadModel(kind, folder) -> Promise<NativeModel>
+// loadModel(kind, folder, dtype?) -> Promise<NativeModel>; dtype 'f32' (default), 'bf16' or
+// 'f16': the dtype the weight matrices are held in (models::load_model).
 Napi::Value load_model_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"));
+    DType dtype = DType::F32;
+    if (!info[2].IsUndefined() && !info[2].IsNull()) {
+      const std::string name = arg_string(info, 2, "dtype");
+      VLV_CHECK(name == "f32" || name == "bf16" || name == "f16", ErrorCode::Arg, "loadModel: dtype must be 'f32', 'bf16' or 'f16', got '", name, "'");
+      dtype = dtype_from_name(name);
+    }
+    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"), dtype);
     Napi::Promise p = w->promise();
     w->Queue();
     return p;

@@ -2,7 +2,8 @@
 //   embedding(weight[V,D], ids i32/i64 any shape) -> [..., D]: a row gather (memcpy per id,
 //     parallel over ids). Backward: scatter-add of the output grad into a zero [V,D] weight
 //     grad, parallel over column ranges of D so every element is summed by one thread in id
-//     order: the result does not depend on the thread count.
+//     order: the result does not depend on the thread count. A bf16 / f16 table stays 16-bit:
+//     its rows are upcast as they are gathered (the grad is f32).
 //   rope(x[B,H,L,D], positions i32/i64 [L] or [B,L]): rotate-half (Llama / Qwen2):
 //     out[i] = x[i] cos - x[i+D/2] sin, out[i+D/2] = x[i+D/2] cos + x[i] sin for i < D/2,
 //     angle = pos * theta^(-2i/D); cos/sin are computed in double into a table and cast to
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/cpu/gemm_w16.h"
 #include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
 
@@ -50,7 +52,7 @@ std::vector<int64_t> index_values(const Tensor& t) {
 Tensors embedding(const Tensors& in, const Attrs&, Saved*) {
   const Tensor& w = input(in, 0);
   const Tensor& ids = input(in, 1);
-  check_float(w, "embedding", "weight");
+  if (!is_w16(w.dtype())) check_float(w, "embedding", "weight");  // f32, or 16-bit (gemm_w16.h)
   check_dim(w, 2, "embedding", "weight");
   check_index_dtype(ids, "embedding", "ids");
   const int64_t V = w.size(0), D = w.size(1);
@@ -61,10 +63,14 @@ Tensors embedding(const Tensors& in, const Attrs&, Saved*) {
   Shape shape = ids.shape();
   shape.push_back(D);
   Tensor out = Tensor::empty(shape, DType::F32);
-  const float* wp = w.data<float>();
   float* op = out.data<float>();
+  const bool w16 = is_w16(w.dtype());
   parallel_for(int64_t(idx.size()), std::max<int64_t>(1, 16384 / std::max<int64_t>(D, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) std::memcpy(op + i * D, wp + idx[size_t(i)] * D, size_t(D) * sizeof(float));
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t row = idx[size_t(i)] * D;
+      if (w16) upcast_w16(w.dtype(), static_cast<const uint16_t*>(w.raw()) + row, op + i * D, D);
+      else std::memcpy(op + i * D, w.data<float>() + row, size_t(D) * sizeof(float));
+    }
   });
   return {out};
 }

@@ -6,13 +6,15 @@
 //   linear: x[...,in] @ w[out,in]^T (one GEMM, trans_b), then one pass adds the bias and
 //     applies the activation (activation_vec.h); the pre-activation is saved for backward
 //     when an activation is used. Bias grad sums rows per column (fixed order: thread-count
-//     independent).
+//     independent). A bf16 / f16 weight stays 16-bit: linear_w16 (gemm_w16.cc) multiplies it
+//     with the f32 input; its gradient is f32.
 #include <algorithm>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "ops/cpu/activation_vec.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/gemm_w16.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
@@ -155,7 +157,7 @@ LinearGeom linear_geom(const Tensor& x, const Tensor& w, const Tensor& bias, con
   check_defined(x, "linear", "x");
   check_defined(w, "linear", "w");
   check_float(x, "linear", "x");
-  check_float(w, "linear", "w");
+  if (!is_w16(w.dtype())) check_float(w, "linear", "w");  // f32, or 16-bit (gemm_w16.h)
   check_dim(w, 2, "linear", "w");
   VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "linear: 'x' must have at least 1 dimension, got ", x.desc());
   LinearGeom g;
@@ -183,8 +185,9 @@ Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
   Tensor y = Tensor::empty(out_shape, DType::F32);
   const bool keep_pre = saved && g.activation != act::Activation::None;
   Tensor pre = keep_pre ? Tensor::empty(out_shape, DType::F32) : y;
-  gemm_f32(false, true, g.rows, g.out, g.in, 1.f, x.data<float>(), g.in, w.data<float>(), g.in, 0.f,
-           pre.data<float>(), g.out);
+  if (is_w16(w.dtype())) linear_w16(g.rows, x.data<float>(), w, pre.data<float>());
+  else gemm_f32(false, true, g.rows, g.out, g.in, 1.f, x.data<float>(), g.in, w.data<float>(), g.in, 0.f,
+                pre.data<float>(), g.out);
   if (bias.defined() || g.activation != act::Activation::None) {
     const float* pb = bias.defined() ? bias.data<float>() : nullptr;
     float *pp = pre.data<float>(), *py = y.data<float>();
@@ -227,7 +230,8 @@ Tensors linear_backward(const BackwardArgs& args) {
   const float* pg = gp.data<float>();
   if (needs(0)) {
     grads[0] = Tensor::empty(x.shape(), DType::F32);
-    gemm_f32(false, false, g.rows, g.in, g.out, 1.f, pg, g.out, w.data<float>(), g.in, 0.f, grads[0].data<float>(), g.in);
+    if (is_w16(w.dtype())) linear_w16_dx(g.rows, pg, w, grads[0].data<float>());
+    else gemm_f32(false, false, g.rows, g.in, g.out, 1.f, pg, g.out, w.data<float>(), g.in, 0.f, grads[0].data<float>(), g.in);
   }
   if (needs(1)) {
     grads[1] = Tensor::empty(w.shape(), DType::F32);
