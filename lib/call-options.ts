@@ -7,6 +7,8 @@ export interface Progress {
   stage: string;
   done: number;
   total: number;
+  /** 'token' steps of greedy / sampled generation: the token each row chose at this step. */
+  ids?: number[];
 }
 
 export interface CallOptions {
@@ -25,7 +27,7 @@ export interface NativeCancelToken {
 /** @internal the native arguments for a call's options, and a cleanup to run when it settles. */
 export function nativeCallArgs(opts: CallOptions): {
   token: NativeCancelToken | null;
-  progress: ((stage: string, done: number, total: number) => void) | null;
+  progress: ((stage: string, done: number, total: number, ids?: number[]) => void) | null;
   done(): void;
 } {
   if (opts.signal?.aborted) throw new VlvError('E_ABORTED', 'aborted before the call started');
@@ -40,5 +42,8 @@ export function nativeCallArgs(opts: CallOptions): {
     token = t;
   }
   const cb = opts.onProgress;
-  return { token, progress: cb ? (stage, d, total) => cb({ stage, done: d, total }) : null, done };
+  const progress = cb
+    ? (stage: string, d: number, total: number, ids?: number[]) => cb({ stage, done: d, total, ...(ids ? { ids } : {}) })
+    : null;
+  return { token, progress, done };
 }

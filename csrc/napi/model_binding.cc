@@ -29,7 +29,18 @@ Attrs read_options(Napi::Env env, const Napi::Value& v) {
       if (d == double(int64_t(d))) a.set(key, int64_t(d));
       else a.set(key, d);
     } else if (x.IsString()) a.set(key, x.As<Napi::String>().Utf8Value());
-    else if (!x.IsUndefined() && !x.IsNull()) throw coded_error(env, "E_ARG", "option '" + key + "' must be a number, boolean or string");
+    else if (x.IsArray()) {  // a list of integers (e.g. several eos_token_id)
+      Napi::Array arr = x.As<Napi::Array>();
+      std::vector<int64_t> v;
+      for (uint32_t j = 0; j < arr.Length(); ++j) {
+        Napi::Value e = arr.Get(j);
+        const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : 0.5;
+        if (d != double(int64_t(d))) throw coded_error(env, "E_ARG", "option '" + key + "' must be a list of integers");
+        v.push_back(int64_t(d));
+      }
+      a.set(key, v);
+    } else if (!x.IsUndefined() && !x.IsNull())
+      throw coded_error(env, "E_ARG", "option '" + key + "' must be a number, boolean, string or list of integers");
   }
   return a;
 }

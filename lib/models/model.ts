@@ -16,18 +16,23 @@ interface NativeModel {
     options: Attrs,
     record: boolean,
     cancel: NativeCancelToken | null,
-    onProgress: ((stage: string, done: number, total: number) => void) | null,
+    onProgress: ((stage: string, done: number, total: number, ids?: number[]) => void) | null,
   ): Promise<Record<string, NativeTensor>>;
   parameters(): Record<string, NativeTensor>;
   dispose(): void;
 }
 
 interface ModelAddon {
-  loadModel(kind: string, folder: string): Promise<NativeModel>;
+  loadModel(kind: string, folder: string, dtype?: string): Promise<NativeModel>;
   modelKinds(): string[];
 }
 
 const addon = native as unknown as ModelAddon;
+
+export interface LoadModelOptions {
+  /** The dtype of weight matrices in memory: 'f32' (default), 'bf16' or 'f16'. */
+  dtype?: 'f32' | 'bf16' | 'f16';
+}
 
 /** The architectures the engine can load ('clip_text', ...). */
 export function modelKinds(): string[] {
@@ -37,9 +42,13 @@ export function modelKinds(): string[] {
 export class Model {
   private constructor(private readonly handle: NativeModel) {}
 
-  /** Loads `kind` from a Hugging Face folder: config.json + *.safetensors (sharded or not). */
-  static async load(kind: string, folder: string): Promise<Model> {
-    return new Model(await wrapAsync(() => addon.loadModel(kind, folder)));
+  /**
+   * Loads `kind` from a Hugging Face folder: config.json + *.safetensors (sharded or not).
+   * `dtype` 'bf16' / 'f16' holds the weight matrices of linear and embedding layers in 16 bits
+   * (half the memory; computation stays f32); other tensors are f32. Default 'f32'.
+   */
+  static async load(kind: string, folder: string, opts: LoadModelOptions = {}): Promise<Model> {
+    return new Model(await wrapAsync(() => addon.loadModel(kind, folder, opts.dtype ?? 'f32')));
   }
 
   get kind(): string {
