@@ -52,7 +52,9 @@ std::vector<int64_t> index_values(const Tensor& t) {
 Tensors embedding(const Tensors& in, const Attrs&, Saved*) {
   const Tensor& w = input(in, 0);
   const Tensor& ids = input(in, 1);
-  if (!is_w16(w.dtype())) check_float(w, "embedding", "weight");  // f32, or 16-bit (gemm_w16.h)
+  check_defined(w, "embedding", "weight");
+  VLV_CHECK(w.dtype() == DType::F32 || is_w16(w.dtype()), ErrorCode::DType,
+            "embedding: 'weight' must be f32, bf16 or f16, got ", w.desc());
   check_dim(w, 2, "embedding", "weight");
   check_index_dtype(ids, "embedding", "ids");
   const int64_t V = w.size(0), D = w.size(1);

@@ -157,7 +157,8 @@ LinearGeom linear_geom(const Tensor& x, const Tensor& w, const Tensor& bias, con
   check_defined(x, "linear", "x");
   check_defined(w, "linear", "w");
   check_float(x, "linear", "x");
-  if (!is_w16(w.dtype())) check_float(w, "linear", "w");  // f32, or 16-bit (gemm_w16.h)
+  VLV_CHECK(w.dtype() == DType::F32 || is_w16(w.dtype()), ErrorCode::DType, "linear: 'w' must be f32, bf16 or f16, got ",
+            w.desc());
   check_dim(w, 2, "linear", "w");
   VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "linear: 'x' must have at least 1 dimension, got ", x.desc());
   LinearGeom g;

@@ -1,10 +1,12 @@
 // f32 activations times 16-bit weights (gemm_w16.h): y = x @ w^T and dx = gy @ w with w
 // [out, in] bf16 or f16, kept 16-bit in memory (half the bytes a decode step streams).
 //
-//   few rows (rows <= 16: decoding, a handful of sequences): direct tiles of 4 weight rows x
-//     4 input rows; each 16-bit weight vector is loaded once, widened in registers (bf16:
+//   few rows (rows <= 16: decoding, a handful of sequences): one weight row at a time against
+//     up to 4 input rows; each 16-bit weight vector is loaded once, widened in registers (bf16:
 //     shift into the high half; f16: vcvtph2ps) and used for every input row, so the weights
-//     stream from memory exactly once. AVX-512 (16 lanes), AVX2 (8 lanes), scalar.
+//     stream from memory once, in address order. (Tiles of 4 weight rows read 4 interleaved
+//     streams; with rows of 1-2 KiB (K = 896) the hardware prefetcher lost them: about half
+//     the bandwidth.) AVX-512 (16 lanes), AVX2 (8 lanes), scalar.
 //   more rows (prefill, training): blocks of weight rows are upcast to an f32 buffer and
 //     multiplied with the shared gemm_f32 (the upcast is O(out*in) against O(rows*out*in)).
 //   dx: blocks of weight rows upcast likewise, summed into dx with gemm_f32 (beta = 1 after
@@ -19,6 +21,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -47,33 +50,23 @@ VLV_TARGET_AVX512 inline __m512 widen16(__m256i h) {
   else return _mm512_cvtph_ps(h);
 }
 
-// y[m * ldy + n + r] (m < M, r < R) = x row m . w row n + r; rows of x and w are K long.
-template <DType D, int R, int M>
+// y[m * ldy + n] (m < M) = x row m . w row n; rows of x and w are K long.
+template <DType D, int M>
 VLV_TARGET_AVX512 void tile_avx512(int64_t K, const float* x, const uint16_t* w, int64_t n, float* y, int64_t ldy) {
-  __m512 acc[R][M];
-  for (int r = 0; r < R; ++r)
-    for (int m = 0; m < M; ++m) acc[r][m] = _mm512_setzero_ps();
+  __m512 acc[M];
+  for (int m = 0; m < M; ++m) acc[m] = _mm512_setzero_ps();
   const uint16_t* wr = w + n * K;
   const int64_t kv = K / 16 * 16;
   for (int64_t k = 0; k < kv; k += 16) {
-    __m512 wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = widen16<D>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + r * K + k)));
-    for (int m = 0; m < M; ++m) {
-      const __m512 xv = _mm512_loadu_ps(x + m * K + k);
-      for (int r = 0; r < R; ++r) acc[r][m] = _mm512_fmadd_ps(wv[r], xv, acc[r][m]);
-    }
+    const __m512 wv = widen16<D>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + k)));
+  for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + m * K + k), acc[m]);
   }
   if (kv < K) {
     const __mmask16 tail = __mmask16((1u << (K - kv)) - 1);
-    __m512 wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = widen16<D>(_mm256_maskz_loadu_epi16(tail, wr + r * K + kv));
-    for (int m = 0; m < M; ++m) {
-      const __m512 xv = _mm512_maskz_loadu_ps(tail, x + m * K + kv);
-      for (int r = 0; r < R; ++r) acc[r][m] = _mm512_fmadd_ps(wv[r], xv, acc[r][m]);
-    }
+    const __m512 wv = widen16<D>(_mm256_maskz_loadu_epi16(tail, wr + kv));
+  for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(tail, x + m * K + kv), acc[m]);
   }
-  for (int m = 0; m < M; ++m)
-    for (int r = 0; r < R; ++r) y[m * ldy + n + r] = _mm512_reduce_add_ps(acc[r][m]);
+  for (int m = 0; m < M; ++m) y[m * ldy + n] = _mm512_reduce_add_ps(acc[m]);
 }
 
 #pragma GCC diagnostic pop
@@ -99,49 +92,42 @@ inline float widen1(uint16_t v) {
   else return f16_to_f32(v);
 }
 
-template <DType D, int R, int M>
+template <DType D, int M>
 VLV_TARGET_AVX2 void tile_avx2(int64_t K, const float* x, const uint16_t* w, int64_t n, float* y, int64_t ldy) {
-  __m256 acc[R][M];
-  for (int r = 0; r < R; ++r)
-    for (int m = 0; m < M; ++m) acc[r][m] = _mm256_setzero_ps();
+  __m256 acc[M];
+  for (int m = 0; m < M; ++m) acc[m] = _mm256_setzero_ps();
   const uint16_t* wr = w + n * K;
   const int64_t kv = K / 8 * 8;
   for (int64_t k = 0; k < kv; k += 8) {
-    __m256 wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = widen8<D>(wr + r * K + k);
-    for (int m = 0; m < M; ++m) {
-      const __m256 xv = _mm256_loadu_ps(x + m * K + k);
-      for (int r = 0; r < R; ++r) acc[r][m] = _mm256_fmadd_ps(wv[r], xv, acc[r][m]);
-    }
+    const __m256 wv = widen8<D>(wr + k);
+  for (int m = 0; m < M; ++m) acc[m] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + m * K + k), acc[m]);
   }
-  for (int m = 0; m < M; ++m)
-    for (int r = 0; r < R; ++r) {
-      float s = hsum8(acc[r][m]);
-      for (int64_t k = kv; k < K; ++k) s += widen1<D>(wr[r * K + k]) * x[m * K + k];
-      y[m * ldy + n + r] = s;
-    }
+  for (int m = 0; m < M; ++m) {
+    float s = hsum8(acc[m]);
+    for (int64_t k = kv; k < K; ++k) s += widen1<D>(wr[k]) * x[m * K + k];
+    y[m * ldy + n] = s;
+  }
 }
 
 // ---- scalar reference ----
 
-template <DType D, int R, int M>
+template <DType D, int M>
 void tile_scalar(int64_t K, const float* x, const uint16_t* w, int64_t n, float* y, int64_t ldy) {
-  for (int m = 0; m < M; ++m)
-    for (int r = 0; r < R; ++r) {
-      float s = 0.f;
-      for (int64_t k = 0; k < K; ++k) s += widen1<D>(w[(n + r) * K + k]) * x[m * K + k];
-      y[m * ldy + n + r] = s;
-    }
+  for (int m = 0; m < M; ++m) {
+    float s = 0.f;
+    for (int64_t k = 0; k < K; ++k) s += widen1<D>(w[n * K + k]) * x[m * K + k];
+    y[m * ldy + n] = s;
+  }
 }
 
-// ---- driver: 4 weight rows at a time, every input row group against them ----
+// ---- driver: weight rows in order, each against every group of 4 input rows ----
 
 // The tiles of one SIMD level as a type, so one driver serves them all.
 #define VLV_W16_LEVEL(Name, tile)                                                                        \
   struct Name {                                                                                          \
-    template <DType D, int R, int M>                                                                     \
+    template <DType D, int M>                                                                            \
     static void run(int64_t K, const float* x, const uint16_t* w, int64_t n, float* y, int64_t ldy) { \
-      tile<D, R, M>(K, x, w, n, y, ldy);                                                                 \
+      tile<D, M>(K, x, w, n, y, ldy);                                                                    \
     }                                                                                                    \
   };
 VLV_W16_LEVEL(Avx512, tile_avx512)
@@ -149,27 +135,19 @@ VLV_W16_LEVEL(Avx2, tile_avx2)
 VLV_W16_LEVEL(Scalar, tile_scalar)
 #undef VLV_W16_LEVEL
 
-template <class L, DType D, int R>
-void tile_rows(int mm, int64_t K, const float* x, const uint16_t* w, int64_t n, float* y, int64_t ldy) {
-  switch (mm) {
-    case 1: return L::template run<D, R, 1>(K, x, w, n, y, ldy);
-    case 2: return L::template run<D, R, 2>(K, x, w, n, y, ldy);
-    case 3: return L::template run<D, R, 3>(K, x, w, n, y, ldy);
-    default: return L::template run<D, R, 4>(K, x, w, n, y, ldy);
-  }
-}
-
 template <class L, DType D>
 void direct(int64_t rows, int64_t K, const float* x, const uint16_t* w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  for (int64_t n = n0; n < n1;) {
-    const bool four = n + 4 <= n1;
+  for (int64_t n = n0; n < n1; ++n)
     for (int64_t m = 0; m < rows; m += 4) {
-      const int mm = int(std::min<int64_t>(4, rows - m));
-      if (four) tile_rows<L, D, 4>(mm, K, x + m * K, w, n, y + m * ldy, ldy);
-      else tile_rows<L, D, 1>(mm, K, x + m * K, w, n, y + m * ldy, ldy);
+      const float* xm = x + m * K;
+      float* ym = y + m * ldy;
+      switch (std::min<int64_t>(4, rows - m)) {
+        case 1: L::template run<D, 1>(K, xm, w, n, ym, ldy); break;
+        case 2: L::template run<D, 2>(K, xm, w, n, ym, ldy); break;
+        case 3: L::template run<D, 3>(K, xm, w, n, ym, ldy); break;
+        default: L::template run<D, 4>(K, xm, w, n, ym, ldy); break;
+      }
     }
-    n += four ? 4 : 1;
-  }
 }
 
 template <DType D>
@@ -229,7 +207,13 @@ void linear_w16(int64_t rows, const float* x, const Tensor& w, float* y) {
   if (rows <= kDirectRows) {
     const DirectFn fn = direct_kernel(w.dtype());
     const uint16_t* wp = static_cast<const uint16_t*>(w.raw());
-    parallel_for(out, std::max<int64_t>(4, 65536 / in), [&](int64_t n0, int64_t n1) { fn(rows, in, x, wp, n0, n1, y, out); });
+    // Pieces of about 64K weights or more, handed out from a counter: on a shared machine a
+    // thread whose core is busy takes fewer (any cut gives the same values).
+    const int64_t pieces = std::clamp<int64_t>(out * in / 65536, 1, 8 * int64_t(num_threads()));
+    std::atomic<int64_t> next{0};
+    parallel_for(std::min<int64_t>(pieces, num_threads()), 1, [&](int64_t, int64_t) {
+      for (int64_t p; (p = next.fetch_add(1)) < pieces;) fn(rows, in, x, wp, out * p / pieces, out * (p + 1) / pieces, y, out);
+    });
     return;
   }
   std::vector<float> buf;
