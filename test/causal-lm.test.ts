@@ -157,6 +157,7 @@ test('typed errors: unknown model_type, a text prompt without tokenizer, ragged 
   const lm = await tiny;
   await t.throwsAsync(lm.generate('hi'), { instanceOf: VlvError, message: /needs a tokenizer/ });
   await t.throwsAsync(lm.generate([[1, 2], [3]]), { instanceOf: VlvError, message: /rows differ/ });
+  await t.throwsAsync(lm.generate([[1, 2]], { eosTokenId: [1.5] }), { instanceOf: VlvError, message: /eos_token_id' must be a list of integers/ });
   await t.throwsAsync(CausalLM.load(GOLDEN, { dtype: 'f8' as 'bf16' }), { instanceOf: VlvError, message: /dtype/ });
   const other = mkdtempSync(join(tmpdir(), 'vlv-gpt2-'));
   writeFileSync(join(other, 'config.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 5, hidden_size: 4, num_hidden_layers: 1 }));

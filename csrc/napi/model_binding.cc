@@ -1,6 +1,8 @@
 // NativeModel: a loaded network (csrc/models) as a JS object. loadModel(kind, folder) and
 // run(method, inputs, options, record) are async; parameters() hands out the model's own
 // tensors (sharing autograd state, so requiresGrad set from JS unfreezes them).
+#include <cmath>
+
 #include "autograd/autograd.h"
 #include "models/model.h"
 #include "napi/call_context_binding.h"
@@ -34,9 +36,9 @@ Attrs read_options(Napi::Env env, const Napi::Value& v) {
       std::vector<int64_t> v;
       for (uint32_t j = 0; j < arr.Length(); ++j) {
         Napi::Value e = arr.Get(j);
-        const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : 0.5;
-        if (d != double(int64_t(d))) throw coded_error(env, "E_ARG", "option '" + key + "' must be a list of integers");
-        v.push_back(int64_t(d));
+        const bool integer = e.IsNumber() && std::trunc(e.As<Napi::Number>().DoubleValue()) == e.As<Napi::Number>().DoubleValue();
+        if (!integer) throw coded_error(env, "E_ARG", "option '" + key + "' must be a list of integers");
+        v.push_back(int64_t(e.As<Napi::Number>().DoubleValue()));
       }
       a.set(key, v);
     } else if (!x.IsUndefined() && !x.IsNull())
