@@ -44,6 +44,9 @@ struct ModelRegistrar {
 // Builds a model of `kind` from a folder (config.json + safetensors, or as its ModelFiles say). Every weight must be
 // used and every config field honoured (or known to be irrelevant).
 std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder);
+// Builds a model of `kind` from its config alone with seeded random weights (random_init):
+// `config` is the config file itself or a folder holding it (under the kind's config name).
+std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed);
 std::vector<std::string> model_kinds();
 
 // Input lookups for run() implementations.

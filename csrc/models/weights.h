@@ -1,6 +1,9 @@
 // Weights: the tensors of a checkpoint by their reference names. A model takes each by
 // name and expected shape; unused() lists what no module claimed (an error for loaders, so
 // a renamed or misplaced key never goes unnoticed).
+// Weights::random(seed) holds no tensors: take() makes each one from its name and shape
+// instead (random_init), so any architecture can be built from its config alone (benchmarks
+// at real sizes without the checkpoint); has() is false for every name there.
 #pragma once
 #include <map>
 #include <set>
@@ -16,6 +19,7 @@ class Weights {
   Weights() = default;
   Weights(std::map<std::string, Tensor> tensors, std::string source);
   static Weights load(const std::string& path_or_folder);  // any safetensors layout, as f32
+  static Weights random(uint64_t seed, std::string source);  // every take() is random_init
 
   bool has(const std::string& name) const { return tensors_.count(name) > 0; }
   // The tensor (f32, frozen: requires_grad false) with that name and shape; E_FILE_FORMAT
@@ -29,6 +33,15 @@ class Weights {
   std::map<std::string, Tensor> tensors_;
   std::set<std::string> used_;
   std::string source_;
+  bool random_ = false;
+  uint64_t seed_ = 0;
 };
+
+// A seeded initial value for the parameter `name` of `shape` (f32, frozen): 1-D "*weight"
+// (norm scales) ones, "*bias" zeros, names with "embed" N(0, 0.02^2), other tensors of rank
+// >= 2 (matrices, convolutions) N(0, 1/fan_in) with fan_in = prod(shape[1:]), anything else
+// N(0, 0.02^2). The numbers are Philox randn under a seed mixed from `seed` and the name, so a
+// parameter's values do not depend on the order the model takes them in.
+Tensor random_init(const std::string& name, const Shape& shape, uint64_t seed);
 
 }  // namespace vlv::models
