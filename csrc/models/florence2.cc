@@ -108,8 +108,8 @@ class Florence2Model : public Model {
 
     // Top level: the sub-configs govern the modules (the reference builds them from
     // vision_config / text_config); vocab_size and projection_dim here mirror them, and
-    // ignore_index is the loss's.
-    c.check_unread(with({"vocab_size", "projection_dim", "ignore_index", "tie_word_embeddings"}));
+    // ignore_index is the loss's; auto_map points the hub at the remote code's classes.
+    c.check_unread(with({"vocab_size", "projection_dim", "ignore_index", "tie_word_embeddings", "auto_map"}));
   }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
