@@ -8,5 +8,6 @@ export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetens
 export { loadTokenizer } from './tokenizer-files.js';
 export { Tokenizer, type EncodeOptions, type Encoded, type BatchEncoded } from './tokenizer.js';
 export { Model, modelKinds } from './models/model.js';
+export { freeze, unfreeze, trainableParameters } from './models/freeze.js';
 export { runConformance, type CaseResult } from './conformance/run.js';
 export type { CallOptions, Progress } from './call-options.js';
