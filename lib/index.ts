@@ -11,3 +11,4 @@ export { Model, modelKinds } from './models/model.js';
 export { freeze, unfreeze, trainableParameters } from './models/freeze.js';
 export { runConformance, type CaseResult } from './conformance/run.js';
 export type { CallOptions, Progress } from './call-options.js';
+export { Florence2Processor, constructPrompt, type Florence2Inputs } from './vision/florence2-processor.js';
