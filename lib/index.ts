@@ -8,9 +8,11 @@ export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetens
 export { loadTokenizer } from './tokenizer-files.js';
 export { Tokenizer, type EncodeOptions, type Encoded, type BatchEncoded } from './tokenizer.js';
 export { Model, modelKinds } from './models/model.js';
+export { freeze, unfreeze, trainableParameters } from './models/freeze.js';
 export { runConformance, type CaseResult } from './conformance/run.js';
 export type { CallOptions, Progress } from './call-options.js';
 export { loadPipeline, loadUNet, loadVae, loadScheduler, loadTextEncoder, randomUNet, type DiffusionPipeline, type Loaded } from './diffusion/pipeline.js';
 export { sample, textToImage, encodePrompts, type SampleOptions, type SampleResult, type TextToImageOptions } from './diffusion/sample.js';
 export type { UNet2DConditionConfig, AutoencoderKLConfig, SchedulerConfig, ClipTextConfig, ModelIndex } from './diffusion/configs.js';
 export { tensorToPng, tensorToJpeg, imageToTensor, type ImageToTensorOptions } from './image.js';
+export { Florence2Processor, constructPrompt, type Florence2Inputs } from './vision/florence2-processor.js';
