@@ -19,6 +19,7 @@ import {
   tensorToPng,
   Tensor,
   textToImage,
+  ops,
   VlvError,
 } from '../lib/index.js';
 
@@ -98,6 +99,54 @@ test('same seed gives the same bits; another seed or another context differs', a
   t.is(bits(a.latents), bits(b.latents));
   t.not(bits(a.latents), bits(c.latents));
   t.not(bits(a.latents), bits(d.latents));
+});
+
+/** relative L2 distance */
+function rel(a: Tensor, b: Tensor): number {
+  const x = a.toArray() as Float32Array;
+  const y = b.toArray() as Float32Array;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < x.length; i++) {
+    num += (x[i]! - y[i]!) ** 2;
+    den += y[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+test("the engine's loop is diffusers' recipe: the same as composing the models' own methods step by step", async (t) => {
+  for (const s of ['euler-v_prediction', 'dpmpp2m-epsilon']) {
+    const m = await tiny(s);
+    const [ctx, unc, g, steps, seed] = [context(2, 4, 64), context(1, 4, 64, 2), 4.5, 6, 11];
+    const got = await sample({ ...m, context: ctx, uncondContext: unc, guidanceScale: g, steps, seed });
+
+    const sch = m.scheduler.model;
+    const st = await sch.run('set_timesteps', {}, { num_inference_steps: steps });
+    const ts = Array.from(st.timesteps!.toArray() as ArrayLike<number | bigint>, Number);
+    const sigma = (st.init_noise_sigma!.toArray() as Float32Array)[0]!;
+    let lat = await ops.scale(await ops.randn([2, 4, 8, 8], seed), sigma);
+    const both = await ops.concat([unc, unc, ctx], 0); // [uncond; cond], uncond repeated to the batch
+    for (const t0 of ts) {
+      const x = (await sch.run('scale_model_input', { sample: await ops.concat([lat, lat], 0) }, { timestep: t0 })).sample!;
+      const eps = (await m.unet.model.run('forward', { sample: x, timestep: st.timesteps!.dtype === 'i64' ? Tensor.from(BigInt64Array.from([BigInt(t0)]), [1], 'i64') : Tensor.from([t0], [1]), encoder_hidden_states: both })).sample!;
+      const [u, c] = await ops.split(eps, 0, [2, 2]);
+      const guided = await ops.add(u!, await ops.scale(await ops.sub(c!, u!), g));
+      lat = (await sch.run('step', { sample: lat, model_output: guided }, { timestep: t0 })).prev_sample!;
+    }
+    const dec = (await m.vae.model.run('decode', { latent: await ops.scale(lat, 1 / 0.18215) })).sample!;
+    const want = Tensor.from(Float32Array.from(dec.toArray() as Float32Array, (v) => Math.min(1, Math.max(0, v / 2 + 0.5))), dec.shape);
+    t.true(rel(got.latents, lat) < 1e-5, `${s} latents rel ${rel(got.latents, lat)}`);
+    t.true(rel(got.images, want) < 1e-5, `${s} images rel ${rel(got.images, want)}`);
+  }
+});
+
+test('concurrent samples sharing one scheduler run one after another and give the solo results', async (t) => {
+  const m = await tiny('dpmpp2m-epsilon');
+  const req = (seed: number) => sample({ ...m, context: context(1, 4, 64), uncondContext: Tensor.zeros([1, 4, 64]), steps: 6, seed });
+  const solo = [await req(1), await req(2)];
+  const both = await Promise.all([req(1), req(2)]);
+  t.is(bits(both[0]!.latents), bits(solo[0]!.latents));
+  t.is(bits(both[1]!.latents), bits(solo[1]!.latents));
 });
 
 test('every scheduler class samples, including the stochastic DDPM step (seeded)', async (t) => {

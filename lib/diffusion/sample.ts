@@ -56,6 +56,17 @@ interface SampleAddon {
   ): Promise<Record<string, NativeTensor>>;
 }
 
+// A scheduler holds one loop's state (its timesteps, DPM-Solver's history): samples that share
+// one run one after another.
+const schedulerQueue = new WeakMap<object, Promise<unknown>>();
+
+function queued<T>(scheduler: object, fn: () => Promise<T>): Promise<T> {
+  const prev = schedulerQueue.get(scheduler) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  schedulerQueue.set(scheduler, next.catch(() => undefined));
+  return next;
+}
+
 function positiveInt(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) throw new VlvError('E_ARG', `sample: ${name} must be a positive integer, got ${value}`);
   return value;
@@ -68,7 +79,10 @@ function latentSide(pixels: number, factor: number, name: string): number {
   return pixels / factor;
 }
 
-/** Samples images with classifier-free guidance. Progress: ('denoise', i, steps); signal aborts within one step. */
+/**
+ * Samples images with classifier-free guidance. Progress: ('denoise', i, steps); the signal
+ * aborts within one step (E_ABORTED). Samples sharing a scheduler are run one at a time.
+ */
 export async function sample(opts: SampleOptions): Promise<SampleResult> {
   const { unet, vae, scheduler, context } = opts;
   const factor = vaeScaleFactor(vae.config);
@@ -98,23 +112,18 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
     latent_width: width,
     eta: opts.eta ?? 0,
   };
-  const args = nativeCallArgs(opts);
-  try {
-    const out = await wrapAsync(() =>
-      (native as unknown as SampleAddon).guidedSample(
-        unet.model.native,
-        vae.model.native,
-        scheduler.model.native,
-        inputs,
-        options,
-        args.token,
-        args.progress,
-      ),
-    );
-    return { images: new Tensor(out.images!), latents: new Tensor(out.latents!) };
-  } finally {
-    args.done();
-  }
+  return queued(scheduler.model, async () => {
+    const args = nativeCallArgs(opts);
+    try {
+      const addon = native as unknown as SampleAddon;
+      const out = await wrapAsync(() =>
+        addon.guidedSample(unet.model.native, vae.model.native, scheduler.model.native, inputs, options, args.token, args.progress),
+      );
+      return { images: new Tensor(out.images!), latents: new Tensor(out.latents!) };
+    } finally {
+      args.done();
+    }
+  });
 }
 
 export interface TextToImageOptions extends Omit<SampleOptions, 'context' | 'uncondContext'> {
