@@ -234,6 +234,10 @@ test('Model.random builds any kind from its config alone: seeded, frozen, the do
   // Other kinds, and a UNet that samples.
   for (const [kind, folder] of [['vae', 'vae'], ['clip_text', 'clip_text'], ['scheduler', 'schedulers/ddim-epsilon']] as const)
     t.is((await Model.random(kind, g(folder), 1)).kind, kind);
+  // A config that leaves per-block fields to diffusers' defaults (as SD 2.1's hub config does
+  // with transformer_layers_per_block) builds.
+  const toy = await Model.random('unet', join(root, 'bench', 'configs', 'tiny-unet.json'), 1);
+  t.truthy(toy.parameters()['down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight']);
   const unet = await randomUNet(g('unet'), 3);
   const r = await sample({ ...(await tiny()), unet, context: context(1, 4, 64), steps: 3 });
   t.deepEqual(r.images.shape, [1, 3, 16, 16]);
