@@ -154,11 +154,11 @@ struct VlvCudaApi {
                                 const void* targets, int64_t ignore_index, const float* lse, const float* grow,
                                 void* glogits);
   int (*philox)(int normal, uint64_t seed, uint64_t offset, int64_t n, float* y);
-  int (*adamw)(int count, const struct VlvCudaMulti* tensors, float lr, float beta1, float beta2, float eps,
-               float weight_decay, int64_t step);
+  int (*adamw)(int count, const struct VlvCudaMulti* tensors, double lr, double beta1, double beta2, double eps,
+               double weight_decay, int64_t step);
   // norm[0] = sqrt(sum of squares of every tensor) (f32 device scalar); then each tensor is
   // scaled by min(1, max_norm / (norm + 1e-6)) read on the device.
-  int (*clip_grad_norm)(int count, const struct VlvCudaMulti* tensors, float max_norm, float* norm);
+  int (*clip_grad_norm)(int count, const struct VlvCudaMulti* tensors, double max_norm, float* norm);
   int (*gemm)(const struct VlvCudaGemm* g);
 };
 

@@ -49,8 +49,9 @@ int cross_entropy_backward(int dtype, int64_t rows, int64_t classes, const void*
 // random.cu
 int philox(int normal, uint64_t seed, uint64_t offset, int64_t n, float* y);
 // optim.cu
-int adamw(int count, const VlvCudaMulti* t, float lr, float beta1, float beta2, float eps, float wd, int64_t step);
-int clip_grad_norm(int count, const VlvCudaMulti* t, float max_norm, float* norm);
+int adamw(int count, const VlvCudaMulti* t, double lr, double beta1, double beta2, double eps, double wd,
+          int64_t step);
+int clip_grad_norm(int count, const VlvCudaMulti* t, double max_norm, float* norm);
 // gemm.cu
 int gemm(const VlvCudaGemm* g);
 int gemm_backend(char* name, int size);
