@@ -114,8 +114,6 @@ int gemm(const VlvCudaGemm* gp) {
   const VlvCudaGemm& g = *gp;
   if (g.m == 0 || g.n == 0 || g.batch == 0) return VLV_CUDA_OK;
   if (g.k == 0) {  // an empty sum: C = act(bias)
-    VlvCudaGemm z = g;
-    z.k = 1;
     if (int rc = VLV_FLOAT_SWITCH(g.c_dtype, C, {
           for (int64_t b = 0; b < g.batch; ++b)
             for (int64_t r = 0; r < g.m; ++r)
