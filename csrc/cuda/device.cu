@@ -1,6 +1,7 @@
 // The device layer: device choice, one stream per device, the caching allocator over
 // cudaMalloc, pinned staging for host<->device copies, events, and the error state that the
 // C ABI reports (a CUDA error other than an allocation failure marks the device unusable).
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -130,11 +131,22 @@ int set_device(int dev) {
   return device_ok();
 }
 
+// VLV_CUDA_POISON=1 fills every allocation with 0xff bytes (NaN in f32, bf16 and f16), so
+// an element a kernel forgot to write shows up in the GPU tests.
+bool poison() {
+  static const bool on = [] {
+    const char* v = std::getenv("VLV_CUDA_POISON");
+    return v && *v && *v != '0';
+  }();
+  return on;
+}
+
 int alloc(size_t bytes, void** out) {
   *out = nullptr;
   if (int rc = device_ok()) return rc;
   try {
     *out = state(t_device).allocator.allocate(bytes);
+    if (poison() && bytes) return check(cudaMemsetAsync(*out, 0xff, bytes, stream()), "poison");
     return VLV_CUDA_OK;
   } catch (const AllocFailure& f) {
     return set_error(VLV_CUDA_E_OOM, f.what());
