@@ -16,8 +16,8 @@ export interface Comparison {
 /** A fresh copy of t on `device` with requiresGrad as asked (inputs of one run). */
 function leaf(t: Tensor | null, device: 'cpu' | 'cuda', grad: boolean): Tensor | null {
   if (!t) return null;
-  const c = t.to(device);
-  const fresh = c === t ? t.detach() : c;
+  // A real copy on both devices: in-place ops (adamw, clip_grad_norm) must not touch `t`.
+  const fresh = device === 'cpu' ? Tensor.from(t.to('cpu').toArray(), t.shape, t.dtype) : t.to('cuda');
   if (grad && (fresh.dtype === 'f32' || fresh.dtype === 'bf16' || fresh.dtype === 'f16')) fresh.requiresGrad = true;
   return fresh;
 }

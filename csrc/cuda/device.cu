@@ -1,6 +1,7 @@
 // The device layer: device choice, one stream per device, the caching allocator over
 // cudaMalloc, pinned staging for host<->device copies, events, and the error state that the
 // C ABI reports (a CUDA error other than an allocation failure marks the device unusable).
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -54,14 +55,21 @@ struct DeviceState {
   std::string fault;                      // "" while usable
 };
 
-std::unique_ptr<DeviceState> g_devices[kMaxDevices];
+using DeviceTable = std::array<std::unique_ptr<DeviceState>, kMaxDevices>;
+
+// Intentionally never destroyed: tensors may be released during process exit, after static
+// destructors have run, and their blocks must still find a live allocator.
+DeviceTable& devices() {
+  static DeviceTable& table = *new DeviceTable;
+  return table;
+}
 std::once_flag g_devices_once;
 
 DeviceState& state(int dev) {
   std::call_once(g_devices_once, [] {
-    for (int i = 0; i < kMaxDevices; ++i) g_devices[i] = std::make_unique<DeviceState>(i);
+    for (int i = 0; i < kMaxDevices; ++i) devices()[i] = std::make_unique<DeviceState>(i);
   });
-  return *g_devices[dev];
+  return *devices()[dev];
 }
 
 std::string fault_of(DeviceState& s) {
@@ -159,8 +167,9 @@ int alloc(size_t bytes, void** out) {
 
 void free_block(void* p) {
   // The block returns to its free list even on a faulted device (it is never reused then).
+  DeviceTable& table = devices();
   for (int i = 0; i < kMaxDevices; ++i)
-    if (g_devices[i]) g_devices[i]->allocator.release(p);
+    if (table[i]) table[i]->allocator.release(p);
 }
 
 int memory(VlvCudaMemory* out) {
