@@ -2,6 +2,7 @@ export { Tensor, type DType, type TensorData } from './tensor.js';
 export * as ops from './ops.js';
 export { backward, noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { info, setNumThreads, type VlvInfo } from './info.js';
+export { cuda, type CudaMemory } from './cuda.js';
 export { VlvError, type VlvErrorCode } from './errors.js';
 export { AdamW, clipGradNorm, type AdamWOptions } from './optim.js';
 export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetensorsOptions, type LoadedSafetensors, type SafetensorsInspection, type SafetensorsFileInfo, type SafetensorsEntry } from './safetensors.js';
