@@ -135,7 +135,8 @@ export interface TextToImageOptions extends Omit<SampleOptions, 'context' | 'unc
   /**
    * Which hidden state conditions the UNet: 'last' (last_hidden_state, after the final layer
    * norm: what diffusers' SD 2.1 pipeline uses, its converted text encoder already stops one
-   * layer early) or 'penultimate' (hidden_states[-2], without the final norm). Default 'last'.
+   * layer early) or 'penultimate' (diffusers' clip_skip = 1: hidden_states[-2] through the final
+   * layer norm). Default 'last'.
    */
   contextLayer?: 'last' | 'penultimate';
 }
@@ -152,8 +153,9 @@ export async function encodePrompts(
   const { ids } = tokenizer.encodeBatch(prompts, { padding: 'max_length', maxLength, truncation: true });
   const idTensor = Tensor.from(BigInt64Array.from(ids.flat(), (v) => BigInt(v)), [ids.length, maxLength], 'i64');
   try {
-    const out = await noGrad(() => textEncoder.model.run('forward', { input_ids: idTensor }, {}, call));
-    const key = layer === 'last' ? 'last_hidden_state' : 'penultimate_hidden_state';
+    const clipSkip = layer === 'last' ? 0 : 1;
+    const out = await noGrad(() => textEncoder.model.run('forward', { input_ids: idTensor }, { clip_skip: clipSkip }, call));
+    const key = 'prompt_embeds';
     for (const [k, t] of Object.entries(out)) if (k !== key) t.dispose();
     return out[key]!;
   } finally {
