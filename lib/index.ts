@@ -2,6 +2,7 @@ export { Tensor, type DType, type TensorData } from './tensor.js';
 export * as ops from './ops.js';
 export { backward, noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { info, setNumThreads, type VlvInfo } from './info.js';
+export { cuda, type CudaMemory } from './cuda.js';
 export { VlvError, type VlvErrorCode } from './errors.js';
 export { AdamW, clipGradNorm, type AdamWOptions } from './optim.js';
 export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetensorsOptions, type LoadedSafetensors, type SafetensorsInspection, type SafetensorsFileInfo, type SafetensorsEntry } from './safetensors.js';
@@ -18,5 +19,11 @@ export {
   type Prompt,
   type StreamStep,
 } from './language/causal-lm.js';
+export { freeze, unfreeze, trainableParameters } from './models/freeze.js';
 export { runConformance, type CaseResult } from './conformance/run.js';
 export type { CallOptions, Progress } from './call-options.js';
+export { loadPipeline, loadUNet, loadVae, loadScheduler, loadTextEncoder, randomUNet, type DiffusionPipeline, type Loaded } from './diffusion/pipeline.js';
+export { sample, textToImage, encodePrompts, type SampleOptions, type SampleResult, type TextToImageOptions } from './diffusion/sample.js';
+export type { UNet2DConditionConfig, AutoencoderKLConfig, SchedulerConfig, ClipTextConfig, ModelIndex } from './diffusion/configs.js';
+export { tensorToPng, tensorToJpeg, imageToTensor, type ImageToTensorOptions } from './image.js';
+export { Florence2Processor, constructPrompt, type Florence2Inputs } from './vision/florence2-processor.js';

@@ -5,6 +5,8 @@ export interface VlvInfo {
   version: string;
   /** 'cpu' or 'cuda': where ops on new tensors run by default. */
   backend: 'cpu' | 'cuda';
+  /** The device `Tensor.to()` targets for a model asked for `device: 'cuda'`: 'cuda' when usable. */
+  device: 'cpu' | 'cuda';
   /** 'cpu+cuda' when the CUDA backend library was built and shipped beside the addon, else 'cpu'. */
   flavour: 'cpu' | 'cpu+cuda';
   /** How the addon was built: 'cmake-js' (full build) or 'node-gyp' (CPU fallback). */
@@ -26,6 +28,7 @@ export function info(): VlvInfo {
   return {
     version: i.version,
     backend: cudaStatus.available ? 'cuda' : 'cpu',
+    device: cudaStatus.available ? 'cuda' : 'cpu',
     flavour: cudaLibrary ? 'cpu+cuda' : 'cpu',
     buildSystem: i.buildSystem,
     addon: addonPath,

@@ -35,6 +35,16 @@ export interface NativeCudaDevice {
   multiprocessors: number;
 }
 
+export interface NativeCudaMemory {
+  inUse: number;
+  reserved: number;
+  peakInUse: number;
+  rawAllocs: number;
+  cacheHits: number;
+  deviceFree: number;
+  deviceTotal: number;
+}
+
 export interface NativeCudaStatus {
   available: boolean;
   reason: string;
@@ -70,6 +80,13 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   info(): NativeInfo;
   initCuda(library: string, skipReason: string): NativeCudaStatus;
+  tensorTo(t: NativeTensor, device: 'cpu' | 'cuda'): NativeTensor;
+  cudaMemory(): NativeCudaMemory;
+  cudaEmptyCache(): void;
+  cudaSynchronize(): void;
+  cudaTime(fn: () => void, reps: number): number;
+  cudaGemmBackend(): string;
+  cudaRandom(normal: boolean, shape: number[], seed: number, offset: number): NativeTensor;
   measureCeilings(secondsEach: number): Promise<{ fmaGflops: number; fmaGflops1t: number; copyGBps: number }>;
   [name: string]: unknown;
 }

@@ -150,8 +150,25 @@ export class Tensor {
     return new Tensor(wrapSync(() => this.native.detach()));
   }
 
+  /**
+   * A copy on `device` ('cpu' or 'cuda'), or this tensor when it is already there. The copy
+   * is not recorded for autograd: move inputs and parameters before building a graph.
+   */
+  to(device: 'cpu' | 'cuda'): Tensor {
+    if (this.device === device) return this;
+    return new Tensor(wrapSync(() => native.tensorTo(this.native, device)));
+  }
+
   /** A copy of the raw elements in their own TypedArray (bf16/f16: 16-bit patterns). */
   toArray(): TensorData {
+    if (this.device !== 'cpu') {
+      const host = this.to('cpu');
+      try {
+        return host.toArray();
+      } finally {
+        host.dispose();
+      }
+    }
     return wrapSync(() => {
       const buf = this.native.toBuffer();
       switch (this.native.dtype) {
@@ -177,6 +194,7 @@ export class Tensor {
     if (this.dtype === 'f32') return this.toArray() as Float32Array;
     const f = wrapSync(() => native.runOpSync('cast', [this.native], { dtype: 'f32' }, false)[0]!);
     try {
+      if (f.device !== 'cpu') return new Tensor(f).toArray() as Float32Array;
       return new Float32Array(f.toBuffer());
     } finally {
       f.dispose();

@@ -12,6 +12,7 @@ namespace {
 std::once_flag g_once;
 CudaStatus g_status;
 bool g_done = false;
+const VlvCudaApi* g_api = nullptr;
 
 std::string version_str(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
 
@@ -49,7 +50,14 @@ CudaStatus probe(const std::string& library, const std::string& skip_reason) {
     s.reason = "probe failed: the CUDA library speaks ABI " + std::to_string(p.abi_version) + ", the addon " +
                std::to_string(VLV_CUDA_ABI_VERSION);
   } else if (rc == 0) {
-    s.available = true;
+    auto api_fn = reinterpret_cast<vlv_cuda_api_fn>(dlsym(h, "vlv_cuda_api"));
+    const VlvCudaApi* api = api_fn ? api_fn() : nullptr;
+    if (api && api->abi_version == VLV_CUDA_ABI_VERSION) {
+      g_api = api;
+      s.available = true;
+    } else {
+      s.reason = "probe failed: " + library + " has no usable vlv_cuda_api";
+    }
   } else if (p.error == 35 /* cudaErrorInsufficientDriver */) {
     s.reason = p.driver_version == 0
                    ? "no driver: no NVIDIA driver answered (CUDA error 35, cudaErrorInsufficientDriver)"
@@ -74,5 +82,7 @@ const CudaStatus& init_cuda(const std::string& library, const std::string& skip_
 }
 
 const CudaStatus* cuda_status() { return g_done ? &g_status : nullptr; }
+
+const VlvCudaApi* cuda_api() { return g_done ? g_api : nullptr; }
 
 }  // namespace vlv

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+struct VlvCudaApi;  // cuda/abi.h
+
 namespace vlv {
 
 struct CudaDeviceInfo {
@@ -26,5 +28,8 @@ struct CudaStatus {
 // package ships no CUDA library, or VLV_DEVICE=cpu asked for none.
 const CudaStatus& init_cuda(const std::string& library, const std::string& skip_reason);
 const CudaStatus* cuda_status();  // null before init_cuda
+
+// The library's entry table (cuda/abi.h) once the probe succeeded, else null.
+const ::VlvCudaApi* cuda_api();
 
 }  // namespace vlv

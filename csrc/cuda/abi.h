@@ -1,11 +1,29 @@
 // The C interface between the addon and the CUDA backend library (libvlv_cuda.so).
-// The addon dlopens the library and calls these by name; nothing else crosses.
+// The addon dlopens the library and calls two symbols by name: vlv_cuda_probe (once, to
+// decide whether CUDA is usable) and vlv_cuda_api (the table below). Nothing else crosses:
+// no C++ types, no exceptions. The library owns the device layer (device choice, one stream
+// per device, the caching allocator, pinned staging, events) and raw kernel launches on
+// device pointers; the addon (csrc/ops/cuda_*.cc) wraps them into a vlv::KernelTable:
+// shape checks, output allocation, broadcasting plans and backward rules live there.
+//
+// Every function returns a status (VLV_CUDA_OK or a VLV_CUDA_E_* code) and, on failure,
+// leaves a message for last_error() (thread-local). Any CUDA error other than an allocation
+// failure marks the device unusable: that call and every later one return VLV_CUDA_E_DEVICE
+// with the first error's text. Kernels run in order on the device's stream; copies to the
+// host synchronise it, so an asynchronous fault surfaces there at the latest.
+//
+// Element types use vlv::DType's numbering (VLV_CUDA_F32...). Float kernels take f32, bf16
+// or f16 data and compute in f32. Strides are in elements. Shapes have at most 8 dims.
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
-#define VLV_CUDA_ABI_VERSION 1
+#define VLV_CUDA_ABI_VERSION 2
+#define VLV_CUDA_MAX_DIMS 8
 
+#ifdef __cplusplus
 extern "C" {
+#endif
 
 struct VlvCudaDevice {
   char name[128];
@@ -21,9 +39,131 @@ struct VlvCudaProbe {
   int driver_version;            // cudaDriverGetVersion (0: no driver)
   int runtime_version;           // cudaRuntimeGetVersion of the static runtime linked in
   int device_count;
-  VlvCudaDevice devices[8];
+  struct VlvCudaDevice devices[8];
 };
 
 // Fills *out; returns 0 when at least one device is usable.
 typedef int (*vlv_cuda_probe_fn)(struct VlvCudaProbe* out);
+
+enum { VLV_CUDA_OK = 0, VLV_CUDA_E_OOM = 1, VLV_CUDA_E_DEVICE = 2, VLV_CUDA_E_ARG = 3 };
+enum { VLV_CUDA_F32 = 0, VLV_CUDA_BF16 = 1, VLV_CUDA_F16 = 2, VLV_CUDA_I32 = 3, VLV_CUDA_I64 = 4, VLV_CUDA_U8 = 5,
+       VLV_CUDA_BOOL = 6, VLV_CUDA_F64 = 7 };
+enum { VLV_CUDA_ADD = 0, VLV_CUDA_SUB = 1, VLV_CUDA_MUL = 2, VLV_CUDA_DIV = 3 };
+enum { VLV_CUDA_ACT_NONE = 0, VLV_CUDA_ACT_GELU = 1, VLV_CUDA_ACT_GELU_TANH = 2, VLV_CUDA_ACT_SILU = 3,
+       VLV_CUDA_ACT_QUICK_GELU = 4 };
+enum { VLV_CUDA_GEGLU = 0, VLV_CUDA_SWIGLU = 1 };
+enum { VLV_CUDA_COPY_H2D = 0, VLV_CUDA_COPY_D2H = 1, VLV_CUDA_COPY_D2D = 2 };
+
+struct VlvCudaMemory {
+  uint64_t in_use, reserved, peak_in_use, raw_allocs, cache_hits;
+  uint64_t device_free, device_total;
+};
+
+// A strided view: element strides per dim (0 = broadcast).
+struct VlvCudaView {
+  int ndim;
+  int64_t shape[VLV_CUDA_MAX_DIMS];
+  int64_t strides[VLV_CUDA_MAX_DIMS];
+};
+
+// One row-major GEMM: C[b] = act(alpha * op(A[b]) @ op(B[b]) + bias) for b < batch,
+// op = transpose when trans_*; A is M x K after op, B is K x N. stride_* step between batch
+// items (0: shared). bias (length N, may be null) has dtype c_dtype's float kind or f32.
+// pre_act (may be null): receives alpha*AB+bias before the activation, in c_dtype.
+struct VlvCudaGemm {
+  int ab_dtype, c_dtype, bias_dtype;   // ab: f32, bf16 or f16; c: f32, bf16 or f16
+  int trans_a, trans_b, act;
+  int64_t m, n, k, batch;
+  int64_t lda, ldb, ldc, stride_a, stride_b, stride_c;
+  float alpha;
+  const void* a;
+  const void* b;
+  const void* bias;
+  void* c;
+  void* pre_act;
+};
+
+// One tensor of a multi-tensor launch (adamw, clip_grad_norm).
+struct VlvCudaMulti {
+  void* p[4];       // adamw: param, grad, exp_avg, exp_avg_sq; norm/scale: p[0]
+  int64_t n;
+  int dtype;        // of p[0] and p[1] (f32, bf16, f16); adamw moments are f32
+};
+
+struct VlvCudaApi {
+  int abi_version;
+  const char* (*last_error)(void);  // message of this thread's last failure
+
+  // Device layer.
+  int (*set_device)(int device);
+  int (*alloc)(size_t bytes, void** out);  // E_OOM: the message names requested and free bytes
+  void (*free)(void* p);                   // never fails; a block of a dead device is dropped
+  int (*memory)(struct VlvCudaMemory* out);
+  int (*empty_cache)(void);
+  int (*copy)(void* dst, const void* src, size_t bytes, int kind);  // pinned staging for H2D/D2H
+  int (*synchronize)(void);
+  int (*event_record)(void** event);            // creates an event and records it on the stream
+  int (*event_elapsed_ms)(void* start, void* end, float* ms);  // waits for end
+  void (*event_destroy)(void* event);
+  int (*gemm_backend)(char* name, int size);    // "cublas (path)" or "mma.sync"
+
+  // Kernels (device pointers).
+  int (*fill)(int dtype, int64_t n, float value, void* y);
+  int (*binary)(int op, int dtype, const struct VlvCudaView* out, const void* a, const int64_t* a_strides,
+                const void* b, const int64_t* b_strides, void* y);
+  int (*scale)(int dtype, int64_t n, const void* x, float alpha, float beta, void* y);
+  int (*cast)(int src_dtype, int dst_dtype, int64_t n, const void* x, void* y);
+  int (*copy_strided)(int elem_bytes, const struct VlvCudaView* src, const void* x, const int64_t* dst_strides,
+                      void* y);
+  int (*activation)(int act, int dtype, int64_t n, const void* x, void* y);
+  int (*activation_backward)(int act, int dtype, int64_t n, const void* x, const void* gy, void* gx);
+  // geglu: a = x[rows, 2h], b null; swiglu: a = gate, b = up, both [rows, h].
+  int (*gated)(int kind, int dtype, int64_t rows, int64_t h, const void* a, const void* b, void* y);
+  int (*gated_backward)(int kind, int dtype, int64_t rows, int64_t h, const void* a, const void* b, const void* gy,
+                        void* ga, void* gb);
+  int (*softmax)(int dtype, int64_t rows, int64_t cols, const void* x, void* y);
+  int (*softmax_backward)(int dtype, int64_t rows, int64_t cols, const void* y, const void* gy, void* gx);
+  // layer_norm (rms = 0) / rms_norm (rms = 1) over the last dim; w, b may be null. mean/rstd f32 [rows].
+  int (*norm)(int rms, int dtype, int64_t rows, int64_t cols, const void* x, const void* w, const void* b, float eps,
+              void* y, float* mean, float* rstd);
+  // gw, gb (f32 [cols], may be null) are written, not accumulated.
+  int (*norm_backward)(int rms, int dtype, int64_t rows, int64_t cols, const void* x, const void* w,
+                       const float* mean, const float* rstd, const void* gy, void* gx, float* gw, float* gb);
+  int (*group_norm)(int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x, const void* w,
+                    const void* b, float eps, int silu, void* y, float* mean, float* rstd);
+  int (*group_norm_backward)(int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x,
+                             const void* w, const void* b, const float* mean, const float* rstd, int silu,
+                             const void* gy, void* gx, float* gw, float* gb);
+  // y[kept] = scale * sum over the reduced dims of x. `kept` holds the output's dims with x's
+  // strides; `reduced` the summed dims with x's strides. Fixed order: deterministic.
+  int (*reduce_sum)(int dtype, const struct VlvCudaView* kept, const struct VlvCudaView* reduced, const void* x,
+                    float scale, int y_dtype, void* y);
+  // ids out of range: VLV_CUDA_E_ARG naming the first bad id.
+  int (*embedding)(int dtype, int64_t vocab, int64_t dim, const void* w, int64_t n_ids, int ids_dtype,
+                   const void* ids, void* y);
+  int (*embedding_backward)(int dtype, int64_t vocab, int64_t dim, int64_t n_ids, int ids_dtype, const void* ids,
+                            const void* gy, void* gw);  // gw (f32 [vocab, dim]) written whole
+  // x[B,H,L,D] rotated by +angle (sign 1) or -angle (sign -1, the backward); pos [L] or [B,L].
+  int (*rope)(int dtype, int64_t b, int64_t h, int64_t l, int64_t d, const void* x, int pos_dtype, const void* pos,
+              int pos_batched, float theta, int sign, void* y);
+  // loss[r] (0 for ignored rows), valid[r] in {0,1}, lse[r]: f32 [rows].
+  int (*cross_entropy)(int dtype, int64_t rows, int64_t classes, const void* logits, int t_dtype, const void* targets,
+                       int64_t ignore_index, float* loss, float* valid, float* lse);
+  // glogits = (softmax - onehot(target)) * grow[r] (grow f32 [rows]; ignored rows get 0).
+  int (*cross_entropy_backward)(int dtype, int64_t rows, int64_t classes, const void* logits, int t_dtype,
+                                const void* targets, int64_t ignore_index, const float* lse, const float* grow,
+                                void* glogits);
+  int (*philox)(int normal, uint64_t seed, uint64_t offset, int64_t n, float* y);
+  int (*adamw)(int count, const struct VlvCudaMulti* tensors, double lr, double beta1, double beta2, double eps,
+               double weight_decay, int64_t step);
+  // norm[0] = sqrt(sum of squares of every tensor) (f32 device scalar); then each tensor is
+  // scaled by min(1, max_norm / (norm + 1e-6)) read on the device.
+  int (*clip_grad_norm)(int count, const struct VlvCudaMulti* tensors, double max_norm, float* norm);
+  int (*gemm)(const struct VlvCudaGemm* g);
+};
+
+typedef const struct VlvCudaApi* (*vlv_cuda_api_fn)(void);
+
+#ifdef __cplusplus
 }
+#endif

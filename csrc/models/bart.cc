@@ -31,8 +31,11 @@ BartAttention BartAttention::load(Weights& w, const std::string& p, int64_t dim,
 }
 
 Tensor BartAttention::operator()(const Tensor& x, const Tensor& kv, const Tensor& mask, bool causal) const {
-  Tensor q = split_heads(this->q(x), heads), k = split_heads(this->k(kv), heads), v = split_heads(this->v(kv), heads);
-  return out(merge_heads(ops::attention(q, k, v, mask, causal)[0]));
+  return attend(x, split_heads(k(kv), heads), split_heads(v(kv), heads), mask, causal);
+}
+
+Tensor BartAttention::attend(const Tensor& x, const Tensor& k, const Tensor& v, const Tensor& mask, bool causal) const {
+  return out(merge_heads(ops::attention(split_heads(q(x), heads), k, v, mask, causal)[0]));
 }
 
 void BartAttention::collect(NamedTensors& o, const std::string& p) const {
@@ -62,13 +65,13 @@ BartStack::BartStack(const BartStackConfig& c, Weights& w, const std::string& pr
   }
 }
 
-Tensor BartStack::embed(const Tensor& x, const char* what) const {
+Tensor BartStack::embed(const Tensor& x, const char* what, int64_t offset) const {
   VLV_CHECK(x.dim() == 3 && x.size(2) == c_.dim, ErrorCode::Shape, what, " must be [B, L, ", c_.dim, "], got ",
             x.desc());
-  int64_t length = x.size(1);
-  VLV_CHECK(length <= c_.positions, ErrorCode::Shape, what, ": ", length, " positions but max_position_embeddings is ",
+  int64_t end = offset + x.size(1);
+  VLV_CHECK(end <= c_.positions, ErrorCode::Shape, what, ": ", end, " positions but max_position_embeddings is ",
             c_.positions);
-  return embed_norm_(ops::add(x, ops::slice(positions_, 0, 2, 2 + length)));
+  return embed_norm_(ops::add(x, ops::slice(positions_, 0, 2 + offset, 2 + end)));
 }
 
 Tensor BartStack::ffn(const BartLayer& L, const Tensor& h) const {
@@ -100,6 +103,38 @@ Tensor BartStack::decode(const Tensor& embeds, const Tensor* mask, const Tensor*
   for (const BartLayer& L : layers_) {
     h = L.self_attn_norm(ops::add(h, L.self_attn(h, h, m, true)));
     if (enc) h = L.cross_attn_norm(ops::add(h, L.cross_attn(h, *enc, em, false)));
+    h = ffn(L, h);
+  }
+  return h;
+}
+
+BartDecodeCache BartStack::start_decoding(const Tensor& enc, const Tensor* enc_mask, int64_t capacity) const {
+  VLV_CHECK(decoder_ && enc.dim() == 3 && enc.size(2) == c_.dim, ErrorCode::Shape,
+            "florence2.generate: encoder states must be [R, S, ", c_.dim, "], got ", enc.desc());
+  const int64_t rows = enc.size(0), head_dim = c_.dim / c_.heads;
+  BartDecodeCache cache;
+  cache.self.emplace(int64_t(layers_.size()), rows, c_.heads, capacity, head_dim);
+  cache.cross_mask = key_mask(enc_mask, rows, enc.size(1), "florence2.generate: encoder attention mask");
+  for (const BartLayer& L : layers_) {
+    cache.cross_k.push_back(split_heads(L.cross_attn.k(enc), c_.heads));
+    cache.cross_v.push_back(split_heads(L.cross_attn.v(enc), c_.heads));
+  }
+  return cache;
+}
+
+Tensor BartStack::decode_step(const Tensor& embeds, BartDecodeCache& cache) const {
+  KvCache& kv = *cache.self;
+  VLV_CHECK(embeds.dim() == 3 && embeds.size(0) == kv.rows() && embeds.size(1) == 1, ErrorCode::Internal,
+            "florence2.generate: a decoding step takes [", kv.rows(), ", 1, D], got ", embeds.desc());
+  const int64_t at = kv.length();
+  Tensor h = embed(embeds, "florence2.generate: decoder positions", at);
+  kv.advance(1);
+  Tensor self_mask = kv.key_mask();  // the filled slots: this position and every earlier one
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const BartLayer& L = layers_[i];
+    kv.write(int64_t(i), at, split_heads(L.self_attn.k(h), c_.heads), split_heads(L.self_attn.v(h), c_.heads));
+    h = L.self_attn_norm(ops::add(h, L.self_attn.attend(h, kv.keys(int64_t(i)), kv.values(int64_t(i)), self_mask, false)));
+    h = L.cross_attn_norm(ops::add(h, L.cross_attn.attend(h, cache.cross_k[i], cache.cross_v[i], cache.cross_mask, false)));
     h = ffn(L, h);
   }
   return h;

@@ -2,11 +2,14 @@
 // Florence2Decoder), driven by embeddings: learned positions with offset 2 (rows 2.. of
 // embed_positions), layernorm_embedding, post-LN layers (residual, then LayerNorm), exact
 // GELU feed-forward. The decoder's self-attention is causal and its cross-attention reads the
-// encoder states. Masks are [B, L] key-padding masks (nonzero = attend).
+// encoder states. Masks are [B, L] key-padding masks (nonzero = attend). For token generation
+// the decoder also runs one position at a time over a BartDecodeCache.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "models/kv_cache.h"
 #include "models/layers.h"
 
 namespace vlv::models {
@@ -17,6 +20,8 @@ struct BartAttention {
   static BartAttention load(Weights& w, const std::string& prefix, int64_t dim, int64_t heads);
   // x [B, Lq, D] attends to kv [B, Lk, D]; mask bool [B, 1, 1, Lk] or undefined.
   Tensor operator()(const Tensor& x, const Tensor& kv, const Tensor& mask, bool causal) const;
+  // The same with keys/values already projected and split: k, v [B, H, Lk, D/H].
+  Tensor attend(const Tensor& x, const Tensor& k, const Tensor& v, const Tensor& mask, bool causal) const;
   void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
@@ -24,6 +29,14 @@ struct BartLayer {
   BartAttention self_attn, cross_attn;  // cross_attn: decoder only
   LayerNorm self_attn_norm, cross_attn_norm, final_norm;
   Linear fc1, fc2;
+};
+
+// Incremental decoding state: the self-attention KV cache (one slot per decoding position)
+// and every layer's cross-attention keys/values, projected once from the encoder states.
+struct BartDecodeCache {
+  std::optional<KvCache> self;
+  std::vector<Tensor> cross_k, cross_v;  // per layer [R, H, S, D/H]
+  Tensor cross_mask;                     // bool [R, 1, 1, S] or undefined
 };
 
 // Shape of one stack, from text_config (encoder_* or decoder_* fields).
@@ -43,10 +56,17 @@ class BartStack {
   // (no cross-attention without them) and their mask [B, S] optional.
   Tensor decode(const Tensor& embeds, const Tensor* mask, const Tensor* encoder_states,
                 const Tensor* encoder_mask) const;
+  // Decoder, incremental: a cache for R rows decoding up to `capacity` positions against
+  // encoder states [R, S, D] (mask [R, S] optional). No autograd (generation only).
+  BartDecodeCache start_decoding(const Tensor& encoder_states, const Tensor* encoder_mask, int64_t capacity) const;
+  // One new position per row: embeds [R, 1, D] at position cache.self->length() -> [R, 1, D];
+  // equal to the last row of decode() over all positions so far.
+  Tensor decode_step(const Tensor& embeds, BartDecodeCache& cache) const;
   void collect(NamedTensors& out) const;
 
  private:
-  Tensor embed(const Tensor& x, const char* what) const;
+  // x + positions [offset, offset + L), then layernorm_embedding.
+  Tensor embed(const Tensor& x, const char* what, int64_t offset = 0) const;
   Tensor ffn(const BartLayer& L, const Tensor& h) const;
 
   BartStackConfig c_;

@@ -8,7 +8,9 @@
 //   last_hidden_state [B,L,H] (after final_layer_norm), penultimate_hidden_state
 //   (hidden_states[-2], no final norm), hidden_states.<i> for every i (0 = embeddings),
 //   pooler_output [B,H] when input_ids are given (the eos position: argmax of the ids when
-//   eos_token_id == 2, transformers' legacy rule; else the first eos_token_id).
+//   eos_token_id == 2, transformers' legacy rule; else the first eos_token_id), and with the
+//   option clip_skip = k >= 1, prompt_embeds = final_layer_norm(hidden_states[-(k+1)]) as
+//   diffusers' pipelines compute it (clip_skip 0: prompt_embeds = last_hidden_state).
 #include <vector>
 
 #include "models/layers.h"
@@ -60,7 +62,7 @@ class ClipTextModel : public Model {
     final_ln_ = LayerNorm::load(w, p + "final_layer_norm", hidden_, eps);
   }
 
-  NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs&) override {
+  NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
     VLV_CHECK(method == "forward", ErrorCode::Arg, "clip_text: unknown method '", method, "' (forward)");
     const Tensor* ids = find_input(in, "input_ids");
     const Tensor* embeds = find_input(in, "inputs_embeds");
@@ -104,6 +106,10 @@ class ClipTextModel : public Model {
     out["penultimate_hidden_state"] = hidden_states[hidden_states.size() - 2];
     for (size_t i = 0; i < hidden_states.size(); ++i) out["hidden_states." + std::to_string(i)] = hidden_states[i];
     if (ids) out["pooler_output"] = pool(last, *ids);
+    const int64_t skip = options.i("clip_skip", 0);
+    VLV_CHECK(skip >= 0 && skip < int64_t(hidden_states.size()), ErrorCode::Arg, "clip_text.forward: clip_skip ", skip,
+              " out of range [0, ", hidden_states.size() - 1, ")");
+    out["prompt_embeds"] = skip == 0 ? last : final_ln_(hidden_states[hidden_states.size() - 1 - size_t(skip)]);
     return out;
   }
 

@@ -7,8 +7,8 @@
 // The word embeddings are one tensor: language_model.model.shared, which
 // encoder/decoder.embed_tokens always alias (BART passes `shared` to both) and lm_head
 // aliases when text_config.tie_word_embeddings; the checkpoint may store the aliases too, and
-// they must then hold the same values. lm_head and final_logits_bias are loaded for
-// parameters() (Florence-2's own token decoding is not implemented).
+// they must then hold the same values. lm_head and final_logits_bias serve Florence-2's own
+// token decoding (generate, lm_head).
 //
 // Methods:
 //   vision_tower({pixel_values [B,3,H,W]}) -> {features [B, h*w, dim_embed[-1]]}
@@ -18,11 +18,20 @@
 //   encoder({inputs_embeds, attention_mask?}) -> {last_hidden_state}
 //   query_decoder({inputs_embeds (queries) [B,Q,D], attention_mask? [B,Q],
 //         encoder_hidden_states? [B,S,D], encoder_attention_mask? [B,S]}) -> {last_hidden_state}
+//   lm_head({hidden_states [..., D]}) -> {logits [..., V]} (lm_head + final_logits_bias)
+//   generate({pixel_values, input_ids [B,L], attention_mask? [B,L]}, options) -> {ids [B*n, T],
+//         sequences_scores? (beam search)}: Florence2ForConditionalGeneration.generate (see
+//         florence2_generate.h); options as generation.h's, defaulting to text_config's
+//         generation fields (max_new_tokens = max_length - 1; eos_token_id -1: none). The reference drops the prompt's
+//         attention_mask (its encoder sees every token); vlv honours one when given.
+#include <cmath>
 #include <cstring>
 #include <optional>
 
+#include "autograd/autograd.h"
 #include "models/bart.h"
 #include "models/davit.h"
+#include "models/florence2_generate.h"
 #include "models/florence2_image_features.h"
 
 namespace vlv::models {
@@ -73,12 +82,16 @@ class Florence2Model : public Model {
       VLV_CHECK(s->heads > 0 && dim_ % s->heads == 0 && s->layers >= 0, ErrorCode::FileFormat, tc.source(),
                 ": d_model ", dim_, " is not a multiple of the attention heads ", s->heads);
     bool tied = tc.b("tie_word_embeddings", true);
-    // scale_embedding scales embed_tokens(input_ids) only; every method here takes embeddings,
-    // and merge uses the plain `shared` table as the reference does. The dropouts and layer
+    // scale_embedding scales embed_tokens(input_ids) only, i.e. the decoder tokens of generate;
+    // the other methods take embeddings, and merge uses the plain `shared` table as the
+    // reference does.
+    if (tc.b("scale_embedding", false)) embed_scale_ = std::sqrt(double(dim_));
+    read_generation_defaults(tc);
+    // The dropouts and layer
     // drops act in training mode only (vlv runs the reference's eval mode). num_hidden_layers
     // mirrors encoder_layers; normalize_before / add_final_layer_norm are BART-family fields
     // Florence-2's layers never read (always post-LN, no final norm).
-    tc.check_unread(with({"scale_embedding", "dropout", "attention_dropout", "activation_dropout", "classif_dropout",
+    tc.check_unread(with({"dropout", "attention_dropout", "activation_dropout", "classif_dropout",
                           "classifier_dropout", "encoder_layerdrop", "decoder_layerdrop", "init_std", "use_cache",
                           "gradient_checkpointing", "num_hidden_layers", "normalize_before", "add_final_layer_norm",
                           "add_bias_logits"}));
@@ -95,11 +108,11 @@ class Florence2Model : public Model {
 
     // Top level: the sub-configs govern the modules (the reference builds them from
     // vision_config / text_config); vocab_size and projection_dim here mirror them, and
-    // ignore_index is the loss's.
-    c.check_unread(with({"vocab_size", "projection_dim", "ignore_index", "tie_word_embeddings"}));
+    // ignore_index is the loss's; auto_map points the hub at the remote code's classes.
+    c.check_unread(with({"vocab_size", "projection_dim", "ignore_index", "tie_word_embeddings", "auto_map"}));
   }
 
-  NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs&) override {
+  NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
     if (method == "vision_tower") {
       int64_t h, w;
       return {{"features", tower_->forward(require_input(in, "pixel_values", "florence2.vision_tower"), &h, &w)}};
@@ -114,8 +127,10 @@ class Florence2Model : public Model {
                decoder_->decode(require_input(in, "inputs_embeds", "florence2.query_decoder"),
                                 find_input(in, "attention_mask"), find_input(in, "encoder_hidden_states"),
                                 find_input(in, "encoder_attention_mask"))}};
+    if (method == "lm_head") return {{"logits", lm_head(require_input(in, "hidden_states", "florence2.lm_head"))}};
+    if (method == "generate") return generate(in, options);
     fail(ErrorCode::Arg, "florence2: unknown method '", method,
-         "' (vision_tower, image_features, merge, encoder, query_decoder)");
+         "' (vision_tower, image_features, merge, encoder, query_decoder, lm_head, generate)");
   }
 
   NamedTensors parameters() const override {
@@ -141,6 +156,73 @@ class Florence2Model : public Model {
               ": '", name, "' must equal language_model.model.shared.weight (the tied word embeddings)");
   }
 
+  // text_config's generation fields: the defaults of generate()'s options, the special tokens,
+  // and the processors vlv does not implement (generate refuses a non-neutral value).
+  void read_generation_defaults(const Config& tc) {
+    tokens_.decoder_start = tc.i("decoder_start_token_id", 2);
+    tokens_.forced_bos = tc.i("forced_bos_token_id", -1);
+    tokens_.forced_eos = tc.i("forced_eos_token_id", -1);
+    if (tc.has("eos_token_id")) defaults_.set("eos_token_id", std::vector<int64_t>{tc.i("eos_token_id")});
+    if (tc.has("pad_token_id")) defaults_.set("pad_token_id", tc.i("pad_token_id"));
+    defaults_.set("max_new_tokens", tc.i("max_length", 20) - 1);
+    for (const char* k : {"num_beams", "no_repeat_ngram_size", "num_return_sequences", "top_k"})
+      if (tc.has(k)) defaults_.set(k, tc.i(k));
+    for (const char* k : {"length_penalty", "repetition_penalty", "temperature", "top_p"})
+      if (tc.has(k)) defaults_.set(k, tc.f(k));
+    for (const char* k : {"early_stopping", "do_sample"})
+      if (tc.has(k)) defaults_.set(k, int64_t(tc.b(k, false)));
+    auto neutral = [&](const char* k, double v) {
+      if (tc.has(k) && tc.f(k) != v) unsupported_ = std::string(k) + " " + std::to_string(tc.f(k));
+    };
+    neutral("min_length", 0);
+    neutral("num_beam_groups", 1);
+    neutral("diversity_penalty", 0);
+    neutral("encoder_no_repeat_ngram_size", 0);
+    neutral("typical_p", 1);
+    for (const char* k : {"bad_words_ids", "suppress_tokens", "begin_suppress_tokens", "exponential_decay_length_penalty"})
+      if (tc.has(k)) unsupported_ = k;
+  }
+
+  Tensor lm_head(const Tensor& h) const {
+    VLV_CHECK(h.dim() >= 1 && h.size(h.dim() - 1) == dim_, ErrorCode::Shape, "florence2.lm_head: hidden_states must be [..., ",
+              dim_, "], got ", h.desc());
+    return ops::linear(h, lm_head_, ops::reshape(final_logits_bias_, {vocab_}));
+  }
+
+  NamedTensors generate(const NamedTensors& in, const Attrs& options) {
+    VLV_CHECK(unsupported_.empty(), ErrorCode::Arg, "florence2.generate: text_config sets ", unsupported_,
+              ", a generation setting vlv does not implement");
+    Attrs o;  // the caller's options over text_config's; eos_token_id -1 means none
+    for (const Attrs* a : {static_cast<const Attrs*>(&defaults_), &options})
+      for (const auto& [k, v] : a->values()) o.set(k, v);
+    if (options.has("eos_token_id") && options.ints("eos_token_id") == std::vector<int64_t>{-1}) {
+      Attrs kept;
+      for (const auto& [k, v] : o.values())
+        if (k != "eos_token_id") kept.set(k, v);
+      o = kept;
+    }
+    GenerationOptions go = GenerationOptions::parse(o, "florence2.generate");
+    GradModeGuard no_grad(false);
+    const Tensor& ids = require_input(in, "input_ids", "florence2.generate");
+    NamedTensors merged = merge({{"image_features", image_features(in)}, {"input_ids", ids}});
+    Tensor embeds = merged.at("inputs_embeds");
+    Tensor mask;
+    if (const Tensor* m = find_input(in, "attention_mask")) {
+      VLV_CHECK(m->dim() == 2 && m->shape() == ids.shape(), ErrorCode::Shape, "florence2.generate: attention_mask must be ",
+                ids.desc(), "-shaped, got ", m->desc());
+      int64_t image_tokens = embeds.size(1) - ids.size(1);
+      mask = ops::concat({Tensor::full({ids.size(0), image_tokens}, 1.0f), ops::cast(*m, DType::F32)}, 1);
+    }
+    Tensor states = encoder_->encode(embeds, mask.defined() ? &mask : nullptr);
+    Florence2Session session({&*decoder_, shared_, lm_head_, final_logits_bias_, embed_scale_}, states, mask, tokens_);
+    // What the processors see: decoder_input_ids = [decoder_start_token_id].
+    std::vector<std::vector<int64_t>> prompts(size_t(ids.size(0)), std::vector<int64_t>{tokens_.decoder_start});
+    GenerationResult r = vlv::models::generate(session, prompts, go);
+    NamedTensors out{{"ids", r.ids}};
+    if (r.scores.defined()) out["sequences_scores"] = r.scores;
+    return out;
+  }
+
   Tensor image_features(const NamedTensors& in) const {
     int64_t h, w;
     Tensor tokens = tower_->forward(require_input(in, "pixel_values", "florence2.image_features"), &h, &w);
@@ -162,6 +244,10 @@ class Florence2Model : public Model {
   }
 
   int64_t dim_, vocab_;
+  double embed_scale_ = 1.0;
+  Florence2Tokens tokens_;
+  Attrs defaults_;          // generate()'s option defaults from text_config
+  std::string unsupported_;  // a generation field set to something vlv does not implement
   std::optional<DaViT> tower_;
   std::optional<ImageProjection> projection_;
   std::optional<BartStack> encoder_, decoder_;

@@ -25,20 +25,37 @@ std::vector<std::string> model_kinds() {
   return out;
 }
 
-std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype) {
+namespace {
+const Entry& entry(const std::string& kind) {
   auto it = registry().find(kind);
   if (it == registry().end()) {
     std::string known;
     for (const std::string& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
     fail(ErrorCode::Arg, "unknown model kind '", kind, "' (known: ", known, ")");
   }
+  return it->second;
+}
+}  // namespace
+
+std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype) {
   namespace fs = std::filesystem;
-  const ModelFiles& files = it->second.files;
+  const Entry& e = entry(kind);
+  const ModelFiles& files = e.files;
   Config config = Config::load((fs::path(folder) / files.config).string());
   Weights weights = files.weights ? Weights::load(folder, matrix_dtype) : Weights();
-  std::unique_ptr<Model> model = it->second.factory(config, weights);
+  std::unique_ptr<Model> model = e.factory(config, weights);
   weights.check_all_used();
   return model;
+}
+
+std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed) {
+  namespace fs = std::filesystem;
+  const Entry& e = entry(kind);
+  std::error_code ec;
+  const std::string path = fs::is_directory(config, ec) ? (fs::path(config) / e.files.config).string() : config;
+  Config c = Config::load(path);
+  Weights weights = Weights::random(seed, path + " (random weights)");
+  return e.factory(c, weights);
 }
 
 const Tensor* find_input(const NamedTensors& inputs, const std::string& name) {

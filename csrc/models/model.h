@@ -46,6 +46,9 @@ struct ModelRegistrar {
 // keeps the weight matrices of linear and embedding layers 16-bit (Weights::take_matrix).
 std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder,
                                   DType matrix_dtype = DType::F32);
+// Builds a model of `kind` from its config alone with seeded random weights (random_init):
+// `config` is the config file itself or a folder holding it (under the kind's config name).
+std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed);
 std::vector<std::string> model_kinds();
 
 // Input lookups for run() implementations.

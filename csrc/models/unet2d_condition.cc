@@ -43,6 +43,12 @@ std::vector<std::string> block_types(const Config& c, const std::string& key) {
   return types;
 }
 
+// An int or per-block list; diffusers' default when the config omits it (SD 2.1's hub config
+// has no transformer_layers_per_block).
+std::vector<int64_t> per_block(const Config& c, const std::string& key, size_t n, int64_t fallback) {
+  return c.has(key) ? c.int_or_list(key, n) : std::vector<int64_t>(n, fallback);
+}
+
 class UNet2DConditionModel : public Model {
  public:
   UNet2DConditionModel(const Config& c, Weights& w) {
@@ -67,10 +73,10 @@ class UNet2DConditionModel : public Model {
     double eps = c.f("norm_eps", 1e-5);
     VLV_CHECK(!c.has("num_attention_heads"), ErrorCode::Arg, c.source(),
               ": num_attention_heads is not supported (diffusers rejects it too: attention_head_dim holds the heads)");
-    std::vector<int64_t> heads = c.int_or_list("attention_head_dim", n);
-    std::vector<int64_t> cross = c.int_or_list("cross_attention_dim", n);
-    std::vector<int64_t> layers = c.int_or_list("layers_per_block", n);
-    std::vector<int64_t> tlayers = c.int_or_list("transformer_layers_per_block", n);
+    std::vector<int64_t> heads = per_block(c, "attention_head_dim", n, 8);
+    std::vector<int64_t> cross = per_block(c, "cross_attention_dim", n, 1280);
+    std::vector<int64_t> layers = per_block(c, "layers_per_block", n, 2);
+    std::vector<int64_t> tlayers = per_block(c, "transformer_layers_per_block", n, 1);
     bool linear_proj = c.b("use_linear_projection", false);
     bool only_cross = c.b("only_cross_attention", false);
     c.b("upcast_attention", false);  // float32 throughout: upcasting changes nothing

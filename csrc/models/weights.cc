@@ -1,6 +1,9 @@
 #include "models/weights.h"
 
+#include <cmath>
+
 #include "io/safetensors.h"
+#include "ops/api.h"
 
 namespace vlv::models {
 
@@ -20,11 +23,59 @@ Weights Weights::load(const std::string& path_or_folder, DType matrix_dtype) {
   return Weights(std::move(m), path_or_folder, matrix_dtype);
 }
 
+Weights Weights::random(uint64_t seed, std::string source) {
+  Weights w({}, std::move(source));
+  w.random_ = true;
+  w.seed_ = seed;
+  return w;
+}
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+uint64_t mix_seed(uint64_t seed, const std::string& name) {  // FNV-1a of the name, then splitmix64
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : name) h = (h ^ ch) * 1099511628211ull;
+  uint64_t z = seed + h + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+Tensor random_init(const std::string& name, const Shape& shape, uint64_t seed) {
+  Tensor t;
+  if (shape.size() == 1 && ends_with(name, "weight")) {
+    t = Tensor::full(shape, 1.0f);
+  } else if (ends_with(name, "bias")) {
+    t = Tensor::zeros(shape, DType::F32);
+  } else {
+    double sd = 0.02;
+    if (shape.size() >= 2 && name.find("embed") == std::string::npos) {
+      int64_t fan_in = 1;
+      for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
+      sd = 1 / std::sqrt(double(std::max<int64_t>(fan_in, 1)));
+    }
+    t = ops::scale(ops::randn(shape, mix_seed(seed, name)), sd);
+  }
+  t.set_requires_grad(false);
+  return t;
+}
+
 Tensor Weights::take(const std::string& name, const Shape& shape) { return take_as(name, shape, DType::F32); }
 
 Tensor Weights::take_matrix(const std::string& name, const Shape& shape) { return take_as(name, shape, matrix_dtype_); }
 
 Tensor Weights::take_as(const std::string& name, const Shape& shape, DType dtype) {
+  if (random_) {
+    used_.insert(name);
+    Tensor t = random_init(name, shape, seed_);
+    return dtype == DType::F32 ? t : t.to(dtype);
+  }
   auto it = tensors_.find(name);
   VLV_CHECK(it != tensors_.end(), ErrorCode::FileFormat, source_, ": weight '", name, "' is missing");
   Tensor& t = it->second;

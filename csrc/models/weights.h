@@ -4,6 +4,9 @@
 // Weights loaded with a 16-bit matrix dtype (bf16 / f16) hand out the matrices that only the
 // linear and embedding ops read (take_matrix) in that dtype, halving their memory; every
 // other tensor (norms, biases, ...) is f32 as always.
+// Weights::random(seed) holds no tensors: take() makes each one from its name and shape
+// instead (random_init), so any architecture can be built from its config alone (benchmarks
+// at real sizes without the checkpoint); has() is false for every name there.
 #pragma once
 #include <map>
 #include <set>
@@ -20,6 +23,7 @@ class Weights {
   Weights(std::map<std::string, Tensor> tensors, std::string source, DType matrix_dtype = DType::F32);
   // Any safetensors layout. matrix_dtype: F32, BF16 or F16 (the dtype take_matrix gives).
   static Weights load(const std::string& path_or_folder, DType matrix_dtype = DType::F32);
+  static Weights random(uint64_t seed, std::string source);  // every take() is random_init
 
   bool has(const std::string& name) const { return tensors_.count(name) > 0; }
   // The tensor (f32, frozen: requires_grad false) with that name and shape; E_FILE_FORMAT
@@ -38,6 +42,15 @@ class Weights {
   DType matrix_dtype_ = DType::F32;
 
   Tensor take_as(const std::string& name, const Shape& shape, DType dtype);
+  bool random_ = false;
+  uint64_t seed_ = 0;
 };
+
+// A seeded initial value for the parameter `name` of `shape` (f32, frozen): 1-D "*weight"
+// (norm scales) ones, "*bias" zeros, names with "embed" N(0, 0.02^2), other tensors of rank
+// >= 2 (matrices, convolutions) N(0, 1/fan_in) with fan_in = prod(shape[1:]), anything else
+// N(0, 0.02^2). The numbers are Philox randn under a seed mixed from `seed` and the name, so a
+// parameter's values do not depend on the order the model takes them in.
+Tensor random_init(const std::string& name, const Shape& shape, uint64_t seed);
 
 }  // namespace vlv::models

@@ -5,6 +5,7 @@
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "napi/common.h"
+#include "ops/cuda_common.h"
 
 #include <algorithm>
 
@@ -63,7 +64,9 @@ Napi::Value init_cuda_js(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   std::string lib = cb.Length() > 0 && cb[0].IsString() ? cb[0].As<Napi::String>().Utf8Value() : "";
   std::string skip = cb.Length() > 1 && cb[1].IsString() ? cb[1].As<Napi::String>().Utf8Value() : "";
-  return cuda_object(env, &init_cuda(lib, skip));
+  const CudaStatus& s = init_cuda(lib, skip);
+  cudaops::install();  // registers the CUDA kernel table when the library loaded
+  return cuda_object(env, &s);
 }
 
 class CeilingWorker : public PromiseWorker {

@@ -1,9 +1,12 @@
-// NativeModel: a loaded network (csrc/models) as a JS object. loadModel(kind, folder) and
-// run(method, inputs, options, record) are async; parameters() hands out the model's own
-// tensors (sharing autograd state, so requiresGrad set from JS unfreezes them).
+// NativeModel: a loaded network (csrc/models) as a JS object. loadModel(kind, folder, dtype?),
+// randomModel(kind, config, seed) and run(method, inputs, options, record) are async;
+// parameters() hands out the model's own tensors (sharing autograd state, so requiresGrad set
+// from JS unfreezes them). guidedSample(unet, vae, scheduler, inputs, options, cancel,
+// progress) runs models/guided_sample over three of them.
 #include <cmath>
 
 #include "autograd/autograd.h"
+#include "models/guided_sample.h"
 #include "models/model.h"
 #include "napi/call_context_binding.h"
 #include "napi/common.h"
@@ -82,6 +85,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     kind_ = std::move(kind);
   }
 
+  // The live model behind a JS NativeModel argument (E_ARG if it is none, E_DISPOSED if disposed).
+  static std::shared_ptr<Model> unwrap_model(Napi::Env env, const Napi::Value& v, const char* what);
+
  private:
   class RunWorker : public PromiseWorker {
    public:
@@ -144,13 +150,24 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
 
 Napi::FunctionReference* g_model_ctor = nullptr;  // lives as long as the process's one env
 
+std::shared_ptr<Model> NativeModel::unwrap_model(Napi::Env env, const Napi::Value& v, const char* what) {
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(g_model_ctor->Value()))
+    throw coded_error(env, "E_ARG", std::string(what) + " must be a loaded model");
+  return Unwrap(v.As<Napi::Object>())->live(env);
+}
+
 class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, std::string kind, std::string folder, DType matrix_dtype)
-      : PromiseWorker(env), kind_(std::move(kind)), folder_(std::move(folder)), matrix_dtype_(matrix_dtype) {}
+  // seed < 0: load weights from the folder (matrices in matrix_dtype); else random weights
+  // from the config alone.
+  LoadWorker(Napi::Env env, std::string kind, std::string folder, int64_t seed = -1, DType matrix_dtype = DType::F32)
+      : PromiseWorker(env), kind_(std::move(kind)), folder_(std::move(folder)), seed_(seed), matrix_dtype_(matrix_dtype) {}
 
  protected:
-  void Run() override { model_ = models::load_model(kind_, folder_, matrix_dtype_); }
+  void Run() override {
+    model_ = seed_ < 0 ? models::load_model(kind_, folder_, matrix_dtype_)
+                       : models::random_model(kind_, folder_, uint64_t(seed_));
+  }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object obj = g_model_ctor->New({});
     NativeModel::Unwrap(obj)->set(std::move(model_), kind_);
@@ -159,9 +176,86 @@ class LoadWorker : public PromiseWorker {
 
  private:
   std::string kind_, folder_;
+  int64_t seed_;
   DType matrix_dtype_;
   std::shared_ptr<Model> model_;
 };
+
+int64_t arg_seed(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(d >= 0 && d <= 9007199254740991.0 && d == std::floor(d)))
+    throw coded_error(info.Env(), "E_ARG", "seed must be an integer in [0, 2^53)");
+  return int64_t(d);
+}
+
+double option_number(Napi::Env env, const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) throw coded_error(env, "E_ARG", std::string("option '") + key + "' must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+// randomModel(kind, configFileOrFolder, seed) -> Promise<NativeModel>
+Napi::Value random_model_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "config"), arg_seed(info, 2));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  });
+}
+
+class SampleWorker : public PromiseWorker {
+ public:
+  SampleWorker(Napi::Env env, std::shared_ptr<Model> unet, std::shared_ptr<Model> vae, std::shared_ptr<Model> sched,
+               NamedTensors in, models::GuidedSampleOptions opts, std::shared_ptr<CancelToken> token,
+               const Napi::Value& on_progress)
+      : PromiseWorker(env), unet_(std::move(unet)), vae_(std::move(vae)), sched_(std::move(sched)), in_(std::move(in)),
+        opts_(opts), token_(std::move(token)), progress_(env, on_progress) {}
+
+ protected:
+  void Run() override {
+    CallScope scope(token_, progress_.sink());
+    const Tensor* ctx = models::find_input(in_, "context");
+    if (!ctx) fail(ErrorCode::Arg, "sample: input 'context' is required");
+    const Tensor* uncond = models::find_input(in_, "uncond_context");
+    out_ = models::guided_sample(*unet_, *vae_, *sched_, *ctx, uncond ? *uncond : Tensor(), opts_);
+  }
+  Napi::Value Result(Napi::Env env) override { return wrap_named(env, out_); }
+
+ private:
+  std::shared_ptr<Model> unet_, vae_, sched_;
+  NamedTensors in_, out_;
+  models::GuidedSampleOptions opts_;
+  std::shared_ptr<CancelToken> token_;
+  ProgressBridge progress_;
+};
+
+// guidedSample(unet, vae, scheduler, {context, uncond_context?}, {steps, guidance, seed,
+//   latent_channels, latent_height, latent_width, eta}, cancelToken?, onProgress?) -> Promise<{images, latents}>
+Napi::Value guided_sample_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    Napi::Object o = arg_object(info, 4, "options");
+    models::GuidedSampleOptions opts;
+    opts.steps = int64_t(option_number(env, o, "steps", double(opts.steps)));
+    opts.guidance = option_number(env, o, "guidance", opts.guidance);
+    opts.seed = uint64_t(option_number(env, o, "seed", 0));
+    opts.latent_channels = int64_t(option_number(env, o, "latent_channels", double(opts.latent_channels)));
+    opts.latent_height = int64_t(option_number(env, o, "latent_height", double(opts.latent_height)));
+    opts.latent_width = int64_t(option_number(env, o, "latent_width", double(opts.latent_width)));
+    opts.eta = option_number(env, o, "eta", 0);
+    auto* w = new SampleWorker(env, NativeModel::unwrap_model(env, info[0], "unet"),
+                               NativeModel::unwrap_model(env, info[1], "vae"),
+                               NativeModel::unwrap_model(env, info[2], "scheduler"), read_named(env, info[3]), opts,
+                               unwrap_cancel_token(info[5]), info[6]);
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  });
+}
 
 // loadModel(kind, folder, dtype?) -> Promise<NativeModel>; dtype 'f32' (default), 'bf16' or
 // 'f16': the dtype the weight matrices are held in (models::load_model).
@@ -174,7 +268,7 @@ Napi::Value load_model_js(const Napi::CallbackInfo& info) {
       VLV_CHECK(name == "f32" || name == "bf16" || name == "f16", ErrorCode::Arg, "loadModel: dtype must be 'f32', 'bf16' or 'f16', got '", name, "'");
       dtype = dtype_from_name(name);
     }
-    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"), dtype);
+    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"), -1, dtype);
     Napi::Promise p = w->promise();
     w->Queue();
     return p;
@@ -195,6 +289,8 @@ void exports_fn(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", ctor);
   exports.Set("loadModel", Napi::Function::New(env, load_model_js, "loadModel"));
   exports.Set("modelKinds", Napi::Function::New(env, model_kinds_js, "modelKinds"));
+  exports.Set("randomModel", Napi::Function::New(env, random_model_js, "randomModel"));
+  exports.Set("guidedSample", Napi::Function::New(env, guided_sample_js, "guidedSample"));
 }
 
 }  // namespace

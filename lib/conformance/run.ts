@@ -66,6 +66,14 @@ function selectWhere(values: Float64Array, shape: readonly number[], where: Tens
   return values.filter((_, i) => mask[Math.floor(i / inner)] !== 0);
 }
 
+/** The tolerance of one output: its own entry ({rel}, {exact: true} or "exact") wins over the case's. */
+export function toleranceFor(c: CaseSpec, key: string): number {
+  const own = c.tol[key] as { rel?: number; exact?: boolean } | string | undefined;
+  if (own === 'exact') return 0;
+  if (own && typeof own === 'object') return own.exact ? 0 : (own.rel ?? c.tol.rel ?? 1e-4);
+  return c.tol.exact ? 0 : (c.tol.rel ?? 1e-4);
+}
+
 function asNumbers(t: Tensor): Float64Array {
   if (t.dtype === 'i64') return Float64Array.from(t.toArray() as BigInt64Array, Number);
   if (t.dtype === 'i32') return Float64Array.from(t.toArray() as Int32Array);
@@ -98,8 +106,7 @@ export async function runConformance(folder: string, onCase?: (r: CaseResult) =>
         for (const [key, name] of Object.entries(c.outputs)) {
           const expected = data.tensors[name];
           const actual = out[key];
-          const perOutput = (c.tol[key] as { rel?: number; exact?: boolean } | undefined) ?? c.tol;
-          const tol = perOutput.exact ? 0 : (perOutput.rel ?? 1e-4);
+          const tol = toleranceFor(c, key);
           let cmp = { rel: Infinity, maxAbs: Infinity };
           if (actual && expected && JSON.stringify(actual.shape) === JSON.stringify(expected.shape)) {
             let a = asNumbers(actual);

@@ -14,7 +14,7 @@ import * as ops from '../ops.js';
 import { loadSafetensors } from '../safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { registerComponent } from './registry.js';
-import { compareValues, type CaseSpec } from './run.js';
+import { compareValues, toleranceFor, type CaseSpec } from './run.js';
 
 interface LoopSpec extends CaseSpec {
   steps?: number;
@@ -24,11 +24,6 @@ interface LoopSpec extends CaseSpec {
 const PER_STEP_INPUTS = new Set(['c', 'variance_noise']);
 const PER_STEP_OUTPUTS = new Set(['scaled_input', 'latent']);
 
-function tolFor(spec: CaseSpec, key: string): number {
-  const own = spec.tol[key];
-  if (own && typeof own === 'object') return (own as { rel?: number }).rel ?? 0;
-  return spec.tol.rel ?? 1e-4;
-}
 
 function timestepValues(t: Tensor): number[] {
   return Array.from(t.toArray() as ArrayLike<number | bigint>, Number);
@@ -58,7 +53,7 @@ async function sampleLoop(folder: string, spec: LoopSpec, inputs: Record<string,
       const expected = perStep(key, i);
       if (!expected) throw new VlvError('E_FILE_FORMAT', `conformance: step ${i} has no '${key}' tensor`);
       const { rel } = compareValues(actual.toFloat32(), expected.toFloat32());
-      const tol = tolFor(spec, key);
+      const tol = toleranceFor(spec, key);
       if (!(rel <= tol)) throw new VlvError('E_INTERNAL', `step ${i} ${key}: rel ${rel.toExponential(2)} > tol ${tol}`);
     };
     const schedule = await model.run('set_timesteps', {}, { num_inference_steps: spec.steps });

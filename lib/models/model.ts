@@ -8,7 +8,8 @@ import { Tensor } from '../tensor.js';
 import { wrapAsync, wrapSync } from '../errors.js';
 import { nativeCallArgs, type CallOptions, type NativeCancelToken } from '../call-options.js';
 
-interface NativeModel {
+/** @internal */
+export interface NativeModel {
   readonly kind: string;
   run(
     method: string,
@@ -24,6 +25,7 @@ interface NativeModel {
 
 interface ModelAddon {
   loadModel(kind: string, folder: string, dtype?: string): Promise<NativeModel>;
+  randomModel(kind: string, config: string, seed: number): Promise<NativeModel>;
   modelKinds(): string[];
 }
 
@@ -42,6 +44,11 @@ export function modelKinds(): string[] {
 export class Model {
   private constructor(private readonly handle: NativeModel) {}
 
+  /** @internal the native handle, for engine calls that take several models (lib/diffusion/sample.ts). */
+  get native(): NativeModel {
+    return this.handle;
+  }
+
   /**
    * Loads `kind` from a Hugging Face folder: config.json + *.safetensors (sharded or not).
    * `dtype` 'bf16' / 'f16' holds the weight matrices of linear and embedding layers in 16 bits
@@ -49,6 +56,15 @@ export class Model {
    */
   static async load(kind: string, folder: string, opts: LoadModelOptions = {}): Promise<Model> {
     return new Model(await wrapAsync(() => addon.loadModel(kind, folder, opts.dtype ?? 'f32')));
+  }
+
+  /**
+   * Builds `kind` from its config alone with seeded random weights (norm scales 1, biases 0,
+   * embeddings N(0, 0.02²), matrices and convolutions N(0, 1/fan_in)): real sizes without the
+   * checkpoint, for benchmarks. `config` is the config file or a folder holding it.
+   */
+  static async random(kind: string, config: string, seed = 0): Promise<Model> {
+    return new Model(await wrapAsync(() => addon.randomModel(kind, config, seed)));
   }
 
   get kind(): string {

@@ -6,8 +6,7 @@
 // box, silu over 64K floats 0.18 ms vs 0.45 ms scalar (torch 0.15 ms); it agrees with the
 // scalar path to <= 4e-7 relative L2 (test/activation.test.ts). gelu "none", geglu and
 // swiglu are scalar only for now (an AVX-512 erfc is the next step).
-// The scalar formulas below are meant to be shared with the fused linear epilogue (the
-// GEMM side's activation_math.h): unify them when that header lands.
+// The scalar formulas are activation_math.h's, shared with linear's fused epilogue.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -16,75 +15,22 @@
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
+#include "ops/cpu/activation_math.h"
 #include "ops/cpu/broadcast.h"
+#include "ops/cpu/vec_math.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
 
 namespace {
 
-constexpr float kSqrt1_2 = 0.70710678118654752f;
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;  // 1/sqrt(2*pi)
-constexpr float kSqrt2OverPi = 0.79788456080286536f;
-constexpr float kGeluC = 0.044715f;
-constexpr float kQuick = 1.702f;
-
-inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-
-// 1 + erf(x/sqrt2) written as erfc(-x/sqrt2): accurate in the negative tail too.
-inline float gelu_erf(float x) { return 0.5f * x * std::erfc(-x * kSqrt1_2); }
-inline float gelu_erf_grad(float x) {
-  return 0.5f * std::erfc(-x * kSqrt1_2) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
-}
-inline float gelu_tanh(float x) {
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluC * x * x * x)));
-}
-inline float gelu_tanh_grad(float x) {
-  float t = std::tanh(kSqrt2OverPi * (x + kGeluC * x * x * x));
-  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluC * x * x);
-}
-inline float silu_f(float x) { return x * sigmoid(x); }
-inline float silu_grad(float x) {
-  float s = sigmoid(x);
-  return s * (1.0f + x * (1.0f - s));
-}
-inline float quick_gelu_f(float x) { return x * sigmoid(kQuick * x); }
-inline float quick_gelu_grad(float x) {
-  float s = sigmoid(kQuick * x);
-  return s + kQuick * x * s * (1.0f - s);
-}
-
 constexpr int64_t kGrain = 8192;
 
 // ---- AVX-512 paths for the sigmoid-based activations ------------------------------------
-// exp by Cephes' expf (range reduction by ln2, degree-6 polynomial, 2^n by scalef; about
-// 1 ulp), sigmoid = 1/(1+exp(-x)) with a true division. gelu_tanh uses 0.5*(1+tanh(u)) =
-// sigmoid(2u). They match the scalar path to ~1e-7 relative (test/activation.test.ts).
+// exp and sigmoid from vec_math.h. gelu_tanh uses 0.5*(1+tanh(u)) = sigmoid(2u). They match
+// the scalar path to ~1e-7 relative (test/activation.test.ts).
 
 enum class Act { Silu, QuickGelu, GeluTanh };
-
-VLV_TARGET_AVX512 inline __m512 exp16(__m512 x) {
-  // maskz forms with a full mask: the plain ones trip GCC 12's uninitialised-vector warning.
-  const __mmask16 all = 0xffff;
-  x = _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(104.0f));
-  __m512 n = _mm512_maskz_roundscale_ps(all, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
-  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_maskz_scalef_ps(all, y, n);
-}
-
-VLV_TARGET_AVX512 inline __m512 sigmoid16(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
 
 // The sigmoid argument k*x (or 2u for gelu_tanh) and its derivative in x.
 template <Act a>
@@ -93,12 +39,12 @@ VLV_TARGET_AVX512 inline __m512 arg16(__m512 x, __m512* darg) {
     *darg = _mm512_set1_ps(1.0f);
     return x;
   } else if constexpr (a == Act::QuickGelu) {
-    *darg = _mm512_set1_ps(kQuick);
+    *darg = _mm512_set1_ps(act::kQuickGeluC);
     return _mm512_mul_ps(x, *darg);
   } else {  // 2u = 2k(x + c x^3); d(2u)/dx = 2k(1 + 3c x^2)
-    const __m512 x2 = _mm512_mul_ps(x, x), k2 = _mm512_set1_ps(2.0f * kSqrt2OverPi);
-    *darg = _mm512_mul_ps(k2, _mm512_fmadd_ps(_mm512_set1_ps(3.0f * kGeluC), x2, _mm512_set1_ps(1.0f)));
-    return _mm512_mul_ps(k2, _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(kGeluC), x2), x, x));
+    const __m512 x2 = _mm512_mul_ps(x, x), k2 = _mm512_set1_ps(2.0f * act::kSqrt2_Pi);
+    *darg = _mm512_mul_ps(k2, _mm512_fmadd_ps(_mm512_set1_ps(3.0f * act::kGeluTanhC), x2, _mm512_set1_ps(1.0f)));
+    return _mm512_mul_ps(k2, _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(act::kGeluTanhC), x2), x, x));
   }
 }
 
@@ -110,7 +56,7 @@ VLV_TARGET_AVX512 void act_avx512(const float* xp, const float* gp, float* out, 
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
     const __m512 x = _mm512_maskz_loadu_ps(m, xp + i);
     __m512 darg;
-    const __m512 s = sigmoid16(arg16<a>(x, &darg));
+    const __m512 s = vec::sigmoid512(arg16<a>(x, &darg));
     __m512 v;
     if (!gp) {
       v = _mm512_mul_ps(x, s);
@@ -174,30 +120,30 @@ bool wants_grad(const BackwardArgs& g) { return g.needs_grad[0] && g.grad_output
 
 Tensors gelu(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = unary_input(in, "gelu");
-  if (tanh_approx(attrs, "gelu")) return {map1(x, gelu_tanh, simd_for(act_avx512<Act::GeluTanh>))};
-  return {map1(x, gelu_erf)};
+  if (tanh_approx(attrs, "gelu")) return {map1(x, act::gelu_tanh, simd_for(act_avx512<Act::GeluTanh>))};
+  return {map1(x, act::gelu)};
 }
 Tensors gelu_backward(const BackwardArgs& g) {
   if (!wants_grad(g)) return {Tensor()};
   const Tensor &go = g.grad_outputs[0], &x = g.inputs[0];
-  if (tanh_approx(g.attrs, "gelu")) return {grad1(go, x, gelu_tanh_grad, simd_for(act_avx512<Act::GeluTanh>))};
-  return {grad1(go, x, gelu_erf_grad)};
+  if (tanh_approx(g.attrs, "gelu")) return {grad1(go, x, act::gelu_tanh_grad, simd_for(act_avx512<Act::GeluTanh>))};
+  return {grad1(go, x, act::gelu_grad)};
 }
 
 Tensors quick_gelu(const Tensors& in, const Attrs&, Saved*) { 
-  return {map1(unary_input(in, "quick_gelu"), quick_gelu_f, simd_for(act_avx512<Act::QuickGelu>))};
+  return {map1(unary_input(in, "quick_gelu"), act::quick_gelu, simd_for(act_avx512<Act::QuickGelu>))};
  }
 Tensors quick_gelu_backward(const BackwardArgs& g) {
   if (!wants_grad(g)) return {Tensor()};
-  return {grad1(g.grad_outputs[0], g.inputs[0], quick_gelu_grad, simd_for(act_avx512<Act::QuickGelu>))};
+  return {grad1(g.grad_outputs[0], g.inputs[0], act::quick_gelu_grad, simd_for(act_avx512<Act::QuickGelu>))};
 }
 
 Tensors silu(const Tensors& in, const Attrs&, Saved*) {
-  return {map1(unary_input(in, "silu"), silu_f, simd_for(act_avx512<Act::Silu>))};
+  return {map1(unary_input(in, "silu"), act::silu, simd_for(act_avx512<Act::Silu>))};
 }
 Tensors silu_backward(const BackwardArgs& g) {
   if (!wants_grad(g)) return {Tensor()};
-  return {grad1(g.grad_outputs[0], g.inputs[0], silu_grad, simd_for(act_avx512<Act::Silu>))};
+  return {grad1(g.grad_outputs[0], g.inputs[0], act::silu_grad, simd_for(act_avx512<Act::Silu>))};
 }
 
 // ---- geglu: rows of 2H, out rows of H ----------------------------------------------------
@@ -218,7 +164,7 @@ Tensors geglu(const Tensors& in, const Attrs& attrs, Saved*) {
       const float* h = s + r * 2 * H;
       const float* gate = h + H;
       float* o = d + r * H;
-      for (int64_t i = 0; i < H; ++i) o[i] = h[i] * (approx ? gelu_tanh(gate[i]) : gelu_erf(gate[i]));
+      for (int64_t i = 0; i < H; ++i) o[i] = h[i] * (approx ? act::gelu_tanh(gate[i]) : act::gelu(gate[i]));
     }
   });
   return {out};
@@ -243,8 +189,8 @@ Tensors geglu_backward(const BackwardArgs& g) {
       float* dg = dh + H;
       for (int64_t i = 0; i < H; ++i) {
         float v = gate[i];
-        dh[i] = gr[i] * (approx ? gelu_tanh(v) : gelu_erf(v));
-        dg[i] = gr[i] * h[i] * (approx ? gelu_tanh_grad(v) : gelu_erf_grad(v));
+        dh[i] = gr[i] * (approx ? act::gelu_tanh(v) : act::gelu(v));
+        dg[i] = gr[i] * h[i] * (approx ? act::gelu_tanh_grad(v) : act::gelu_grad(v));
       }
     }
   });
@@ -265,7 +211,7 @@ Tensors swiglu(const Tensors& in, const Attrs&, Saved*) {
   const float* b = up.data<float>();
   float* d = out.data<float>();
   parallel_for(out.numel(), kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) d[i] = silu_f(a[i]) * b[i];
+    for (int64_t i = i0; i < i1; ++i) d[i] = act::silu(a[i]) * b[i];
   });
   return {out};
 }
@@ -285,8 +231,8 @@ Tensors swiglu_backward(const BackwardArgs& g) {
   float* db = need_up ? dup.data<float>() : nullptr;
   parallel_for(go.numel(), kGrain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      if (da) da[i] = gp[i] * b[i] * silu_grad(a[i]);
-      if (db) db[i] = gp[i] * silu_f(a[i]);
+      if (da) da[i] = gp[i] * b[i] * act::silu_grad(a[i]);
+      if (db) db[i] = gp[i] * act::silu(a[i]);
     }
   });
   return {dgate, dup};

@@ -20,10 +20,9 @@ constexpr float kQuickGeluC = 1.702f;
 
 inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
 
-inline float gelu(float x) { return 0.5f * x * (1.f + std::erf(x * kSqrt1_2)); }
-inline float gelu_grad(float x) {
-  return 0.5f * (1.f + std::erf(x * kSqrt1_2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
-}
+// 1 + erf(x/sqrt2) written as erfc(-x/sqrt2): accurate in the negative tail too.
+inline float gelu(float x) { return 0.5f * x * std::erfc(-x * kSqrt1_2); }
+inline float gelu_grad(float x) { return 0.5f * std::erfc(-x * kSqrt1_2) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x); }
 
 // 0.5 * (1 + tanh(u)) == sigmoid(2u): one exp instead of tanh (3x cheaper in glibc, same value
 // to rounding), saturating correctly for large |u|.

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "core/cpu_features.h"
+#include "ops/cpu/vec_math.h"
 
 namespace vlv::cpu::act {
 
@@ -15,27 +16,6 @@ namespace {
 // GCC 12 flags the self-initialised _mm512_undefined_ps() inside several intrinsics.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-VLV_TARGET_AVX512 inline __m512 exp512(__m512 x) {
-  // Clamp (NaN passes: max/min return their second operand on NaN), then e^x = 2^n e^r.
-  x = _mm512_min_ps(_mm512_set1_ps(89.f), _mm512_max_ps(_mm512_set1_ps(-104.f), x));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
-  __m512 p = _mm512_set1_ps(1.f / 720);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-  return _mm512_scalef_ps(p, n);
-}
-
-VLV_TARGET_AVX512 inline __m512 sigmoid512(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
 
 VLV_TARGET_AVX512 inline __m512 erf512(__m512 x) {
   const __m512 ax = _mm512_abs_ps(x), one = _mm512_set1_ps(1.f);
@@ -46,7 +26,7 @@ VLV_TARGET_AVX512 inline __m512 erf512(__m512 x) {
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
   p = _mm512_mul_ps(p, t);
-  const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax)));
+  const __m512 e = vec::exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax)));
   const __m512 y = _mm512_fnmadd_ps(p, e, one);
   // Copy x's sign onto y (NaN x: ax is NaN, so y is NaN).
   return _mm512_or_ps(y, _mm512_and_ps(x, _mm512_set1_ps(-0.f)));
@@ -61,10 +41,10 @@ VLV_TARGET_AVX512 inline __m512 apply512(Activation a, __m512 x) {
     case Activation::GeluTanh: {
       const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
       const __m512 u2 = _mm512_mul_ps(_mm512_set1_ps(2.f * kSqrt2_Pi), _mm512_fmadd_ps(_mm512_set1_ps(kGeluTanhC), x3, x));
-      return _mm512_mul_ps(x, sigmoid512(u2));
+      return _mm512_mul_ps(x, vec::sigmoid512(u2));
     }
-    case Activation::Silu: return _mm512_mul_ps(x, sigmoid512(x));
-    case Activation::QuickGelu: return _mm512_mul_ps(x, sigmoid512(_mm512_mul_ps(_mm512_set1_ps(kQuickGeluC), x)));
+    case Activation::Silu: return _mm512_mul_ps(x, vec::sigmoid512(x));
+    case Activation::QuickGelu: return _mm512_mul_ps(x, vec::sigmoid512(_mm512_mul_ps(_mm512_set1_ps(kQuickGeluC), x)));
     case Activation::None: break;
   }
   return x;
@@ -75,23 +55,23 @@ VLV_TARGET_AVX512 inline __m512 grad512(Activation a, __m512 x) {
   switch (a) {
     case Activation::Gelu: {
       const __m512 cdf = _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_add_ps(one, erf512(_mm512_mul_ps(x, _mm512_set1_ps(kSqrt1_2)))));
-      const __m512 pdf = _mm512_mul_ps(_mm512_set1_ps(kInvSqrt2Pi), exp512(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x))));
+      const __m512 pdf = _mm512_mul_ps(_mm512_set1_ps(kInvSqrt2Pi), vec::exp512(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x))));
       return _mm512_fmadd_ps(x, pdf, cdf);
     }
     case Activation::GeluTanh: {
       const __m512 xx = _mm512_mul_ps(x, x);
       const __m512 u2 = _mm512_mul_ps(_mm512_set1_ps(2.f * kSqrt2_Pi), _mm512_fmadd_ps(_mm512_set1_ps(kGeluTanhC), _mm512_mul_ps(xx, x), x));
-      const __m512 s = sigmoid512(u2);
+      const __m512 s = vec::sigmoid512(u2);
       const __m512 du = _mm512_mul_ps(_mm512_set1_ps(kSqrt2_Pi), _mm512_fmadd_ps(_mm512_set1_ps(3.f * kGeluTanhC), xx, one));
       // s + 2 x s (1 - s) du
       return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(2.f), x), _mm512_mul_ps(s, _mm512_sub_ps(one, s))), du, s);
     }
     case Activation::Silu: {
-      const __m512 s = sigmoid512(x);
+      const __m512 s = vec::sigmoid512(x);
       return _mm512_mul_ps(s, _mm512_fmadd_ps(x, _mm512_sub_ps(one, s), one));
     }
     case Activation::QuickGelu: {
-      const __m512 s = sigmoid512(_mm512_mul_ps(_mm512_set1_ps(kQuickGeluC), x));
+      const __m512 s = vec::sigmoid512(_mm512_mul_ps(_mm512_set1_ps(kQuickGeluC), x));
       return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(kQuickGeluC), x), _mm512_mul_ps(s, _mm512_sub_ps(one, s)), s);
     }
     case Activation::None: break;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/cpu/inputs.h"
 #include "ops/cpu/attention_tiles.h"
 #include "ops/kernel.h"
 
@@ -35,11 +36,6 @@ constexpr int64_t kBQ = 64;   // queries per tile
 constexpr int64_t kBK = 128;  // keys per tile
 constexpr int64_t kMinBackwardTasks = 8;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-const Tensor& input_at(const Tensors& in, size_t i) {
-  static const Tensor undefined;
-  return i < in.size() ? in[i] : undefined;
-}
 
 // Mask element (b, h, i, j) lives at data[b*sb + h*sh + i*si + j*sj] (stride 0 where broadcast).
 struct MaskView {
@@ -79,7 +75,7 @@ MaskView mask_view(const Tensor& mask, const Shape& target) {
 }
 
 Geometry check_inputs(const Tensors& in, const Attrs& attrs) {
-  const Tensor &q = input_at(in, 0), &k = input_at(in, 1), &v = input_at(in, 2);
+  const Tensor &q = input(in, 0), &k = input(in, 1), &v = input(in, 2);
   check_defined(q, "attention", "q");
   check_defined(k, "attention", "k");
   check_defined(v, "attention", "v");
@@ -106,7 +102,7 @@ Geometry check_inputs(const Tensors& in, const Attrs& attrs) {
   const double scale = attrs.f("scale", 1.0 / std::sqrt(double(g.D)));
   VLV_CHECK(std::isfinite(scale), ErrorCode::Arg, "attention: scale must be finite, got ", scale);
   g.scale = float(scale);
-  g.mask = mask_view(input_at(in, 3), {g.B, g.Hq, g.Lq, g.Lk});
+  g.mask = mask_view(input(in, 3), {g.B, g.Hq, g.Lq, g.Lk});
   return g;
 }
 

@@ -5,6 +5,7 @@
 // exp: Cephes' degree-5 polynomial after a 2^n range reduction (about 1 ulp on [-87, 88]);
 // inputs below -87.3 (masked scores, -inf) give exactly 0.
 #include "ops/cpu/attention_tiles.h"
+#include "ops/cpu/vec_math.h"
 
 // GCC 12 reports its own _mm512_undefined_* helpers as uninitialized (a false positive).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -51,28 +52,8 @@ float exp_sum_scalar(float* x, int64_t n, float sub) {
 }
 
 // Cephes expf constants.
-constexpr float kExpHi = 88.3762626647949f, kExpLo = -87.3365447504f;
-constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f, kP3 = 4.1665795894e-2f,
-                kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
 
 // ---- AVX-512 ---------------------------------------------------------------------------
-
-VLV_TARGET_AVX512 inline __m512 exp512(__m512 x) {
-  const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpLo), _CMP_LT_OQ);
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(kExpLo)), _mm512_set1_ps(kExpHi));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kP0);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP1));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP2));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP3));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP4));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP5));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
-  return _mm512_maskz_mov_ps(__mmask16(~under), _mm512_scalef_ps(p, n));
-}
 
 VLV_TARGET_AVX512 inline __mmask16 tail16(int64_t left) {
   return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
@@ -154,7 +135,7 @@ VLV_TARGET_AVX512 float exp_sum512(float* x, int64_t n, float sub) {
   __m512 acc = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 k = tail16(n - j);
-    const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), s));
+    const __m512 e = vec::exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), s));
     _mm512_mask_storeu_ps(x + j, k, e);
     acc = _mm512_mask_add_ps(acc, k, acc, e);
   }
@@ -162,24 +143,6 @@ VLV_TARGET_AVX512 float exp_sum512(float* x, int64_t n, float sub) {
 }
 
 // ---- AVX2 ------------------------------------------------------------------------------
-
-VLV_TARGET_AVX2 inline __m256 exp256(__m256 x) {
-  const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(kExpLo), _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kExpLo)), _mm256_set1_ps(kExpHi));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kP0);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP1));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP2));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP5));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
-  // n is in [-126, 127] after the clamp, so 2^n is a normal float built from its exponent.
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
-}
 
 VLV_TARGET_AVX2 inline __m256i tail8(int64_t left) {
   const int64_t k = std::min<int64_t>(left, 8);
@@ -243,7 +206,7 @@ VLV_TARGET_AVX2 float exp_sum256(float* x, int64_t n, float sub) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t j = 0; j < n; j += 8) {
     const __m256i k = tail8(n - j);
-    const __m256 e = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(x + j, k), s)), _mm256_castsi256_ps(k));
+    const __m256 e = _mm256_and_ps(vec::exp256(_mm256_sub_ps(_mm256_maskload_ps(x + j, k), s)), _mm256_castsi256_ps(k));
     _mm256_maskstore_ps(x + j, k, e);
     acc = _mm256_add_ps(acc, e);
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/cpu/inputs.h"
 #include "ops/cpu/activation_vec.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/gemm_w16.h"
@@ -21,7 +22,6 @@ namespace vlv::cpu {
 
 namespace {
 
-Tensor arg(const Tensors& in, size_t i) { return i < in.size() ? in[i] : Tensor(); }
 
 // ---- matmul ------------------------------------------------------------------------------
 
@@ -79,8 +79,8 @@ void for_each_batch(int64_t batch, double flops_per_batch, F&& body) {
 }  // namespace
 
 Tensors matmul(const Tensors& in, const Attrs& attrs, Saved*) {
-  check_defined(arg(in, 0), "matmul", "a");
-  check_defined(arg(in, 1), "matmul", "b");
+  check_defined(input(in, 0), "matmul", "a");
+  check_defined(input(in, 1), "matmul", "b");
   const Tensor &a = in[0], &b = in[1];
   const MatmulGeom g = matmul_geom(a, b, attrs);
   Tensor out = Tensor::empty(g.out_shape, DType::F32);
@@ -179,7 +179,7 @@ LinearGeom linear_geom(const Tensor& x, const Tensor& w, const Tensor& bias, con
 }  // namespace
 
 Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
-  const Tensor x = arg(in, 0), w = arg(in, 1), bias = arg(in, 2);
+  const Tensor x = input(in, 0), w = input(in, 1), bias = input(in, 2);
   const LinearGeom g = linear_geom(x, w, bias, attrs);
   Shape out_shape = x.shape();
   out_shape.back() = g.out;
@@ -206,7 +206,7 @@ Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
 }
 
 Tensors linear_backward(const BackwardArgs& args) {
-  const Tensor x = args.inputs[0], w = args.inputs[1], bias = arg(args.inputs, 2);
+  const Tensor x = args.inputs[0], w = args.inputs[1], bias = input(args.inputs, 2);
   const LinearGeom g = linear_geom(x, w, bias, args.attrs);
   auto needs = [&](size_t i) { return i < args.needs_grad.size() && args.needs_grad[i]; };
   Tensors grads(3);

@@ -6,10 +6,11 @@
 // (gemm_kernels_*.cc: AVX-512 12x32, AVX2 6x16, scalar 4x8, picked by simd_level()). An MR x kc
 // panel of A stays in L1 while the B panels stream from L2.
 // M == 1 or N == 1 go to the GEMV kernels (gemm_gemv.cc) instead: no packing.
-// Threads: C is cut into one rectangle per thread (rows or columns, at tile multiples); each
-// thread packs what its rectangle needs. K blocks depend on K only and every C element sums its
+// Threads: C is cut into rectangles (rows and/or columns, at tile multiples), 2 per thread
+// for large problems, handed out from a counter; each packs what its rectangle needs. K blocks depend on K only and every C element sums its
 // k terms in the same order in every tile, so results do not depend on the thread count.
-// Measured: see bench/gemm.bench.ts (GFLOP/s against OpenBLAS and torch in the same run).
+// Measured: gemm_kernels_avx512.cc (one core) and bench/gemm.bench.ts (against OpenBLAS and
+// torch in the same run).
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -113,21 +114,21 @@ bool gemm_rect(const Problem& p, const KernelSpec& ks, int64_t m0, int64_t m1, i
   return true;
 }
 
-// How to cut C over `threads`: tm row pieces x tn column pieces, the grid with the least
-// per-thread work (tile-rounded multiply-adds plus packing).
+// How to cut C into `pieces` rectangles: tm row pieces x tn column pieces, the grid with the
+// least total work (tile-rounded multiply-adds plus the packing each piece does).
 struct Grid {
   int64_t tm, tn;
 };
-Grid choose_grid(int64_t M, int64_t N, int64_t K, int threads, const KernelSpec& ks) {
+Grid choose_grid(int64_t M, int64_t N, int64_t K, int64_t pieces, const KernelSpec& ks) {
   Grid best{1, 1};
   double best_cost = -1;
-  for (int64_t tm = 1; tm <= threads; ++tm) {
-    if (threads % tm) continue;
-    const int64_t tn = threads / tm;
+  for (int64_t tm = 1; tm <= pieces; ++tm) {
+    if (pieces % tm) continue;
+    const int64_t tn = pieces / tm;
     if (tm > ceil_div(M, ks.mr) || tn > ceil_div(N, ks.nr)) continue;
     const double m = double(round_up(ceil_div(M, tm), ks.mr)), n = double(round_up(ceil_div(N, tn), ks.nr));
     const double packs = m * double(K) * double(ceil_div(int64_t(n), ks.nc)) + n * double(K) * double(ceil_div(int64_t(m), ks.mc));
-    const double cost = m * n * double(K) + 4 * packs;
+    const double cost = double(pieces) * (m * n * double(K) + 4 * packs);
     if (best_cost < 0 || cost < best_cost) best = {tm, tn}, best_cost = cost;
   }
   return best;
@@ -189,18 +190,26 @@ void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, co
   if (M == 1 || N == 1) return gemv_path(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, parallel);
   const KernelSpec& ks = active_kernel();
   const Problem p{ta, tb, K, alpha, A, lda, B, ldb, beta, C, ldc};
-  // Below ~1 MFLOP the hand-off to the pool costs more than it saves.
-  const int threads = parallel && double(M) * double(N) * double(K) >= 5e5 ? num_threads() : 1;
-  const Grid g = choose_grid(M, N, K, threads, ks);
+  // Below ~1 MFLOP the hand-off to the pool costs more than it saves. Larger problems are cut
+  // into 2 pieces per thread, taken from a shared counter: a thread slowed by another process
+  // on its core takes fewer pieces (the dev machine is shared). 4 pieces per thread cost ~5%
+  // more packing (CPU time, 1024^3); 2 cost ~2%.
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  const int threads = parallel && flops >= 1e6 ? num_threads() : 1;
+  const int64_t pieces = threads == 1 ? 1 : threads * std::clamp<int64_t>(int64_t(flops / (4e6 * threads)), 1, 2);
+  Grid g = choose_grid(M, N, K, pieces, ks);
+  if (g.tm * g.tn == 1 && pieces > threads) g = choose_grid(M, N, K, threads, ks);
+  const int64_t count = g.tm * g.tn;
+  std::atomic<int64_t> next{0};
   std::atomic<bool> ok{true};
-  auto run = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
+  auto run = [&](int64_t, int64_t) {
+    for (int64_t t; (t = next.fetch_add(1)) < count;) {
       auto [m0, m1] = piece_range(M, g.tm, t / g.tn, ks.mr);
       auto [n0, n1] = piece_range(N, g.tn, t % g.tn, ks.nr);
       if (m0 < m1 && n0 < n1 && !gemm_rect(p, ks, m0, m1, n0, n1)) ok = false;
     }
   };
-  if (g.tm * g.tn > 1) parallel_for(g.tm * g.tn, 1, run);
+  if (count > 1) parallel_for(std::min<int64_t>(threads, count), 1, run);
   else run(0, 1);
   VLV_CHECK(ok, ErrorCode::OOM, "gemm_f32: cannot allocate the packing buffers (M=", M, ", N=", N, ", K=", K, ")");
 }

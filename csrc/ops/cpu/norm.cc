@@ -21,6 +21,9 @@
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
+#include "ops/cpu/activation_math.h"
+#include "ops/cpu/inputs.h"
+#include "ops/cpu/vec_math.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
@@ -28,11 +31,8 @@ namespace {
 
 constexpr int64_t kRowBlock = 16;  // rows per partial sum of the layer/rms parameter grads
 
-Tensor input_at(const Tensors& in, size_t i) { return i < in.size() ? in[i] : Tensor(); }
 Tensor grad_at(const BackwardArgs& a, size_t i) { return i < a.grad_outputs.size() ? a.grad_outputs[i] : Tensor(); }
 bool needs(const BackwardArgs& a, size_t i) { return i < a.needs_grad.size() && a.needs_grad[i]; }
-
-inline float sigmoid(float v) { return 1.f / (1.f + std::exp(-v)); }
 
 // A row's normalisation: xh = ((x - hi) - lo) * rstd with hi + lo = the mean. Saved for the
 // backward rule as an f32 tensor [rows, 3].
@@ -99,30 +99,8 @@ Stats moments(const float* x, int64_t n, double eps) {
 void affine_scalar(const float* x, int64_t n, float hi, float sc, float sh, bool silu, float* y) {
   for (int64_t i = 0; i < n; ++i) {
     const float a = (x[i] - hi) * sc + sh;
-    y[i] = silu ? a * sigmoid(a) : a;
+    y[i] = silu ? a * act::sigmoid(a) : a;
   }
-}
-
-// exp(x) to about 2 ulp (Cephes expf polynomial after x = n ln2 + r), inputs clamped to the
-// finite range.
-VLV_TARGET_AVX512 inline __m512 exp16(__m512 x) {
-  // The mask_ forms with an explicit source: the plain ones start from an undefined vector
-  // that GCC 12 warns about.
-  constexpr __mmask16 all = 0xffff;
-  x = _mm512_mask_min_ps(x, all, x, _mm512_set1_ps(88.37626f));
-  x = _mm512_mask_max_ps(x, all, x, _mm512_set1_ps(-87.33654f));
-  __m512 n = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504f));
-  n = _mm512_mask_roundscale_ps(n, all, n, _MM_FROUND_TO_NEAREST_INT);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
-  return _mm512_mask_scalef_ps(p, all, p, n);
 }
 
 VLV_TARGET_AVX512 void affine_avx512(const float* x, int64_t n, float hi, float sc, float sh, bool silu, float* y) {
@@ -130,7 +108,7 @@ VLV_TARGET_AVX512 void affine_avx512(const float* x, int64_t n, float hi, float 
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 k = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
     __m512 a = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), vh), vs, vb);
-    if (silu) a = _mm512_div_ps(a, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), a))));
+    if (silu) a = _mm512_div_ps(a, _mm512_add_ps(one, vec::exp512(_mm512_sub_ps(_mm512_setzero_ps(), a))));
     _mm512_mask_storeu_ps(y + i, k, a);
   }
 }
@@ -219,10 +197,10 @@ void group_norm_rows(const GroupGeom& g, const float* x, const float* w, const f
 }  // namespace
 
 Tensors group_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
-  const Tensor x = input_at(in, 0);
+  const Tensor x = input(in, 0);
   const GroupGeom g = group_geom(x, attrs);
-  const float* w = optional_vec(input_at(in, 1), g.C, "group_norm", "weight", x);
-  const float* b = optional_vec(input_at(in, 2), g.C, "group_norm", "bias", x);
+  const float* w = optional_vec(input(in, 1), g.C, "group_norm", "weight", x);
+  const float* b = optional_vec(input(in, 2), g.C, "group_norm", "bias", x);
   const double eps = attrs.f("eps", 1e-5);
   Tensor y = Tensor::empty(x.shape(), DType::F32);
   Tensor stats = stats_tensor(g.N * g.G);
@@ -236,7 +214,7 @@ Tensors group_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
 Tensors group_norm_backward(const BackwardArgs& a) {
   const Tensor& x = a.inputs[0];
   const GroupGeom g = group_geom(x, a.attrs);
-  const Tensor wt = input_at(a.inputs, 1), bt = input_at(a.inputs, 2);
+  const Tensor wt = input(a.inputs, 1), bt = input(a.inputs, 2);
   const float* w = wt.defined() ? wt.data<float>() : nullptr;
   const float* b = bt.defined() ? bt.data<float>() : nullptr;
   const bool silu = a.attrs.b("silu", false);
@@ -269,7 +247,7 @@ Tensors group_norm_backward(const BackwardArgs& a) {
           const float xh = st[r].xh(xp[off + s]);
           float gv = gy[off + s];
           if (silu) {
-            const float av = xh * wc + bc, sg = sigmoid(av);
+            const float av = xh * wc + bc, sg = act::sigmoid(av);
             gv *= sg * (1.f + av * (1.f - sg));
           }
           if (gz) gz[off + s] = gv;
@@ -311,10 +289,10 @@ Tensors group_norm_backward(const BackwardArgs& a) {
 // ---- layer_norm ----
 
 Tensors layer_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
-  const Tensor x = input_at(in, 0);
+  const Tensor x = input(in, 0);
   const RowView v = last_dim_rows(x, "layer_norm");
-  const float* w = optional_vec(input_at(in, 1), v.D, "layer_norm", "weight", x);
-  const float* b = optional_vec(input_at(in, 2), v.D, "layer_norm", "bias", x);
+  const float* w = optional_vec(input(in, 1), v.D, "layer_norm", "weight", x);
+  const float* b = optional_vec(input(in, 2), v.D, "layer_norm", "bias", x);
   const double eps = attrs.f("eps", 1e-5);
   Tensor y = Tensor::empty(x.shape(), DType::F32);
   Tensor stats = stats_tensor(v.rows);
@@ -339,7 +317,7 @@ Tensors layer_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
 Tensors layer_norm_backward(const BackwardArgs& a) {
   const Tensor& x = a.inputs[0];
   const RowView v = last_dim_rows(x, "layer_norm");
-  const Tensor wt = input_at(a.inputs, 1), bt = input_at(a.inputs, 2);
+  const Tensor wt = input(a.inputs, 1), bt = input(a.inputs, 2);
   const float* w = wt.defined() ? wt.data<float>() : nullptr;
   Tensors grads(3);
   const Tensor gyt = grad_at(a, 0);
@@ -384,9 +362,9 @@ Tensors layer_norm_backward(const BackwardArgs& a) {
 // ---- rms_norm ----
 
 Tensors rms_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
-  const Tensor x = input_at(in, 0);
+  const Tensor x = input(in, 0);
   const RowView v = last_dim_rows(x, "rms_norm");
-  const float* w = optional_vec(input_at(in, 1), v.D, "rms_norm", "weight", x);
+  const float* w = optional_vec(input(in, 1), v.D, "rms_norm", "weight", x);
   const double eps = attrs.f("eps", 1e-6);
   Tensor y = Tensor::empty(x.shape(), DType::F32);
   Tensor rstd = Tensor::empty({v.rows}, DType::F32);
@@ -411,7 +389,7 @@ Tensors rms_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
 Tensors rms_norm_backward(const BackwardArgs& a) {
   const Tensor& x = a.inputs[0];
   const RowView v = last_dim_rows(x, "rms_norm");
-  const Tensor wt = input_at(a.inputs, 1);
+  const Tensor wt = input(a.inputs, 1);
   const float* w = wt.defined() ? wt.data<float>() : nullptr;
   Tensors grads(2);
   const Tensor gyt = grad_at(a, 0);
@@ -446,7 +424,7 @@ Tensors rms_norm_backward(const BackwardArgs& a) {
 // ---- softmax ----
 
 Tensors softmax(const Tensors& in, const Attrs&, Saved*) {
-  const Tensor x = input_at(in, 0);
+  const Tensor x = input(in, 0);
   const RowView v = last_dim_rows(x, "softmax");
   Tensor y = Tensor::empty(x.shape(), DType::F32);
   const float* xp = x.data<float>();

@@ -1,0 +1,140 @@
+// CUDA kernel table, embeddings, random numbers and the optimiser (kernels:
+// csrc/cuda/embedding.cu, random.cu, optim.cu): embedding (+ deterministic scatter-add
+// backward), rope (+ the rotation by -angle), randn / rand (the CPU's Philox stream),
+// adamw (one multi-tensor launch per 16 tensors) and clip_grad_norm (no host round trip).
+// timestep_embedding ([N] timesteps, no backward) runs the CPU kernel on a host copy: it is
+// a few hundred numbers per sampling step.
+#include "ops/cuda_common.h"
+#include "ops/cuda_ops.h"
+
+namespace vlv::cudaops {
+
+namespace {
+void check_ids(const Tensor& t, const char* op, const char* arg) {
+  check_defined(t, op, arg);
+  VLV_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64, ErrorCode::DType, op, ": '", arg,
+            "' must be i32 or i64, got ", t.desc());
+}
+
+Tensor rope_rotate(const Tensor& x, const Tensor& pos, const Attrs& attrs, int sign) {
+  const double theta = attrs.f("theta", 10000);
+  VLV_CHECK(theta > 0, ErrorCode::Arg, "rope: attribute 'theta' must be > 0, got ", theta);
+  const int64_t B = x.size(0), H = x.size(1), L = x.size(2), D = x.size(3);
+  Tensor y = empty(x.shape(), x.dtype());
+  ck(api().rope(dt(x.dtype()), B, H, L, D, x.raw(), dt(pos.dtype()), pos.raw(), pos.dim() == 2, float(theta), sign,
+                y.raw()),
+     "rope");
+  return y;
+}
+
+Tensor random_stream(bool normal, const Attrs& attrs) {
+  Shape shape = attrs.ints("shape");
+  for (int64_t d : shape)
+    VLV_CHECK(d >= 0, ErrorCode::Shape, attrs.op_name, ": attribute 'shape' ", shape_str(shape),
+              " has a negative dim");
+  Tensor y = empty(shape, DType::F32);
+  ck(api().philox(normal, uint64_t(attrs.i("seed")), uint64_t(attrs.i("offset", 0)), y.numel(), y.data<float>()),
+     normal ? "randn" : "rand");
+  return y;
+}
+
+VlvCudaMulti multi(const Tensor& t) {
+  VlvCudaMulti m{};
+  m.p[0] = t.raw();
+  m.n = t.numel();
+  m.dtype = dt(t.dtype());
+  return m;
+}
+}  // namespace
+
+Tensors embedding(const Tensors& in, const Attrs&, Saved*) {
+  const Tensor &w = input(in, 0), &ids = input(in, 1);
+  check_cuda_float(w, "embedding", "weight");
+  VLV_CHECK(w.dim() == 2, ErrorCode::Shape, "embedding: weight ", w.desc(), " must be [V, D]");
+  check_ids(ids, "embedding", "ids");
+  Shape out = ids.shape();
+  out.push_back(w.size(1));
+  Tensor y = empty(out, w.dtype());
+  ck(api().embedding(dt(w.dtype()), w.size(0), w.size(1), w.raw(), ids.numel(), dt(ids.dtype()), ids.raw(), y.raw()),
+     "embedding");
+  return {y};
+}
+Tensors embedding_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!go.defined() || !g.needs_grad[0]) return {Tensor(), Tensor()};
+  const Tensor &w = g.inputs[0], &ids = g.inputs[1];
+  Tensor gw = empty(w.shape(), DType::F32);
+  ck(api().embedding_backward(dt(w.dtype()), w.size(0), w.size(1), ids.numel(), dt(ids.dtype()), ids.raw(),
+                              cast_to(go, w.dtype()).raw(), gw.raw()),
+     "embedding backward");
+  return {cast_to(gw, w.dtype()), Tensor()};
+}
+
+Tensors rope(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor &x = input(in, 0), &pos = input(in, 1);
+  check_cuda_float(x, "rope", "x");
+  check_dim(x, 4, "rope", "x");
+  check_ids(pos, "rope", "positions");
+  VLV_CHECK(x.size(3) % 2 == 0, ErrorCode::Shape, "rope: the head dim of x ", x.desc(), " must be even");
+  const bool ok = (pos.dim() == 1 && pos.size(0) == x.size(2)) ||
+                  (pos.dim() == 2 && pos.size(0) == x.size(0) && pos.size(1) == x.size(2));
+  VLV_CHECK(ok, ErrorCode::Shape, "rope: positions ", pos.desc(), " must be [L] or [B,L] for x ", x.desc());
+  return {rope_rotate(x, pos, attrs, 1)};
+}
+Tensors rope_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!go.defined() || !g.needs_grad[0]) return {Tensor(), Tensor()};
+  return {rope_rotate(cast_to(go, g.inputs[0].dtype()), g.inputs[1], g.attrs, -1), Tensor()};
+}
+
+Tensors timestep_embedding(const Tensors& in, const Attrs& attrs, Saved* saved) {
+  const Tensor& t = input(in, 0);
+  check_defined(t, "timestep_embedding", "t");
+  Tensors out = cpu::timestep_embedding({to_device(t, Device::CPU)}, attrs, saved);
+  return {to_device(out.at(0), Device::CUDA)};
+}
+
+Tensors randn(const Tensors&, const Attrs& attrs, Saved*) { return {random_stream(true, attrs)}; }
+Tensors rand(const Tensors&, const Attrs& attrs, Saved*) { return {random_stream(false, attrs)}; }
+
+Tensors adamw(const Tensors& in, const Attrs& attrs, Saved*) {
+  const char* names[4] = {"param", "grad", "exp_avg", "exp_avg_sq"};
+  for (size_t i = 0; i < 4; ++i) check_cuda_float(input(in, i), "adamw", names[i]);
+  const Tensor &p = in[0], &g = in[1], &m = in[2], &v = in[3];
+  for (const Tensor* t : {&g, &m, &v})
+    VLV_CHECK(t->shape() == p.shape(), ErrorCode::Shape, "adamw: param ", p.desc(), ", grad ", g.desc(),
+              ", exp_avg ", m.desc(), " and exp_avg_sq ", v.desc(), " must have the same shape");
+  VLV_CHECK(g.dtype() == p.dtype() && m.dtype() == DType::F32 && v.dtype() == DType::F32, ErrorCode::DType,
+            "adamw: grad must have the param's dtype and the moments must be f32 (param ", p.desc(), ", grad ",
+            g.desc(), ", exp_avg ", m.desc(), ", exp_avg_sq ", v.desc(), ")");
+  const double lr = attrs.f("lr"), b1 = attrs.f("beta1", 0.9), b2 = attrs.f("beta2", 0.999);
+  const double eps = attrs.f("eps", 1e-8), wd = attrs.f("weight_decay", 0.01);
+  const int64_t step = attrs.i("step");
+  VLV_CHECK(step >= 1, ErrorCode::Arg, "adamw: attribute 'step' must be >= 1 (1-based), got ", step);
+  VLV_CHECK(lr >= 0 && eps >= 0 && wd >= 0, ErrorCode::Arg, "adamw: lr, eps and weight_decay must be >= 0 (lr ", lr,
+            ", eps ", eps, ", weight_decay ", wd, ")");
+  VLV_CHECK(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1, ErrorCode::Arg, "adamw: beta1 and beta2 must lie in [0, 1) (beta1 ",
+            b1, ", beta2 ", b2, ")");
+  VlvCudaMulti t = multi(p);
+  t.p[1] = g.raw();
+  t.p[2] = m.raw();
+  t.p[3] = v.raw();
+  ck(api().adamw(1, &t, lr, b1, b2, eps, wd, step), "adamw");
+  return {};
+}
+
+Tensors clip_grad_norm(const Tensors& in, const Attrs& attrs, Saved*) {
+  const double max_norm = attrs.f("max_norm");
+  VLV_CHECK(max_norm >= 0, ErrorCode::Arg, "clip_grad_norm: attribute 'max_norm' must be >= 0, got ", max_norm);
+  std::vector<VlvCudaMulti> ts;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!in[i].defined()) continue;
+    check_cuda_float(in[i], "clip_grad_norm", "grad");
+    ts.push_back(multi(in[i]));
+  }
+  Tensor norm = empty({}, DType::F32);
+  ck(api().clip_grad_norm(int(ts.size()), ts.data(), max_norm, norm.data<float>()), "clip_grad_norm");
+  return {norm};
+}
+
+}  // namespace vlv::cudaops

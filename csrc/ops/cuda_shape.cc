@@ -1,0 +1,219 @@
+// CUDA kernel table, shape ops (kernel: copy_strided in csrc/cuda/elementwise.cu, plus
+// reduce_sum for the upsample backward): reshape is the CPU's view rule (device-agnostic),
+// slice (a view on dim 0), permute, concat, split, upsample_nearest2x (a copy with stride-0
+// reads), each backward the adjoint copy. Any dtype moves as bytes.
+#include <algorithm>
+
+#include "ops/cuda_common.h"
+#include "ops/cuda_ops.h"
+
+namespace vlv::cudaops {
+
+namespace {
+int64_t norm_dim(int64_t d, int64_t rank, const char* op) {
+  VLV_CHECK(d >= -rank && d < rank, ErrorCode::Arg, op, ": dim ", d, " is out of range for a tensor of rank ", rank);
+  return d < 0 ? d + rank : d;
+}
+
+// dst[..., dst_start + i, ...] = src[..., src_start + i, ...] for i < len along `dim`.
+void copy_range(const Tensor& src, int64_t dim, int64_t src_start, int64_t len, const Tensor& dst,
+                int64_t dst_start, const char* op) {
+  Shape shape = src.shape();
+  shape[size_t(dim)] = len;
+  if (shape_numel(shape) == 0) return;
+  std::vector<int64_t> ss = strides_of(src.shape()), ds = strides_of(dst.shape());
+  size_t es = dtype_size(src.dtype());
+  VlvCudaView v = view(shape, ss, op);
+  const char* s = static_cast<const char*>(src.raw()) + size_t(src_start * ss[size_t(dim)]) * es;
+  char* d = static_cast<char*>(dst.raw()) + size_t(dst_start * ds[size_t(dim)]) * es;
+  ck(api().copy_strided(int(es), &v, s, ds.data(), d), op);
+}
+
+std::vector<int64_t> permute_dims(const Tensor& x, const Attrs& attrs) {
+  std::vector<int64_t> dims = attrs.ints("dims");
+  const int64_t r = x.dim();
+  VLV_CHECK(int64_t(dims.size()) == r, ErrorCode::Arg, "permute: dims ", shape_str(dims), " must list ", r, " dims");
+  std::vector<bool> seen(size_t(r), false);
+  for (int64_t& d : dims) {
+    d = norm_dim(d, r, "permute");
+    VLV_CHECK(!seen[size_t(d)], ErrorCode::Arg, "permute: dims ", shape_str(attrs.ints("dims")), " repeat ", d);
+    seen[size_t(d)] = true;
+  }
+  return dims;
+}
+
+Tensor permute_impl(const Tensor& x, const std::vector<int64_t>& dims) {
+  std::vector<int64_t> xs = strides_of(x.shape()), src;
+  Shape out;
+  for (int64_t d : dims) {
+    out.push_back(x.shape()[size_t(d)]);
+    src.push_back(xs[size_t(d)]);
+  }
+  Tensor y = empty(out, x.dtype());
+  if (y.numel() == 0) return y;
+  VlvCudaView v = view(out, src, "permute");
+  std::vector<int64_t> dst = strides_of(out);
+  ck(api().copy_strided(int(dtype_size(x.dtype())), &v, x.raw(), dst.data(), y.raw()), "permute");
+  return y;
+}
+
+struct Range {
+  int64_t dim, start, len;
+};
+Range slice_range(const Tensor& x, const Attrs& attrs) {
+  VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "slice: x ", x.desc(), " is a scalar");
+  const int64_t d = norm_dim(attrs.i("dim", 0), x.dim(), "slice"), n = x.size(d);
+  auto clamp = [n](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + n : v, 0, n); };
+  const int64_t start = clamp(attrs.i("start")), end = clamp(attrs.i("end"));
+  return {d, start, std::max<int64_t>(0, end - start)};
+}
+
+// The [N,C,H,2,W,2] view of a [N,C,2H,2W] tensor, and x's strides read into it.
+Shape up_shape(const Tensor& x) { return {x.size(0), x.size(1), x.size(2), 2, x.size(3), 2}; }
+}  // namespace
+
+Tensors reshape(const Tensors& in, const Attrs& attrs, Saved* saved) { return cpu::reshape(in, attrs, saved); }
+Tensors reshape_backward(const BackwardArgs& g) { return cpu::reshape_backward(g); }
+
+Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = input(in, 0);
+  check_defined(x, "slice", "x");
+  Range r = slice_range(x, attrs);
+  if (r.dim == 0) return {x.detach().slice0(r.start, r.start + r.len)};
+  Shape out = x.shape();
+  out[size_t(r.dim)] = r.len;
+  Tensor y = empty(out, x.dtype());
+  copy_range(x, r.dim, r.start, r.len, y, 0, "slice");
+  return {y};
+}
+Tensors slice_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
+  Range r = slice_range(g.inputs[0], g.attrs);
+  Tensor gx = zeros(g.inputs[0].shape(), go.dtype());
+  copy_range(go, r.dim, 0, r.len, gx, r.start, "slice backward");
+  return {gx};
+}
+
+Tensors permute(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = input(in, 0);
+  check_defined(x, "permute", "x");
+  return {permute_impl(x, permute_dims(x, attrs))};
+}
+Tensors permute_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
+  std::vector<int64_t> dims = permute_dims(g.inputs[0], g.attrs), inverse(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) inverse[size_t(dims[i])] = int64_t(i);
+  return {permute_impl(go, inverse)};
+}
+
+Tensors concat(const Tensors& in, const Attrs& attrs, Saved*) {
+  VLV_CHECK(!in.empty(), ErrorCode::Arg, "concat: needs at least one tensor");
+  for (size_t i = 0; i < in.size(); ++i) VLV_CHECK(in[i].defined(), ErrorCode::Arg, "concat: input ", i, " is missing");
+  const Tensor& first = in[0];
+  VLV_CHECK(first.dim() >= 1, ErrorCode::Shape, "concat: input 0 ", first.desc(), " is a scalar");
+  const int64_t d = norm_dim(attrs.i("dim", 0), first.dim(), "concat");
+  Shape out = first.shape();
+  out[size_t(d)] = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const Tensor& t = in[i];
+    VLV_CHECK(t.dtype() == first.dtype(), ErrorCode::DType, "concat: input ", i, " ", t.desc(),
+              " has another dtype than input 0 ", first.desc());
+    bool fits = t.dim() == first.dim();
+    for (int64_t k = 0; fits && k < t.dim(); ++k) fits = k == d || t.size(k) == first.size(k);
+    VLV_CHECK(fits, ErrorCode::Shape, "concat: input ", i, " ", t.desc(), " does not fit input 0 ", first.desc(),
+              " along dims other than ", d);
+    out[size_t(d)] += t.size(d);
+  }
+  Tensor y = empty(out, first.dtype());
+  int64_t at = 0;
+  for (const Tensor& t : in) {
+    copy_range(t, d, 0, t.size(d), y, at, "concat");
+    at += t.size(d);
+  }
+  return {y};
+}
+Tensors concat_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  Tensors out(g.inputs.size());
+  if (!go.defined()) return out;
+  const int64_t d = norm_dim(g.attrs.i("dim", 0), go.dim(), "concat");
+  int64_t at = 0;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const Tensor& t = g.inputs[i];
+    if (g.needs_grad[i]) {
+      out[i] = empty(t.shape(), go.dtype());
+      copy_range(go, d, at, t.size(d), out[i], 0, "concat backward");
+    }
+    at += t.size(d);
+  }
+  return out;
+}
+
+Tensors split(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = input(in, 0);
+  check_defined(x, "split", "x");
+  VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "split: x ", x.desc(), " is a scalar");
+  const int64_t d = norm_dim(attrs.i("dim", 0), x.dim(), "split");
+  std::vector<int64_t> sizes = attrs.ints("sizes");
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    VLV_CHECK(s >= 0, ErrorCode::Arg, "split: sizes ", shape_str(sizes), " has a negative size");
+    total += s;
+  }
+  VLV_CHECK(total == x.size(d), ErrorCode::Shape, "split: sizes ", shape_str(sizes), " sum to ", total, ", not to ",
+            x.size(d), " (dim ", d, " of ", x.desc(), ")");
+  Tensors out;
+  int64_t at = 0;
+  for (int64_t s : sizes) {
+    if (d == 0) {
+      out.push_back(x.detach().slice0(at, at + s));
+    } else {
+      Shape sh = x.shape();
+      sh[size_t(d)] = s;
+      Tensor y = empty(sh, x.dtype());
+      copy_range(x, d, at, s, y, 0, "split");
+      out.push_back(y);
+    }
+    at += s;
+  }
+  return out;
+}
+Tensors split_backward(const BackwardArgs& g) {
+  if (!g.needs_grad[0]) return {Tensor()};
+  const Tensor& x = g.inputs[0];
+  const int64_t d = norm_dim(g.attrs.i("dim", 0), x.dim(), "split");
+  Tensor gx = zeros(x.shape(), x.dtype());
+  int64_t at = 0;
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
+    const int64_t len = g.outputs[i].size(d);
+    if (g.grad_outputs[i].defined()) copy_range(cast_to(g.grad_outputs[i], x.dtype()), d, 0, len, gx, at, "split backward");
+    at += len;
+  }
+  return {gx};
+}
+
+Tensors upsample_nearest2x(const Tensors& in, const Attrs&, Saved*) {
+  const Tensor& x = input(in, 0);
+  check_defined(x, "upsample_nearest2x", "x");
+  VLV_CHECK(x.dim() == 4, ErrorCode::Shape, "upsample_nearest2x: x ", x.desc(), " must be [N, C, H, W]");
+  Tensor y = empty({x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3)}, x.dtype());
+  if (y.numel() == 0) return {y};
+  std::vector<int64_t> xs = strides_of(x.shape());
+  Shape sh = up_shape(x);
+  VlvCudaView v = view(sh, {xs[0], xs[1], xs[2], 0, xs[3], 0}, "upsample_nearest2x");
+  std::vector<int64_t> dst = strides_of(sh);
+  ck(api().copy_strided(int(dtype_size(x.dtype())), &v, x.raw(), dst.data(), y.raw()), "upsample_nearest2x");
+  return {y};
+}
+Tensors upsample_nearest2x_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
+  const Tensor& x = g.inputs[0];
+  check_cuda_float(go, "upsample_nearest2x backward", "grad");
+  Tensor g6 = go.reshape(up_shape(x));
+  return {reduce(g6, {false, false, false, true, false, true}, 1.f, false, go.dtype())};
+}
+
+}  // namespace vlv::cudaops

@@ -1,0 +1,185 @@
+/**
+ * Guided sampling and text-to-image. The loop itself is in the engine
+ * (csrc/models/guided_sample.cc): per step ONE batched UNet call on [uncond; cond], the
+ * guidance mix, the scheduler's fused step; then the VAE decode. This file checks the request,
+ * derives the latent shape from the typed configs, and (text-to-image) runs the tokenizer and
+ * the CLIP text encoder in front.
+ */
+import { nativeCallArgs, type CallOptions } from '../call-options.js';
+import { VlvError, wrapAsync } from '../errors.js';
+import type { NativeTensor } from '../native.js';
+import { native } from '../native.js';
+import { noGrad } from '../grad-mode.js';
+import type { NativeModel } from '../models/model.js';
+import { Tensor } from '../tensor.js';
+import type { Tokenizer } from '../tokenizer.js';
+import { unetContextDim, vaeScaleFactor } from './configs.js';
+import type { LoadedScheduler, LoadedTextEncoder, LoadedUNet, LoadedVae } from './pipeline.js';
+
+export interface SampleOptions extends CallOptions {
+  unet: LoadedUNet;
+  vae: LoadedVae;
+  scheduler: LoadedScheduler;
+  /** Conditioning [B, L, D] (D = the UNet's cross_attention_dim). */
+  context: Tensor;
+  /** Unconditional conditioning [B or 1, L, D]; without it (or guidanceScale <= 1) no guidance. */
+  uncondContext?: Tensor;
+  /** Classifier-free guidance scale g: eps_u + g (eps_c - eps_u). Default 7.5. */
+  guidanceScale?: number;
+  /** Denoising steps. Default 20. */
+  steps?: number;
+  /** Seeds the initial noise (engine Philox randn) and any stochastic step. Default 0. */
+  seed?: number;
+  /** Image size in pixels, multiples of the VAE's downsampling factor. Default: the UNet's sample_size x factor. */
+  height?: number;
+  width?: number;
+  /** DDIM's eta (0 = deterministic). */
+  eta?: number;
+}
+
+export interface SampleResult {
+  /** RGB [B, 3, H, W] in [0, 1]. */
+  images: Tensor;
+  /** The final latents [B, C, H/f, W/f] (before the VAE's scaling). */
+  latents: Tensor;
+}
+
+interface SampleAddon {
+  guidedSample(
+    unet: NativeModel,
+    vae: NativeModel,
+    scheduler: NativeModel,
+    inputs: Record<string, NativeTensor>,
+    options: Record<string, number>,
+    cancel: unknown,
+    onProgress: unknown,
+  ): Promise<Record<string, NativeTensor>>;
+}
+
+// A scheduler holds one loop's state (its timesteps, DPM-Solver's history): samples that share
+// one run one after another.
+const schedulerQueue = new WeakMap<object, Promise<unknown>>();
+
+function queued<T>(scheduler: object, fn: () => Promise<T>): Promise<T> {
+  const prev = schedulerQueue.get(scheduler) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  schedulerQueue.set(scheduler, next.catch(() => undefined));
+  return next;
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new VlvError('E_ARG', `sample: ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function latentSide(pixels: number, factor: number, name: string): number {
+  positiveInt(pixels, name);
+  if (pixels % factor !== 0)
+    throw new VlvError('E_ARG', `sample: ${name} ${pixels} must be a multiple of the VAE's downsampling factor ${factor}`);
+  return pixels / factor;
+}
+
+/**
+ * Samples images with classifier-free guidance. Progress: ('denoise', i, steps); the signal
+ * aborts within one step (E_ABORTED). Samples sharing a scheduler are run one at a time.
+ */
+export async function sample(opts: SampleOptions): Promise<SampleResult> {
+  const { unet, vae, scheduler, context } = opts;
+  const factor = vaeScaleFactor(vae.config);
+  const fallback = (unet.config.sample_size ?? 64) * factor;
+  const height = latentSide(opts.height ?? fallback, factor, 'height');
+  const width = latentSide(opts.width ?? fallback, factor, 'width');
+  const steps = positiveInt(opts.steps ?? 20, 'steps');
+  const seed = opts.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new VlvError('E_ARG', `sample: seed must be a non-negative integer, got ${seed}`);
+  const guidance = opts.guidanceScale ?? 7.5;
+  if (!Number.isFinite(guidance)) throw new VlvError('E_ARG', `sample: guidanceScale must be finite, got ${guidance}`);
+  const dim = unetContextDim(unet.config);
+  const shape = context.shape;
+  if (shape.length !== 3 || shape[2] !== dim)
+    throw new VlvError('E_SHAPE', `sample: context must be [B, L, ${dim}] (the UNet's cross_attention_dim), got [${shape.join(', ')}]`);
+  if (vae.config.latent_channels !== unet.config.in_channels)
+    throw new VlvError('E_ARG', `sample: the VAE's latent_channels ${vae.config.latent_channels} differ from the UNet's in_channels ${unet.config.in_channels}`);
+
+  const inputs: Record<string, NativeTensor> = { context: context.native };
+  if (opts.uncondContext) inputs.uncond_context = opts.uncondContext.native;
+  const options = {
+    steps,
+    guidance,
+    seed,
+    latent_channels: unet.config.in_channels,
+    latent_height: height,
+    latent_width: width,
+    eta: opts.eta ?? 0,
+  };
+  return queued(scheduler.model, async () => {
+    const args = nativeCallArgs(opts);
+    try {
+      const addon = native as unknown as SampleAddon;
+      const out = await wrapAsync(() =>
+        addon.guidedSample(unet.model.native, vae.model.native, scheduler.model.native, inputs, options, args.token, args.progress),
+      );
+      return { images: new Tensor(out.images!), latents: new Tensor(out.latents!) };
+    } finally {
+      args.done();
+    }
+  });
+}
+
+export interface TextToImageOptions extends Omit<SampleOptions, 'context' | 'uncondContext'> {
+  textEncoder: LoadedTextEncoder;
+  tokenizer: Tokenizer;
+  prompt: string | string[];
+  /** Default '' (diffusers' unconditional prompt). */
+  negativePrompt?: string | string[];
+  /**
+   * Which hidden state conditions the UNet: 'last' (last_hidden_state, after the final layer
+   * norm: what diffusers' SD 2.1 pipeline uses, its converted text encoder already stops one
+   * layer early) or 'penultimate' (diffusers' clip_skip = 1: hidden_states[-2] through the final
+   * layer norm). Default 'last'.
+   */
+  contextLayer?: 'last' | 'penultimate';
+}
+
+/** Prompts to context [B, 77, D]: ids padded / truncated to the encoder's positions. */
+export async function encodePrompts(
+  textEncoder: LoadedTextEncoder,
+  tokenizer: Tokenizer,
+  prompts: readonly string[],
+  layer: 'last' | 'penultimate' = 'last',
+  call: CallOptions = {},
+): Promise<Tensor> {
+  const maxLength = textEncoder.config.max_position_embeddings;
+  const { ids } = tokenizer.encodeBatch(prompts, { padding: 'max_length', maxLength, truncation: true });
+  const idTensor = Tensor.from(BigInt64Array.from(ids.flat(), (v) => BigInt(v)), [ids.length, maxLength], 'i64');
+  try {
+    const clipSkip = layer === 'last' ? 0 : 1;
+    const out = await noGrad(() => textEncoder.model.run('forward', { input_ids: idTensor }, { clip_skip: clipSkip }, call));
+    const key = 'prompt_embeds';
+    for (const [k, t] of Object.entries(out)) if (k !== key) t.dispose();
+    return out[key]!;
+  } finally {
+    idTensor.dispose();
+  }
+}
+
+/** Text-to-image: the prompt(s) through the tokenizer and the CLIP text encoder, then sample(). */
+export async function textToImage(opts: TextToImageOptions): Promise<SampleResult> {
+  const prompts = typeof opts.prompt === 'string' ? [opts.prompt] : opts.prompt;
+  if (prompts.length === 0) throw new VlvError('E_ARG', 'textToImage: no prompt');
+  const negative = opts.negativePrompt ?? '';
+  const negatives = typeof negative === 'string' ? prompts.map(() => negative) : negative;
+  if (negatives.length !== prompts.length)
+    throw new VlvError('E_ARG', `textToImage: ${negatives.length} negative prompts for ${prompts.length} prompts`);
+  const call = { signal: opts.signal };
+  const layer = opts.contextLayer ?? 'last';
+  const context = await encodePrompts(opts.textEncoder, opts.tokenizer, prompts, layer, call);
+  const guided = (opts.guidanceScale ?? 7.5) > 1;
+  const uncond = guided ? await encodePrompts(opts.textEncoder, opts.tokenizer, negatives, layer, call) : undefined;
+  try {
+    return await sample({ ...opts, context, uncondContext: uncond });
+  } finally {
+    context.dispose();
+    uncond?.dispose();
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Every op of CUDA part 1 on the GPU against the CPU path: the committed op fixtures' inputs
+ * (forward, backward, in-place updates; f32 <= 1e-5 relative L2), fresh random inputs at odd
+ * sizes in f32 and bf16 (bf16 <= 1e-2 against the CPU on the same bf16-rounded values), the
+ * Philox stream, and the error paths. Run by `npm run test:gpu` with VLV_CUDA_POISON=1, so
+ * every allocation starts as NaN and an unwritten element fails its comparison.
+ */
+import test from 'ava';
+import { cuda, info, Tensor, VlvError } from '../lib/index.js';
+import { runOp } from '../lib/ops.js';
+import type { Attrs } from '../lib/native.js';
+import { fixtureMeta, fixtureName, listFixtures } from '../test/helpers/op-fixtures.js';
+import { readFixture, toTensor } from '../test/helpers/fixture-file.js';
+import { diff } from '../test/helpers/compare.js';
+import { BF16_TOL, compareDevices, F32_TOL, randomF32, randomIds } from './helpers.js';
+
+const PART2 = new Set(['attention', 'conv2d']);
+const NO_DISPATCH = new Set(['randn', 'rand']); // no tensor input: covered through cuda.random
+
+if (!info().cuda.available) {
+  test('CUDA is available', (t) => t.fail(`no usable GPU: ${info().cuda.reason}`));
+} else {
+  test.serial('gemm backend', (t) => {
+    const b = cuda.gemmBackend();
+    t.log(b);
+    t.regex(b, /^(cublas|mma\.sync)/);
+  });
+
+  for (const path of listFixtures()) {
+    const meta = fixtureMeta(path);
+    if (PART2.has(meta.op) || NO_DISPATCH.has(meta.op)) continue;
+    test.serial(`fixture ${fixtureName(path)}`, async (t) => {
+      const f = readFixture(path);
+      const inputs: (Tensor | null)[] = [];
+      for (let i = 0; i < meta.nInputs; i++) {
+        const raw = f.tensors.get(`in.${i}`);
+        inputs.push(raw ? toTensor(raw) : null);
+      }
+      const inPlace = meta.op === 'adamw' || meta.op === 'clip_grad_norm';
+      const res = await compareDevices(meta.op, inputs, meta.attrs, { grad: meta.hasGrad, inPlace });
+      for (const r of res) t.true(r.nonFinite === 0 && r.rel <= F32_TOL, `${r.what}: rel ${r.rel.toExponential(2)}, ${r.nonFinite} non-finite`);
+      for (const x of inputs) x?.dispose();
+    });
+  }
+
+  // Fresh random inputs at odd sizes: [op, inputs(), attrs, grad].
+  type Case = [string, () => (Tensor | null)[], Attrs, boolean];
+  const cases: Case[] = [
+    ['add', () => [randomF32([3, 37, 19]), randomF32([37, 1])], {}, true],
+    ['sub', () => [randomF32([5, 1, 33]), randomF32([7, 1])], {}, true],
+    ['mul', () => [randomF32([129, 77]), randomF32([77])], {}, true],
+    ['div', () => [randomF32([31, 45]), randomF32([31, 1])], {}, true],
+    ['scale', () => [randomF32([1001])], { alpha: 1.7, beta: -0.3 }, true],
+    ['gelu', () => [randomF32([3, 333], 4)], { approximate: 'none' }, true],
+    ['gelu', () => [randomF32([3, 333], 4)], { approximate: 'tanh' }, true],
+    ['quick_gelu', () => [randomF32([517], 4)], {}, true],
+    ['silu', () => [randomF32([2, 259], 4)], {}, true],
+    ['geglu', () => [randomF32([5, 3, 70])], {}, true],
+    ['swiglu', () => [randomF32([7, 129]), randomF32([7, 129])], {}, true],
+    ['softmax', () => [randomF32([13, 1031], 5)], {}, true],
+    ['layer_norm', () => [randomF32([9, 301]), randomF32([301]), randomF32([301])], { eps: 1e-5 }, true],
+    ['rms_norm', () => [randomF32([9, 301]), randomF32([301])], { eps: 1e-6 }, true],
+    ['group_norm', () => [randomF32([3, 12, 7, 9]), randomF32([12]), randomF32([12])], { groups: 4, eps: 1e-5, silu: 1 }, true],
+    ['sum', () => [randomF32([7, 33, 65])], { dims: [0, 2] }, true],
+    ['mean', () => [randomF32([7, 33, 65])], { dims: [1], keepdim: 1 }, true],
+    ['mse_loss', () => [randomF32([17, 29]), randomF32([17, 29])], { reduction: 'mean' }, true],
+    ['cross_entropy', () => [randomF32([37, 1003], 3), randomIds(37, 1003)], { reduction: 'mean' }, true],
+    ['embedding', () => [randomF32([1001, 67]), randomIds(333, 1001)], {}, true],
+    ['rope', () => [randomF32([2, 3, 17, 64]), randomIds(17, 4096)], { theta: 10000 }, true],
+    ['upsample_nearest2x', () => [randomF32([2, 3, 7, 5])], {}, true],
+    ['permute', () => [randomF32([3, 5, 7, 11])], { dims: [0, 2, 3, 1] }, true],
+    ['concat', () => [randomF32([3, 5, 7]), randomF32([3, 2, 7])], { dim: 1 }, true],
+    ['split', () => [randomF32([3, 9, 7])], { dim: 1, sizes: [2, 4, 3] }, true],
+    ['slice', () => [randomF32([4, 9, 7])], { dim: 2, start: 1, end: 6 }, true],
+    ['matmul', () => [randomF32([3, 67, 129]), randomF32([3, 129, 45])], {}, true],
+    ['matmul', () => [randomF32([2, 129, 67]), randomF32([45, 129])], { trans_a: 1, trans_b: 1, alpha: 0.5 }, true],
+    ['linear', () => [randomF32([3, 37, 130]), randomF32([77, 130]), randomF32([77])], { activation: 'gelu_tanh' }, true],
+    ['linear', () => [randomF32([257, 96]), randomF32([131, 96]), null], { activation: 'silu' }, true],
+  ];
+  for (const [op, make, attrs, grad] of cases) {
+    test.serial(`random f32 ${op} ${JSON.stringify(attrs)}`, async (t) => {
+      const res = await compareDevices(op, make(), attrs, { grad });
+      for (const r of res) t.true(r.nonFinite === 0 && r.rel <= F32_TOL, `${r.what}: rel ${r.rel.toExponential(2)}, ${r.nonFinite} non-finite`);
+    });
+    if (op === 'embedding' || op === 'cross_entropy' || op === 'rope') continue;
+    test.serial(`random bf16 ${op} ${JSON.stringify(attrs)}`, async (t) => {
+      // CUDA computes on bf16 tensors; the CPU reference on the same values widened to f32.
+      const ins = make();
+      const bf = await Promise.all(ins.map(async (x) => (x ? (await runOp('cast', [x], { dtype: 'bf16' }))[0]! : null)));
+      const widened = await Promise.all(bf.map(async (x) => (x ? (await runOp('cast', [x], { dtype: 'f32' }))[0]! : null)));
+      const res = await compareDevices(op, bf, attrs, { grad: false, cpuInputs: widened });
+      for (const r of res) t.true(r.nonFinite === 0 && r.rel <= BF16_TOL, `${r.what}: rel ${r.rel.toExponential(2)}`);
+    });
+  }
+
+  test.serial('optimiser: adamw and clip_grad_norm in place', async (t) => {
+    const p = randomF32([1237]), g = randomF32([1237]), m = randomF32([1237], 0.1);
+    const v = (await runOp('mul', [m, m]))[0]!;
+    const res = await compareDevices('adamw', [p, g, m, v], { lr: 1e-3, step: 3 }, { inPlace: true });
+    for (const r of res) t.true(r.rel <= F32_TOL, `${r.what}: rel ${r.rel}`);
+    const grads = [randomF32([17, 33], 3), randomF32([5000], 3), randomF32([3])];
+    const res2 = await compareDevices('clip_grad_norm', grads, { max_norm: 1 }, { inPlace: true });
+    for (const r of res2) t.true(r.rel <= F32_TOL, `${r.what}: rel ${r.rel}`);
+  });
+
+  test.serial('cast between every dtype', async (t) => {
+    const x = randomF32([2049], 300);
+    for (const [from, to] of [['f32', 'bf16'], ['f32', 'f16'], ['f32', 'i32'], ['f32', 'i64'], ['f32', 'u8'], ['f32', 'bool'], ['bf16', 'f32'], ['i32', 'f32']]) {
+      const src = from === 'f32' ? x : (await runOp('cast', [x], { dtype: from! }))[0]!;
+      const res = await compareDevices('cast', [src], { dtype: to! });
+      for (const r of res) t.is(r.rel, 0, `${from} -> ${to}: ${r.what} rel ${r.rel}`);
+    }
+  });
+
+  test.serial('Philox: rand and randn are the CPU stream', async (t) => {
+    for (const [kind, shape, seed, offset] of [['rand', [1027], 7, 0], ['randn', [3, 333], 123456789, 5], ['randn', [5], -1, 2 ** 40]] as const) {
+      const g = cuda.random(kind, shape, seed, offset);
+      const [c] = await runOp(kind, [], { shape: [...shape], seed, offset });
+      const d = diff(g.toFloat32(), c!.toFloat32());
+      t.true(d.rel <= 1e-6 && d.nonFinite === 0, `${kind}: rel ${d.rel}`);
+    }
+  });
+
+  test.serial('errors: E_ARG for a bad id, E_OOM with sizes, E_DEVICE for part-2 ops', async (t) => {
+    const w = randomF32([10, 4]).to('cuda');
+    const ids = Tensor.from(Int32Array.from([1, 12, 3]), [3], 'i32').to('cuda');
+    const e1 = await t.throwsAsync(runOp('embedding', [w, ids]));
+    t.is((e1 as VlvError).code, 'E_ARG');
+    t.regex(e1!.message, /id 12 .*out of range/);
+    const e2 = t.throws(() => cuda.random('rand', [2 ** 30, 2 ** 10], 1));
+    t.is((e2 as VlvError).code, 'E_OOM');
+    t.regex(e2!.message, /requested \d+ bytes, \d+ bytes free/);
+    const q = randomF32([1, 1, 4, 8]).to('cuda');
+    const e3 = await t.throwsAsync(runOp('attention', [q, q, q, null]));
+    t.is((e3 as VlvError).code, 'E_DEVICE');
+    // The device is still usable after these errors.
+    t.deepEqual(Array.from(Tensor.from([1, 2, 3], [3]).to('cuda').toFloat32()), [1, 2, 3]);
+  });
+
+  test.serial('caching allocator: in use and reserved, emptyCache', (t) => {
+    cuda.synchronize();
+    const before = cuda.memory();
+    const ts = Array.from({ length: 8 }, () => cuda.random('rand', [1 << 20], 3));
+    const during = cuda.memory();
+    t.true(during.inUse >= before.inUse + 8 * 4 * (1 << 20));
+    for (const x of ts) x.dispose();
+    const after = cuda.memory();
+    t.is(after.inUse, before.inUse);
+    t.true(after.reserved >= during.inUse - before.inUse);
+    const hits = after.cacheHits;
+    cuda.random('rand', [1 << 20], 3).dispose();
+    t.is(cuda.memory().cacheHits, hits + 1);
+    cuda.emptyCache();
+    t.true(cuda.memory().reserved <= after.reserved - 8 * 4 * (1 << 20));
+  });
+}
