@@ -196,3 +196,23 @@ test('qwen2 rejects bad configs, inputs and options with typed errors', async (t
   t.is(await code(model.run('generate', { input_ids }, { beams: 2 })), 'E_ARG');
   model.dispose();
 });
+
+test('forward returns the hidden states on request, as transformers output_hidden_states', async (t) => {
+  const { Model, ops } = await import('../lib/index.js');
+  const { join } = await import('node:path');
+  const folder = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'qwen2');
+  const model = await Model.load('qwen2', folder);
+  const embeds = await ops.randn([1, 5, 64], 7);
+  const plain = await model.run('forward', { inputs_embeds: embeds });
+  t.deepEqual(Object.keys(plain), ['logits']);
+  const out = await model.run('forward', { inputs_embeds: embeds }, { output_hidden_states: true });
+  const hidden = Object.keys(out).filter((k) => k.startsWith('hidden_states.')).sort();
+  t.is(hidden.length, 3); // embeddings + 2 layers (the last one final-normed)
+  t.deepEqual(Array.from(out['hidden_states.0']!.toFloat32()), Array.from(embeds.toFloat32()));
+  const head = model.parameters()['model.embed_tokens.weight']!; // tied
+  const logits = await ops.linear(out['hidden_states.2']!, head);
+  const a = logits.toFloat32();
+  const b = plain.logits!.toFloat32();
+  t.true(a.every((v, i) => Math.abs(v - b[i]!) <= 1e-5 * (1 + Math.abs(b[i]!))));
+  model.dispose();
+});

@@ -5,7 +5,8 @@
 // Keys: model.embed_tokens.weight, model.layers.N.{input_layernorm, self_attn.{q,k,v,o}_proj,
 // post_attention_layernorm, mlp.{gate,up,down}_proj}, model.norm.weight, lm_head.weight.
 //
-// run("forward", {input_ids | inputs_embeds, attention_mask?, position_ids?}) -> {logits}
+// run("forward", {input_ids | inputs_embeds, attention_mask?, position_ids?}) -> {logits}, and
+//   with the option output_hidden_states, hidden_states.<i> for i = 0..num_hidden_layers.
 //   attention_mask [B, L] (1 = real token) masks keys on top of the causal mask; positions
 //   default to 0..L-1 for every row (pass position_ids for left padding, as generate() does).
 // run("loss", {input_ids | inputs_embeds, attention_mask?, position_ids?, labels}) -> {loss}
@@ -94,7 +95,13 @@ class Qwen2 : public Model {
   }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
-    if (method == "forward") return {{"logits", forward(in, "qwen2.forward")}};
+    if (method == "forward") {
+      std::vector<Tensor> hidden;
+      const bool want_hidden = options.b("output_hidden_states", false);
+      NamedTensors out{{"logits", forward(in, "qwen2.forward", want_hidden ? &hidden : nullptr)}};
+      for (size_t i = 0; i < hidden.size(); ++i) out["hidden_states." + std::to_string(i)] = hidden[i];
+      return out;
+    }
     if (method == "loss") return {{"loss", loss(in)}};
     if (method == "generate") return generate_method(in, options);
     fail(ErrorCode::Arg, "qwen2: unknown method '", method, "' (forward, loss, generate)");
@@ -122,9 +129,13 @@ class Qwen2 : public Model {
   }
 
   // The decoder stack on hidden states [B, L, H] -> final-normed hidden states.
-  // positions: i64 [B, L]; key_mask: bool [B, 1, 1, Lk] or undefined.
-  Tensor decoder(Tensor h, const Tensor& positions, const Tensor& key_mask, const CacheUse& cache) const {
+  // positions: i64 [B, L]; key_mask: bool [B, 1, 1, Lk] or undefined. With `hidden`, collects
+  // transformers' output_hidden_states: the input, each layer's output but the last, and the
+  // final-normed output.
+  Tensor decoder(Tensor h, const Tensor& positions, const Tensor& key_mask, const CacheUse& cache,
+                 std::vector<Tensor>* hidden = nullptr) const {
     for (size_t i = 0; i < layers_.size(); ++i) {
+      if (hidden) hidden->push_back(h);
       const Qwen2Layer& L = layers_[i];
       Tensor x = ops::rms_norm(h, L.input_layernorm, eps_);
       Tensor q = ops::rope(split_heads(L.q(x), heads_), positions, theta_);
@@ -142,7 +153,9 @@ class Qwen2 : public Model {
       x = ops::rms_norm(h, L.post_attention_layernorm, eps_);
       h = ops::add(h, L.down(ops::swiglu(L.gate(x), L.up(x))));
     }
-    return ops::rms_norm(h, norm_, eps_);
+    Tensor out = ops::rms_norm(h, norm_, eps_);
+    if (hidden) hidden->push_back(out);
+    return out;
   }
 
   Tensor lm_head(const Tensor& h) const { return ops::linear(h, lm_head_); }
@@ -197,7 +210,7 @@ class Qwen2 : public Model {
     return p;
   }
 
-  Tensor forward(const NamedTensors& in, const char* method) const {
+  Tensor forward(const NamedTensors& in, const char* method, std::vector<Tensor>* hidden = nullptr) const {
     Tensor h = input_hidden(in, method);
     const int64_t b = h.size(0), l = h.size(1);
     Tensor positions;
@@ -211,7 +224,7 @@ class Qwen2 : public Model {
       positions = default_positions(b, l);
     }
     Tensor mask = key_mask(mask_bytes(in, b, l, method), b, l);
-    return lm_head(decoder(h, positions, mask, CacheUse{}));
+    return lm_head(decoder(h, positions, mask, CacheUse{}, hidden));
   }
 
   Tensor loss(const NamedTensors& in) const {
