@@ -101,7 +101,8 @@ if (!info().cuda.available) {
       const low = (x: Tensor | null, i: number) => x && x.dtype === 'f32' && !(op === 'attention' && i === 3);
       const bf = await Promise.all(ins.map(async (x, i) => (low(x, i) ? (await runOp('cast', [x], { dtype: 'bf16' }))[0]! : x)));
       const widened = await Promise.all(bf.map(async (x, i) => (low(ins[i]!, i) ? (await runOp('cast', [x], { dtype: 'f32' }))[0]! : x)));
-      const res = await compareDevices(op, bf, attrs, { grad: false, cpuInputs: widened });
+      // Gradients too for the part-2 ops (bf16 on the GPU against f32 on the same values).
+      const res = await compareDevices(op, bf, attrs, { grad: op === 'attention' || op === 'conv2d', cpuInputs: widened });
       for (const r of res) t.true(r.nonFinite === 0 && r.rel <= BF16_TOL, `${r.what}: rel ${r.rel.toExponential(2)}`);
     });
   }

@@ -97,10 +97,7 @@ Tensors conv2d(const Tensors& in, const Attrs& attrs, Saved*) {
   const VlvCudaConv c = geometry(x, w, b, attrs);
   const int64_t cog = c.cout / c.groups;
   Tensor yt = empty({c.cout, c.n, c.ho, c.wo}, x.dtype());
-  if (np_of(c) > 0) {
-    if (k_of(c) == 0) ck(api().fill(c.dtype, yt.numel(), 0.f, yt.raw()), "conv2d");
-    else group_gemm(c, false, false, cog, np_of(c), k_of(c), w, im2col(c, x), yt, "conv2d");
-  }
+  group_gemm(c, false, false, cog, np_of(c), k_of(c), w, im2col(c, x), yt, "conv2d");  // k = 0: zeros
   // Inner calls on detached tensors: the conv2d node alone is recorded.
   Tensor y = ops::permute(yt, {1, 0, 2, 3});
   if (b.defined()) y = ops::add(y, b.detach().reshape({1, c.cout, 1, 1}));
@@ -119,13 +116,12 @@ Tensors conv2d_backward(const BackwardArgs& g) {
   if (wants(0)) {
     gx = empty(x.shape(), x.dtype());
     Tensor dcol = empty({c.groups, K, NP}, x.dtype());
-    if (dcol.numel() > 0) group_gemm(c, true, false, K, NP, cog, w, gyt, dcol, "conv2d backward");
+    group_gemm(c, true, false, K, NP, cog, w, gyt, dcol, "conv2d backward");
     ck(api().col2im(&c, dcol.raw(), gx.raw()), "conv2d backward");
   }
   if (wants(1)) {
     gw = empty(w.shape(), w.dtype());
-    if (NP > 0) group_gemm(c, false, true, cog, K, NP, gyt, im2col(c, x), gw, "conv2d backward");
-    else ck(api().fill(c.dtype, gw.numel(), 0.f, gw.raw()), "conv2d backward");
+    group_gemm(c, false, true, cog, K, NP, gyt, im2col(c, x), gw, "conv2d backward");  // NP = 0: zeros
   }
   if (wants(2)) gb = cast_to(reduce(go.detach(), {true, false, true, true}, 1.f, false, DType::F32), b.dtype());
   return {gx, gw, gb};
