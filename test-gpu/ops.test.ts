@@ -87,6 +87,8 @@ if (!info().cuda.available) {
     ['conv2d', () => [randomF32([1, 16, 9, 9]), randomF32([8, 16, 1, 1]), randomF32([8])], {}, true],
     ['conv2d', () => [randomF32([2, 6, 10, 9]), randomF32([4, 3, 3, 2]), randomF32([4])], { groups: 2, padding: 1 }, true],
     ['conv2d', () => [randomF32([2, 8, 11, 7]), randomF32([8, 1, 3, 3]), randomF32([8])], { groups: 8, padding: 1, stride: [2, 1] }, true],
+    // col of one image is 64*9*256*256 = 37.7M elements > half the 64M budget: two chunks.
+    ['conv2d', () => [randomF32([2, 64, 256, 256]), randomF32([8, 64, 3, 3], 0.1), randomF32([8])], { padding: 1 }, true],
   ];
   for (const [op, make, attrs, grad] of cases) {
     test.serial(`random f32 ${op} ${JSON.stringify(attrs)}`, async (t) => {
