@@ -1,8 +1,7 @@
 /**
- * The reference fixtures of ../shared/golden/ on CUDA. Every golden model (CLIP text, Qwen2,
- * Florence-2, UNet, VAE) runs attention or conv2d, which are CUDA part 2, and the
- * conformance runner has no device option yet: recorded as todo until part 2 lands.
+ * The reference fixtures of ../shared/golden/ on CUDA. attention and conv2d are on CUDA since
+ * part 2, but the conformance runner has no device option yet: recorded as todo until it has.
  */
 import test from 'ava';
 
-test.todo('golden conformance on CUDA (needs attention and conv2d on CUDA: part 2, and a device option in runConformance)');
+test.todo('golden conformance on CUDA (needs a device option in runConformance)');

@@ -95,3 +95,12 @@ export function randomIds(n: number, vocab: number): Tensor {
   }
   return Tensor.from(a, [n], 'i32');
 }
+export function randomBool(shape: readonly number[], pTrue = 0.7): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const a = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    a[i] = state / 2 ** 32 < pTrue ? 1 : 0;
+  }
+  return Tensor.from(a, shape, 'bool');
+}

@@ -1,5 +1,5 @@
 /**
- * Every op of CUDA part 1 on the GPU against the CPU path: the committed op fixtures' inputs
+ * Every op on the GPU against the CPU path (attention, conv2d and scheduler_step: part 2): the committed op fixtures' inputs
  * (forward, backward, in-place updates; f32 <= 1e-5 relative L2), fresh random inputs at odd
  * sizes in f32 and bf16 (bf16 <= 1e-2 against the CPU on the same bf16-rounded values), the
  * Philox stream, and the error paths. Run by `npm run test:gpu` with VLV_CUDA_POISON=1, so
@@ -12,9 +12,8 @@ import type { Attrs } from '../lib/native.js';
 import { fixtureMeta, fixtureName, listFixtures } from '../test/helpers/op-fixtures.js';
 import { readFixture, toTensor } from '../test/helpers/fixture-file.js';
 import { diff } from '../test/helpers/compare.js';
-import { BF16_TOL, compareDevices, F32_TOL, randomF32, randomIds } from './helpers.js';
+import { BF16_TOL, compareDevices, F32_TOL, randomBool, randomF32, randomIds } from './helpers.js';
 
-const PART2 = new Set(['attention', 'conv2d']);
 const NO_DISPATCH = new Set(['randn', 'rand']); // no tensor input: covered through cuda.random
 
 if (!info().cuda.available) {
@@ -28,7 +27,7 @@ if (!info().cuda.available) {
 
   for (const path of listFixtures()) {
     const meta = fixtureMeta(path);
-    if (PART2.has(meta.op) || NO_DISPATCH.has(meta.op)) continue;
+    if (NO_DISPATCH.has(meta.op)) continue;
     test.serial(`fixture ${fixtureName(path)}`, async (t) => {
       const f = readFixture(path);
       const inputs: (Tensor | null)[] = [];
@@ -76,6 +75,20 @@ if (!info().cuda.available) {
     ['matmul', () => [randomF32([2, 129, 67]), randomF32([45, 129])], { trans_a: 1, trans_b: 1, alpha: 0.5 }, true],
     ['linear', () => [randomF32([3, 37, 130]), randomF32([77, 130]), randomF32([77])], { activation: 'gelu_tanh' }, true],
     ['linear', () => [randomF32([257, 96]), randomF32([131, 96]), null], { activation: 'silu' }, true],
+    // Part 2: fused attention (GQA, causal bottom-right, masks, cross, odd head dims).
+    ['attention', () => [randomF32([2, 4, 37, 64]), randomF32([2, 2, 53, 64]), randomF32([2, 2, 53, 64]), null], {}, true],
+    ['attention', () => [randomF32([1, 3, 45, 80]), randomF32([1, 3, 45, 80]), randomF32([1, 3, 45, 80]), null], { causal: 1 }, true],
+    ['attention', () => [randomF32([2, 2, 61, 128]), randomF32([2, 1, 77, 128]), randomF32([2, 1, 77, 96]), null], { causal: 1, scale: 0.3 }, true],
+    ['attention', () => [randomF32([2, 4, 33, 40]), randomF32([2, 4, 77, 40]), randomF32([2, 4, 77, 40]), randomF32([2, 1, 1, 77], 3)], {}, true],
+    ['attention', () => [randomF32([1, 2, 19, 17]), randomF32([1, 2, 23, 17]), randomF32([1, 2, 23, 17]), randomBool([1, 2, 19, 23])], {}, true],
+    // Part 2: conv2d (3x3 / 1x1, stride 2, padding, groups, depthwise, bias).
+    ['conv2d', () => [randomF32([2, 5, 13, 11]), randomF32([7, 5, 3, 3]), randomF32([7])], { padding: 1 }, true],
+    ['conv2d', () => [randomF32([2, 6, 15, 12]), randomF32([9, 6, 3, 3]), null], { stride: 2, padding: [1, 0] }, true],
+    ['conv2d', () => [randomF32([1, 16, 9, 9]), randomF32([8, 16, 1, 1]), randomF32([8])], {}, true],
+    ['conv2d', () => [randomF32([2, 6, 10, 9]), randomF32([4, 3, 3, 2]), randomF32([4])], { groups: 2, padding: 1 }, true],
+    ['conv2d', () => [randomF32([2, 8, 11, 7]), randomF32([8, 1, 3, 3]), randomF32([8])], { groups: 8, padding: 1, stride: [2, 1] }, true],
+    // col of one image is 64*9*256*256 = 37.7M elements > half the 64M budget: two chunks.
+    ['conv2d', () => [randomF32([2, 64, 256, 256]), randomF32([8, 64, 3, 3], 0.1), randomF32([8])], { padding: 1 }, true],
   ];
   for (const [op, make, attrs, grad] of cases) {
     test.serial(`random f32 ${op} ${JSON.stringify(attrs)}`, async (t) => {
@@ -85,13 +98,25 @@ if (!info().cuda.available) {
     if (op === 'embedding' || op === 'cross_entropy' || op === 'rope') continue;
     test.serial(`random bf16 ${op} ${JSON.stringify(attrs)}`, async (t) => {
       // CUDA computes on bf16 tensors; the CPU reference on the same values widened to f32.
+      // attention's mask (input 3) stays bool / f32.
       const ins = make();
-      const bf = await Promise.all(ins.map(async (x) => (x ? (await runOp('cast', [x], { dtype: 'bf16' }))[0]! : null)));
-      const widened = await Promise.all(bf.map(async (x) => (x ? (await runOp('cast', [x], { dtype: 'f32' }))[0]! : null)));
-      const res = await compareDevices(op, bf, attrs, { grad: false, cpuInputs: widened });
+      const low = (x: Tensor | null, i: number) => x && x.dtype === 'f32' && !(op === 'attention' && i === 3);
+      const bf = await Promise.all(ins.map(async (x, i) => (low(x, i) ? (await runOp('cast', [x], { dtype: 'bf16' }))[0]! : x)));
+      const widened = await Promise.all(bf.map(async (x, i) => (low(ins[i]!, i) ? (await runOp('cast', [x], { dtype: 'f32' }))[0]! : x)));
+      // Gradients too for the part-2 ops (bf16 on the GPU against f32 on the same values).
+      const res = await compareDevices(op, bf, attrs, { grad: op === 'attention' || op === 'conv2d', cpuInputs: widened });
       for (const r of res) t.true(r.nonFinite === 0 && r.rel <= BF16_TOL, `${r.what}: rel ${r.rel.toExponential(2)}`);
     });
   }
+
+  test.serial('scheduler_step: the CPU bits, with and without the optional inputs', async (t) => {
+    const attrs = { x0_sample: 1.3, x0_model: -0.7, clip: 1, sample_coef: 0.9, model_coef: 0.2, x0_coef: 0.4 };
+    const shape = [2, 4, 17, 19];
+    const full = await compareDevices('scheduler_step', [randomF32(shape, 2), randomF32(shape, 2), randomF32(shape), randomF32(shape)],
+      { ...attrs, prev_x0_coef: -0.3, noise_coef: 0.05 });
+    const bare = await compareDevices('scheduler_step', [randomF32(shape, 2), randomF32(shape, 2), null, null], { ...attrs, clip: 0 });
+    for (const r of [...full, ...bare]) t.is(r.rel, 0, `${r.what}: rel ${r.rel}`);
+  });
 
   test.serial('optimiser: adamw and clip_grad_norm in place', async (t) => {
     const p = randomF32([1237]), g = randomF32([1237]), m = randomF32([1237], 0.1);
@@ -121,7 +146,7 @@ if (!info().cuda.available) {
     }
   });
 
-  test.serial('errors: E_ARG for a bad id, E_OOM with sizes, E_DEVICE for part-2 ops', async (t) => {
+  test.serial('errors: E_ARG for a bad id or a head dim over 256, E_OOM with sizes', async (t) => {
     const w = randomF32([10, 4]).to('cuda');
     const ids = Tensor.from(Int32Array.from([1, 12, 3]), [3], 'i32').to('cuda');
     const e1 = await t.throwsAsync(runOp('embedding', [w, ids]));
@@ -130,9 +155,10 @@ if (!info().cuda.available) {
     const e2 = t.throws(() => cuda.random('rand', [2 ** 30, 2 ** 10], 1));
     t.is((e2 as VlvError).code, 'E_OOM');
     t.regex(e2!.message, /requested \d+ bytes, \d+ bytes free/);
-    const q = randomF32([1, 1, 4, 8]).to('cuda');
+    const q = randomF32([1, 1, 4, 300]).to('cuda');
     const e3 = await t.throwsAsync(runOp('attention', [q, q, q, null]));
-    t.is((e3 as VlvError).code, 'E_DEVICE');
+    t.is((e3 as VlvError).code, 'E_ARG');
+    t.regex(e3!.message, /head dims must be in \[1, 256\]/);
     // The device is still usable after these errors.
     t.deepEqual(Array.from(Tensor.from([1, 2, 3], [3]).to('cuda').toFloat32()), [1, 2, 3]);
   });

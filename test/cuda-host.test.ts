@@ -12,17 +12,24 @@ import { cuda, info, ops, Tensor, VlvError } from '../lib/index.js';
 
 const root = join(import.meta.dirname, '..');
 
-function hostTestBinary(): string {
-  const built = join(root, 'build', 'Release', 'vlv_cuda_host_tests');
+// A host test binary from the build, or compiled here from `sources` when not built.
+function hostTestBinary(name: string, sources: string[]): string {
+  const built = join(root, 'build', 'Release', name);
   if (existsSync(built)) return built;
-  const out = join(mkdtempSync(join(tmpdir(), 'vlv-cuda-host-')), 'vlv_cuda_host_tests');
-  execFileSync('c++', ['-std=c++17', '-O1', `-I${join(root, 'csrc')}`, join(root, 'csrc/cuda/caching_allocator.cc'),
-    join(root, 'csrc/cuda/test/caching_allocator_test.cc'), '-o', out, '-lpthread']);
+  const out = join(mkdtempSync(join(tmpdir(), 'vlv-cuda-host-')), name);
+  execFileSync('c++', ['-std=c++17', '-O1', `-I${join(root, 'csrc')}`, ...sources.map((s) => join(root, s)), '-o', out, '-lpthread']);
   return out;
 }
 
 test('caching allocator bookkeeping (host test binary)', (t) => {
-  const r = spawnSync(hostTestBinary(), { encoding: 'utf8' });
+  const bin = hostTestBinary('vlv_cuda_host_tests', ['csrc/cuda/caching_allocator.cc', 'csrc/cuda/test/caching_allocator_test.cc']);
+  const r = spawnSync(bin, { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /\d+ checks passed/);
+});
+
+test('attention row loops and conv index maps of the CUDA kernels (host test binary)', (t) => {
+  const r = spawnSync(hostTestBinary('vlv_cuda_kernel_tests', ['csrc/cuda/test/kernels_host_test.cc']), { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /\d+ checks passed/);
 });

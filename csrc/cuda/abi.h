@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VLV_CUDA_ABI_VERSION 2
+#define VLV_CUDA_ABI_VERSION 3
 #define VLV_CUDA_MAX_DIMS 8
 
 #ifdef __cplusplus
@@ -88,6 +88,33 @@ struct VlvCudaMulti {
   void* p[4];       // adamw: param, grad, exp_avg, exp_avg_sq; norm/scale: p[0]
   int64_t n;
   int dtype;        // of p[0] and p[1] (f32, bf16, f16); adamw moments are f32
+};
+
+// One fused attention call (ops.h: attention). q[b,hq,lq,d], k[b,hkv,lk,d], v[b,hkv,lk,dv]
+// contiguous, all of `dtype`; query head h reads kv head h / (hq/hkv). mask (may be null):
+// mask_dtype VLV_CUDA_BOOL (u8, nonzero = attend) or VLV_CUDA_F32 (added to the scores),
+// element (b,h,i,j) at mask[b*s0 + h*s1 + i*s2 + j*s3] (mask_strides; 0 = broadcast).
+// causal: query i sees keys j <= i + lk - lq. d and dv <= 256.
+struct VlvCudaAttention {
+  int dtype, mask_dtype, causal;
+  int64_t b, hq, hkv, lq, lk, d, dv;
+  int64_t mask_strides[4];
+  float scale;
+  const void* q;
+  const void* k;
+  const void* v;
+  const void* mask;
+};
+
+// The scalars of one scheduler step (ops.h: scheduler_step).
+struct VlvCudaSchedulerStep {
+  float x0_sample, x0_model, clip, sample, model, x0, prev_x0, noise;
+};
+
+// conv2d geometry: x[n,cin,h,w], w[cout,cin/groups,kh,kw] -> y[n,cout,ho,wo].
+struct VlvCudaConv {
+  int dtype;
+  int64_t n, cin, h, w, cout, kh, kw, sh, sw, ph, pw, groups, ho, wo;
 };
 
 struct VlvCudaApi {
@@ -160,6 +187,20 @@ struct VlvCudaApi {
   // scaled by min(1, max_norm / (norm + 1e-6)) read on the device.
   int (*clip_grad_norm)(int count, const struct VlvCudaMulti* tensors, double max_norm, float* norm);
   int (*gemm)(const struct VlvCudaGemm* g);
+
+  // ABI 3 (CUDA part 2).
+  // out[b,hq,lq,dv] (dtype), lse[b,hq,lq] f32 (-inf and out = 0 for a row that sees no key).
+  int (*attention)(const struct VlvCudaAttention* a, void* out, float* lse);
+  // gq, gk, gv (dtype, shapes of q, k, v) are written whole; deterministic (no atomics).
+  int (*attention_backward)(const struct VlvCudaAttention* a, const void* out, const float* lse, const void* gout,
+                            void* gq, void* gk, void* gv);
+  // f32, n elements; p (prev_x0) and noise may be null.
+  int (*scheduler_step)(const struct VlvCudaSchedulerStep* c, int64_t n, const float* x, const float* m,
+                        const float* p, const float* noise, float* prev, float* x0);
+  // col[g][k][n*ho*wo + p] (k = (c_in_group*kh + ky)*kw + kx) from x: im2col of every image.
+  int (*im2col)(const struct VlvCudaConv* c, const void* x, void* col);
+  // gx[n,cin,h,w] = the adjoint of im2col applied to gcol (a gather: deterministic).
+  int (*col2im)(const struct VlvCudaConv* c, const void* gcol, void* gx);
 };
 
 typedef const struct VlvCudaApi* (*vlv_cuda_api_fn)(void);

@@ -42,6 +42,11 @@ const VlvCudaApi kApi = {
     vlv::cuda::adamw,
     vlv::cuda::clip_grad_norm,
     vlv::cuda::gemm,
+    vlv::cuda::attention,
+    vlv::cuda::attention_backward,
+    vlv::cuda::scheduler_step,
+    vlv::cuda::im2col,
+    vlv::cuda::col2im,
 };
 }  // namespace
 

@@ -55,5 +55,15 @@ int clip_grad_norm(int count, const VlvCudaMulti* t, double max_norm, float* nor
 // gemm.cu
 int gemm(const VlvCudaGemm* g);
 int gemm_backend(char* name, int size);
+// attention.cu
+int attention(const VlvCudaAttention* a, void* out, float* lse);
+int attention_backward(const VlvCudaAttention* a, const void* out, const float* lse, const void* gout, void* gq,
+                       void* gk, void* gv);
+// scheduler_step.cu
+int scheduler_step(const VlvCudaSchedulerStep* c, int64_t n, const float* x, const float* m, const float* p,
+                   const float* noise, float* prev, float* x0);
+// conv.cu
+int im2col(const VlvCudaConv* c, const void* x, void* col);
+int col2im(const VlvCudaConv* c, const void* gcol, void* gx);
 
 }  // namespace vlv::cuda

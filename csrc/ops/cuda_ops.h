@@ -1,6 +1,6 @@
 // Every CUDA kernel and backward rule of the addon-side table, declared from the op list as
 // the CPU's are (kernel.h): cudaops::add, cudaops::add_backward, ... A missing one is a link
-// error. attention and conv2d (part 2) are defined in cuda_table.cc as E_DEVICE stubs.
+// error.
 #pragma once
 #include <string>
 
