@@ -1,14 +1,23 @@
 import { registerCommand } from './cli.js';
 import { runConformance } from './conformance/run.js';
 
-registerCommand('conformance', 'check a reference folder (golden format): one JSON line per case', async (args) => {
-  const folder = args.find((a) => !a.startsWith('--'));
+registerCommand('conformance', 'check a reference folder (golden format) [--device cpu|cuda]: one JSON line per case', async (args) => {
+  const folder = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--device');
   if (!folder) {
     console.error('usage: vlv conformance <folder>');
     return 2;
   }
-  const results = await runConformance(folder, (r) =>
-    console.log(JSON.stringify({ case: r.case, maxAbs: r.maxAbs, rel: r.rel, tol: r.tol, pass: r.pass, ...(r.error ? { error: r.error } : {}) })),
+  const at = args.indexOf('--device');
+  const device = at >= 0 ? args[at + 1] : 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') {
+    console.error(`vlv conformance: --device takes cpu or cuda, not '${device}'`);
+    return 2;
+  }
+  const results = await runConformance(
+    folder,
+    (r) =>
+      console.log(JSON.stringify({ case: r.case, maxAbs: r.maxAbs, rel: r.rel, tol: r.tol, pass: r.pass, ...(r.error ? { error: r.error } : {}) })),
+    { device },
   );
   const failed = results.filter((r) => !r.pass).length;
   console.error(`${results.length - failed} passed, ${failed} failed`);

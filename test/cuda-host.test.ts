@@ -80,3 +80,18 @@ test('without CUDA, device calls throw E_DEVICE and CPU ops keep working', async
   t.is(x.to('cpu'), x);
   t.deepEqual(Array.from((await ops.scale(x, 2)).toFloat32()), [2, 4, 6]);
 });
+
+test('a model asked onto CUDA without a usable GPU is E_DEVICE, and the CPU load still works', async (t) => {
+  const { Model, VlvError, info } = await import('../lib/index.js');
+  const { join } = await import('node:path');
+  const folder = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'clip_text');
+  if (info().cuda.available) {
+    t.pass('a GPU is usable here: covered by npm run test:gpu');
+    return;
+  }
+  const e = await t.throwsAsync(Model.load('clip_text', folder, { device: 'cuda' }), { instanceOf: VlvError });
+  t.is(e?.code, 'E_DEVICE');
+  const m = await Model.load('clip_text', folder, { device: 'cpu' });
+  t.is(m.kind, 'clip_text');
+  m.dispose();
+});

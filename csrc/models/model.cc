@@ -37,12 +37,14 @@ const Entry& entry(const std::string& kind) {
 }
 }  // namespace
 
-std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype) {
+std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype,
+                                  Device device) {
   namespace fs = std::filesystem;
   const Entry& e = entry(kind);
   const ModelFiles& files = e.files;
   Config config = Config::load((fs::path(folder) / files.config).string());
   Weights weights = files.weights ? Weights::load(folder, matrix_dtype) : Weights();
+  weights.set_device(device);
   std::unique_ptr<Model> model = e.factory(config, weights);
   weights.check_all_used();
   return model;

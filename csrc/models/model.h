@@ -44,8 +44,9 @@ struct ModelRegistrar {
 // Builds a model of `kind` from a folder (config.json + safetensors, or as its ModelFiles say). Every weight must be
 // used and every config field honoured (or known to be irrelevant). matrix_dtype bf16 / f16
 // keeps the weight matrices of linear and embedding layers 16-bit (Weights::take_matrix).
+// device CUDA puts every weight there (the model then computes there; E_DEVICE without one).
 std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder,
-                                  DType matrix_dtype = DType::F32);
+                                  DType matrix_dtype = DType::F32, Device device = Device::CPU);
 // Builds a model of `kind` from its config alone with seeded random weights (random_init):
 // `config` is the config file itself or a folder holding it (under the kind's config name).
 std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed);

@@ -1,5 +1,7 @@
 #include "models/weights.h"
 
+#include "ops/cuda_common.h"
+
 #include <cmath>
 
 #include "io/safetensors.h"
@@ -74,7 +76,7 @@ Tensor Weights::take_as(const std::string& name, const Shape& shape, DType dtype
   if (random_) {
     used_.insert(name);
     Tensor t = random_init(name, shape, seed_);
-    return dtype == DType::F32 ? t : t.to(dtype);
+    return on_device(dtype == DType::F32 ? t : t.to(dtype));
   }
   auto it = tensors_.find(name);
   VLV_CHECK(it != tensors_.end(), ErrorCode::FileFormat, source_, ": weight '", name, "' is missing");
@@ -82,9 +84,14 @@ Tensor Weights::take_as(const std::string& name, const Shape& shape, DType dtype
   VLV_CHECK(t.shape() == shape, ErrorCode::FileFormat, source_, ": weight '", name, "' is ", t.desc(), ", the config needs ",
             shape_str(shape));
   if (t.dtype() != dtype) t = t.to(dtype);
+  t = on_device(t);
   if (!t.meta()) t.set_requires_grad(false);  // gives the tensor shared autograd state
   used_.insert(name);
   return t;
+}
+
+Tensor Weights::on_device(const Tensor& t) const {
+  return device_ == Device::CPU ? t : cudaops::to_device(t, device_);
 }
 
 std::vector<std::string> Weights::unused() const {

@@ -29,6 +29,8 @@ class Weights {
   // The tensor (f32, frozen: requires_grad false) with that name and shape; E_FILE_FORMAT
   // naming the checkpoint if it is missing or shaped otherwise.
   Tensor take(const std::string& name, const Shape& shape);
+  // Every tensor taken from now on is copied to `device` (E_DEVICE when it is not usable).
+  void set_device(Device device) { device_ = device; }
   // The same for a matrix read only by the linear / embedding ops: in the load's matrix dtype.
   Tensor take_matrix(const std::string& name, const Shape& shape);
   std::vector<std::string> unused() const;
@@ -40,8 +42,10 @@ class Weights {
   std::set<std::string> used_;
   std::string source_;
   DType matrix_dtype_ = DType::F32;
+  Device device_ = Device::CPU;
 
   Tensor take_as(const std::string& name, const Shape& shape, DType dtype);
+  Tensor on_device(const Tensor& t) const;
   bool random_ = false;
   uint64_t seed_ = 0;
 };

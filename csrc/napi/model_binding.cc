@@ -160,12 +160,14 @@ class LoadWorker : public PromiseWorker {
  public:
   // seed < 0: load weights from the folder (matrices in matrix_dtype); else random weights
   // from the config alone.
-  LoadWorker(Napi::Env env, std::string kind, std::string folder, int64_t seed = -1, DType matrix_dtype = DType::F32)
-      : PromiseWorker(env), kind_(std::move(kind)), folder_(std::move(folder)), seed_(seed), matrix_dtype_(matrix_dtype) {}
+  LoadWorker(Napi::Env env, std::string kind, std::string folder, int64_t seed = -1, DType matrix_dtype = DType::F32,
+             Device device = Device::CPU)
+      : PromiseWorker(env), kind_(std::move(kind)), folder_(std::move(folder)), seed_(seed), matrix_dtype_(matrix_dtype),
+        device_(device) {}
 
  protected:
   void Run() override {
-    model_ = seed_ < 0 ? models::load_model(kind_, folder_, matrix_dtype_)
+    model_ = seed_ < 0 ? models::load_model(kind_, folder_, matrix_dtype_, device_)
                        : models::random_model(kind_, folder_, uint64_t(seed_));
   }
   Napi::Value Result(Napi::Env env) override {
@@ -178,6 +180,7 @@ class LoadWorker : public PromiseWorker {
   std::string kind_, folder_;
   int64_t seed_;
   DType matrix_dtype_;
+  Device device_;
   std::shared_ptr<Model> model_;
 };
 
@@ -257,8 +260,9 @@ Napi::Value guided_sample_js(const Napi::CallbackInfo& info) {
   });
 }
 
-// loadModel(kind, folder, dtype?) -> Promise<NativeModel>; dtype 'f32' (default), 'bf16' or
-// 'f16': the dtype the weight matrices are held in (models::load_model).
+// loadModel(kind, folder, dtype?, device?) -> Promise<NativeModel>; dtype 'f32' (default), 'bf16'
+// or 'f16': the dtype the weight matrices are held in (models::load_model); device 'cpu'
+// (default) or 'cuda'.
 Napi::Value load_model_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -268,7 +272,13 @@ Napi::Value load_model_js(const Napi::CallbackInfo& info) {
       VLV_CHECK(name == "f32" || name == "bf16" || name == "f16", ErrorCode::Arg, "loadModel: dtype must be 'f32', 'bf16' or 'f16', got '", name, "'");
       dtype = dtype_from_name(name);
     }
-    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"), -1, dtype);
+    Device device = Device::CPU;
+    if (info.Length() > 3 && !info[3].IsUndefined()) {
+      const std::string name = arg_string(info, 3, "device");
+      VLV_CHECK(name == "cpu" || name == "cuda", ErrorCode::Arg, "loadModel: device must be 'cpu' or 'cuda', got '", name, "'");
+      device = name == "cuda" ? Device::CUDA : Device::CPU;
+    }
+    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"), -1, dtype, device);
     Napi::Promise p = w->promise();
     w->Queue();
     return p;

@@ -3,8 +3,8 @@ import { backward } from '../autograd.js';
 import { Model } from '../models/model.js';
 import { registerComponent } from './registry.js';
 
-registerComponent('clip_text', async (folder) => {
-  const model = await Model.load('clip_text', folder);
+registerComponent('clip_text', async (folder, options) => {
+  const model = await Model.load('clip_text', folder, { device: options.device ?? 'cpu' });
   return {
     runners: {
       'clip_text.forward': (_spec, inputs) => model.run('forward', inputs),

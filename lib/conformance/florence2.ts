@@ -5,8 +5,8 @@ import { Model } from '../models/model.js';
 import type { Tensor } from '../tensor.js';
 import { registerComponent } from './registry.js';
 
-registerComponent('florence2', async (folder) => {
-  const model = await Model.load('florence2', folder);
+registerComponent('florence2', async (folder, options) => {
+  const model = await Model.load('florence2', folder, { device: options.device ?? 'cpu' });
   const decode = (queries: Tensor, inputs: Record<string, Tensor>) =>
     model.run('query_decoder', {
       inputs_embeds: queries,

@@ -14,8 +14,8 @@ function generateOptions(spec: { generate?: Record<string, unknown> }): Attrs {
   return options;
 }
 
-registerComponent('qwen2', async (folder) => {
-  const model = await Model.load('qwen2', folder);
+registerComponent('qwen2', async (folder, options) => {
+  const model = await Model.load('qwen2', folder, { device: options.device ?? 'cpu' });
   return {
     runners: {
       'causal_lm.forward': (_spec, inputs) => model.run('forward', inputs),

@@ -13,8 +13,13 @@ export interface ComponentSession {
   dispose(): void;
 }
 
+export interface ComponentOptions {
+  /** Where the model is loaded and run ('cpu' by default). */
+  device?: 'cpu' | 'cuda';
+}
+
 /** Loads what a folder of this component needs (its model from the folder, through the project's loaders). */
-export type ComponentLoader = (folder: string) => Promise<ComponentSession>;
+export type ComponentLoader = (folder: string, options: ComponentOptions) => Promise<ComponentSession>;
 
 const loaders = new Map<string, ComponentLoader>();
 

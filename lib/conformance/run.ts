@@ -80,7 +80,17 @@ function asNumbers(t: Tensor): Float64Array {
   return Float64Array.from(t.toFloat32());
 }
 
-export async function runConformance(folder: string, onCase?: (r: CaseResult) => void): Promise<CaseResult[]> {
+export interface ConformanceOptions {
+  /** Run the models on 'cuda' (inputs are copied there; outputs compared on the CPU). Default 'cpu'. */
+  device?: 'cpu' | 'cuda';
+}
+
+export async function runConformance(
+  folder: string,
+  onCase?: (r: CaseResult) => void,
+  options: ConformanceOptions = {},
+): Promise<CaseResult[]> {
+  const device = options.device ?? 'cpu';
   let spec: CasesFile;
   try {
     spec = JSON.parse(readFileSync(join(folder, 'cases.json'), 'utf8')) as CasesFile;
@@ -88,7 +98,7 @@ export async function runConformance(folder: string, onCase?: (r: CaseResult) =>
     throw new VlvError('E_FILE', `conformance: cannot read ${join(folder, 'cases.json')}: ${(e as Error).message}`);
   }
   const data = await loadSafetensors(join(folder, 'cases.safetensors'));
-  const { runners, dispose } = await componentRunners(spec.component, folder);
+  const { runners, dispose } = await componentRunners(spec.component, folder, { device });
   const results: CaseResult[] = [];
   try {
     for (const c of spec.cases) {
@@ -100,7 +110,7 @@ export async function runConformance(folder: string, onCase?: (r: CaseResult) =>
         for (const [arg, name] of Object.entries(c.inputs)) {
           const t = data.tensors[name];
           if (!t) throw new VlvError('E_FILE_FORMAT', `tensor '${name}' is missing from cases.safetensors`);
-          inputs[arg] = t;
+          inputs[arg] = device === 'cpu' ? t : t.to(device);
         }
         const out = await runner(c, inputs);
         for (const [key, name] of Object.entries(c.outputs)) {

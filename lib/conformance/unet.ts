@@ -3,8 +3,8 @@ import { backward } from '../autograd.js';
 import { Model } from '../models/model.js';
 import { registerComponent, type ComponentLoader } from './registry.js';
 
-const loadUnet: ComponentLoader = async (folder) => {
-  const model = await Model.load('unet', folder);
+const loadUnet: ComponentLoader = async (folder, options) => {
+  const model = await Model.load('unet', folder, { device: options.device ?? 'cpu' });
   return {
     runners: {
       'unet.forward': (_spec, inputs) => model.run('forward', inputs),

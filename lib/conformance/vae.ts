@@ -13,8 +13,8 @@ function leaf(t: Tensor): Tensor {
   return x;
 }
 
-const load: ComponentLoader = async (folder) => {
-  const model = await Model.load('vae', folder);
+const load: ComponentLoader = async (folder, options) => {
+  const model = await Model.load('vae', folder, { device: options.device ?? 'cpu' });
   return {
     runners: {
       'vae.encode': (_spec, inputs) => model.run('encode', inputs),

@@ -24,7 +24,7 @@ export interface NativeModel {
 }
 
 interface ModelAddon {
-  loadModel(kind: string, folder: string, dtype?: string): Promise<NativeModel>;
+  loadModel(kind: string, folder: string, dtype?: string, device?: string): Promise<NativeModel>;
   randomModel(kind: string, config: string, seed: number): Promise<NativeModel>;
   modelKinds(): string[];
 }
@@ -34,6 +34,8 @@ const addon = native as unknown as ModelAddon;
 export interface LoadModelOptions {
   /** The dtype of weight matrices in memory: 'f32' (default), 'bf16' or 'f16'. */
   dtype?: 'f32' | 'bf16' | 'f16';
+  /** Where the weights live and the model computes: 'cpu' (default) or 'cuda' (E_DEVICE without a usable GPU). */
+  device?: 'cpu' | 'cuda';
 }
 
 /** The architectures the engine can load ('clip_text', ...). */
@@ -55,7 +57,7 @@ export class Model {
    * (half the memory; computation stays f32); other tensors are f32. Default 'f32'.
    */
   static async load(kind: string, folder: string, opts: LoadModelOptions = {}): Promise<Model> {
-    return new Model(await wrapAsync(() => addon.loadModel(kind, folder, opts.dtype ?? 'f32')));
+    return new Model(await wrapAsync(() => addon.loadModel(kind, folder, opts.dtype ?? 'f32', opts.device ?? 'cpu')));
   }
 
   /**
