@@ -22,6 +22,7 @@
 #include "core/thread_pool.h"
 #include "ops/cpu/inputs.h"
 #include "ops/cpu/gemm.h"
+#include "ops/conv_shape.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
@@ -50,44 +51,12 @@ struct ConvGeom {
   }
 };
 
-std::pair<int64_t, int64_t> hw_attr(const Attrs& a, const char* name, int64_t fallback, int64_t min) {
-  std::vector<int64_t> v = a.ints(name, {fallback});
-  VLV_CHECK(v.size() == 1 || v.size() == 2, ErrorCode::Arg, "conv2d: attribute '", name,
-            "' must be an int or [h, w], got ", v.size(), " values");
-  std::pair<int64_t, int64_t> hw{v[0], v.size() == 2 ? v[1] : v[0]};
-  VLV_CHECK(hw.first >= min && hw.second >= min, ErrorCode::Arg, "conv2d: attribute '", name, "' must be >= ", min,
-            ", got [", hw.first, ",", hw.second, "]");
-  return hw;
-}
-
 ConvGeom conv_geom(const Tensor& x, const Tensor& w, const Tensor& b, const Attrs& attrs) {
+  const ConvShape c = conv_shape(x, w, b, attrs);
   check_float(x, "conv2d", "x");
   check_float(w, "conv2d", "weight");
-  check_dim(x, 4, "conv2d", "x");
-  check_dim(w, 4, "conv2d", "weight");
-  ConvGeom g{};
-  g.N = x.size(0), g.Cin = x.size(1), g.H = x.size(2), g.W = x.size(3);
-  g.Cout = w.size(0), g.kh = w.size(2), g.kw = w.size(3);
-  std::tie(g.sh, g.sw) = hw_attr(attrs, "stride", 1, 1);
-  std::tie(g.ph, g.pw) = hw_attr(attrs, "padding", 0, 0);
-  g.G = attrs.i("groups", 1);
-  VLV_CHECK(g.G >= 1, ErrorCode::Arg, "conv2d: attribute 'groups' must be >= 1, got ", g.G);
-  VLV_CHECK(g.Cin % g.G == 0 && g.Cout % g.G == 0, ErrorCode::Shape, "conv2d: groups=", g.G,
-            " must divide the input channels (x ", x.desc(), ") and the output channels (weight ", w.desc(), ")");
-  VLV_CHECK(w.size(1) == g.Cin / g.G, ErrorCode::Shape, "conv2d: weight ", w.desc(), " must be [Cout, Cin/groups=",
-            g.Cin / g.G, ", kh, kw] for x ", x.desc(), " and groups=", g.G);
-  VLV_CHECK(g.kh >= 1 && g.kw >= 1 && g.Cout >= 1, ErrorCode::Shape, "conv2d: empty weight ", w.desc());
-  if (b.defined()) {
-    check_float(b, "conv2d", "bias");
-    VLV_CHECK(b.dim() == 1 && b.size(0) == g.Cout, ErrorCode::Shape, "conv2d: bias ", b.desc(), " must be [", g.Cout,
-              "] for weight ", w.desc());
-  }
-  const int64_t eh = g.H + 2 * g.ph - g.kh, ew = g.W + 2 * g.pw - g.kw;
-  VLV_CHECK(eh >= 0 && ew >= 0, ErrorCode::Shape, "conv2d: kernel ", g.kh, "x", g.kw, " is larger than the padded input ",
-            g.H + 2 * g.ph, "x", g.W + 2 * g.pw, " (x ", x.desc(), ")");
-  g.Ho = eh / g.sh + 1;
-  g.Wo = ew / g.sw + 1;
-  return g;
+  if (b.defined()) check_float(b, "conv2d", "bias");
+  return ConvGeom{c.n, c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.groups, c.ho, c.wo};
 }
 
 // Output positions o in [lo, hi) whose input position o*stride - pad + k lies inside [0, in).
