@@ -6,15 +6,11 @@
 
 #include "ops/cuda_common.h"
 #include "ops/cuda_ops.h"
+#include "ops/shape_args.h"
 
 namespace vlv::cudaops {
 
 namespace {
-int64_t norm_dim(int64_t d, int64_t rank, const char* op) {
-  VLV_CHECK(d >= -rank && d < rank, ErrorCode::Arg, op, ": dim ", d, " is out of range for a tensor of rank ", rank);
-  return d < 0 ? d + rank : d;
-}
-
 // dst[..., dst_start + i, ...] = src[..., src_start + i, ...] for i < len along `dim`.
 void copy_range(const Tensor& src, int64_t dim, int64_t src_start, int64_t len, const Tensor& dst,
                 int64_t dst_start, const char* op) {
@@ -27,19 +23,6 @@ void copy_range(const Tensor& src, int64_t dim, int64_t src_start, int64_t len, 
   const char* s = static_cast<const char*>(src.raw()) + size_t(src_start * ss[size_t(dim)]) * es;
   char* d = static_cast<char*>(dst.raw()) + size_t(dst_start * ds[size_t(dim)]) * es;
   ck(api().copy_strided(int(es), &v, s, ds.data(), d), op);
-}
-
-std::vector<int64_t> permute_dims(const Tensor& x, const Attrs& attrs) {
-  std::vector<int64_t> dims = attrs.ints("dims");
-  const int64_t r = x.dim();
-  VLV_CHECK(int64_t(dims.size()) == r, ErrorCode::Arg, "permute: dims ", shape_str(dims), " must list ", r, " dims");
-  std::vector<bool> seen(size_t(r), false);
-  for (int64_t& d : dims) {
-    d = norm_dim(d, r, "permute");
-    VLV_CHECK(!seen[size_t(d)], ErrorCode::Arg, "permute: dims ", shape_str(attrs.ints("dims")), " repeat ", d);
-    seen[size_t(d)] = true;
-  }
-  return dims;
 }
 
 Tensor permute_impl(const Tensor& x, const std::vector<int64_t>& dims) {
@@ -57,17 +40,6 @@ Tensor permute_impl(const Tensor& x, const std::vector<int64_t>& dims) {
   return y;
 }
 
-struct Range {
-  int64_t dim, start, len;
-};
-Range slice_range(const Tensor& x, const Attrs& attrs) {
-  VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "slice: x ", x.desc(), " is a scalar");
-  const int64_t d = norm_dim(attrs.i("dim", 0), x.dim(), "slice"), n = x.size(d);
-  auto clamp = [n](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + n : v, 0, n); };
-  const int64_t start = clamp(attrs.i("start")), end = clamp(attrs.i("end"));
-  return {d, start, std::max<int64_t>(0, end - start)};
-}
-
 // The [N,C,H,2,W,2] view of a [N,C,2H,2W] tensor, and x's strides read into it.
 Shape up_shape(const Tensor& x) { return {x.size(0), x.size(1), x.size(2), 2, x.size(3), 2}; }
 }  // namespace
@@ -78,7 +50,7 @@ Tensors reshape_backward(const BackwardArgs& g) { return cpu::reshape_backward(g
 Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
   check_defined(x, "slice", "x");
-  Range r = slice_range(x, attrs);
+  SliceRange r = slice_range(x, attrs);
   if (r.dim == 0) return {x.detach().slice0(r.start, r.start + r.len)};
   Shape out = x.shape();
   out[size_t(r.dim)] = r.len;
@@ -89,7 +61,7 @@ Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
 Tensors slice_backward(const BackwardArgs& g) {
   const Tensor& go = g.grad_outputs[0];
   if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
-  Range r = slice_range(g.inputs[0], g.attrs);
+  SliceRange r = slice_range(g.inputs[0], g.attrs);
   Tensor gx = zeros(g.inputs[0].shape(), go.dtype());
   copy_range(go, r.dim, 0, r.len, gx, r.start, "slice backward");
   return {gx};
@@ -103,30 +75,13 @@ Tensors permute(const Tensors& in, const Attrs& attrs, Saved*) {
 Tensors permute_backward(const BackwardArgs& g) {
   const Tensor& go = g.grad_outputs[0];
   if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
-  std::vector<int64_t> dims = permute_dims(g.inputs[0], g.attrs), inverse(dims.size());
-  for (size_t i = 0; i < dims.size(); ++i) inverse[size_t(dims[i])] = int64_t(i);
-  return {permute_impl(go, inverse)};
+  return {permute_impl(go, inverse_permutation(permute_dims(g.inputs[0], g.attrs)))};
 }
 
 Tensors concat(const Tensors& in, const Attrs& attrs, Saved*) {
-  VLV_CHECK(!in.empty(), ErrorCode::Arg, "concat: needs at least one tensor");
-  for (size_t i = 0; i < in.size(); ++i) VLV_CHECK(in[i].defined(), ErrorCode::Arg, "concat: input ", i, " is missing");
-  const Tensor& first = in[0];
-  VLV_CHECK(first.dim() >= 1, ErrorCode::Shape, "concat: input 0 ", first.desc(), " is a scalar");
-  const int64_t d = norm_dim(attrs.i("dim", 0), first.dim(), "concat");
-  Shape out = first.shape();
-  out[size_t(d)] = 0;
-  for (size_t i = 0; i < in.size(); ++i) {
-    const Tensor& t = in[i];
-    VLV_CHECK(t.dtype() == first.dtype(), ErrorCode::DType, "concat: input ", i, " ", t.desc(),
-              " has another dtype than input 0 ", first.desc());
-    bool fits = t.dim() == first.dim();
-    for (int64_t k = 0; fits && k < t.dim(); ++k) fits = k == d || t.size(k) == first.size(k);
-    VLV_CHECK(fits, ErrorCode::Shape, "concat: input ", i, " ", t.desc(), " does not fit input 0 ", first.desc(),
-              " along dims other than ", d);
-    out[size_t(d)] += t.size(d);
-  }
-  Tensor y = empty(out, first.dtype());
+  int64_t d = 0;
+  const Shape out = concat_shape(in, attrs, &d);
+  Tensor y = empty(out, in[0].dtype());
   int64_t at = 0;
   for (const Tensor& t : in) {
     copy_range(t, d, 0, t.size(d), y, at, "concat");
@@ -138,7 +93,7 @@ Tensors concat_backward(const BackwardArgs& g) {
   const Tensor& go = g.grad_outputs[0];
   Tensors out(g.inputs.size());
   if (!go.defined()) return out;
-  const int64_t d = norm_dim(g.attrs.i("dim", 0), go.dim(), "concat");
+  const int64_t d = normalize_dim(g.attrs.i("dim", 0), go.dim(), "concat");
   int64_t at = 0;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const Tensor& t = g.inputs[i];
@@ -153,17 +108,8 @@ Tensors concat_backward(const BackwardArgs& g) {
 
 Tensors split(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
-  check_defined(x, "split", "x");
-  VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "split: x ", x.desc(), " is a scalar");
-  const int64_t d = norm_dim(attrs.i("dim", 0), x.dim(), "split");
-  std::vector<int64_t> sizes = attrs.ints("sizes");
-  int64_t total = 0;
-  for (int64_t s : sizes) {
-    VLV_CHECK(s >= 0, ErrorCode::Arg, "split: sizes ", shape_str(sizes), " has a negative size");
-    total += s;
-  }
-  VLV_CHECK(total == x.size(d), ErrorCode::Shape, "split: sizes ", shape_str(sizes), " sum to ", total, ", not to ",
-            x.size(d), " (dim ", d, " of ", x.desc(), ")");
+  int64_t d = 0;
+  const std::vector<int64_t> sizes = split_sizes(x, attrs, &d);
   Tensors out;
   int64_t at = 0;
   for (int64_t s : sizes) {
@@ -183,7 +129,7 @@ Tensors split(const Tensors& in, const Attrs& attrs, Saved*) {
 Tensors split_backward(const BackwardArgs& g) {
   if (!g.needs_grad[0]) return {Tensor()};
   const Tensor& x = g.inputs[0];
-  const int64_t d = norm_dim(g.attrs.i("dim", 0), x.dim(), "split");
+  const int64_t d = normalize_dim(g.attrs.i("dim", 0), x.dim(), "split");
   Tensor gx = zeros(x.shape(), x.dtype());
   int64_t at = 0;
   for (size_t i = 0; i < g.outputs.size(); ++i) {

@@ -22,15 +22,11 @@
 #include "core/thread_pool.h"
 #include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
+#include "ops/shape_args.h"
 
 namespace vlv::cpu {
 
 namespace {
-
-int64_t norm_dim(int64_t d, int64_t rank, const char* op) {
-  VLV_CHECK(d >= -rank && d < rank, ErrorCode::Arg, op, ": dim ", d, " is out of range for a tensor of rank ", rank);
-  return d < 0 ? d + rank : d;
-}
 
 // x viewed as [outer, x.size(d), inner]; inner counted in bytes.
 struct Along {
@@ -208,37 +204,6 @@ Tensor permute_impl(const Tensor& x, const std::vector<int64_t>& perm) {
   return out;
 }
 
-std::vector<int64_t> permute_dims(const Tensor& x, const Attrs& attrs) {
-  std::vector<int64_t> dims = attrs.ints("dims");
-  const int64_t r = x.dim();
-  VLV_CHECK(int64_t(dims.size()) == r, ErrorCode::Arg, "permute: dims ", shape_str(dims), " must list ", r,
-            " dims for x ", x.desc());
-  std::vector<bool> seen(size_t(r), false);
-  for (int64_t& d : dims) {
-    VLV_CHECK(d >= -r && d < r, ErrorCode::Arg, "permute: dim ", d, " in dims ", shape_str(attrs.ints("dims")),
-              " is out of range for x ", x.desc());
-    if (d < 0) d += r;
-    VLV_CHECK(!seen[size_t(d)], ErrorCode::Arg, "permute: dims ", shape_str(attrs.ints("dims")),
-              " is not a permutation (dim ", d, " repeats)");
-    seen[size_t(d)] = true;
-  }
-  return dims;
-}
-
-// ---- slice ----
-
-struct Range {
-  int64_t dim, start, len;
-};
-Range slice_range(const Tensor& x, const Attrs& attrs) {
-  VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "slice: x ", x.desc(), " is a scalar");
-  const int64_t d = norm_dim(attrs.i("dim", 0), x.dim(), "slice");
-  const int64_t n = x.size(d);
-  auto clamp = [n](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + n : v, 0, n); };
-  const int64_t start = clamp(attrs.i("start")), end = clamp(attrs.i("end"));
-  return {d, start, std::max<int64_t>(0, end - start)};
-}
-
 }  // namespace
 
 Tensors reshape(const Tensors& in, const Attrs& attrs, Saved*) {
@@ -250,14 +215,14 @@ Tensors reshape_backward(const BackwardArgs& g) { return {g.grad_outputs[0].resh
 Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
   check_defined(x, "slice", "x");
-  Range r = slice_range(x, attrs);
+  SliceRange r = slice_range(x, attrs);
   return {take_range(x, r.dim, r.start, r.len)};
 }
 
 Tensors slice_backward(const BackwardArgs& g) {
   const Tensor& go = g.grad_outputs[0];
   if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
-  Range r = slice_range(g.inputs[0], g.attrs);
+  SliceRange r = slice_range(g.inputs[0], g.attrs);
   Tensor gx = Tensor::zeros(g.inputs[0].shape(), go.dtype());
   copy_along(go, 0, gx, r.start, r.len, r.dim);
   return {gx};
@@ -272,31 +237,13 @@ Tensors permute(const Tensors& in, const Attrs& attrs, Saved*) {
 Tensors permute_backward(const BackwardArgs& g) {
   const Tensor& go = g.grad_outputs[0];
   if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
-  std::vector<int64_t> dims = permute_dims(g.inputs[0], g.attrs), inverse(dims.size());
-  for (size_t k = 0; k < dims.size(); ++k) inverse[size_t(dims[k])] = int64_t(k);
-  return {permute_impl(go, inverse)};
+  return {permute_impl(go, inverse_permutation(permute_dims(g.inputs[0], g.attrs)))};
 }
 
 Tensors concat(const Tensors& in, const Attrs& attrs, Saved*) {
-  VLV_CHECK(!in.empty(), ErrorCode::Arg, "concat: needs at least one tensor");
-  for (size_t i = 0; i < in.size(); ++i)
-    VLV_CHECK(in[i].defined(), ErrorCode::Arg, "concat: input ", i, " is missing");
-  const Tensor& first = in[0];
-  VLV_CHECK(first.dim() >= 1, ErrorCode::Shape, "concat: input 0 ", first.desc(), " is a scalar");
-  const int64_t d = norm_dim(attrs.i("dim", 0), first.dim(), "concat");
-  Shape shape = first.shape();
-  shape[size_t(d)] = 0;
-  for (size_t i = 0; i < in.size(); ++i) {
-    const Tensor& t = in[i];
-    VLV_CHECK(t.dtype() == first.dtype(), ErrorCode::DType, "concat: input ", i, " ", t.desc(),
-              " has another dtype than input 0 ", first.desc());
-    bool fits = t.dim() == first.dim();
-    for (int64_t k = 0; fits && k < t.dim(); ++k) fits = k == d || t.size(k) == first.size(k);
-    VLV_CHECK(fits, ErrorCode::Shape, "concat: input ", i, " ", t.desc(), " does not fit input 0 ", first.desc(),
-              " along dim ", d);
-    shape[size_t(d)] += t.size(d);
-  }
-  Tensor out = Tensor::empty(shape, first.dtype());
+  int64_t d = 0;
+  const Shape shape = concat_shape(in, attrs, &d);
+  Tensor out = Tensor::empty(shape, in[0].dtype());
   int64_t at = 0;
   for (const Tensor& t : in) {
     copy_along(t, 0, out, at, t.size(d), d);
@@ -309,7 +256,7 @@ Tensors concat_backward(const BackwardArgs& g) {
   Tensors grads(g.inputs.size());
   const Tensor& go = g.grad_outputs[0];
   if (!go.defined()) return grads;
-  const int64_t d = norm_dim(g.attrs.i("dim", 0), go.dim(), "concat");
+  const int64_t d = normalize_dim(g.attrs.i("dim", 0), go.dim(), "concat");
   int64_t at = 0;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const int64_t n = g.inputs[i].size(d);
@@ -321,17 +268,8 @@ Tensors concat_backward(const BackwardArgs& g) {
 
 Tensors split(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
-  check_defined(x, "split", "x");
-  VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "split: x ", x.desc(), " is a scalar");
-  const int64_t d = norm_dim(attrs.i("dim", 0), x.dim(), "split");
-  const std::vector<int64_t> sizes = attrs.ints("sizes");
-  int64_t total = 0;
-  for (int64_t s : sizes) {
-    VLV_CHECK(s >= 0, ErrorCode::Arg, "split: sizes ", shape_str(sizes), " has a negative size");
-    total += s;
-  }
-  VLV_CHECK(total == x.size(d), ErrorCode::Shape, "split: sizes ", shape_str(sizes), " sum to ", total, ", not to ",
-            x.size(d), " (dim ", d, " of x ", x.desc(), ")");
+  int64_t d = 0;
+  const std::vector<int64_t> sizes = split_sizes(x, attrs, &d);
   Tensors outs;
   int64_t at = 0;
   for (int64_t s : sizes) {
@@ -351,7 +289,7 @@ Tensors split_backward(const BackwardArgs& g) {
   }
   if (!any) return {Tensor()};
   const Tensor& x = g.inputs[0];
-  const int64_t d = norm_dim(g.attrs.i("dim", 0), x.dim(), "split");
+  const int64_t d = normalize_dim(g.attrs.i("dim", 0), x.dim(), "split");
   Tensor gx = all ? Tensor::empty(x.shape(), any->dtype()) : Tensor::zeros(x.shape(), any->dtype());
   int64_t at = 0;
   for (size_t i = 0; i < g.outputs.size(); ++i) {
