@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/attention_shape.h"
 #include "ops/cpu/inputs.h"
 #include "ops/cpu/attention_tiles.h"
 #include "ops/kernel.h"
@@ -52,57 +53,29 @@ struct Geometry {
   MaskView mask;
 };
 
-MaskView mask_view(const Tensor& mask, const Shape& target) {
+MaskView mask_view(const Tensor& mask, const AttentionShape& shape) {
   MaskView mv;
   if (!mask.defined()) return mv;
-  VLV_CHECK(mask.dtype() == DType::Bool || mask.dtype() == DType::F32, ErrorCode::DType,
-            "attention: mask must be bool or f32, got ", mask.desc());
-  VLV_CHECK(mask.dim() <= 4, ErrorCode::Shape, "attention: mask ", mask.desc(), " is not broadcastable to ",
-            shape_str(target));
-  int64_t strides[4] = {0, 0, 0, 0};
-  int64_t stride = 1;
-  for (int64_t d = mask.dim() - 1; d >= 0; --d) {
-    const int64_t td = 4 - mask.dim() + d, n = mask.shape()[size_t(d)];
-    VLV_CHECK(n == 1 || n == target[size_t(td)], ErrorCode::Shape, "attention: mask ", mask.desc(),
-              " is not broadcastable to ", shape_str(target));
-    strides[td] = n == 1 ? 0 : stride;
-    stride *= n;
-  }
+  const std::array<int64_t, 4> st = attention_mask_strides(mask, shape);
   if (mask.dtype() == DType::F32) mv.add = mask.data<float>();
   else mv.keep = mask.data<uint8_t>();
-  mv.sb = strides[0], mv.sh = strides[1], mv.si = strides[2], mv.sj = strides[3];
+  mv.sb = st[0], mv.sh = st[1], mv.si = st[2], mv.sj = st[3];
   return mv;
 }
 
 Geometry check_inputs(const Tensors& in, const Attrs& attrs) {
   const Tensor &q = input(in, 0), &k = input(in, 1), &v = input(in, 2);
-  check_defined(q, "attention", "q");
-  check_defined(k, "attention", "k");
-  check_defined(v, "attention", "v");
+  const AttentionShape sh = attention_shape(q, k, v, attrs);
   check_float(q, "attention", "q");
   check_float(k, "attention", "k");
   check_float(v, "attention", "v");
-  check_dim(q, 4, "attention", "q");
-  check_dim(k, 4, "attention", "k");
-  check_dim(v, 4, "attention", "v");
   Geometry g;
-  g.B = q.size(0), g.Hq = q.size(1), g.Lq = q.size(2), g.D = q.size(3);
-  g.Hkv = k.size(1), g.Lk = k.size(2), g.Dv = v.size(3);
-  VLV_CHECK(k.size(0) == g.B && v.size(0) == g.B, ErrorCode::Shape, "attention: batch sizes differ: q ", q.desc(),
-            ", k ", k.desc(), ", v ", v.desc());
-  VLV_CHECK(k.size(3) == g.D, ErrorCode::Shape, "attention: q ", q.desc(), " and k ", k.desc(), " head dims differ");
-  VLV_CHECK(v.size(1) == g.Hkv && v.size(2) == g.Lk, ErrorCode::Shape, "attention: k ", k.desc(), " and v ", v.desc(),
-            " differ in heads or length");
-  VLV_CHECK(g.Hkv > 0 && g.Hq % g.Hkv == 0, ErrorCode::Shape, "attention: query heads (", g.Hq,
-            ") must be a multiple of kv heads (", g.Hkv, ")");
-  VLV_CHECK(g.D > 0, ErrorCode::Shape, "attention: head dim of q ", q.desc(), " is 0");
+  g.B = sh.b, g.Hq = sh.hq, g.Lq = sh.lq, g.D = sh.d, g.Hkv = sh.hkv, g.Lk = sh.lk, g.Dv = sh.dv;
   g.group = g.Hq / g.Hkv;
   g.offset = g.Lk - g.Lq;
-  g.causal = attrs.b("causal", false);
-  const double scale = attrs.f("scale", 1.0 / std::sqrt(double(g.D)));
-  VLV_CHECK(std::isfinite(scale), ErrorCode::Arg, "attention: scale must be finite, got ", scale);
-  g.scale = float(scale);
-  g.mask = mask_view(input(in, 3), {g.B, g.Hq, g.Lq, g.Lk});
+  g.causal = sh.causal;
+  g.scale = sh.scale;
+  g.mask = mask_view(input(in, 3), sh);
   return g;
 }
 
