@@ -6,6 +6,7 @@
 // a few hundred numbers per sampling step.
 #include "ops/cuda_common.h"
 #include "ops/cuda_ops.h"
+#include "ops/optim_args.h"
 
 namespace vlv::cudaops {
 
@@ -107,14 +108,9 @@ Tensors adamw(const Tensors& in, const Attrs& attrs, Saved*) {
   VLV_CHECK(g.dtype() == p.dtype() && m.dtype() == DType::F32 && v.dtype() == DType::F32, ErrorCode::DType,
             "adamw: grad must have the param's dtype and the moments must be f32 (param ", p.desc(), ", grad ",
             g.desc(), ", exp_avg ", m.desc(), ", exp_avg_sq ", v.desc(), ")");
-  const double lr = attrs.f("lr"), b1 = attrs.f("beta1", 0.9), b2 = attrs.f("beta2", 0.999);
-  const double eps = attrs.f("eps", 1e-8), wd = attrs.f("weight_decay", 0.01);
-  const int64_t step = attrs.i("step");
-  VLV_CHECK(step >= 1, ErrorCode::Arg, "adamw: attribute 'step' must be >= 1 (1-based), got ", step);
-  VLV_CHECK(lr >= 0 && eps >= 0 && wd >= 0, ErrorCode::Arg, "adamw: lr, eps and weight_decay must be >= 0 (lr ", lr,
-            ", eps ", eps, ", weight_decay ", wd, ")");
-  VLV_CHECK(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1, ErrorCode::Arg, "adamw: beta1 and beta2 must lie in [0, 1) (beta1 ",
-            b1, ", beta2 ", b2, ")");
+  const AdamWArgs h = adamw_args(attrs);
+  const double lr = h.lr, b1 = h.beta1, b2 = h.beta2, eps = h.eps, wd = h.weight_decay;
+  const int64_t step = h.step;
   VlvCudaMulti t = multi(p);
   t.p[1] = g.raw();
   t.p[2] = m.raw();

@@ -16,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
+#include "ops/optim_args.h"
 
 namespace vlv::cpu {
 
@@ -36,14 +37,9 @@ Tensors adamw(const Tensors& in, const Attrs& attrs, Saved*) {
   for (const Tensor* t : {&g, &m, &v})
     VLV_CHECK(t->shape() == p.shape(), ErrorCode::Shape, "adamw: param ", p.desc(), ", grad ", g.desc(),
               ", exp_avg ", m.desc(), " and exp_avg_sq ", v.desc(), " must have one shape");
-  const double lr = attrs.f("lr"), b1 = attrs.f("beta1", 0.9), b2 = attrs.f("beta2", 0.999);
-  const double eps = attrs.f("eps", 1e-8), wd = attrs.f("weight_decay", 0.01);
-  const int64_t step = attrs.i("step");
-  VLV_CHECK(step >= 1, ErrorCode::Arg, "adamw: attribute 'step' must be >= 1 (1-based), got ", step);
-  VLV_CHECK(lr >= 0 && eps >= 0 && wd >= 0, ErrorCode::Arg, "adamw: lr, eps and weight_decay must be >= 0 (lr ", lr,
-            ", eps ", eps, ", weight_decay ", wd, ")");
-  VLV_CHECK(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1, ErrorCode::Arg, "adamw: beta1 and beta2 must lie in [0, 1) (beta1 ",
-            b1, ", beta2 ", b2, ")");
+  const AdamWArgs h = adamw_args(attrs);
+  const double lr = h.lr, b1 = h.beta1, b2 = h.beta2, eps = h.eps, wd = h.weight_decay;
+  const int64_t step = h.step;
 
   const float decay = float(1.0 - lr * wd), fb1 = float(b1), fb2 = float(b2);
   const float one_b1 = float(1.0 - b1), one_b2 = float(1.0 - b2), feps = float(eps);
