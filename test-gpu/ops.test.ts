@@ -109,13 +109,16 @@ if (!info().cuda.available) {
     });
   }
 
-  test.serial('scheduler_step: the CPU bits, with and without the optional inputs', async (t) => {
+  test.serial('scheduler_step: the CPU bits, with and without the optional inputs and guidance', async (t) => {
     const attrs = { x0_sample: 1.3, x0_model: -0.7, clip: 1, sample_coef: 0.9, model_coef: 0.2, x0_coef: 0.4 };
     const shape = [2, 4, 17, 19];
     const full = await compareDevices('scheduler_step', [randomF32(shape, 2), randomF32(shape, 2), randomF32(shape), randomF32(shape)],
       { ...attrs, prev_x0_coef: -0.3, noise_coef: 0.05 });
     const bare = await compareDevices('scheduler_step', [randomF32(shape, 2), randomF32(shape, 2), null, null], { ...attrs, clip: 0 });
-    for (const r of [...full, ...bare]) t.is(r.rel, 0, `${r.what}: rel ${r.rel}`);
+    // Classifier-free guidance folded in: model_output [uncond; cond] of twice the batch.
+    const guided = await compareDevices('scheduler_step', [randomF32(shape, 2), randomF32([4, 4, 17, 19], 2), null, randomF32(shape)],
+      { ...attrs, noise_coef: 0.1, guidance: 7.5 });
+    for (const r of [...full, ...bare, ...guided]) t.is(r.rel, 0, `${r.what}: rel ${r.rel}`);
   });
 
   test.serial('optimiser: adamw and clip_grad_norm in place', async (t) => {

@@ -97,6 +97,11 @@ test('same seed gives the same bits; another seed or another context differs', a
   const d = await run(3, 1);
   t.is(bits(a.images), bits(b.images));
   t.is(bits(a.latents), bits(b.latents));
+  // CUDA graphs only apply on CUDA: on the CPU every step is eager, with or without them.
+  t.is(a.graphReplays, 0);
+  t.is(a.graphNote, '');
+  const noGraphs = await sample({ ...m, context: context(1, 5, 64), uncondContext: Tensor.zeros([1, 5, 64]), steps: 20, seed: 3, cudaGraphs: false });
+  t.is(bits(noGraphs.latents), bits(a.latents));
   t.not(bits(a.latents), bits(c.latents));
   t.not(bits(a.latents), bits(d.latents));
 });

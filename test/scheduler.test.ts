@@ -25,14 +25,16 @@ test('scheduler_step: errors', async (t) => {
   await code(ops.runOp('scheduler_step', [z(), z()], { clip: -1 }), 'E_ARG', /attribute 'clip' must be >= 0/, t);
 });
 
-test.serial('scheduler_step: the same bits for any thread count and SIMD level', async (t) => {
-  const n = 70_001;  // several parallel chunks and a SIMD tail
+/** The step's outputs at 1 and 2 threads and on the scalar path (a child with VLV_SIMD=scalar) are the same bits. */
+async function sameBits(t: ExecutionContext, n: number, batch: number, attrs: Record<string, number>) {
+  const freqs = [0.37, 0.11, 0.53, 0.71];
+  const inputsOf = (f: number, i: number) => Tensor.from(wave(i === 1 ? n * batch : n, f), [i === 1 ? batch : 1, n]);
   const before = info().threads;
   const runs: Float32Array[] = [];
   try {
     for (const threads of [1, 2]) {
       setNumThreads(threads);
-      const out = await ops.runOp('scheduler_step', stepInputs(n), COEFS);
+      const out = await ops.runOp('scheduler_step', freqs.map(inputsOf), attrs);
       runs.push(Float32Array.from([...out[0]!.toFloat32(), ...out[1]!.toFloat32()]));
     }
   } finally {
@@ -41,7 +43,8 @@ test.serial('scheduler_step: the same bits for any thread count and SIMD level',
   t.deepEqual(runs[0], runs[1]);
   const script = `import { ops, Tensor } from './lib/index.js';
 const wave = ${wave.toString()};
-const out = await ops.runOp('scheduler_step', [0.37, 0.11, 0.53, 0.71].map((f) => Tensor.from(wave(${n}, f))), ${JSON.stringify(COEFS)});
+const inputsOf = (f, i) => Tensor.from(wave(i === 1 ? ${n * batch} : ${n}, f), [i === 1 ? ${batch} : 1, ${n}]);
+const out = await ops.runOp('scheduler_step', ${JSON.stringify(freqs)}.map(inputsOf), ${JSON.stringify(attrs)});
 process.stdout.write(Buffer.from(Float32Array.from([...out[0].toFloat32(), ...out[1].toFloat32()]).buffer).toString('base64'));`;
   const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: root, env: { ...process.env, VLV_SIMD: 'scalar' }, encoding: 'utf8', maxBuffer: 1 << 24,
@@ -49,6 +52,48 @@ process.stdout.write(Buffer.from(Float32Array.from([...out[0].toFloat32(), ...ou
   t.is(child.status, 0, child.stderr);
   const scalar = new Float32Array(Buffer.from(child.stdout, 'base64').buffer.slice(0));
   t.deepEqual(scalar, runs[0], `scalar path vs ${info().simd}`);
+}
+
+// 70,001 elements: several parallel chunks and a SIMD tail.
+test.serial('scheduler_step: the same bits for any thread count and SIMD level', (t) => sameBits(t, 70_001, 1, COEFS));
+test.serial('scheduler_step with guidance: the same bits for any thread count and SIMD level', (t) =>
+  sameBits(t, 70_001, 2, { ...COEFS, guidance: 7.5 }));
+
+test('scheduler_step with guidance: the combine uncond + g (cond - uncond) folded into the step', async (t) => {
+  const n = 1001, g = 5.5;
+  const [x, m, p, z] = stepInputs(2 * n);
+  const sample = (await ops.runOp('slice', [x!], { start: 0, end: n }))[0]!;
+  const prev = (await ops.runOp('slice', [p!], { start: 0, end: n }))[0]!;
+  const noise = (await ops.runOp('slice', [z!], { start: 0, end: n }))[0]!;
+  const u = (await ops.runOp('slice', [m!], { start: 0, end: n }))[0]!, c = (await ops.runOp('slice', [m!], { start: n, end: 2 * n }))[0]!;
+  const combined = await ops.add(u, await ops.scale(await ops.sub(c, u), g));
+  const fused = await ops.runOp('scheduler_step', [sample, m!, prev, noise], { ...COEFS, guidance: g });
+  const apart = await ops.runOp('scheduler_step', [sample, combined, prev, noise], COEFS);
+  for (const k of [0, 1]) {
+    const a = fused[k]!.toFloat32(), b = apart[k]!.toFloat32();
+    let err = 0, norm = 0;
+    for (let i = 0; i < n; i++) { err += (a[i]! - b[i]!) ** 2; norm += b[i]! ** 2; }
+    t.true(Math.sqrt(err / norm) < 1e-6, `output ${k}: rel ${Math.sqrt(err / norm)}`);
+  }
+  const z4 = (...shape: number[]) => Tensor.zeros(shape);
+  await code(ops.runOp('scheduler_step', [z4(2, 3), z4(2, 3)], { guidance: 2 }), 'E_SHAPE',
+    /with 'guidance', model_output f32\[2,3\] must be \[uncond; cond\] of shape \[4,3\]/, t);
+  await code(ops.runOp('scheduler_step', [Tensor.zeros([]), Tensor.zeros([])], { guidance: 2 }), 'E_SHAPE', /needs a batch dim/, t);
+});
+
+test('a scheduler step with the guidance option equals the step on the combined model output', async (t) => {
+  const dir = folder({ _class_name: 'DDIMScheduler', num_train_timesteps: 1000, beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 });
+  const a = await Model.load('scheduler', dir), b = await Model.load('scheduler', dir);
+  await a.run('set_timesteps', {}, { num_inference_steps: 10 });
+  await b.run('set_timesteps', {}, { num_inference_steps: 10 });
+  const x = Tensor.from(wave(2 * 4 * 5, 0.3), [2, 4, 5]);
+  const eps = Tensor.from(wave(4 * 4 * 5, 0.7), [4, 4, 5]);
+  const [u, c] = await ops.split(eps, 0, [2, 2]);
+  const combined = await ops.add(u!, await ops.scale(await ops.sub(c!, u!), 7.5));
+  const fused = (await a.run('step', { sample: x, model_output: eps }, { timestep: 901, guidance: 7.5 })).prev_sample!;
+  const apart = (await b.run('step', { sample: x, model_output: combined }, { timestep: 901 })).prev_sample!;
+  const fa = fused.toFloat32(), fb = apart.toFloat32();
+  for (let i = 0; i < fa.length; i++) t.true(Math.abs(fa[i]! - fb[i]!) <= 1e-5 * (1 + Math.abs(fb[i]!)), `element ${i}: ${fa[i]} vs ${fb[i]}`);
 });
 
 function folder(config: Record<string, unknown>): string {

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VLV_CUDA_ABI_VERSION 3
+#define VLV_CUDA_ABI_VERSION 4
 #define VLV_CUDA_MAX_DIMS 8
 
 #ifdef __cplusplus
@@ -45,7 +45,9 @@ struct VlvCudaProbe {
 // Fills *out; returns 0 when at least one device is usable.
 typedef int (*vlv_cuda_probe_fn)(struct VlvCudaProbe* out);
 
-enum { VLV_CUDA_OK = 0, VLV_CUDA_E_OOM = 1, VLV_CUDA_E_DEVICE = 2, VLV_CUDA_E_ARG = 3 };
+// E_CAPTURE: the call cannot be captured into a CUDA graph (a host copy or wait inside a
+// capture, or CUDA refused the capture); the device stays usable after graph_abort.
+enum { VLV_CUDA_OK = 0, VLV_CUDA_E_OOM = 1, VLV_CUDA_E_DEVICE = 2, VLV_CUDA_E_ARG = 3, VLV_CUDA_E_CAPTURE = 4 };
 enum { VLV_CUDA_F32 = 0, VLV_CUDA_BF16 = 1, VLV_CUDA_F16 = 2, VLV_CUDA_I32 = 3, VLV_CUDA_I64 = 4, VLV_CUDA_U8 = 5,
        VLV_CUDA_BOOL = 6, VLV_CUDA_F64 = 7 };
 enum { VLV_CUDA_ADD = 0, VLV_CUDA_SUB = 1, VLV_CUDA_MUL = 2, VLV_CUDA_DIV = 3 };
@@ -106,9 +108,17 @@ struct VlvCudaAttention {
   const void* mask;
 };
 
-// The scalars of one scheduler step (ops.h: scheduler_step).
+// The scalars of one scheduler step (ops.h: scheduler_step); guidance is used when the
+// conditional half `mc` is given (ABI 4).
 struct VlvCudaSchedulerStep {
-  float x0_sample, x0_model, clip, sample, model, x0, prev_x0, noise;
+  float x0_sample, x0_model, clip, sample, model, x0, prev_x0, noise, guidance;
+};
+
+// timestep_embedding's scalars (ops.h): rows n, width dim, half = dim / 2.
+struct VlvCudaTimestep {
+  int64_t n, dim, half;
+  int flip;
+  double shift, scale, max_period;
 };
 
 // conv2d geometry: x[n,cin,h,w], w[cout,cin/groups,kh,kw] -> y[n,cout,ho,wo].
@@ -194,13 +204,29 @@ struct VlvCudaApi {
   // gq, gk, gv (dtype, shapes of q, k, v) are written whole; deterministic (no atomics).
   int (*attention_backward)(const struct VlvCudaAttention* a, const void* out, const float* lse, const void* gout,
                             void* gq, void* gk, void* gv);
-  // f32, n elements; p (prev_x0) and noise may be null.
+  // f32, n elements; mc (the conditional half of a guided step: the model term is then
+  // fma(guidance, mc - m, m)), p (prev_x0) and noise may be null. (ABI 4: mc, guidance.)
   int (*scheduler_step)(const struct VlvCudaSchedulerStep* c, int64_t n, const float* x, const float* m,
-                        const float* p, const float* noise, float* prev, float* x0);
+                        const float* mc, const float* p, const float* noise, float* prev, float* x0);
   // col[g][k][n*ho*wo + p] (k = (c_in_group*kh + ky)*kw + kx) from x: im2col of every image.
   int (*im2col)(const struct VlvCudaConv* c, const void* x, void* col);
   // gx[n,cin,h,w] = the adjoint of im2col applied to gcol (a gather: deterministic).
   int (*col2im)(const struct VlvCudaConv* c, const void* gcol, void* gx);
+
+  // ABI 4 (graphs). y [n, dim] f32 from t [n] (t_dtype f32, i32 or i64), on the device.
+  int (*timestep_embedding)(const struct VlvCudaTimestep* a, int t_dtype, const void* t, float* y);
+  // CUDA graphs of the current device's stream. graph_begin starts capturing (relaxed mode):
+  // kernels are recorded, not run; host copies and waits fail with E_CAPTURE; every block
+  // allocated or freed until the capture ends joins the graph's private pool, which only that
+  // capture reuses, so replays never write memory handed to anyone else. graph_end
+  // instantiates the capture (*graph: an opaque handle); on any failure call graph_abort,
+  // which ends the capture and drops what it recorded. graph_launch replays on the stream;
+  // graph_destroy frees the executable and returns the pool to the cache.
+  int (*graph_begin)(void);
+  int (*graph_end)(void** graph);
+  int (*graph_abort)(void);
+  int (*graph_launch)(void* graph);
+  void (*graph_destroy)(void* graph);
 };
 
 typedef const struct VlvCudaApi* (*vlv_cuda_api_fn)(void);

@@ -47,6 +47,12 @@ const VlvCudaApi kApi = {
     vlv::cuda::scheduler_step,
     vlv::cuda::im2col,
     vlv::cuda::col2im,
+    vlv::cuda::timestep_embedding,
+    vlv::cuda::graph_begin,
+    vlv::cuda::graph_end,
+    vlv::cuda::graph_abort,
+    vlv::cuda::graph_launch,
+    vlv::cuda::graph_destroy,
 };
 }  // namespace
 

@@ -9,6 +9,12 @@
 // reused at once: the stream orders the old use before the new one.
 // When the raw allocation fails, the cache is emptied and the allocation retried once;
 // a second failure throws AllocFailure with the requested and the free bytes.
+//
+// Private pools (CUDA graphs): while a pool is open (a capture), every block handed out or
+// released joins it. A pool's free blocks serve only allocations made while that pool is
+// open, and a released pool block returns to its pool even after the capture ended, so the
+// memory a graph's replays write is never handed to other work. Dropping the pool (the
+// graph destroyed) moves its free blocks to the common cache and unties its live ones.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -52,18 +58,30 @@ class CachingAllocator {
   void* allocate(size_t bytes);
   // Returns a block from allocate() to its free list; unknown pointers are ignored.
   void release(void* p);
-  // Gives every cached (free) block back to the device.
+  // Gives every cached (free) block of the common cache back to the device.
   void empty_cache();
+  // Opens a new private pool (at most one open at a time) and returns its id (> 0).
+  uint64_t open_pool();
+  // Stops routing blocks to the open pool; its blocks stay its own.
+  void close_pool();
+  // Returns pool `id`'s free blocks to the common cache; its live blocks join it when released.
+  void drop_pool(uint64_t id);
   AllocatorStats stats() const;
 
   static size_t class_size(size_t bytes);
 
  private:
+  using FreeList = std::multimap<size_t, void*>;  // class size -> cached block
   void free_cached_locked();
+  // Takes the smallest block of `size`'s class or up to a third larger from `list`.
+  void* take_locked(FreeList& list, size_t size);
   RawMemory& raw_;
   mutable std::mutex mu_;
-  std::multimap<size_t, void*> free_;         // class size -> cached block
-  std::unordered_map<void*, size_t> live_;    // live block -> class size
+  FreeList free_;                                  // the common cache
+  std::unordered_map<void*, size_t> live_;         // live block -> class size
+  std::unordered_map<uint64_t, FreeList> pools_;   // private pool -> its free blocks
+  std::unordered_map<void*, uint64_t> owner_;      // block of a private pool -> the pool
+  uint64_t open_ = 0, next_pool_ = 1;
   AllocatorStats stats_;
 };
 

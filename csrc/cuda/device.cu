@@ -1,10 +1,12 @@
 // The device layer: device choice, one stream per device, the caching allocator over
-// cudaMalloc, pinned staging for host<->device copies, events, and the error state that the
-// C ABI reports (a CUDA error other than an allocation failure marks the device unusable).
+// cudaMalloc, pinned staging for host<->device copies, events, CUDA graph capture of the
+// stream, and the error state that the C ABI reports (a CUDA error other than an allocation
+// failure or a refused capture marks the device unusable).
 #include <array>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <map>
 #include <mutex>
 
 #include "cuda/caching_allocator.h"
@@ -53,6 +55,8 @@ struct DeviceState {
   std::mutex copy_mu;                     // one staged copy at a time
   std::mutex fault_mu;
   std::string fault;                      // "" while usable
+  bool capturing = false;                 // a graph capture of `stream` is running
+  uint64_t capture_pool = 0;              // the allocator pool of that capture
 };
 
 using DeviceTable = std::array<std::unique_ptr<DeviceState>, kMaxDevices>;
@@ -106,8 +110,38 @@ const char* last_error() { return t_error.c_str(); }
 
 int current_device() { return t_device; }
 
+namespace {
+// Errors by which CUDA refuses (or invalidates) a stream capture: the capture is lost, the
+// device is not.
+bool is_capture_error(cudaError_t e) {
+  switch (e) {
+    case cudaErrorStreamCaptureUnsupported:
+    case cudaErrorStreamCaptureInvalidated:
+    case cudaErrorStreamCaptureMerge:
+    case cudaErrorStreamCaptureUnmatched:
+    case cudaErrorStreamCaptureUnjoined:
+    case cudaErrorStreamCaptureIsolation:
+    case cudaErrorStreamCaptureImplicit:
+    case cudaErrorCapturedEvent:
+    case cudaErrorStreamCaptureWrongThread:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int refuse_in_capture(const char* what) {
+  return set_error(VLV_CUDA_E_CAPTURE, std::string(what) +
+                                           " cannot run inside a CUDA graph capture (it needs the host to wait)");
+}
+}  // namespace
+
 int check(cudaError_t e, const char* what) {
   if (e == cudaSuccess) return VLV_CUDA_OK;
+  if (is_capture_error(e)) {
+    cudaGetLastError();  // not sticky: the capture is lost, the device is fine
+    return set_error(VLV_CUDA_E_CAPTURE, CudaFault(e, what).what());
+  }
   std::string msg = CudaFault(e, what).what();
   DeviceState& s = state(t_device);
   {
@@ -188,8 +222,11 @@ int memory(VlvCudaMemory* out) {
   return VLV_CUDA_OK;
 }
 
+bool capturing() { return state(t_device).capturing; }
+
 int empty_cache() {
   if (int rc = device_ok()) return rc;
+  if (capturing()) return refuse_in_capture("empty_cache");
   // Cached blocks may still be read by queued work: drain the stream first.
   if (int rc = check(cudaStreamSynchronize(stream()), "empty_cache: synchronize")) return rc;
   state(t_device).allocator.empty_cache();
@@ -198,6 +235,7 @@ int empty_cache() {
 
 int synchronize() {
   if (int rc = device_ok()) return rc;
+  if (capturing()) return refuse_in_capture("synchronize");
   return check(cudaStreamSynchronize(stream()), "synchronize");
 }
 
@@ -212,6 +250,7 @@ int copy(void* dst, const void* src, size_t bytes, int kind) {
     return check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, st), "copy device to device");
   if (kind != VLV_CUDA_COPY_H2D && kind != VLV_CUDA_COPY_D2H)
     return set_error(VLV_CUDA_E_ARG, "copy: unknown kind " + std::to_string(kind));
+  if (s.capturing) return refuse_in_capture(kind == VLV_CUDA_COPY_H2D ? "a copy to the device" : "a copy to the host");
   std::lock_guard<std::mutex> lock(s.copy_mu);
   const char* in = static_cast<const char*>(src);
   char* out = static_cast<char*>(dst);
@@ -251,6 +290,7 @@ int copy(void* dst, const void* src, size_t bytes, int kind) {
 int event_record(void** ev) {
   *ev = nullptr;
   if (int rc = device_ok()) return rc;
+  if (capturing()) return refuse_in_capture("event_record");
   cudaEvent_t e = nullptr;
   if (int rc = check(cudaEventCreate(&e), "event create")) return rc;
   *ev = e;
@@ -265,6 +305,104 @@ int event_elapsed_ms(void* a, void* b, float* ms) {
 
 void event_destroy(void* ev) {
   if (ev) cudaEventDestroy(static_cast<cudaEvent_t>(ev));
+}
+
+namespace {
+// The executable graphs alive, with the device and allocator pool of each.
+struct GraphInfo {
+  int device;
+  uint64_t pool;
+};
+std::mutex g_graphs_mu;
+std::map<cudaGraphExec_t, GraphInfo>& graphs() {
+  static auto& m = *new std::map<cudaGraphExec_t, GraphInfo>;  // outlives static destructors, like devices()
+  return m;
+}
+
+// Ends a running capture of s and returns its graph (null when CUDA invalidated it).
+cudaGraph_t end_capture(DeviceState& s, cudaError_t* err) {
+  cudaGraph_t g = nullptr;
+  *err = cudaStreamEndCapture(s.stream, &g);
+  s.capturing = false;
+  s.allocator.close_pool();
+  return g;
+}
+}  // namespace
+
+int graph_begin() {
+  if (int rc = device_ok()) return rc;
+  DeviceState& s = state(t_device);
+  if (s.capturing) return set_error(VLV_CUDA_E_ARG, "graph_begin: a capture is already running on this device");
+  s.capture_pool = s.allocator.open_pool();
+  s.capturing = true;
+  const cudaError_t e = cudaStreamBeginCapture(s.stream, cudaStreamCaptureModeRelaxed);
+  if (e != cudaSuccess) {
+    s.capturing = false;
+    s.allocator.drop_pool(s.capture_pool);
+    return check(e, "graph capture: begin");
+  }
+  return VLV_CUDA_OK;
+}
+
+int graph_abort() {
+  DeviceState& s = state(t_device);
+  if (!s.capturing) return VLV_CUDA_OK;
+  cudaError_t e;
+  if (cudaGraph_t g = end_capture(s, &e)) cudaGraphDestroy(g);
+  cudaGetLastError();
+  s.allocator.drop_pool(s.capture_pool);  // nothing captured ever runs
+  return device_ok();
+}
+
+int graph_end(void** graph) {
+  *graph = nullptr;
+  DeviceState& s = state(t_device);
+  if (!s.capturing) return set_error(VLV_CUDA_E_ARG, "graph_end: no capture is running on this device");
+  cudaError_t e;
+  cudaGraph_t g = end_capture(s, &e);
+  if (e != cudaSuccess || !g) {
+    if (g) cudaGraphDestroy(g);
+    s.allocator.drop_pool(s.capture_pool);
+    return check(e == cudaSuccess ? cudaErrorStreamCaptureInvalidated : e, "graph capture: end");
+  }
+  cudaGraphExec_t exec = nullptr;
+  e = cudaGraphInstantiate(&exec, g, 0);
+  cudaGraphDestroy(g);
+  if (e != cudaSuccess) {
+    s.allocator.drop_pool(s.capture_pool);
+    return check(e, "graph capture: instantiate");
+  }
+  std::lock_guard<std::mutex> lock(g_graphs_mu);
+  graphs()[exec] = {t_device, s.capture_pool};
+  *graph = exec;
+  return VLV_CUDA_OK;
+}
+
+int graph_launch(void* graph) {
+  if (int rc = device_ok()) return rc;
+  if (capturing()) return refuse_in_capture("graph_launch");
+  {
+    std::lock_guard<std::mutex> lock(g_graphs_mu);
+    auto it = graphs().find(static_cast<cudaGraphExec_t>(graph));
+    if (it == graphs().end() || it->second.device != t_device)
+      return set_error(VLV_CUDA_E_ARG, "graph_launch: not a live graph of this device");
+  }
+  return check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph), stream()), "graph launch");
+}
+
+void graph_destroy(void* graph) {
+  GraphInfo info{};
+  {
+    std::lock_guard<std::mutex> lock(g_graphs_mu);
+    auto it = graphs().find(static_cast<cudaGraphExec_t>(graph));
+    if (it == graphs().end()) return;
+    info = it->second;
+    graphs().erase(it);
+  }
+  // Queued replays may still use the pool's blocks: they run before any later work of the
+  // stream, which is the only work those blocks can be handed to.
+  cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph));
+  state(info.device).allocator.drop_pool(info.pool);
 }
 
 Scratch::Scratch(size_t bytes) { status_ = alloc(bytes, &p_); }

@@ -25,5 +25,10 @@ int copy(void* dst, const void* src, size_t bytes, int kind);
 int event_record(void** ev);
 int event_elapsed_ms(void* a, void* b, float* ms);
 void event_destroy(void* ev);
+int graph_begin();
+int graph_end(void** graph);
+int graph_abort();
+int graph_launch(void* graph);
+void graph_destroy(void* graph);
 
 }  // namespace vlv::cuda

@@ -60,10 +60,12 @@ int attention(const VlvCudaAttention* a, void* out, float* lse);
 int attention_backward(const VlvCudaAttention* a, const void* out, const float* lse, const void* gout, void* gq,
                        void* gk, void* gv);
 // scheduler_step.cu
-int scheduler_step(const VlvCudaSchedulerStep* c, int64_t n, const float* x, const float* m, const float* p,
-                   const float* noise, float* prev, float* x0);
+int scheduler_step(const VlvCudaSchedulerStep* c, int64_t n, const float* x, const float* m, const float* mc,
+                   const float* p, const float* noise, float* prev, float* x0);
 // conv.cu
 int im2col(const VlvCudaConv* c, const void* x, void* col);
 int col2im(const VlvCudaConv* c, const void* gcol, void* gx);
+// timestep_embedding.cu
+int timestep_embedding(const VlvCudaTimestep* a, int t_dtype, const void* t, float* y);
 
 }  // namespace vlv::cuda

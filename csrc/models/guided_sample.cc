@@ -4,7 +4,9 @@
 
 #include "autograd/autograd.h"
 #include "core/call_context.h"
+#include "models/unet_step_graph.h"
 #include "ops/api.h"
+#include "ops/cuda_common.h"
 
 namespace vlv::models {
 
@@ -44,16 +46,22 @@ Tensor batch_uncond(const Tensor& uncond, const Tensor& context) {
 
 // x / 2 + 0.5 clamped to [0, 1] (diffusers' VaeImageProcessor.denormalize).
 Tensor to_unit_range(const Tensor& x) {
-  VLV_CHECK(x.device() == Device::CPU, ErrorCode::Device, kWhere, ": images are finished on the CPU, got ", x.desc());
   Tensor y = ops::scale(x, 0.5, 0.5);
   float* p = y.data<float>();
   for (int64_t i = 0, n = y.numel(); i < n; ++i) p[i] = std::min(1.0f, std::max(0.0f, p[i]));
   return y;
 }
 
+// Where a model computes: the device of its parameters (CPU for a model without any).
+Device model_device(const Model& m) {
+  for (const auto& [name, t] : m.parameters())
+    if (t.defined()) return t.device();
+  return Device::CPU;
+}
+
 }  // namespace
 
-NamedTensors guided_sample(Model& unet, Model& vae, Model& scheduler, const Tensor& context, const Tensor& uncond,
+GuidedSampleResult guided_sample(Model& unet, Model& vae, Model& scheduler, const Tensor& context, const Tensor& uncond,
                            const GuidedSampleOptions& o) {
   GradModeGuard no_grad(false);
   VLV_CHECK(context.dim() == 3, ErrorCode::Shape, kWhere, ": context must be [B, L, D], got ", context.desc());
@@ -64,7 +72,9 @@ NamedTensors guided_sample(Model& unet, Model& vae, Model& scheduler, const Tens
             "]");
   const bool guided = uncond.defined() && o.guidance > 1;
   const int64_t batch = context.size(0);
-  const Tensor ctx = guided ? ops::concat({batch_uncond(uncond, context), context}, 0) : context;
+  const Device device = model_device(unet);
+  const Tensor ctx = cudaops::to_device(guided ? ops::concat({batch_uncond(uncond, context), context}, 0) : context,
+                                        device);
 
   NamedTensors sched = scheduler.run("set_timesteps", {}, {{"num_inference_steps", o.steps}});
   const Tensor timesteps = output(sched, "timesteps", "scheduler.set_timesteps");
@@ -72,22 +82,18 @@ NamedTensors guided_sample(Model& unet, Model& vae, Model& scheduler, const Tens
 
   const Shape shape{batch, o.latent_channels, o.latent_height, o.latent_width};
   const uint64_t blocks = uint64_t((shape_numel(shape) + 3) / 4);  // Philox blocks one draw uses
-  Tensor latents = ops::scale(ops::randn(shape, o.seed, 0), init_sigma);
+  Tensor latents = cudaops::to_device(ops::scale(ops::randn(shape, o.seed, 0), init_sigma), device);
 
+  UNetStepGraph unet_call(unet, o.cuda_graphs);
   for (int64_t i = 0; i < o.steps; ++i) {
     throw_if_cancelled();
     const double t = scalar_value(timesteps, i);
     Tensor x = guided ? ops::concat({latents, latents}, 0) : latents;
     x = output(scheduler.run("scale_model_input", {{"sample", x}}, {{"timestep", t}}), "sample",
                "scheduler.scale_model_input");
-    Tensor eps = output(unet.run("forward", {{"sample", x}, {"timestep", timesteps.slice0(i, i + 1)},
-                                             {"encoder_hidden_states", ctx}}, {}),
-                        "sample", "unet.forward");
-    if (guided) {
-      Tensors halves = ops::split(eps, 0, {batch, batch});
-      eps = ops::add(ops::scale(halves[0], 1 - o.guidance), ops::scale(halves[1], o.guidance));
-    }
+    const Tensor eps = unet_call(x, timesteps.slice0(i, i + 1), ctx);
     Attrs step{{"timestep", t}, {"seed", int64_t(o.seed)}, {"offset", int64_t(blocks * uint64_t(i + 1))}};
+    if (guided) step.set("guidance", o.guidance);  // eps is [uncond; cond]: combined in the step
     if (o.eta > 0) step.set("eta", o.eta);
     latents = output(scheduler.run("step", {{"sample", latents}, {"model_output", eps}}, step), "prev_sample",
                      "scheduler.step");
@@ -96,10 +102,16 @@ NamedTensors guided_sample(Model& unet, Model& vae, Model& scheduler, const Tens
 
   throw_if_cancelled();
   NamedTensors vae_config = vae.run("config", {}, {});
-  Tensor z = ops::scale(latents, 1 / scalar_output(vae_config, "scaling_factor", 1.0),
+  Tensor z = ops::scale(cudaops::to_device(latents, model_device(vae)),
+                        1 / scalar_output(vae_config, "scaling_factor", 1.0),
                         scalar_output(vae_config, "shift_factor", 0.0));
   Tensor images = output(vae.run("decode", {{"latent", z}}, {}), "sample", "vae.decode");
-  return {{"images", to_unit_range(images)}, {"latents", latents}};
+  GuidedSampleResult r;
+  r.tensors = {{"images", to_unit_range(cudaops::to_device(images, Device::CPU))},
+               {"latents", cudaops::to_device(latents, Device::CPU)}};
+  r.graph_replays = unet_call.replays();
+  r.graph_note = unet_call.note();
+  return r;
 }
 
 }  // namespace vlv::models

@@ -226,18 +226,25 @@ class SampleWorker : public PromiseWorker {
     const Tensor* uncond = models::find_input(in_, "uncond_context");
     out_ = models::guided_sample(*unet_, *vae_, *sched_, *ctx, uncond ? *uncond : Tensor(), opts_);
   }
-  Napi::Value Result(Napi::Env env) override { return wrap_named(env, out_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = wrap_named(env, out_.tensors);
+    r.Set("graphReplays", Napi::Number::New(env, double(out_.graph_replays)));
+    r.Set("graphNote", Napi::String::New(env, out_.graph_note));
+    return r;
+  }
 
  private:
   std::shared_ptr<Model> unet_, vae_, sched_;
-  NamedTensors in_, out_;
+  NamedTensors in_;
+  models::GuidedSampleResult out_;
   models::GuidedSampleOptions opts_;
   std::shared_ptr<CancelToken> token_;
   ProgressBridge progress_;
 };
 
 // guidedSample(unet, vae, scheduler, {context, uncond_context?}, {steps, guidance, seed,
-//   latent_channels, latent_height, latent_width, eta}, cancelToken?, onProgress?) -> Promise<{images, latents}>
+//   latent_channels, latent_height, latent_width, eta, cuda_graphs (0/1, default 1)}, cancelToken?,
+//   onProgress?) -> Promise<{images, latents, graphReplays, graphNote}>
 Napi::Value guided_sample_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -250,6 +257,7 @@ Napi::Value guided_sample_js(const Napi::CallbackInfo& info) {
     opts.latent_height = int64_t(option_number(env, o, "latent_height", double(opts.latent_height)));
     opts.latent_width = int64_t(option_number(env, o, "latent_width", double(opts.latent_width)));
     opts.eta = option_number(env, o, "eta", 0);
+    opts.cuda_graphs = option_number(env, o, "cuda_graphs", 1) != 0;
     auto* w = new SampleWorker(env, NativeModel::unwrap_model(env, info[0], "unet"),
                                NativeModel::unwrap_model(env, info[1], "vae"),
                                NativeModel::unwrap_model(env, info[2], "scheduler"), read_named(env, info[3]), opts,

@@ -2,11 +2,12 @@
 // csrc/cuda/embedding.cu, random.cu, optim.cu): embedding (+ deterministic scatter-add
 // backward), rope (+ the rotation by -angle), randn / rand (the CPU's Philox stream),
 // adamw (one multi-tensor launch per 16 tensors) and clip_grad_norm (no host round trip).
-// timestep_embedding ([N] timesteps, no backward) runs the CPU kernel on a host copy: it is
-// a few hundred numbers per sampling step.
+// timestep_embedding ([N] timesteps, no backward) runs on the device (timestep_embedding.cu):
+// no host round trip, so a UNet call can be captured into a CUDA graph.
 #include "ops/cuda_common.h"
 #include "ops/cuda_ops.h"
 #include "ops/optim_args.h"
+#include "ops/timestep_args.h"
 
 namespace vlv::cudaops {
 
@@ -88,11 +89,13 @@ Tensors rope_backward(const BackwardArgs& g) {
   return {rope_rotate(cast_to(go, g.inputs[0].dtype()), g.inputs[1], g.attrs, -1), Tensor()};
 }
 
-Tensors timestep_embedding(const Tensors& in, const Attrs& attrs, Saved* saved) {
+Tensors timestep_embedding(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& t = input(in, 0);
-  check_defined(t, "timestep_embedding", "t");
-  Tensors out = cpu::timestep_embedding({to_device(t, Device::CPU)}, attrs, saved);
-  return {to_device(out.at(0), Device::CUDA)};
+  const TimestepArgs a = timestep_args(t, attrs);
+  const VlvCudaTimestep c{a.n, a.dim, a.half, a.flip, a.shift, a.scale, a.max_period};
+  Tensor y = empty({a.n, a.dim}, DType::F32);
+  ck(api().timestep_embedding(&c, dt(t.dtype()), t.raw(), y.data<float>()), "timestep_embedding");
+  return {y};
 }
 
 Tensors randn(const Tensors&, const Attrs& attrs, Saved*) { return {random_stream(true, attrs)}; }

@@ -82,7 +82,10 @@
                                  x0_coef*x0 + prev_x0_coef*prev_x0 + noise_coef*noise (a      \
                                  missing input needs coefficient 0). Outputs prev, x0. Every  \
                                  attr defaults to 0; f32 with fused multiply-adds in that     \
-                                 order on every SIMD level. */                                \
+                                 order on every SIMD level. attr guidance g (optional):       \
+                                 model_output is [uncond; cond] (2x sample's batch) and       \
+                                 stands for fma(g, cond - uncond, uncond) above: the          \
+                                 classifier-free-guidance combine in the same pass. */        \
   /* Optimisation, in place, never recorded. */                                               \
   X(adamw, 4, 0)              /* param, grad, exp_avg, exp_avg_sq updated in place (torch     \
                                  AdamW); attrs lr, beta1=0.9, beta2=0.999, eps=1e-8,          \

@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VlvError } from '../errors.js';
-import { Model } from '../models/model.js';
+import { Model, type LoadModelOptions } from '../models/model.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { loadTokenizer } from '../tokenizer-files.js';
 import {
@@ -54,14 +54,17 @@ async function requireDir(path: string, what: string): Promise<void> {
 }
 
 /** Loads the engine model `kind` from `folder` with its config (`configFile` in that folder). */
-async function loadComponent<C>(kind: string, folder: string, configFile: string): Promise<Loaded<C>> {
+async function loadComponent<C>(kind: string, folder: string, configFile: string, opts: LoadModelOptions = {}): Promise<Loaded<C>> {
   await requireDir(folder, kind);
   const config = await readJsonConfig<C>(join(folder, configFile));
-  return { model: await Model.load(kind, folder), config, folder };
+  return { model: await Model.load(kind, folder, opts), config, folder };
 }
 
-export const loadUNet = (folder: string): Promise<LoadedUNet> => loadComponent('unet', folder, 'config.json');
-export const loadVae = (folder: string): Promise<LoadedVae> => loadComponent('vae', folder, 'config.json');
+/** The UNet of a folder; `opts.device` 'cuda' puts it (and the sampling loop) on the GPU. */
+export const loadUNet = (folder: string, opts: LoadModelOptions = {}): Promise<LoadedUNet> =>
+  loadComponent('unet', folder, 'config.json', opts);
+export const loadVae = (folder: string, opts: LoadModelOptions = {}): Promise<LoadedVae> =>
+  loadComponent('vae', folder, 'config.json', opts);
 export const loadScheduler = (folder: string): Promise<LoadedScheduler> =>
   loadComponent('scheduler', folder, 'scheduler_config.json');
 export const loadTextEncoder = (folder: string): Promise<LoadedTextEncoder> =>

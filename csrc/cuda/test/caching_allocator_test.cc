@@ -150,6 +150,61 @@ void test_threads() {
   a.empty_cache();
   CHECK(mem.used == 0);
 }
+// A graph's private pool: blocks allocated or freed during the capture stay the pool's, are
+// never handed to allocations outside it (a replay would overwrite them), serve the next
+// capture of the same pool only while it is open, and go back to the cache when it is dropped.
+void test_private_pool() {
+  FakeMemory mem(64 << 20);
+  CachingAllocator a(mem);
+  void* before = a.allocate(4096);  // allocated before the capture, freed during it
+  const uint64_t pool = a.open_pool();
+  CHECK(pool > 0);
+  void* t1 = a.allocate(4096);      // a temporary of the captured work
+  CHECK(t1 != before);
+  a.release(before);                // may still be read by the captured work: joins the pool
+  a.release(t1);
+  void* t2 = a.allocate(4096);      // reuse inside the capture is stream-ordered: allowed
+  CHECK(t2 == t1 || t2 == before);
+  void* out = a.allocate(8192);     // the graph's output, held past the capture
+  a.close_pool();
+  // Outside the capture no pool block is handed out: a fresh raw block each time.
+  const size_t raw = mem.allocs;
+  void* o1 = a.allocate(4096);
+  CHECK(o1 != t1 && o1 != before && o1 != t2 && o1 != out);
+  CHECK(mem.allocs == raw + 1);
+  a.release(t2);                    // a pool block released after the capture stays the pool's
+  void* o2 = a.allocate(4096);
+  CHECK(o2 != t1 && o2 != before);
+  // empty_cache leaves the pool's free blocks alone (a replay still uses them).
+  const size_t frees = mem.frees;
+  a.release(o1);
+  a.release(o2);
+  a.empty_cache();
+  CHECK(mem.frees == frees + 2);
+  CHECK(a.stats().reserved == mem.used);
+  // Dropping the pool returns its free blocks to the cache; its live block (out) follows on release.
+  a.drop_pool(pool);
+  void* r1 = a.allocate(4096);
+  CHECK(r1 == t1 || r1 == before);
+  a.release(out);
+  void* r2 = a.allocate(8192);
+  CHECK(r2 == out);
+  a.release(r1);
+  a.release(r2);
+  // A second pool starts empty of the first's blocks only by what the cache holds: it may take
+  // common blocks, which then become its own until dropped.
+  const uint64_t pool2 = a.open_pool();
+  CHECK(pool2 != pool);
+  void* q = a.allocate(4096);
+  a.close_pool();
+  a.release(q);
+  void* outside = a.allocate(4096);
+  CHECK(outside != q);
+  a.release(outside);
+  a.drop_pool(pool2);
+  a.empty_cache();
+  CHECK(a.stats().in_use == 0 && mem.used == 0);
+}
 }  // namespace
 
 int main() {
@@ -158,6 +213,7 @@ int main() {
   test_distinct_live_blocks();
   test_oom_retries_after_emptying_cache();
   test_threads();
+  test_private_pool();
   std::printf("vlv_cuda_host_tests: %d checks passed\n", g_checks);
   return 0;
 }

@@ -50,7 +50,7 @@ class Ddim : public Scheduler {
     const double std_dev = eta * std::sqrt(variance);
     const double dir = std::sqrt(1.0 - a_prev - std_dev * std_dev);
 
-    StepCoefs c;
+    StepCoefs c = step_coefs(options);
     c.x0 = x0_from_alpha(train_.prediction, a_t);
     c.clip = clip_;
     c.x0_coef = std::sqrt(double(a_prev));
@@ -69,12 +69,8 @@ class Ddim : public Scheduler {
     Tensor noise;
     if (eta > 0) {
       c.noise = std_dev;
-      if (const Tensor* n = find_input(in, "noise")) noise = *n;
-      else {
-        VLV_CHECK(options.has("seed"), ErrorCode::Arg,
-                  "DDIMScheduler.step: eta > 0 needs the variance noise (input 'noise') or a 'seed' option");
-        noise = ops::randn(x.shape(), uint64_t(options.i("seed")), uint64_t(options.i("offset", 0)));
-      }
+      noise = step_noise(in, options, x,
+                         "DDIMScheduler.step: eta > 0 needs the variance noise (input 'noise') or a 'seed' option");
     }
     Tensors out = fused_step(x, m, {}, noise, c);
     return {{"prev_sample", out[0]}, {"pred_original_sample", out[1]}};

@@ -48,7 +48,7 @@ class Ddpm : public Scheduler {
     const double b_t = 1.0 - a_t, b_prev = 1.0 - a_prev;
     const double alpha = double(a_t) / a_prev, beta = 1 - alpha;
 
-    StepCoefs c;
+    StepCoefs c = step_coefs(options);
     c.x0 = x0_from_alpha(train_.prediction, a_t);
     c.clip = clip_;
     c.x0_coef = std::sqrt(double(a_prev)) * beta / b_t;
@@ -57,7 +57,8 @@ class Ddpm : public Scheduler {
     if (t > 0) {
       const double variance = variance_ == "fixed_large" ? beta : std::max(b_prev / b_t * beta, 1e-20);
       c.noise = std::sqrt(variance);
-      noise = step_noise(in, options, x);
+      noise = step_noise(in, options, x,
+                         "DDPMScheduler.step: give the variance noise (input 'noise') or a 'seed' option for t > 0");
     }
     Tensors out = fused_step(x, m, {}, noise, c);
     return {{"prev_sample", out[0]}, {"pred_original_sample", out[1]}};
@@ -77,13 +78,6 @@ class Ddpm : public Scheduler {
     VLV_CHECK(it != timesteps_.end(), ErrorCode::Arg, "DDPMScheduler.step: timestep ", t,
               " is not one of the timesteps of set_timesteps");
     return it + 1 == timesteps_.end() ? -1 : *(it + 1);
-  }
-
-  static Tensor step_noise(const NamedTensors& in, const Attrs& options, const Tensor& x) {
-    if (const Tensor* n = find_input(in, "noise")) return *n;
-    VLV_CHECK(options.has("seed"), ErrorCode::Arg,
-              "DDPMScheduler.step: give the variance noise (input 'noise') or a 'seed' option for t > 0");
-    return ops::randn(x.shape(), uint64_t(options.i("seed")), uint64_t(options.i("offset", 0)));
   }
 
   std::string variance_;

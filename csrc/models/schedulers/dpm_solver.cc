@@ -110,7 +110,7 @@ class DpmSolver : public Scheduler {
 
     const AlphaSigma cur = alpha_sigma(sigmas_[size_t(step_index_)]);
     const AlphaSigma next = alpha_sigma(sigmas_[size_t(step_index_) + 1]);
-    StepCoefs c;
+    StepCoefs c = step_coefs(options);
     if (train_.prediction == Prediction::Epsilon) c.x0 = {1 / cur.alpha, -cur.sigma / cur.alpha};
     else if (train_.prediction == Prediction::VPrediction) c.x0 = {cur.alpha, -cur.sigma};
     else c.x0 = {0, 1};

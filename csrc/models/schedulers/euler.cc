@@ -78,7 +78,7 @@ class Euler : public Scheduler {
     VLV_CHECK(size_t(step_index_) + 1 < sigmas_.size(), ErrorCode::Arg,
               "EulerDiscreteScheduler.step: every timestep has been stepped; call set_timesteps again");
     const double sigma = sigmas_[size_t(step_index_)], next = sigmas_[size_t(step_index_) + 1];
-    StepCoefs c;
+    StepCoefs c = step_coefs(options);
     if (train_.prediction == Prediction::Epsilon) c.x0 = {1, -sigma};
     else if (train_.prediction == Prediction::VPrediction)
       c.x0 = {1 / (sigma * sigma + 1), -sigma / std::sqrt(sigma * sigma + 1)};

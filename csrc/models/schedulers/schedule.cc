@@ -12,6 +12,7 @@
 
 #include "models/schedulers/scheduler.h"
 #include "ops/api.h"
+#include "ops/cuda_common.h"
 
 namespace vlv::models::sched {
 
@@ -138,17 +139,26 @@ X0Coefs x0_from_alpha(Prediction p, float alpha_prod_t) {
   }
 }
 
+StepCoefs step_coefs(const Attrs& options) {
+  StepCoefs c;
+  if (options.has("guidance")) c.guidance = options.f("guidance");
+  return c;
+}
+
 Tensors fused_step(const Tensor& sample, const Tensor& model_output, const Tensor& prev_x0, const Tensor& noise,
                    const StepCoefs& c) {
-  return call(OpId::scheduler_step, {sample, model_output, prev_x0, noise},
-                   {{"x0_sample", c.x0.sample},
-                    {"x0_model", c.x0.model},
-                    {"clip", c.clip},
-                    {"sample_coef", c.sample},
-                    {"model_coef", c.model},
-                    {"x0_coef", c.x0_coef},
-                    {"prev_x0_coef", c.prev_x0},
-                    {"noise_coef", c.noise}});
+  Attrs attrs{{"x0_sample", c.x0.sample},    {"x0_model", c.x0.model}, {"clip", c.clip},
+              {"sample_coef", c.sample},     {"model_coef", c.model},  {"x0_coef", c.x0_coef},
+              {"prev_x0_coef", c.prev_x0}, {"noise_coef", c.noise}};
+  if (c.guidance) attrs.set("guidance", *c.guidance);
+  return call(OpId::scheduler_step, {sample, model_output, prev_x0, noise}, attrs);
+}
+
+Tensor step_noise(const NamedTensors& in, const Attrs& options, const Tensor& x, const char* why) {
+  if (const Tensor* n = find_input(in, "noise")) return *n;
+  VLV_CHECK(options.has("seed"), ErrorCode::Arg, why);
+  return cudaops::to_device(ops::randn(x.shape(), uint64_t(options.i("seed")), uint64_t(options.i("offset", 0))),
+                            x.device());
 }
 
 Tensor per_item_combine(const Tensor& a, const Tensor& b, const std::vector<double>& ca, const std::vector<double>& cb,

@@ -5,13 +5,16 @@
 //   set_timesteps({}, {num_inference_steps}) -> timesteps (i64; Euler: f32), sigmas (Euler,
 //       DPM-Solver: steps + 1 values), alphas_cumprod [num_train_timesteps], init_noise_sigma [1]
 //   scale_model_input({sample}, {timestep}) -> sample
-//   step({sample, model_output, noise?}, {timestep, ...}) -> prev_sample, pred_original_sample
+//   step({sample, model_output, noise?}, {timestep, guidance?, ...}) -> prev_sample, pred_original_sample
+//       (with guidance g: model_output is [uncond; cond], twice sample's batch, combined as
+//       uncond + g (cond - uncond) inside the fused step)
 //   add_noise({original_samples, noise, timesteps}) -> noisy
 //   get_velocity({sample, noise, timesteps}) -> velocity   (DDPM, DDIM)
 // The host keeps the schedule (float32 betas and cumulative product, as diffusers) and forms
 // each step's scalars; the update itself is the fused scheduler_step op.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,12 +59,21 @@ struct X0Coefs {
 X0Coefs x0_from_alpha(Prediction p, float alpha_prod_t);
 
 // The fused op: see ops.h (scheduler_step). Returns {prev, x0}.
+// guidance: classifier-free guidance folded into the step (model_output is [uncond; cond]);
+// read from a step's options by step_coefs().
 struct StepCoefs {
   X0Coefs x0{0, 0};
   double clip = 0, sample = 0, model = 0, x0_coef = 0, prev_x0 = 0, noise = 0;
+  std::optional<double> guidance;
 };
+// Fresh coefficients carrying the step's 'guidance' option, if any.
+StepCoefs step_coefs(const Attrs& options);
 Tensors fused_step(const Tensor& sample, const Tensor& model_output, const Tensor& prev_x0, const Tensor& noise,
                    const StepCoefs& c);
+// The variance noise of a stochastic step: the 'noise' input, else randn(x's shape) from the
+// 'seed' and 'offset' options (drawn on the CPU, so every device steps with the same numbers),
+// on x's device. E_ARG naming `why` when neither is given.
+Tensor step_noise(const NamedTensors& in, const Attrs& options, const Tensor& x, const char* why);
 // out[b] = ca[b] * a[b] + cb[b] * b[b] per batch item (add_noise, get_velocity).
 Tensor per_item_combine(const Tensor& a, const Tensor& b, const std::vector<double>& ca, const std::vector<double>& cb,
                         const char* method);

@@ -22,6 +22,7 @@
 #include "ops/cpu/gemm_w16.h"
 #include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
+#include "ops/timestep_args.h"
 
 namespace vlv::cpu {
 
@@ -174,20 +175,10 @@ Tensors rope_backward(const BackwardArgs& g) {
 
 Tensors timestep_embedding(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& t = input(in, 0);
-  check_defined(t, "timestep_embedding", "t");
-  VLV_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::I32 || t.dtype() == DType::I64, ErrorCode::DType,
-            "timestep_embedding: 't' must be f32, i32 or i64, got ", t.desc());
-  check_dim(t, 1, "timestep_embedding", "t");
-  const int64_t dim = attrs.i("dim");
-  VLV_CHECK(dim >= 1, ErrorCode::Arg, "timestep_embedding: attribute 'dim' must be >= 1, got ", dim);
-  const bool flip = attrs.b("flip_sin_to_cos", false);
-  const double shift = attrs.f("downscale_freq_shift", 1), scale = attrs.f("scale", 1);
-  const double max_period = attrs.f("max_period", 10000);
-  const int64_t half = dim / 2;
-  VLV_CHECK(half == 0 || double(half) != shift, ErrorCode::Arg, "timestep_embedding: dim/2 - downscale_freq_shift is 0 (dim ",
-            dim, ", downscale_freq_shift ", shift, ")");
-  VLV_CHECK(max_period > 0, ErrorCode::Arg, "timestep_embedding: attribute 'max_period' must be > 0, got ", max_period);
-
+  const TimestepArgs a = timestep_args(t, attrs);
+  const int64_t dim = a.dim, half = a.half;
+  const bool flip = a.flip;
+  const double shift = a.shift, scale = a.scale, max_period = a.max_period;
   const int64_t N = t.size(0);
   std::vector<double> ts(static_cast<size_t>(N));
   if (t.dtype() == DType::F32) {
