@@ -94,4 +94,9 @@ test('a model asked onto CUDA without a usable GPU is E_DEVICE, and the CPU load
   const m = await Model.load('clip_text', folder, { device: 'cpu' });
   t.is(m.kind, 'clip_text');
   m.dispose();
+  const r = await t.throwsAsync(Model.random('clip_text', folder, 0, { device: 'cuda' }), { instanceOf: VlvError });
+  t.is(r?.code, 'E_DEVICE');
+  const bad = await t.throwsAsync(Model.random('clip_text', folder, 0, { device: 'tpu' as 'cpu' }), { instanceOf: VlvError });
+  t.is(bad?.code, 'E_ARG');
+  t.regex(bad?.message ?? '', /randomModel: device must be 'cpu' or 'cuda', got 'tpu'/);
 });

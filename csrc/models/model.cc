@@ -50,13 +50,14 @@ std::unique_ptr<Model> load_model(const std::string& kind, const std::string& fo
   return model;
 }
 
-std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed) {
+std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed, Device device) {
   namespace fs = std::filesystem;
   const Entry& e = entry(kind);
   std::error_code ec;
   const std::string path = fs::is_directory(config, ec) ? (fs::path(config) / e.files.config).string() : config;
   Config c = Config::load(path);
   Weights weights = Weights::random(seed, path + " (random weights)");
+  weights.set_device(device);
   return e.factory(c, weights);
 }
 

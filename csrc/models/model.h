@@ -49,7 +49,9 @@ std::unique_ptr<Model> load_model(const std::string& kind, const std::string& fo
                                   DType matrix_dtype = DType::F32, Device device = Device::CPU);
 // Builds a model of `kind` from its config alone with seeded random weights (random_init):
 // `config` is the config file itself or a folder holding it (under the kind's config name).
-std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed);
+// device CUDA puts the weights there, as load_model.
+std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed,
+                                    Device device = Device::CPU);
 std::vector<std::string> model_kinds();
 
 // Input lookups for run() implementations.

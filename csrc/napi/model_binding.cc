@@ -1,5 +1,5 @@
 // NativeModel: a loaded network (csrc/models) as a JS object. loadModel(kind, folder, dtype?),
-// randomModel(kind, config, seed) and run(method, inputs, options, record) are async;
+// randomModel(kind, config, seed, device?) and run(method, inputs, options, record) are async;
 // parameters() hands out the model's own tensors (sharing autograd state, so requiresGrad set
 // from JS unfreezes them). guidedSample(unet, vae, scheduler, inputs, options, cancel,
 // progress) runs models/guided_sample over three of them.
@@ -168,7 +168,7 @@ class LoadWorker : public PromiseWorker {
  protected:
   void Run() override {
     model_ = seed_ < 0 ? models::load_model(kind_, folder_, matrix_dtype_, device_)
-                       : models::random_model(kind_, folder_, uint64_t(seed_));
+                       : models::random_model(kind_, folder_, uint64_t(seed_), device_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object obj = g_model_ctor->New({});
@@ -192,6 +192,14 @@ int64_t arg_seed(const Napi::CallbackInfo& info, size_t i) {
   return int64_t(d);
 }
 
+// An optional 'cpu' | 'cuda' argument (default 'cpu').
+Device arg_device(const Napi::CallbackInfo& info, size_t i, const char* call) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return Device::CPU;
+  const std::string name = arg_string(info, i, "device");
+  VLV_CHECK(name == "cpu" || name == "cuda", ErrorCode::Arg, call, ": device must be 'cpu' or 'cuda', got '", name, "'");
+  return name == "cuda" ? Device::CUDA : Device::CPU;
+}
+
 double option_number(Napi::Env env, const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
@@ -199,11 +207,12 @@ double option_number(Napi::Env env, const Napi::Object& o, const char* key, doub
   return v.As<Napi::Number>().DoubleValue();
 }
 
-// randomModel(kind, configFileOrFolder, seed) -> Promise<NativeModel>
+// randomModel(kind, configFileOrFolder, seed, device?) -> Promise<NativeModel>
 Napi::Value random_model_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "config"), arg_seed(info, 2));
+    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "config"), arg_seed(info, 2),
+                             DType::F32, arg_device(info, 3, "randomModel"));
     Napi::Promise p = w->promise();
     w->Queue();
     return p;
@@ -280,12 +289,7 @@ Napi::Value load_model_js(const Napi::CallbackInfo& info) {
       VLV_CHECK(name == "f32" || name == "bf16" || name == "f16", ErrorCode::Arg, "loadModel: dtype must be 'f32', 'bf16' or 'f16', got '", name, "'");
       dtype = dtype_from_name(name);
     }
-    Device device = Device::CPU;
-    if (info.Length() > 3 && !info[3].IsUndefined()) {
-      const std::string name = arg_string(info, 3, "device");
-      VLV_CHECK(name == "cpu" || name == "cuda", ErrorCode::Arg, "loadModel: device must be 'cpu' or 'cuda', got '", name, "'");
-      device = name == "cuda" ? Device::CUDA : Device::CPU;
-    }
+    const Device device = arg_device(info, 3, "loadModel");
     auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"), -1, dtype, device);
     Napi::Promise p = w->promise();
     w->Queue();

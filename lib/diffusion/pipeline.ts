@@ -74,9 +74,9 @@ export const loadTextEncoder = (folder: string): Promise<LoadedTextEncoder> =>
  * A UNet of real size from its config alone, with seeded random weights (benchmarks without
  * the checkpoint). `config` is a config.json or a folder holding one.
  */
-export async function randomUNet(config: string, seed = 0): Promise<LoadedUNet> {
+export async function randomUNet(config: string, seed = 0, opts: Pick<LoadModelOptions, 'device'> = {}): Promise<LoadedUNet> {
   const path = (await isDir(config)) ? join(config, 'config.json') : config;
-  return { model: await Model.random('unet', path, seed), config: await readJsonConfig(path), folder: path };
+  return { model: await Model.random('unet', path, seed, opts), config: await readJsonConfig(path), folder: path };
 }
 
 /** The folder model_index.json gives a component, or undefined when it lists none (or null). */

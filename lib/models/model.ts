@@ -25,7 +25,7 @@ export interface NativeModel {
 
 interface ModelAddon {
   loadModel(kind: string, folder: string, dtype?: string, device?: string): Promise<NativeModel>;
-  randomModel(kind: string, config: string, seed: number): Promise<NativeModel>;
+  randomModel(kind: string, config: string, seed: number, device?: string): Promise<NativeModel>;
   modelKinds(): string[];
 }
 
@@ -63,10 +63,11 @@ export class Model {
   /**
    * Builds `kind` from its config alone with seeded random weights (norm scales 1, biases 0,
    * embeddings N(0, 0.02²), matrices and convolutions N(0, 1/fan_in)): real sizes without the
-   * checkpoint, for benchmarks. `config` is the config file or a folder holding it.
+   * checkpoint, for benchmarks. `config` is the config file or a folder holding it; `opts.device`
+   * 'cuda' builds the weights on the GPU (as Model.load).
    */
-  static async random(kind: string, config: string, seed = 0): Promise<Model> {
-    return new Model(await wrapAsync(() => addon.randomModel(kind, config, seed)));
+  static async random(kind: string, config: string, seed = 0, opts: Pick<LoadModelOptions, 'device'> = {}): Promise<Model> {
+    return new Model(await wrapAsync(() => addon.randomModel(kind, config, seed, opts.device ?? 'cpu')));
   }
 
   get kind(): string {
