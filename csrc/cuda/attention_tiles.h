@@ -47,6 +47,13 @@
 #include <cuda_fp16.h>
 #endif
 
+// Unrolled on the device, so fragment arrays stay in registers.
+#if defined(__CUDACC__)
+#define VLV_UNROLL _Pragma("unroll")
+#else
+#define VLV_UNROLL
+#endif
+
 namespace vlv::cuda::tiles {
 
 using attn::kNegInf;
@@ -59,7 +66,7 @@ constexpr int kKvK = 64, kKvQ = 32;    // dK/dV: keys per block, queries per til
 // Shared-memory row stride of a tile of head dim D: +8 halves (16 bytes) so the 32-bit
 // fragment loads of the 8 row groups fall in different banks and rows stay 16-byte aligned.
 template <int D>
-constexpr int ld_of() { return D + 8; }
+constexpr int kLd = D + 8;
 
 // ---- 16-bit floats as raw bits ------------------------------------------------------------
 VLV_HD float f32_of_bits(uint32_t u) {
@@ -165,8 +172,11 @@ using RowVal = Frag<X, float, 2>;    // one value per fragment row of the lane: 
 
 template <class X, int N>
 VLV_HD void zero(FragC<X> (&c)[N]) {
+  VLV_UNROLL
   for (int t = 0; t < N; ++t)
+    VLV_UNROLL
     for (int l = 0; l < X::kLanes; ++l)
+      VLV_UNROLL
       for (int e = 0; e < 4; ++e) c[t].v[l][e] = 0.f;
 }
 
@@ -174,9 +184,12 @@ VLV_HD void zero(FragC<X> (&c)[N]) {
 // memory; rows >= n are zero.
 template <class X, int KS>
 VLV_HD void load_a_rows(FragA<X> (&f)[KS], const uint16_t* m, int64_t r0, int64_t n, int D) {
+  VLV_UNROLL
   for (int l = 0; l < X::kLanes; ++l) {
     const int lane = X::lane(l);
+    VLV_UNROLL
     for (int ks = 0; ks < KS; ++ks)
+      VLV_UNROLL
       for (int r = 0; r < 4; ++r) {
         const int64_t row = r0 + frag::a_row(lane, 2 * r);
         f[ks].v[l][r] = row < n ? ld32(m + row * D + ks * 16 + frag::a_col(lane, 2 * r)) : 0u;
@@ -187,8 +200,10 @@ VLV_HD void load_a_rows(FragA<X> (&f)[KS], const uint16_t* m, int64_t r0, int64_
 // B fragment (k-step at k0, n-tile at n0) of a shared tile stored [n][k], k contiguous.
 template <class X>
 VLV_HD void load_b_nk(FragB<X>& b, const uint16_t* t, int ld, int k0, int n0) {
+  VLV_UNROLL
   for (int l = 0; l < X::kLanes; ++l) {
     const int lane = X::lane(l);
+    VLV_UNROLL
     for (int r = 0; r < 2; ++r)
       b.v[l][r] = ld32(t + (n0 + frag::b_col(lane, 2 * r)) * ld + k0 + frag::b_row(lane, 2 * r));
   }
@@ -197,8 +212,10 @@ VLV_HD void load_b_nk(FragB<X>& b, const uint16_t* t, int ld, int k0, int n0) {
 // B fragment of a shared tile stored [k][n], n contiguous: two 16-bit loads per register.
 template <class X>
 VLV_HD void load_b_kn(FragB<X>& b, const uint16_t* t, int ld, int k0, int n0) {
+  VLV_UNROLL
   for (int l = 0; l < X::kLanes; ++l) {
     const int lane = X::lane(l);
+    VLV_UNROLL
     for (int r = 0; r < 2; ++r) {
       const uint16_t* p = t + (k0 + frag::b_row(lane, 2 * r)) * ld + n0 + frag::b_col(lane, 2 * r);
       b.v[l][r] = uint32_t(p[0]) | (uint32_t(p[ld]) << 16);
@@ -212,7 +229,9 @@ template <class X, class Dt, int KS, int NT>
 VLV_HD void product_nk(FragC<X> (&c)[NT], const FragA<X> (&a)[KS], const uint16_t* t, int ld) {
   zero(c);
   FragB<X> b;
+  VLV_UNROLL
   for (int ks = 0; ks < KS; ++ks)
+    VLV_UNROLL
     for (int nt = 0; nt < NT; ++nt) {
       load_b_nk(b, t, ld, ks * 16, nt * 8);
       X::template mma<Dt>(c[nt], a[ks], b);
@@ -226,7 +245,9 @@ template <class X, class Dt, int PT, int NT>
 VLV_HD void accumulate_kn(FragC<X> (&acc)[NT], const FragC<X> (&p)[PT], const uint16_t* t, int ld) {
   FragA<X> a;
   FragB<X> b;
+  VLV_UNROLL
   for (int kk = 0; kk < PT / 2; ++kk) {
+    VLV_UNROLL
     for (int l = 0; l < X::kLanes; ++l) {
       const float* c0 = p[2 * kk].v[l];
       const float* c1 = p[2 * kk + 1].v[l];
@@ -235,6 +256,7 @@ VLV_HD void accumulate_kn(FragC<X> (&acc)[NT], const FragC<X> (&p)[PT], const ui
       a.v[l][2] = pack2<Dt>(c1[0], c1[1]);
       a.v[l][3] = pack2<Dt>(c1[2], c1[3]);
     }
+    VLV_UNROLL
     for (int nt = 0; nt < NT; ++nt) {
       load_b_kn(b, t, ld, kk * 16, nt * 8);
       X::template mma<Dt>(acc[nt], a, b);
@@ -286,8 +308,8 @@ VLV_HD Head head_of(const VlvCudaAttention& a, int64_t bh) {
 // ---- forward --------------------------------------------------------------------------------
 template <int D>
 struct FwdSmem {
-  uint16_t k[kFwdK * ld_of<D>()];
-  uint16_t v[kFwdK * ld_of<D>()];
+  uint16_t k[kFwdK * kLd<D>];
+  uint16_t v[kFwdK * kLd<D>];
 };
 
 template <class X, class Dt, int D>
@@ -302,7 +324,9 @@ struct FwdWarp {
     i0 = q0;
     load_a_rows(q, static_cast<const uint16_t*>(a.q) + bh * a.lq * D, q0, a.lq, D);
     zero(o);
+    VLV_UNROLL
     for (int lane = 0; lane < X::kLanes; ++lane)
+      VLV_UNROLL
       for (int r = 0; r < 2; ++r) row_max.v[lane][r] = kNegInf, row_sum.v[lane][r] = 0.f;
   }
   // Does any query of the warp see a key of the tile at key0?
@@ -311,30 +335,40 @@ struct FwdWarp {
   }
   // S of the key tile, masked; online softmax update of m, l, o; s becomes P.
   VLV_HD void scores(const VlvCudaAttention& a, const Head& hd, const FwdSmem<D>& sm, int64_t key0) {
-    product_nk<X, Dt>(s, q, sm.k, ld_of<D>());
+    product_nk<X, Dt>(s, q, sm.k, kLd<D>);
+    VLV_UNROLL
     for (int l = 0; l < X::kLanes; ++l) {
       const int lane = X::lane(l);
       float mx[2] = {kNegInf, kNegInf};
+      VLV_UNROLL
       for (int nt = 0; nt < ST; ++nt)
+        VLV_UNROLL
         for (int e = 0; e < 4; ++e) {
           float& x = s[nt].v[l][e];
           x = score(a, x, hd.b, hd.h, i0 + frag::c_row(lane, e), key0 + nt * 8 + frag::c_col(lane, e));
           mx[e >> 1] = fmaxf(mx[e >> 1], x);
         }
+      VLV_UNROLL
       for (int r = 0; r < 2; ++r) s_max.v[l][r] = mx[r];
     }
     X::quad_max(s_max);
+    VLV_UNROLL
     for (int l = 0; l < X::kLanes; ++l) {
       float alpha[2], mnew[2];
+      VLV_UNROLL
       for (int r = 0; r < 2; ++r) {
         mnew[r] = fmaxf(row_max.v[l][r], s_max.v[l][r]);
         alpha[r] = mnew[r] == kNegInf ? 1.f : expf(row_max.v[l][r] - mnew[r]);  // 0 when max was -inf
         row_max.v[l][r] = mnew[r];
         row_sum.v[l][r] *= alpha[r];
       }
+      VLV_UNROLL
       for (int nt = 0; nt < NT; ++nt)
+        VLV_UNROLL
         for (int e = 0; e < 4; ++e) o[nt].v[l][e] *= alpha[e >> 1];
+      VLV_UNROLL
       for (int nt = 0; nt < ST; ++nt)
+        VLV_UNROLL
         for (int e = 0; e < 4; ++e) {
           float& x = s[nt].v[l][e];
           x = x == kNegInf ? 0.f : expf(x - mnew[e >> 1]);
@@ -344,15 +378,18 @@ struct FwdWarp {
   }
   RowVal<X> s_max;  // the tile's row maxima
 
-  VLV_HD void accumulate(const FwdSmem<D>& sm) { accumulate_kn<X, Dt>(o, s, sm.v, ld_of<D>()); }
+  VLV_HD void accumulate(const FwdSmem<D>& sm) { accumulate_kn<X, Dt>(o, s, sm.v, kLd<D>); }
   VLV_HD void finish(const VlvCudaAttention& a, int64_t bh, uint16_t* out, float* lse) {
     X::quad_sum(row_sum);
+    VLV_UNROLL
     for (int ln = 0; ln < X::kLanes; ++ln) {
       const int lane = X::lane(ln);
+      VLV_UNROLL
       for (int r = 0; r < 2; ++r) {
         const int64_t i = i0 + frag::group(lane) + 8 * r;
         if (i >= a.lq) continue;
         const float sum = row_sum.v[ln][r], inv = sum > 0.f ? 1.f / sum : 0.f;
+        VLV_UNROLL
         for (int nt = 0; nt < NT; ++nt)
           st32(out + (bh * a.lq + i) * D + nt * 8 + frag::c_col(lane, 2 * r),
                pack2<Dt>(o[nt].v[ln][2 * r] * inv, o[nt].v[ln][2 * r + 1] * inv));
@@ -373,9 +410,9 @@ VLV_HD void forward_block(const VlvCudaAttention& a, int64_t bh, int64_t q0, Fwd
   const int64_t end = keys_for_queries(a, q0 + kFwdQ);
   for (int64_t key0 = 0; key0 < end; key0 += kFwdK) {
     X::sync();  // the previous tiles are consumed
-    X::each_thread([&](int t) { load_tile<X>(sm.k, ld_of<D>(), K, key0, a.lk, kFwdK, D, t); });
+    X::each_thread([&](int t) { load_tile<X>(sm.k, kLd<D>, K, key0, a.lk, kFwdK, D, t); });
     X::commit();
-    X::each_thread([&](int t) { load_tile<X>(sm.v, ld_of<D>(), V, key0, a.lk, kFwdK, D, t); });
+    X::each_thread([&](int t) { load_tile<X>(sm.v, kLd<D>, V, key0, a.lk, kFwdK, D, t); });
     X::commit();
     X::wait_one();  // K has arrived; V may still be in flight during S
     X::sync();
@@ -394,8 +431,8 @@ VLV_HD void forward_block(const VlvCudaAttention& a, int64_t bh, int64_t q0, Fwd
 // ---- backward: dQ ---------------------------------------------------------------------------
 template <int D>
 struct DqSmem {
-  uint16_t k[kDqK * ld_of<D>()];
-  uint16_t v[kDqK * ld_of<D>()];
+  uint16_t k[kDqK * kLd<D>];
+  uint16_t v[kDqK * kLd<D>];
 };
 
 template <class X, class Dt, int D>
@@ -412,7 +449,9 @@ struct DqWarp {
     load_a_rows(q, static_cast<const uint16_t*>(a.q) + bh * a.lq * D, q0, a.lq, D);
     load_a_rows(g, go + bh * a.lq * D, q0, a.lq, D);
     zero(dq);
+    VLV_UNROLL
     for (int l = 0; l < X::kLanes; ++l)
+      VLV_UNROLL
       for (int r = 0; r < 2; ++r) {
         const int64_t i = q0 + frag::group(X::lane(l)) + 8 * r;
         L.v[l][r] = i < a.lq ? lse[bh * a.lq + i] : kNegInf;
@@ -424,11 +463,14 @@ struct DqWarp {
   }
   VLV_HD void step(const VlvCudaAttention& a, const Head& hd, const DqSmem<D>& sm, int64_t key0) {
     FragC<X> p[ST], dp[ST];
-    product_nk<X, Dt>(p, q, sm.k, ld_of<D>());
-    product_nk<X, Dt>(dp, g, sm.v, ld_of<D>());
+    product_nk<X, Dt>(p, q, sm.k, kLd<D>);
+    product_nk<X, Dt>(dp, g, sm.v, kLd<D>);
+    VLV_UNROLL
     for (int l = 0; l < X::kLanes; ++l) {
       const int lane = X::lane(l);
+      VLV_UNROLL
       for (int nt = 0; nt < ST; ++nt)
+        VLV_UNROLL
         for (int e = 0; e < 4; ++e) {
           const float Lr = L.v[l][e >> 1];
           const float s = score(a, p[nt].v[l][e], hd.b, hd.h, i0 + frag::c_row(lane, e), key0 + nt * 8 + frag::c_col(lane, e));
@@ -436,14 +478,17 @@ struct DqWarp {
           p[nt].v[l][e] = pr * (dp[nt].v[l][e] - Di.v[l][e >> 1]);  // dS
         }
     }
-    accumulate_kn<X, Dt>(dq, p, sm.k, ld_of<D>());
+    accumulate_kn<X, Dt>(dq, p, sm.k, kLd<D>);
   }
   VLV_HD void finish(const VlvCudaAttention& a, int64_t bh, uint16_t* gq) {
+    VLV_UNROLL
     for (int ln = 0; ln < X::kLanes; ++ln) {
       const int lane = X::lane(ln);
+      VLV_UNROLL
       for (int r = 0; r < 2; ++r) {
         const int64_t i = i0 + frag::group(lane) + 8 * r;
         if (i >= a.lq) continue;
+        VLV_UNROLL
         for (int nt = 0; nt < NT; ++nt)
           st32(gq + (bh * a.lq + i) * D + nt * 8 + frag::c_col(lane, 2 * r),
                pack2<Dt>(dq[nt].v[ln][2 * r] * a.scale, dq[nt].v[ln][2 * r + 1] * a.scale));
@@ -463,8 +508,8 @@ VLV_HD void dq_block(const VlvCudaAttention& a, int64_t bh, int64_t q0, DqSmem<D
   for (int64_t key0 = 0; key0 < end; key0 += kDqK) {
     X::sync();
     X::each_thread([&](int t) {
-      load_tile<X>(sm.k, ld_of<D>(), K, key0, a.lk, kDqK, D, t);
-      load_tile<X>(sm.v, ld_of<D>(), V, key0, a.lk, kDqK, D, t);
+      load_tile<X>(sm.k, kLd<D>, K, key0, a.lk, kDqK, D, t);
+      load_tile<X>(sm.v, kLd<D>, V, key0, a.lk, kDqK, D, t);
     });
     X::commit();
     X::wait_all();
@@ -479,8 +524,8 @@ VLV_HD void dq_block(const VlvCudaAttention& a, int64_t bh, int64_t q0, DqSmem<D
 // ---- backward: dK, dV -----------------------------------------------------------------------
 template <int D>
 struct KvSmem {
-  uint16_t q[kKvQ * ld_of<D>()];
-  uint16_t g[kKvQ * ld_of<D>()];
+  uint16_t q[kKvQ * kLd<D>];
+  uint16_t g[kKvQ * kLd<D>];
   float lse[kKvQ], di[kKvQ];
 };
 
@@ -504,11 +549,14 @@ struct KvWarp {
   }
   VLV_HD void step(const VlvCudaAttention& a, int64_t b, int64_t h, const KvSmem<D>& sm, int64_t q0) {
     FragC<X> p[ST], dp[ST];
-    product_nk<X, Dt>(p, k, sm.q, ld_of<D>());   // S^T: rows keys, columns queries
-    product_nk<X, Dt>(dp, v, sm.g, ld_of<D>());  // dP^T
+    product_nk<X, Dt>(p, k, sm.q, kLd<D>);   // S^T: rows keys, columns queries
+    product_nk<X, Dt>(dp, v, sm.g, kLd<D>);  // dP^T
+    VLV_UNROLL
     for (int l = 0; l < X::kLanes; ++l) {
       const int lane = X::lane(l);
+      VLV_UNROLL
       for (int nt = 0; nt < ST; ++nt)
+        VLV_UNROLL
         for (int e = 0; e < 4; ++e) {
           const int c = nt * 8 + frag::c_col(lane, e);
           const float s = score(a, p[nt].v[l][e], b, h, q0 + c, j0 + frag::c_row(lane, e));
@@ -517,15 +565,18 @@ struct KvWarp {
           dp[nt].v[l][e] = pr * (dp[nt].v[l][e] - sm.di[c]);  // dS^T
         }
     }
-    accumulate_kn<X, Dt>(dv, p, sm.g, ld_of<D>());
-    accumulate_kn<X, Dt>(dk, dp, sm.q, ld_of<D>());
+    accumulate_kn<X, Dt>(dv, p, sm.g, kLd<D>);
+    accumulate_kn<X, Dt>(dk, dp, sm.q, kLd<D>);
   }
   VLV_HD void finish(const VlvCudaAttention& a, int64_t kv, uint16_t* gk, uint16_t* gv) {
+    VLV_UNROLL
     for (int ln = 0; ln < X::kLanes; ++ln) {
       const int lane = X::lane(ln);
+      VLV_UNROLL
       for (int r = 0; r < 2; ++r) {
         const int64_t j = j0 + frag::group(lane) + 8 * r;
         if (j >= a.lk) continue;
+        VLV_UNROLL
         for (int nt = 0; nt < NT; ++nt) {
           const int64_t off = (kv * a.lk + j) * D + nt * 8 + frag::c_col(lane, 2 * r);
           st32(gk + off, pack2<Dt>(dk[nt].v[ln][2 * r] * a.scale, dk[nt].v[ln][2 * r + 1] * a.scale));
@@ -551,8 +602,8 @@ VLV_HD void dkv_block(const VlvCudaAttention& a, int64_t kv, int64_t key0, KvSme
     for (int64_t q0 = first; q0 < a.lq; q0 += kKvQ) {
       X::sync();
       X::each_thread([&](int t) {
-        load_tile<X>(sm.q, ld_of<D>(), Q, q0, a.lq, kKvQ, D, t);
-        load_tile<X>(sm.g, ld_of<D>(), G, q0, a.lq, kKvQ, D, t);
+        load_tile<X>(sm.q, kLd<D>, Q, q0, a.lq, kKvQ, D, t);
+        load_tile<X>(sm.g, kLd<D>, G, q0, a.lq, kKvQ, D, t);
         if (t < kKvQ) {
           const bool in = q0 + t < a.lq;
           sm.lse[t] = in ? lse[base + q0 + t] : kNegInf;
