@@ -10,8 +10,8 @@
 // and their launches.
 // Readable first: fragments are read from shared memory with 32-bit loads (16-bit pairs for
 // the transposed operand), no ldmatrix, no double buffering beyond the forward's K-then-V
-// cp.async groups. ptxas (sm_80) reports 161-226 registers for the forward, 165-240 for dQ,
-// 206-255 for dK/dV, whose d = 128 variant spills 156 bytes (K and V fragments and both
+// cp.async groups. ptxas (sm_80) reports 161-224 registers for the forward, 165-240 for dQ,
+// 206-255 for dK/dV, whose d = 128 variant spills 172 bytes (K and V fragments and both
 // accumulators stay in registers): a shared-memory K/V there is the next step if it shows.
 // It has not run on a GPU yet: no timing measured, and its correctness on
 // hardware rests on the host emulation and on test-gpu/ops.test.ts when a GPU runs it.
@@ -22,6 +22,7 @@
 #include "cuda/attention_tiled.h"
 #include "cuda/attention_tiles.h"
 #include "cuda/common.cuh"
+#include "cuda/mma_frag.h"
 
 namespace vlv::cuda {
 
@@ -45,37 +46,24 @@ struct DeviceExec {
   __host__ __device__ static void mma(tiles::FragC<DeviceExec>& d, const tiles::FragA<DeviceExec>& fa,
                                       const tiles::FragB<DeviceExec>& fb) {
 #if defined(__CUDA_ARCH__)
-    float* c = d.v[0];
-    const uint32_t* a = fa.v[0];
-    const uint32_t* b = fb.v[0];
-    if constexpr (std::is_same<Dt, Bf16>::value)
-      asm volatile(
-          "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-          "{%0,%1,%2,%3};\n"
-          : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-    else
-      asm volatile(
-          "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-          "{%0,%1,%2,%3};\n"
-          : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+    mma16816<typename std::conditional<std::is_same<Dt, Bf16>::value, __nv_bfloat16, __half>::type>(d.v[0], fa.v[0],
+                                                                                                  fb.v[0]);
 #endif
   }
   // Over the 4 lanes of a row group (lane ^ 1, then lane ^ 2), own value first.
-  __host__ __device__ static void quad_max(tiles::RowVal<DeviceExec>& x) {
+  template <class Op>
+  __host__ __device__ static void quad(tiles::RowVal<DeviceExec>& x, Op op) {
 #if defined(__CUDA_ARCH__)
 #pragma unroll
     for (int r = 0; r < 2; ++r)
-      for (int m = 1; m <= 2; m <<= 1) x.v[0][r] = fmaxf(x.v[0][r], __shfl_xor_sync(kFull, x.v[0][r], m));
+      for (int m = 1; m <= 2; m <<= 1) x.v[0][r] = op(x.v[0][r], __shfl_xor_sync(kFull, x.v[0][r], m));
 #endif
   }
+  __host__ __device__ static void quad_max(tiles::RowVal<DeviceExec>& x) {
+    quad(x, [](float p, float q) { return fmaxf(p, q); });
+  }
   __host__ __device__ static void quad_sum(tiles::RowVal<DeviceExec>& x) {
-#if defined(__CUDA_ARCH__)
-#pragma unroll
-    for (int r = 0; r < 2; ++r)
-      for (int m = 1; m <= 2; m <<= 1) x.v[0][r] = x.v[0][r] + __shfl_xor_sync(kFull, x.v[0][r], m);
-#endif
+    quad(x, [](float p, float q) { return p + q; });
   }
   __host__ __device__ static void copy16(void* dst, const void* src) {
 #if defined(__CUDA_ARCH__)

@@ -305,12 +305,36 @@ VLV_HD Head head_of(const VlvCudaAttention& a, int64_t bh) {
   return r;
 }
 
+// Rows tiles of K and V (forward, dQ).
+template <int Rows, int D>
+struct KvTiles {
+  uint16_t k[Rows * kLd<D>];
+  uint16_t v[Rows * kLd<D>];
+};
+
+// The warp's 16 rows [r0, r0 + 16) of an accumulator (c[NT] covers D = 8 NT columns) into a
+// row-major [n, D] 16-bit matrix, each row times scale(lane slot, fragment row 0 / 1).
+template <class X, class Dt, int NT, class Scale>
+VLV_HD void store_rows(const FragC<X> (&c)[NT], uint16_t* m, int64_t r0, int64_t n, Scale scale) {
+  VLV_UNROLL
+  for (int ln = 0; ln < X::kLanes; ++ln) {
+    const int lane = X::lane(ln);
+    VLV_UNROLL
+    for (int r = 0; r < 2; ++r) {
+      const int64_t row = r0 + frag::group(lane) + 8 * r;
+      if (row >= n) continue;
+      const float sc = scale(ln, r);
+      VLV_UNROLL
+      for (int nt = 0; nt < NT; ++nt)
+        st32(m + row * (8 * NT) + nt * 8 + frag::c_col(lane, 2 * r),
+             pack2<Dt>(c[nt].v[ln][2 * r] * sc, c[nt].v[ln][2 * r + 1] * sc));
+    }
+  }
+}
+
 // ---- forward --------------------------------------------------------------------------------
 template <int D>
-struct FwdSmem {
-  uint16_t k[kFwdK * kLd<D>];
-  uint16_t v[kFwdK * kLd<D>];
-};
+using FwdSmem = KvTiles<kFwdK, D>;
 
 template <class X, class Dt, int D>
 struct FwdWarp {
@@ -381,19 +405,17 @@ struct FwdWarp {
   VLV_HD void accumulate(const FwdSmem<D>& sm) { accumulate_kn<X, Dt>(o, s, sm.v, kLd<D>); }
   VLV_HD void finish(const VlvCudaAttention& a, int64_t bh, uint16_t* out, float* lse) {
     X::quad_sum(row_sum);
+    store_rows<X, Dt>(o, out + bh * a.lq * D, i0, a.lq, [&](int ln, int r) {
+      return row_sum.v[ln][r] > 0.f ? 1.f / row_sum.v[ln][r] : 0.f;
+    });
     VLV_UNROLL
     for (int ln = 0; ln < X::kLanes; ++ln) {
       const int lane = X::lane(ln);
       VLV_UNROLL
       for (int r = 0; r < 2; ++r) {
         const int64_t i = i0 + frag::group(lane) + 8 * r;
-        if (i >= a.lq) continue;
-        const float sum = row_sum.v[ln][r], inv = sum > 0.f ? 1.f / sum : 0.f;
-        VLV_UNROLL
-        for (int nt = 0; nt < NT; ++nt)
-          st32(out + (bh * a.lq + i) * D + nt * 8 + frag::c_col(lane, 2 * r),
-               pack2<Dt>(o[nt].v[ln][2 * r] * inv, o[nt].v[ln][2 * r + 1] * inv));
-        if (frag::tig(lane) == 0) lse[bh * a.lq + i] = sum > 0.f ? row_max.v[ln][r] + logf(sum) : kNegInf;
+        const float sum = row_sum.v[ln][r];
+        if (i < a.lq && frag::tig(lane) == 0) lse[bh * a.lq + i] = sum > 0.f ? row_max.v[ln][r] + logf(sum) : kNegInf;
       }
     }
   }
@@ -430,10 +452,7 @@ VLV_HD void forward_block(const VlvCudaAttention& a, int64_t bh, int64_t q0, Fwd
 
 // ---- backward: dQ ---------------------------------------------------------------------------
 template <int D>
-struct DqSmem {
-  uint16_t k[kDqK * kLd<D>];
-  uint16_t v[kDqK * kLd<D>];
-};
+using DqSmem = KvTiles<kDqK, D>;
 
 template <class X, class Dt, int D>
 struct DqWarp {
@@ -481,19 +500,7 @@ struct DqWarp {
     accumulate_kn<X, Dt>(dq, p, sm.k, kLd<D>);
   }
   VLV_HD void finish(const VlvCudaAttention& a, int64_t bh, uint16_t* gq) {
-    VLV_UNROLL
-    for (int ln = 0; ln < X::kLanes; ++ln) {
-      const int lane = X::lane(ln);
-      VLV_UNROLL
-      for (int r = 0; r < 2; ++r) {
-        const int64_t i = i0 + frag::group(lane) + 8 * r;
-        if (i >= a.lq) continue;
-        VLV_UNROLL
-        for (int nt = 0; nt < NT; ++nt)
-          st32(gq + (bh * a.lq + i) * D + nt * 8 + frag::c_col(lane, 2 * r),
-               pack2<Dt>(dq[nt].v[ln][2 * r] * a.scale, dq[nt].v[ln][2 * r + 1] * a.scale));
-      }
-    }
+    store_rows<X, Dt>(dq, gq + bh * a.lq * D, i0, a.lq, [&](int, int) { return a.scale; });
   }
 };
 
@@ -569,21 +576,8 @@ struct KvWarp {
     accumulate_kn<X, Dt>(dk, dp, sm.q, kLd<D>);
   }
   VLV_HD void finish(const VlvCudaAttention& a, int64_t kv, uint16_t* gk, uint16_t* gv) {
-    VLV_UNROLL
-    for (int ln = 0; ln < X::kLanes; ++ln) {
-      const int lane = X::lane(ln);
-      VLV_UNROLL
-      for (int r = 0; r < 2; ++r) {
-        const int64_t j = j0 + frag::group(lane) + 8 * r;
-        if (j >= a.lk) continue;
-        VLV_UNROLL
-        for (int nt = 0; nt < NT; ++nt) {
-          const int64_t off = (kv * a.lk + j) * D + nt * 8 + frag::c_col(lane, 2 * r);
-          st32(gk + off, pack2<Dt>(dk[nt].v[ln][2 * r] * a.scale, dk[nt].v[ln][2 * r + 1] * a.scale));
-          st32(gv + off, pack2<Dt>(dv[nt].v[ln][2 * r], dv[nt].v[ln][2 * r + 1]));
-        }
-      }
-    }
+    store_rows<X, Dt>(dk, gk + kv * a.lk * D, j0, a.lk, [&](int, int) { return a.scale; });
+    store_rows<X, Dt>(dv, gv + kv * a.lk * D, j0, a.lk, [&](int, int) { return 1.f; });
   }
 };
 
