@@ -4,7 +4,9 @@
  * and 128, self and cross (4096 queries x 77 context keys, the UNet's case), forward and
  * forward+backward, bf16 and f32. Ours: forward timed with device events (cuda.time), fwd+bwd
  * by wall clock around the autograd call and a synchronize (includes host overhead); torch the
- * same way. Ratio = torch ms / ours ms (> 1: ours faster). Not yet run on a GPU.
+ * same way. Ratio = torch ms / ours ms (> 1: ours faster). bf16 rows run the tensor-core tiles
+ * (csrc/cuda/attention_tiled.cu: d 64 / 128 here), f32 rows the general row kernels; run with
+ * VLV_ATTENTION=rows to time the row kernels on bf16 too. Not yet run on a GPU.
  */
 import { backward, cuda, info, Tensor } from '../lib/index.js';
 import { runOp, runOpSync } from '../lib/ops.js';

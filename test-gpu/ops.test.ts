@@ -6,12 +6,12 @@
  * every allocation starts as NaN and an unwritten element fails its comparison.
  */
 import test from 'ava';
-import { cuda, info, Tensor, VlvError } from '../lib/index.js';
+import { backward, cuda, info, Tensor, VlvError } from '../lib/index.js';
 import { runOp } from '../lib/ops.js';
 import type { Attrs } from '../lib/native.js';
 import { fixtureMeta, fixtureName, listFixtures } from '../test/helpers/op-fixtures.js';
 import { readFixture, toTensor } from '../test/helpers/fixture-file.js';
-import { diff } from '../test/helpers/compare.js';
+import { diff, values } from '../test/helpers/compare.js';
 import { BF16_TOL, compareDevices, F32_TOL, randomBool, randomF32, randomIds } from './helpers.js';
 
 const NO_DISPATCH = new Set(['randn', 'rand']); // no tensor input: covered through cuda.random
@@ -81,6 +81,12 @@ if (!info().cuda.available) {
     ['attention', () => [randomF32([2, 2, 61, 128]), randomF32([2, 1, 77, 128]), randomF32([2, 1, 77, 96]), null], { causal: 1, scale: 0.3 }, true],
     ['attention', () => [randomF32([2, 4, 33, 40]), randomF32([2, 4, 77, 40]), randomF32([2, 4, 77, 40]), randomF32([2, 1, 1, 77], 3)], {}, true],
     ['attention', () => [randomF32([1, 2, 19, 17]), randomF32([1, 2, 23, 17]), randomF32([1, 2, 23, 17]), randomBool([1, 2, 19, 23])], {}, true],
+    // bf16 runs of these take the tensor-core tiles (d == dv in {64, 80, 128}); f32 the row kernels.
+    ['attention', () => [randomF32([2, 8, 77, 64]), randomF32([2, 2, 130, 64]), randomF32([2, 2, 130, 64]), randomBool([2, 1, 77, 130])], { causal: 1 }, true],
+    ['attention', () => [randomF32([1, 2, 130, 128]), randomF32([1, 2, 77, 128]), randomF32([1, 2, 77, 128]), randomF32([1, 2, 1, 77], 3)], { causal: 1 }, true],
+    ['attention', () => [randomF32([1, 2, 1000, 80]), randomF32([1, 2, 1000, 80]), randomF32([1, 2, 1000, 80]), null], { causal: 1 }, true],
+    ['attention', () => [randomF32([2, 4, 1024, 64]), randomF32([2, 4, 77, 64]), randomF32([2, 4, 77, 64]), null], {}, true],
+    ['attention', () => [randomF32([1, 8, 333, 128]), randomF32([1, 2, 333, 128]), randomF32([1, 2, 333, 128]), null], {}, true],
     // Part 2: conv2d (3x3 / 1x1, stride 2, padding, groups, depthwise, bias).
     ['conv2d', () => [randomF32([2, 5, 13, 11]), randomF32([7, 5, 3, 3]), randomF32([7])], { padding: 1 }, true],
     ['conv2d', () => [randomF32([2, 6, 15, 12]), randomF32([9, 6, 3, 3]), null], { stride: 2, padding: [1, 0] }, true],
@@ -106,6 +112,55 @@ if (!info().cuda.available) {
       // Gradients too for the part-2 ops (bf16 on the GPU against f32 on the same values).
       const res = await compareDevices(op, bf, attrs, { grad: op === 'attention' || op === 'conv2d', cpuInputs: widened });
       for (const r of res) t.true(r.nonFinite === 0 && r.rel <= BF16_TOL, `${r.what}: rel ${r.rel.toExponential(2)}`);
+    });
+  }
+
+  // f16 attention (tensor-core tiles) against the CPU on the same f16-rounded values.
+  const f16Attention: Case[] = [
+    ['attention', () => [randomF32([2, 8, 77, 80]), randomF32([2, 2, 130, 80]), randomF32([2, 2, 130, 80]), randomF32([2, 1, 1, 130], 3)], { causal: 1 }, true],
+    ['attention', () => [randomF32([1, 4, 200, 128]), randomF32([1, 4, 1000, 128]), randomF32([1, 4, 1000, 128]), randomBool([1, 4, 200, 1000])], {}, true],
+    ['attention', () => [randomF32([2, 2, 1024, 64]), randomF32([2, 1, 77, 64]), randomF32([2, 1, 77, 64]), null], {}, true],
+  ];
+  const cast = async (xs: (Tensor | null)[], dtype: string) =>
+    Promise.all(xs.map(async (x, i) => (x && x.dtype !== 'bool' && i < 3 ? (await runOp('cast', [x], { dtype }))[0]! : x)));
+  for (const [op, make, attrs] of f16Attention) {
+    test.serial(`random f16 ${op} ${JSON.stringify(attrs)}`, async (t) => {
+      const h = await cast(make(), 'f16');
+      const res = await compareDevices(op, h, attrs, { grad: true, cpuInputs: await cast(h, 'f32') });
+      for (const r of res) t.true(r.nonFinite === 0 && r.rel <= BF16_TOL, `${r.what}: rel ${r.rel.toExponential(2)}`);
+    });
+  }
+
+  // The tensor-core tiles against the row kernels on the same card: VLV_ATTENTION is read at
+  // each call, so one process runs both.
+  const onCuda = async (ins: (Tensor | null)[], attrs: Attrs, rows: boolean) => {
+    if (rows) process.env.VLV_ATTENTION = 'rows';
+    try {
+      const leaves = ins.map((x, i) => {
+        if (!x) return null;
+        const c = x.to('cuda');
+        if (i < 3) c.requiresGrad = true;
+        return c;
+      });
+      const [o, lse] = await runOp('attention', leaves, attrs);
+      const n = o!.shape.reduce((a, b) => a * b, 1);
+      const g = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 0.5), o!.shape).to('cuda');
+      await backward([o!], [(await runOp('cast', [g], { dtype: o!.dtype }))[0]!]);
+      cuda.synchronize();
+      return [o!, lse!, leaves[0]!.grad, leaves[1]!.grad, leaves[2]!.grad];
+    } finally {
+      delete process.env.VLV_ATTENTION;
+    }
+  };
+  for (const dtype of ['bf16', 'f16']) {
+    test.serial(`attention ${dtype}: tensor-core tiles against the row kernels (VLV_ATTENTION=rows)`, async (t) => {
+      const ins = await cast([randomF32([2, 8, 77, 128]), randomF32([2, 2, 130, 128]), randomF32([2, 2, 130, 128]), randomBool([2, 1, 77, 130])], dtype);
+      const tiled = await onCuda(ins, { causal: 1 }, false);
+      const rows = await onCuda(ins, { causal: 1 }, true);
+      ['out', 'lse', 'grad q', 'grad k', 'grad v'].forEach((what, i) => {
+        const d = diff(values(tiled[i]!), values(rows[i]!));
+        t.true(d.nonFinite === 0 && d.rel <= BF16_TOL, `${what}: rel ${d.rel.toExponential(2)}`);
+      });
     });
   }
 

@@ -1,7 +1,9 @@
 /**
  * The CUDA backend's host-side pieces, on a machine without a GPU: the caching allocator's
- * bookkeeping (the vlv_cuda_host_tests binary: a fake device behind RawMemory), the loader's
- * decisions (VLV_DEVICE, a missing library, no driver) and the error paths when CUDA is off.
+ * bookkeeping (the vlv_cuda_host_tests binary: a fake device behind RawMemory), the kernels'
+ * shared loops (vlv_cuda_kernel_tests) and the tensor-core attention's tiles emulated on the
+ * host (vlv_cuda_attention_tests), the loader's decisions (VLV_DEVICE, a missing library, no
+ * driver) and the error paths when CUDA is off.
  */
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -30,6 +32,12 @@ test('caching allocator bookkeeping (host test binary)', (t) => {
 
 test('attention row loops and conv index maps of the CUDA kernels (host test binary)', (t) => {
   const r = spawnSync(hostTestBinary('vlv_cuda_kernel_tests', ['csrc/cuda/test/kernels_host_test.cc']), { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /\d+ checks passed/);
+});
+
+test('tensor-core attention tile loops, emulated on the host (host test binary)', (t) => {
+  const r = spawnSync(hostTestBinary('vlv_cuda_attention_tests', ['csrc/cuda/test/attention_tiles_host_test.cc']), { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /\d+ checks passed/);
 });

@@ -16,9 +16,12 @@
 //     one warp: no atomics, deterministic.
 // GQA reads the shared kv head in place; causal is bottom-right aligned (query i sees keys
 // j <= i + lk - lq) and cuts the key (dQ) or query (dK/dV) loops short.
-// The tiled tensor-core version (K/V tiles in shared memory, mma.sync on bf16) is left to do.
+// These row kernels are the general path. bf16 / f16 with d == dv in {64, 80, 128} go to the
+// tensor-core kernels of attention_tiled.cu (FlashAttention-2 tiles, mma.sync) unless the
+// environment says VLV_ATTENTION=rows (read at each call); the backward's Di kernel is shared.
 // Not run on a GPU yet: no timing measured.
 #include "cuda/attention_rows.h"
+#include "cuda/attention_tiled.h"
 #include "cuda/common.cuh"
 #include "cuda/kernels.h"
 
@@ -134,6 +137,8 @@ int attention(const VlvCudaAttention* a, void* out, float* lse) {
   if (int rc = check_args(a, "attention")) return rc;
   const int64_t rows = a->b * a->hq * a->lq;
   if (rows == 0) return VLV_CUDA_OK;
+  const void* ptrs[] = {a->q, a->k, a->v, out};
+  if (attention_tiled_eligible(a, ptrs, 4)) return attention_tiled_forward(a, out, lse);
   return VLV_FLOAT_SWITCH(a->dtype, T, {
     forward_kernel<T><<<row_blocks(rows), kWarps * 32, 0, stream()>>>(*a, static_cast<T*>(out), lse);
     return launched("attention");
@@ -153,6 +158,10 @@ int attention_backward(const VlvCudaAttention* a, const void* out, const float* 
     if (rows > 0) {
       rowdot_kernel<T><<<row_blocks(rows), kWarps * 32, 0, stream()>>>(rows, a->dv, static_cast<const T*>(out), go, d);
       if (int rc = launched("attention backward (rowsum dO*O)")) return rc;
+    }
+    const void* ptrs[] = {a->q, a->k, a->v, gout, gq, gk, gv};
+    if (attention_tiled_eligible(a, ptrs, 7)) return attention_tiled_backward(a, lse, d, gout, gq, gk, gv);
+    if (rows > 0) {
       dq_kernel<T><<<row_blocks(rows), kWarps * 32, 0, stream()>>>(*a, lse, d, go, static_cast<T*>(gq));
       if (int rc = launched("attention backward (dq)")) return rc;
     }

@@ -7,49 +7,14 @@
 // vlv_cuda_kernel_tests; prints "N checks passed", exits 1 on the first failure.
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <vector>
 
 #include "cuda/attention_rows.h"
 #include "cuda/conv_index.h"
+#include "cuda/test/host_check.h"
 
 namespace {
-int g_checks = 0;
-#define CHECK(cond, ...)                                                        \
-  do {                                                                          \
-    ++g_checks;                                                                 \
-    if (!(cond)) {                                                              \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                                        \
-      std::fprintf(stderr, "\n");                                               \
-      std::exit(1);                                                             \
-    }                                                                           \
-  } while (0)
-
-uint32_t g_state = 12345;
-float rnd(float s = 1.f) {
-  g_state = g_state * 1664525u + 1013904223u;
-  return (float(g_state) / 4294967296.f * 2.f - 1.f) * s;
-}
-std::vector<float> rnd_vec(size_t n, float s = 1.f) {
-  std::vector<float> v(n);
-  for (float& x : v) x = rnd(s);
-  return v;
-}
-
-// Relative L2 error of got against want (both finite where want is).
-double rel(const std::vector<float>& got, const std::vector<double>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (!std::isfinite(want[i])) {
-      if (got[i] != float(want[i])) return INFINITY;
-      continue;
-    }
-    num += (got[i] - want[i]) * (got[i] - want[i]);
-    den += want[i] * want[i];
-  }
-  return std::sqrt(num / (den > 0 ? den : 1));
-}
+using namespace vlv::cuda::hosttest;
 
 // The host row type of attention_rows.h.
 struct HostVec {
@@ -67,42 +32,13 @@ struct HostVec {
   bool leader() const { return true; }
 };
 
-struct AttnCase {
-  const char* name;
-  int64_t b, hq, hkv, lq, lk, d, dv;
-  bool causal;
-  int mask;          // 0 none, 1 bool [b,1,lq,lk], 2 f32 [1,hq,1,lk] (some -inf)
-  bool dead_row;     // the bool mask hides every key of query 0
-};
-
 void attention_case(const AttnCase& c) {
-  VlvCudaAttention a{};
-  a.dtype = VLV_CUDA_F32;
-  a.b = c.b, a.hq = c.hq, a.hkv = c.hkv, a.lq = c.lq, a.lk = c.lk, a.d = c.d, a.dv = c.dv;
-  a.causal = c.causal;
-  a.scale = float(1.0 / std::sqrt(double(c.d)));
-  const int64_t group = c.hq / c.hkv;
-  std::vector<float> q = rnd_vec(size_t(c.b * c.hq * c.lq * c.d), 2), k = rnd_vec(size_t(c.b * c.hkv * c.lk * c.d), 2),
-                     v = rnd_vec(size_t(c.b * c.hkv * c.lk * c.dv)), go = rnd_vec(size_t(c.b * c.hq * c.lq * c.dv));
-  std::vector<uint8_t> keep;
-  std::vector<float> add;
-  if (c.mask == 1) {
-    keep.resize(size_t(c.b * c.lq * c.lk));
-    for (auto& x : keep) x = rnd() > -0.4f;
-    if (c.dead_row)
-      for (int64_t j = 0; j < c.lk; ++j) keep[size_t(j)] = 0;  // batch 0, query 0
-    a.mask_dtype = VLV_CUDA_BOOL, a.mask = keep.data();
-    a.mask_strides[0] = c.lq * c.lk, a.mask_strides[1] = 0, a.mask_strides[2] = c.lk, a.mask_strides[3] = 1;
-  } else if (c.mask == 2) {
-    add = rnd_vec(size_t(c.hq * c.lk), 3);
-    add[1] = -INFINITY;
-    a.mask_dtype = VLV_CUDA_F32, a.mask = add.data();
-    a.mask_strides[0] = 0, a.mask_strides[1] = c.lk, a.mask_strides[2] = 0, a.mask_strides[3] = 1;
-  }
-  a.q = q.data(), a.k = k.data(), a.v = v.data();
+  AttnData data(c, [](float x) { return x; });
+  const VlvCudaAttention& a = data.a;
+  const std::vector<float>& go = data.go;
   const int64_t rows = c.b * c.hq * c.lq, keys = c.b * c.hkv * c.lk;
-  std::vector<float> out(size_t(rows * c.dv)), lse(static_cast<size_t>(rows)), di(static_cast<size_t>(rows)), gq(q.size()), gk(k.size()),
-      gv(v.size());
+  std::vector<float> out(size_t(rows * c.dv)), lse(static_cast<size_t>(rows)), di(static_cast<size_t>(rows)), gq(data.q.size()),
+      gk(data.k.size()), gv(data.v.size());
   HostVec x1, x2, x3, x4;
   for (int64_t r = 0; r < rows; ++r) vlv::cuda::attn::forward_row(a, r, x1, x2, out.data(), lse.data());
   for (int64_t r = 0; r < rows; ++r) vlv::cuda::attn::rowdot_row(r, c.dv, out.data(), go.data(), x1, di.data());
@@ -111,59 +47,12 @@ void attention_case(const AttnCase& c) {
   for (int64_t kk = 0; kk < keys; ++kk)
     vlv::cuda::attn::dkv_row(a, kk, lse.data(), di.data(), go.data(), x1, x2, x3, x4, gk.data(), gv.data());
 
-  // Naive float64 reference.
-  std::vector<double> rout(out.size(), 0), rlse(lse.size()), rgq(q.size(), 0), rgk(k.size(), 0), rgv(v.size(), 0);
-  std::vector<double> s(size_t(c.lk)), p(size_t(c.lk)), dp(size_t(c.lk));
-  for (int64_t b = 0; b < c.b; ++b)
-    for (int64_t h = 0; h < c.hq; ++h) {
-      const int64_t kv = b * c.hkv + h / group;
-      for (int64_t i = 0; i < c.lq; ++i) {
-        const int64_t row = (b * c.hq + h) * c.lq + i;
-        double m = -INFINITY;
-        for (int64_t j = 0; j < c.lk; ++j) {
-          double dot = 0;
-          for (int64_t d = 0; d < c.d; ++d) dot += double(q[size_t(row * c.d + d)]) * k[size_t((kv * c.lk + j) * c.d + d)];
-          s[size_t(j)] = dot * a.scale;
-          if (c.mask == 1 && !keep[size_t((b * c.lq + i) * c.lk + j)]) s[size_t(j)] = -INFINITY;
-          if (c.mask == 2) s[size_t(j)] += add[size_t(h * c.lk + j)];
-          if (c.causal && j > i + c.lk - c.lq) s[size_t(j)] = -INFINITY;
-          m = std::fmax(m, s[size_t(j)]);
-        }
-        if (m == -INFINITY) {
-          rlse[size_t(row)] = -INFINITY;
-          continue;
-        }
-        double l = 0;
-        for (int64_t j = 0; j < c.lk; ++j) l += p[size_t(j)] = std::exp(s[size_t(j)] - m);
-        rlse[size_t(row)] = m + std::log(l);
-        double dsum = 0;
-        for (int64_t j = 0; j < c.lk; ++j) {
-          p[size_t(j)] /= l;
-          double dpj = 0;
-          for (int64_t d = 0; d < c.dv; ++d) {
-            const double vv = v[size_t((kv * c.lk + j) * c.dv + d)];
-            rout[size_t(row * c.dv + d)] += p[size_t(j)] * vv;
-            dpj += double(go[size_t(row * c.dv + d)]) * vv;
-            rgv[size_t((kv * c.lk + j) * c.dv + d)] += p[size_t(j)] * go[size_t(row * c.dv + d)];
-          }
-          dp[size_t(j)] = dpj;
-          dsum += p[size_t(j)] * dpj;
-        }
-        for (int64_t j = 0; j < c.lk; ++j) {
-          const double ds = p[size_t(j)] * (dp[size_t(j)] - dsum) * a.scale;
-          for (int64_t d = 0; d < c.d; ++d) {
-            rgq[size_t(row * c.d + d)] += ds * k[size_t((kv * c.lk + j) * c.d + d)];
-            rgk[size_t((kv * c.lk + j) * c.d + d)] += ds * q[size_t(row * c.d + d)];
-          }
-        }
-      }
-    }
   const double tol = 2e-6;
-  CHECK(rel(out, rout) < tol, "%s: out rel %g", c.name, rel(out, rout));
-  CHECK(rel(lse, rlse) < tol, "%s: lse rel %g", c.name, rel(lse, rlse));
-  CHECK(rel(gq, rgq) < 1e-5, "%s: dq rel %g", c.name, rel(gq, rgq));
-  CHECK(rel(gk, rgk) < 1e-5, "%s: dk rel %g", c.name, rel(gk, rgk));
-  CHECK(rel(gv, rgv) < 1e-5, "%s: dv rel %g", c.name, rel(gv, rgv));
+  CHECK(rel(out, data.out) < tol, "%s: out rel %g", c.name, rel(out, data.out));
+  CHECK(rel(lse, data.lse) < tol, "%s: lse rel %g", c.name, rel(lse, data.lse));
+  CHECK(rel(gq, data.gq) < 1e-5, "%s: dq rel %g", c.name, rel(gq, data.gq));
+  CHECK(rel(gk, data.gk) < 1e-5, "%s: dk rel %g", c.name, rel(gk, data.gk));
+  CHECK(rel(gv, data.gv) < 1e-5, "%s: dv rel %g", c.name, rel(gv, data.gv));
   if (c.dead_row) {
     CHECK(lse[0] == -INFINITY, "%s: lse of a dead row is %g", c.name, double(lse[0]));
     for (int64_t d = 0; d < c.dv; ++d) CHECK(out[size_t(d)] == 0.f, "%s: out of a dead row", c.name);
