@@ -87,6 +87,22 @@ test('a 20-step guided sample gives RGB images in [0, 1] that round-trip through
   t.is(jpeg.width, 16);
 });
 
+test('every progress event has arrived when the call settles (the end marker orders them)', async (t) => {
+  const m = await tiny();
+  for (let r = 0; r < 25; r++) {
+    const seen: number[] = [];
+    const res = await sample({ ...m, context: context(1, 5, 64), steps: 3, seed: r, onProgress: (p) => seen.push(p.done) });
+    t.deepEqual(seen, [1, 2, 3], `run ${r}`);
+    res.images.dispose();
+    res.latents.dispose();
+  }
+  // A call failing in the engine settles too (the marker is queued while the error unwinds).
+  const seen: number[] = [];
+  const e = await t.throwsAsync(m.unet.model.run('no_such_method', {}, {}, { onProgress: (p) => seen.push(p.done) }), { instanceOf: VlvError });
+  t.is(e?.code, 'E_ARG');
+  t.deepEqual(seen, []);
+});
+
 test('same seed gives the same bits; another seed or another context differs', async (t) => {
   const m = await tiny('euler-epsilon');
   const run = (seed: number, phase = 0) =>

@@ -28,4 +28,27 @@ class ProgressBridge {
   std::optional<Napi::ThreadSafeFunction> tsfn_;
 };
 
+// The end marker a bridged call queues behind its last progress event: stage "" with done
+// and total -1 (lib/call-options.ts waits for it before settling the call).
+inline constexpr const char* kProgressEndStage = "";
+
+// A worker's Run() scope: installs the call's cancel token and progress sink on this thread
+// and, on leaving (normally or by an exception), queues the end marker. The worker's
+// completion and the progress events reach the JS thread through different libuv handles, in
+// no fixed order: without the marker, the last events could arrive after the promise settled.
+class BridgedCall {
+ public:
+  BridgedCall(std::shared_ptr<CancelToken> token, ProgressBridge& progress)
+      : sink_(progress.sink()), scope_(std::move(token), sink_) {}
+  ~BridgedCall() {
+    if (sink_) sink_(kProgressEndStage, -1, -1, {});
+  }
+  BridgedCall(const BridgedCall&) = delete;
+  BridgedCall& operator=(const BridgedCall&) = delete;
+
+ private:
+  ProgressFn sink_;
+  CallScope scope_;
+};
+
 }  // namespace vlv::napi

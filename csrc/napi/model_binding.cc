@@ -99,7 +99,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
    protected:
     void Run() override {
       GradModeGuard mode(record_);
-      CallScope scope(token_, progress_.sink());
+      BridgedCall scope(token_, progress_);
       out_ = m_->run(method_, in_, opts_);
     }
     Napi::Value Result(Napi::Env env) override { return wrap_named(env, out_); }
@@ -229,7 +229,7 @@ class SampleWorker : public PromiseWorker {
 
  protected:
   void Run() override {
-    CallScope scope(token_, progress_.sink());
+    BridgedCall scope(token_, progress_);
     const Tensor* ctx = models::find_input(in_, "context");
     if (!ctx) fail(ErrorCode::Arg, "sample: input 'context' is required");
     const Tensor* uncond = models::find_input(in_, "uncond_context");

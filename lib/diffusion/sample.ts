@@ -125,15 +125,13 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
   };
   return queued(scheduler.model, async () => {
     const args = nativeCallArgs(opts);
-    try {
-      const addon = native as unknown as SampleAddon;
-      const out = await wrapAsync(() =>
+    const addon = native as unknown as SampleAddon;
+    const out = await wrapAsync(() =>
+      args.settle(() =>
         addon.guidedSample(unet.model.native, vae.model.native, scheduler.model.native, inputs, options, args.token, args.progress),
-      );
-      return { images: new Tensor(out.images), latents: new Tensor(out.latents), graphReplays: out.graphReplays, graphNote: out.graphNote };
-    } finally {
-      args.done();
-    }
+      ),
+    );
+    return { images: new Tensor(out.images), latents: new Tensor(out.latents), graphReplays: out.graphReplays, graphNote: out.graphNote };
   });
 }
 

@@ -87,12 +87,9 @@ export class Model {
     const handles: Record<string, NativeTensor> = {};
     for (const [k, t] of Object.entries(inputs)) if (t) handles[k] = t.native;
     const args = nativeCallArgs(call);
-    let out: Record<string, NativeTensor>;
-    try {
-      out = await wrapAsync(() => this.handle.run(method, handles, options, isGradEnabled(), args.token, args.progress));
-    } finally {
-      args.done();
-    }
+    const out = await wrapAsync(() =>
+      args.settle(() => this.handle.run(method, handles, options, isGradEnabled(), args.token, args.progress)),
+    );
     const result: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(out)) result[k] = new Tensor(t);
     return result;
