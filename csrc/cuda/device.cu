@@ -399,10 +399,12 @@ void graph_destroy(void* graph) {
     info = it->second;
     graphs().erase(it);
   }
-  // Queued replays may still use the pool's blocks: they run before any later work of the
-  // stream, which is the only work those blocks can be handed to.
+  // Let queued replays finish first (an executable graph is not to be destroyed while it
+  // runs); after that the pool's blocks are free for any later work of the stream.
+  DeviceState& s = state(info.device);
+  if (!s.capturing) cudaStreamSynchronize(s.stream);
   cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph));
-  state(info.device).allocator.drop_pool(info.pool);
+  s.allocator.drop_pool(info.pool);
 }
 
 Scratch::Scratch(size_t bytes) { status_ = alloc(bytes, &p_); }
