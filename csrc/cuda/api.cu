@@ -47,6 +47,10 @@ const VlvCudaApi kApi = {
     vlv::cuda::scheduler_step,
     vlv::cuda::im2col,
     vlv::cuda::col2im,
+    // ABI 4 (conv)
+    vlv::cuda::conv2d_igemm,
+    vlv::cuda::conv2d_igemm_dgrad,
+    vlv::cuda::group_norm_scale_shift,
 };
 }  // namespace
 

@@ -93,7 +93,7 @@ __global__ void group_norm_kernel(const T* x, const T* w, const T* b, float eps,
     ss += d * d;
   }
   float rstd = rsqrtf(block_sum(ss) / float(len) + eps);
-  for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
+  for (int64_t i = threadIdx.x; y && i < len; i += blockDim.x) {  // y null: statistics only
     int64_t ch = g * cg + i / hw;
     float v = (load(x, base + i) - mean) * rstd * opt(w, ch, 1.f) + opt(b, ch, 0.f);
     store(y, base + i, silu ? act::apply(VLV_CUDA_ACT_SILU, v) : v);

@@ -1,0 +1,123 @@
+// The implicit-GEMM convolution's tile loop pieces, shared by the CUDA kernel
+// (conv_igemm.cu) and the host test (csrc/cuda/test/kernels_host_test.cc, which runs the
+// same loaders, fragment maps and epilogue over plain float arrays and emulates mma.sync).
+//
+// A problem is a Map: the GEMM C[M, N] = A[M, K] @ B[K, N] where A and B are read through
+// index maps and C is scattered into NCHW:
+//   Fwd    y = conv2d(pro(x)):  M = Cout, N = n*Ho*Wo, K = Cin*kh*kw; A = the weight as
+//          [Cout, K]; B = im2col(x) gathered on the fly (conv_index.h), each element passed
+//          through the prologue pro(v) = silu?(v*scale[n,c] + shift[n,c]) (the fused group
+//          norm; padding stays 0, as the reference pads the normalised activation).
+//   Dgrad  gx = conv2d's data gradient: M = Cin, N = n*H*W, K = Cout*kh*kw; A[ci][(co,ky,kx)]
+//          = w[co][ci][ky][kx]; B = gy gathered through the transposed taps (dgrad_source_rc).
+// groups == 1 only (the addon keeps im2col for the others).
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "cuda/conv_index.h"
+
+namespace vlv::cuda::igemm {
+
+// A 128x128x32 block tile, 8 warps (2 x 4) of 64x32 each, padded shared rows (40 halves:
+// the 32-bit fragment loads hit 32 distinct banks), as the part-1 GEMM.
+constexpr int kThreads = 256, BM = 128, BN = 128, BK = 32, LDS = BK + 8, WM = 64, WN = 32;
+
+VLV_HD float silu(float v) { return v / (1.f + expf(-v)); }
+
+struct Fwd {
+  VlvCudaConv c;
+  const float* scale;  // [n, cin] f32, with shift; null: no affine prologue
+  const float* shift;
+  int silu;
+  VLV_HD int64_t m() const { return c.cout; }
+  VLV_HD int64_t n() const { return c.n * c.ho * c.wo; }
+  VLV_HD int64_t k() const { return c.cin * c.kh * c.kw; }
+  VLV_HD int64_t a_index(int64_t r, int64_t k) const { return r * this->k() + k; }
+  template <class T>
+  VLV_HD float b_value(const T* x, int64_t k, int64_t col) const {
+    int64_t plane = 0;
+    const int64_t i = conv::im2col_source_rc(c, k, col, &plane);
+    if (i < 0) return 0.f;
+    float v = float(x[i]);
+    if (scale) v = v * scale[plane] + shift[plane];
+    return silu ? igemm::silu(v) : v;
+  }
+  VLV_HD int64_t out_index(int64_t r, int64_t col) const {
+    const int64_t P = c.ho * c.wo;
+    return (col / P * c.cout + r) * P + col % P;
+  }
+};
+
+struct Dgrad {
+  VlvCudaConv c;
+  VLV_HD int64_t m() const { return c.cin; }
+  VLV_HD int64_t n() const { return c.n * c.h * c.w; }
+  VLV_HD int64_t k() const { return c.cout * c.kh * c.kw; }
+  VLV_HD int64_t a_index(int64_t r, int64_t k) const {
+    const int64_t taps = c.kh * c.kw;
+    return (k / taps * c.cin + r) * taps + k % taps;
+  }
+  template <class T>
+  VLV_HD float b_value(const T* gy, int64_t k, int64_t col) const {
+    const int64_t i = conv::dgrad_source_rc(c, k, col);
+    return i < 0 ? 0.f : float(gy[i]);
+  }
+  VLV_HD int64_t out_index(int64_t r, int64_t col) const {
+    const int64_t HW = c.h * c.w;
+    return (col / HW * c.cin + r) * HW + col % HW;
+  }
+};
+
+// Thread tid's share of staging the k0 slice of the block's tiles: As[m][k] from A,
+// Bs[n][k] from B (k contiguous, as the col-major B fragment wants); 0 outside.
+// B elements go to threads column-first so neighbouring threads read neighbouring pixels.
+template <class Map, class T>
+VLV_HD void load_tiles(const Map& mp, const T* a, const T* b, int64_t m0, int64_t n0, int64_t k0, int tid,
+                       T (*As)[LDS], T (*Bs)[LDS]) {
+  const int64_t M = mp.m(), N = mp.n(), K = mp.k();
+  for (int e = tid; e < BM * BK; e += kThreads) {
+    const int mi = e / BK, ki = e % BK;
+    const int64_t r = m0 + mi, k = k0 + ki;
+    As[mi][ki] = T(r < M && k < K ? float(a[mp.a_index(r, k)]) : 0.f);
+  }
+  for (int e = tid; e < BN * BK; e += kThreads) {
+    const int ni = e % BN, ki = e / BN;
+    const int64_t col = n0 + ni, k = k0 + ki;
+    Bs[ni][ki] = T(col < N && k < K ? mp.b_value(b, k, col) : 0.f);
+  }
+}
+
+// mma.sync.m16n8k16 fragment maps (PTX ISA), lane = 4*gid + tig. Register r of A holds the
+// pair (row, col), (row, col+1) of the 16x16 A tile; of B the pair (k, n), (k+1, n) of the
+// 16x8 B tile; accumulator r the single element (row, col) of the 16x8 C tile.
+VLV_HD int frag_a_row(int lane, int r) { return lane / 4 + (r & 1) * 8; }
+VLV_HD int frag_a_col(int lane, int r) { return lane % 4 * 2 + (r >> 1) * 8; }
+VLV_HD int frag_b_k(int lane, int r) { return lane % 4 * 2 + r * 8; }
+VLV_HD int frag_b_n(int lane) { return lane / 4; }
+VLV_HD int frag_c_row(int lane, int r) { return lane / 4 + (r >> 1) * 8; }
+VLV_HD int frag_c_col(int lane, int r) { return lane % 4 * 2 + (r & 1); }
+
+// The block tile origin of warp w.
+VLV_HD int warp_m(int w) { return w / 4 * WM; }
+VLV_HD int warp_n(int w) { return w % 4 * WN; }
+
+// Writes one accumulator: C[row, col] + bias[row] into its NCHW place (nothing outside).
+template <class Map, class T>
+VLV_HD void store_out(const Map& mp, T* y, const T* bias, int64_t row, int64_t col, float acc) {
+  if (row >= mp.m() || col >= mp.n()) return;
+  y[mp.out_index(row, col)] = T(acc + (bias ? float(bias[row]) : 0.f));
+}
+
+// The fused group norm's per-(image, channel) affine from its statistics: scale =
+// rstd*gamma, shift = beta - mean*rstd*gamma (gamma = 1, beta = 0 when absent), i = n*C + ch.
+template <class T>
+VLV_HD void gn_scale_shift(int64_t i, int64_t C, int64_t groups, const float* mean, const float* rstd, const T* gamma,
+                           const T* beta, float* scale, float* shift) {
+  const int64_t n = i / C, ch = i % C, g = n * groups + ch / (C / groups);
+  const float s = rstd[g] * (gamma ? float(gamma[ch]) : 1.f);
+  scale[i] = s;
+  shift[i] = (beta ? float(beta[ch]) : 0.f) - mean[g] * s;
+}
+
+}  // namespace vlv::cuda::igemm
