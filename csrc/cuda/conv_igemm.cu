@@ -9,51 +9,34 @@
 // Every output element is one thread's accumulation in a fixed k order: deterministic.
 // The index maps, tile loaders, fragment maps and epilogue are conv_igemm.h's, run on the
 // host by csrc/cuda/test/kernels_host_test.cc (emulated mma) against a float64 convolution.
-// Readable first: element-wise gathers (per element index arithmetic, no cp.async /
-// ldmatrix / double buffering). NOT RUN ON A GPU: compiled only; test-gpu/ops.test.ts and
+// Readable first: element-wise gathers through taps / pixels decomposed once per tile (no
+// cp.async / ldmatrix / double buffering, one k tile in flight). NOT RUN ON A GPU: compiled only; test-gpu/ops.test.ts and
 // bench/conv-gpu.bench.ts hold its checks and its measurement for a GPU machine.
-#include <type_traits>
-
 #include "cuda/common.cuh"
 #include "cuda/conv_igemm.h"
 #include "cuda/kernels.h"
+#include "cuda/mma.cuh"
 
 namespace vlv::cuda {
 
 namespace {
 using namespace igemm;
 
-template <class T>
-__device__ __forceinline__ void mma16816(float* d, const uint32_t* a, const uint32_t* b) {
-  if constexpr (std::is_same<T, __nv_bfloat16>::value)
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-  else
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-
-template <class T>
-__device__ __forceinline__ uint32_t pair(const T* p) {
-  return *reinterpret_cast<const uint32_t*>(p);
-}
-
 template <class Map, class T>
 __global__ void __launch_bounds__(kThreads) igemm_kernel(Map mp, const T* __restrict__ a, const T* __restrict__ b,
                                                           const T* __restrict__ bias, T* __restrict__ y) {
   __shared__ __align__(16) T As[BM][LDS];
   __shared__ __align__(16) T Bs[BN][LDS];
+  __shared__ conv::Pixel px[BN];
+  __shared__ conv::Tap taps[BK];
   const int64_t m0 = int64_t(blockIdx.y) * BM, n0 = int64_t(blockIdx.x) * BN, K = mp.k();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, wm = warp_m(warp), wn = warp_n(warp);
+  const int tid = int(threadIdx.x), warp = tid / 32, lane = tid % 32, wm = warp_m(warp), wn = warp_n(warp);
   float acc[4][4][4] = {};  // [m16 tile][n8 tile][accumulator]
+  stage_pixels(mp, n0, tid, px);
   for (int64_t k0 = 0; k0 < K; k0 += BK) {
-    load_tiles(mp, a, b, m0, n0, k0, int(threadIdx.x), As, Bs);
+    stage_taps(mp, k0, tid, taps);
+    __syncthreads();
+    load_tiles(mp, a, b, m0, n0, k0, tid, taps, px, As, Bs);
     __syncthreads();
 #pragma unroll
     for (int kk = 0; kk < BK; kk += 16) {

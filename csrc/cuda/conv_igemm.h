@@ -3,7 +3,7 @@
 // same loaders, fragment maps and epilogue over plain float arrays and emulates mma.sync).
 //
 // A problem is a Map: the GEMM C[M, N] = A[M, K] @ B[K, N] where A and B are read through
-// index maps and C is scattered into NCHW:
+// index maps (conv_index.h's, shared with im2col / col2im) and C is scattered into NCHW:
 //   Fwd    y = conv2d(pro(x)):  M = Cout, N = n*Ho*Wo, K = Cin*kh*kw; A = the weight as
 //          [Cout, K]; B = im2col(x) gathered on the fly (conv_index.h), each element passed
 //          through the prologue pro(v) = silu?(v*scale[n,c] + shift[n,c]) (the fused group
@@ -25,6 +25,8 @@ constexpr int kThreads = 256, BM = 128, BN = 128, BK = 32, LDS = BK + 8, WM = 64
 
 VLV_HD float silu(float v) { return v / (1.f + expf(-v)); }
 
+// Rows of B are taps (conv::Tap), columns pixels (conv::Pixel): decomposed once per block
+// (pixels) or k tile (taps) and staged in shared memory, so the gathers do no division.
 struct Fwd {
   VlvCudaConv c;
   const float* scale;  // [n, cin] f32, with shift; null: no affine prologue
@@ -33,11 +35,13 @@ struct Fwd {
   VLV_HD int64_t m() const { return c.cout; }
   VLV_HD int64_t n() const { return c.n * c.ho * c.wo; }
   VLV_HD int64_t k() const { return c.cin * c.kh * c.kw; }
-  VLV_HD int64_t a_index(int64_t r, int64_t k) const { return r * this->k() + k; }
+  VLV_HD conv::Tap tap(int64_t k) const { return conv::tap_of(c, k); }
+  VLV_HD conv::Pixel pixel(int64_t col) const { return conv::out_pixel(c, col); }
+  VLV_HD int64_t a_index(int64_t r, const conv::Tap& t) const { return r * k() + t.k; }
   template <class T>
-  VLV_HD float b_value(const T* x, int64_t k, int64_t col) const {
+  VLV_HD float b_value(const T* x, const conv::Tap& t, const conv::Pixel& q) const {
     int64_t plane = 0;
-    const int64_t i = conv::im2col_source_rc(c, k, col, &plane);
+    const int64_t i = conv::im2col_at(c, t, q, &plane);
     if (i < 0) return 0.f;
     float v = float(x[i]);
     if (scale) v = v * scale[plane] + shift[plane];
@@ -54,13 +58,12 @@ struct Dgrad {
   VLV_HD int64_t m() const { return c.cin; }
   VLV_HD int64_t n() const { return c.n * c.h * c.w; }
   VLV_HD int64_t k() const { return c.cout * c.kh * c.kw; }
-  VLV_HD int64_t a_index(int64_t r, int64_t k) const {
-    const int64_t taps = c.kh * c.kw;
-    return (k / taps * c.cin + r) * taps + k % taps;
-  }
+  VLV_HD conv::Tap tap(int64_t k) const { return conv::tap_of(c, k); }  // ch: the output channel
+  VLV_HD conv::Pixel pixel(int64_t col) const { return conv::in_pixel(c, col); }
+  VLV_HD int64_t a_index(int64_t r, const conv::Tap& t) const { return ((t.ch * c.cin + r) * c.kh + t.ky) * c.kw + t.kx; }
   template <class T>
-  VLV_HD float b_value(const T* gy, int64_t k, int64_t col) const {
-    const int64_t i = conv::dgrad_source_rc(c, k, col);
+  VLV_HD float b_value(const T* gy, const conv::Tap& t, const conv::Pixel& q) const {
+    const int64_t i = conv::dgrad_at(c, t, q);
     return i < 0 ? 0.f : float(gy[i]);
   }
   VLV_HD int64_t out_index(int64_t r, int64_t col) const {
@@ -69,22 +72,35 @@ struct Dgrad {
   }
 };
 
-// Thread tid's share of staging the k0 slice of the block's tiles: As[m][k] from A,
-// Bs[n][k] from B (k contiguous, as the col-major B fragment wants); 0 outside.
-// B elements go to threads column-first so neighbouring threads read neighbouring pixels.
+// Thread tid's share of decomposing the block's columns (once per block) and the taps of
+// the k0 slice (per k tile); entries past the problem are left alone (never read).
+template <class Map>
+VLV_HD void stage_pixels(const Map& mp, int64_t n0, int tid, conv::Pixel* px) {
+  for (int j = tid; j < BN; j += kThreads)
+    if (n0 + j < mp.n()) px[j] = mp.pixel(n0 + j);
+}
+template <class Map>
+VLV_HD void stage_taps(const Map& mp, int64_t k0, int tid, conv::Tap* taps) {
+  for (int i = tid; i < BK; i += kThreads)
+    if (k0 + i < mp.k()) taps[i] = mp.tap(k0 + i);
+}
+
+// Thread tid's share of staging the k0 slice of the block's tiles (after the stages above):
+// As[m][k] from A, Bs[n][k] from B (k contiguous, as the col-major B fragment wants); 0
+// outside. B elements go to threads column-first so neighbouring threads read neighbouring
+// pixels.
 template <class Map, class T>
 VLV_HD void load_tiles(const Map& mp, const T* a, const T* b, int64_t m0, int64_t n0, int64_t k0, int tid,
-                       T (*As)[LDS], T (*Bs)[LDS]) {
+                       const conv::Tap* taps, const conv::Pixel* px, T (*As)[LDS], T (*Bs)[LDS]) {
   const int64_t M = mp.m(), N = mp.n(), K = mp.k();
   for (int e = tid; e < BM * BK; e += kThreads) {
     const int mi = e / BK, ki = e % BK;
-    const int64_t r = m0 + mi, k = k0 + ki;
-    As[mi][ki] = T(r < M && k < K ? float(a[mp.a_index(r, k)]) : 0.f);
+    const int64_t r = m0 + mi;
+    As[mi][ki] = T(r < M && k0 + ki < K ? float(a[mp.a_index(r, taps[ki])]) : 0.f);
   }
   for (int e = tid; e < BN * BK; e += kThreads) {
     const int ni = e % BN, ki = e / BN;
-    const int64_t col = n0 + ni, k = k0 + ki;
-    Bs[ni][ki] = T(col < N && k < K ? mp.b_value(b, k, col) : 0.f);
+    Bs[ni][ki] = T(n0 + ni < N && k0 + ki < K ? mp.b_value(b, taps[ki], px[ni]) : 0.f);
   }
 }
 

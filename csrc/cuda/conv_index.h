@@ -19,17 +19,37 @@ namespace vlv::cuda::conv {
 
 VLV_HD int64_t col_size(const VlvCudaConv& c) { return c.cin * c.kh * c.kw * c.n * c.ho * c.wo; }
 
-// The x index that col element (row, column) reads, or -1 in the padding; *plane (when
-// given) receives the (image, channel) plane n*cin + ch it lies in. The implicit-GEMM conv
-// (conv_igemm.h) gathers its B tiles through this map.
-VLV_HD int64_t im2col_source_rc(const VlvCudaConv& c, int64_t row, int64_t col, int64_t* plane = nullptr) {
-  const int64_t P = c.ho * c.wo;
-  const int64_t kx = row % c.kw, ky = (row / c.kw) % c.kh, ch = row / (c.kw * c.kh);
-  const int64_t n = col / P, p = col % P, oy = p / c.wo, ox = p % c.wo;
-  const int64_t iy = oy * c.sh - c.ph + ky, ix = ox * c.sw - c.pw + kx;
+// A row of col (one tap of one channel: row = (ch*kh + ky)*kw + kx) and a column (one pixel of
+// one image), decomposed once: the implicit GEMM (conv_igemm.h) stages them per tile.
+struct Tap {
+  int64_t k, ch, ky, kx;
+};
+struct Pixel {
+  int64_t n, y, x;
+};
+
+VLV_HD Tap tap_of(const VlvCudaConv& c, int64_t row) {
+  return Tap{row, row / (c.kw * c.kh), (row / c.kw) % c.kh, row % c.kw};
+}
+
+// Column col = n*ho*wo + oy*wo + ox of im2col: its image and the input position of tap (0, 0).
+VLV_HD Pixel out_pixel(const VlvCudaConv& c, int64_t col) {
+  const int64_t P = c.ho * c.wo, p = col % P;
+  return Pixel{col / P, p / c.wo * c.sh - c.ph, p % c.wo * c.sw - c.pw};
+}
+
+// The x index that tap t of pixel q reads, or -1 in the padding; *plane (when given)
+// receives the (image, channel) plane n*cin + ch it lies in.
+VLV_HD int64_t im2col_at(const VlvCudaConv& c, const Tap& t, const Pixel& q, int64_t* plane = nullptr) {
+  const int64_t iy = q.y + t.ky, ix = q.x + t.kx;
   if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) return -1;
-  if (plane) *plane = n * c.cin + ch;
-  return ((n * c.cin + ch) * c.h + iy) * c.w + ix;
+  if (plane) *plane = q.n * c.cin + t.ch;
+  return ((q.n * c.cin + t.ch) * c.h + iy) * c.w + ix;
+}
+
+// The x index that col element (row, column) reads, or -1 in the padding.
+VLV_HD int64_t im2col_source_rc(const VlvCudaConv& c, int64_t row, int64_t col) {
+  return im2col_at(c, tap_of(c, row), out_pixel(c, col));
 }
 
 // The x index that col element e reads, or -1 in the padding.
@@ -42,8 +62,8 @@ VLV_HD int64_t im2col_source(const VlvCudaConv& c, int64_t e) {
 // (between strides or outside the output).
 VLV_HD bool tap_source(int64_t i, int64_t k, int64_t pad, int64_t stride, int64_t out, int64_t* o) {
   const int64_t t = i + pad - k;
-  if (t < 0 || t % stride) return false;
-  *o = t / stride;
+  if (t < 0 || (stride > 1 && t % stride)) return false;
+  *o = stride > 1 ? t / stride : t;
   return *o < out;
 }
 
@@ -62,15 +82,17 @@ VLV_HD void col2im_sources(const VlvCudaConv& c, int64_t e, F&& f) {
   }
 }
 
-// The data gradient as a gather (groups == 1): gx[n][ci][iy][ix] = sum over row =
-// (co*kh + ky)*kw + kx of w[co][ci][ky][kx] * gy at the index below (-1: no tap), with
-// col = (n*h + iy)*w + ix.
-VLV_HD int64_t dgrad_source_rc(const VlvCudaConv& c, int64_t row, int64_t col) {
-  const int64_t kx = row % c.kw, ky = (row / c.kw) % c.kh, co = row / (c.kw * c.kh);
-  const int64_t ix = col % c.w, iy = (col / c.w) % c.h, n = col / (c.w * c.h);
+// The data gradient as a gather (groups == 1): gx[n][ci][iy][ix] = sum over the taps t =
+// (co, ky, kx) (row (co*kh + ky)*kw + kx, decomposed by tap_of with ch = co) of
+// w[co][ci][ky][kx] * gy at dgrad_at(t, in_pixel(col)) (-1: no tap), col = (n*h + iy)*w + ix.
+VLV_HD Pixel in_pixel(const VlvCudaConv& c, int64_t col) {
+  return Pixel{col / (c.w * c.h), col / c.w % c.h, col % c.w};
+}
+
+VLV_HD int64_t dgrad_at(const VlvCudaConv& c, const Tap& t, const Pixel& q) {
   int64_t oy, ox;
-  if (!tap_source(iy, ky, c.ph, c.sh, c.ho, &oy) || !tap_source(ix, kx, c.pw, c.sw, c.wo, &ox)) return -1;
-  return ((n * c.cout + co) * c.ho + oy) * c.wo + ox;
+  if (!tap_source(q.y, t.ky, c.ph, c.sh, c.ho, &oy) || !tap_source(q.x, t.kx, c.pw, c.sw, c.wo, &ox)) return -1;
+  return ((q.n * c.cout + t.ch) * c.ho + oy) * c.wo + ox;
 }
 
 }  // namespace vlv::cuda::conv

@@ -10,6 +10,7 @@
 #include "cuda/activation_math.cuh"
 #include "cuda/common.cuh"
 #include "cuda/gemm.h"
+#include "cuda/mma.cuh"
 
 #include <type_traits>
 
@@ -76,23 +77,6 @@ __global__ void __launch_bounds__(256) gemm_f32_kernel(VlvCudaGemm g) {
   for (int i = 0; i < 4; ++i)
 #pragma unroll
     for (int j = 0; j < 4; ++j) epilogue<C>(g, z, m0 + ty * 4 + i, n0 + tx * 4 + j, acc[i][j]);
-}
-
-// One m16n8k16 MMA, D = A B + D, f32 accumulators (T: __nv_bfloat16 or __half).
-template <class T>
-__device__ __forceinline__ void mma16816(float* d, const uint32_t* a, const uint32_t* b) {
-  if constexpr (std::is_same<T, __nv_bfloat16>::value)
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-  else
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
 template <class T, class C>

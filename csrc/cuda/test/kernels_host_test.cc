@@ -268,21 +268,30 @@ double max_abs(const std::vector<float>& got, const std::vector<double>& want) {
 }
 
 // Runs conv_igemm.cu's kernel body for every block on plain floats: the 256 "threads" stage
-// the tiles through ig::load_tiles into shared-memory images, each warp's fragments are read
+// the pixels, taps and tiles through ig::stage_* / ig::load_tiles into shared-memory images, each warp's fragments are read
 // through the fragment maps, mma.sync is emulated on the 16x16 / 16x8 tiles rebuilt from the
 // 32 lanes' registers (every fragment element written exactly once: checked), and the
 // accumulators leave through ig::store_out. Every y element is written exactly once.
 template <class Map>
 void igemm_emulate(const Map& mp, const float* a, const float* b, const float* bias, std::vector<float>& y) {
   static float As[ig::BM][ig::LDS], Bs[ig::BN][ig::LDS];
+  static vlv::cuda::conv::Pixel px[ig::BN];
+  static vlv::cuda::conv::Tap taps[ig::BK];
   static float acc[8][4][4][32][4];
   std::vector<int> writes(y.size(), 0);
   std::vector<float> out(y.size(), NAN);
   for (int64_t m0 = 0; m0 < mp.m(); m0 += ig::BM)
     for (int64_t n0 = 0; n0 < mp.n(); n0 += ig::BN) {
       std::fill(&acc[0][0][0][0][0], &acc[0][0][0][0][0] + sizeof(acc) / sizeof(float), 0.f);
+      // Poisoned staging: an unstaged pixel / tap read, or a tile element left unwritten, shows.
+      std::fill(px, px + ig::BN, vlv::cuda::conv::Pixel{int64_t(1) << 40, int64_t(1) << 40, int64_t(1) << 40});
+      for (int tid = 0; tid < ig::kThreads; ++tid) ig::stage_pixels(mp, n0, tid, px);
       for (int64_t k0 = 0; k0 < mp.k(); k0 += ig::BK) {
-        for (int tid = 0; tid < ig::kThreads; ++tid) ig::load_tiles(mp, a, b, m0, n0, k0, tid, As, Bs);
+        std::fill(taps, taps + ig::BK, vlv::cuda::conv::Tap{int64_t(1) << 40, int64_t(1) << 40, 0, 0});
+        std::fill(&As[0][0], &As[0][0] + ig::BM * ig::LDS, NAN);
+        std::fill(&Bs[0][0], &Bs[0][0] + ig::BN * ig::LDS, NAN);
+        for (int tid = 0; tid < ig::kThreads; ++tid) ig::stage_taps(mp, k0, tid, taps);
+        for (int tid = 0; tid < ig::kThreads; ++tid) ig::load_tiles(mp, a, b, m0, n0, k0, tid, taps, px, As, Bs);
         for (int kk = 0; kk < ig::BK; kk += 16)
           for (int warp = 0; warp < 8; ++warp)
             for (int i = 0; i < 4; ++i)
