@@ -7,11 +7,13 @@
 //            group_norm kernel's mean/rstd, gn_scale_shift below);
 //   dgrad    gx = the data gradient as the same GEMM over the transposed taps (gy gathered).
 // Every output element is one thread's accumulation in a fixed k order: deterministic.
-// The index maps, tile loaders, fragment maps and epilogue are conv_igemm.h's, run on the
-// host by csrc/cuda/test/kernels_host_test.cc (emulated mma) against a float64 convolution.
+// The index maps, tile loaders and epilogue are conv_igemm.h's, the warp step mma.cuh's
+// (fragment maps: mma_frag.h, shared with the part-1 GEMM); csrc/cuda/test/kernels_host_test.cc
+// runs them on the host (mma emulated) against a float64 convolution.
 // Readable first: element-wise gathers through taps / pixels decomposed once per tile (no
-// cp.async / ldmatrix / double buffering, one k tile in flight). NOT RUN ON A GPU: compiled only; test-gpu/ops.test.ts and
-// bench/conv-gpu.bench.ts hold its checks and its measurement for a GPU machine.
+// cp.async / ldmatrix / double buffering, one k tile in flight).
+// NOT RUN ON A GPU: compiled only; test-gpu/ops.test.ts and bench/conv-gpu.bench.ts hold its
+// checks and its measurement for a GPU machine.
 #include "cuda/common.cuh"
 #include "cuda/conv_igemm.h"
 #include "cuda/kernels.h"
@@ -39,21 +41,7 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(Map mp, const T* __rest
     load_tiles(mp, a, b, m0, n0, k0, tid, taps, px, As, Bs);
     __syncthreads();
 #pragma unroll
-    for (int kk = 0; kk < BK; kk += 16) {
-      uint32_t af[4][4], bf[4][2];
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int r = 0; r < 4; ++r) af[i][r] = pair(&As[wm + i * 16 + frag_a_row(lane, r)][kk + frag_a_col(lane, r)]);
-#pragma unroll
-      for (int j = 0; j < 4; ++j)
-#pragma unroll
-        for (int r = 0; r < 2; ++r) bf[j][r] = pair(&Bs[wn + j * 8 + frag_b_n(lane)][kk + frag_b_k(lane, r)]);
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) mma16816<T>(acc[i][j], af[i], bf[j]);
-    }
+    for (int kk = 0; kk < BK; kk += 16) warp_mma_64x32<T, LDS>(As, Bs, wm, wn, kk, lane, acc);
     __syncthreads();
   }
 #pragma unroll

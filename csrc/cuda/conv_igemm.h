@@ -1,6 +1,7 @@
 // The implicit-GEMM convolution's tile loop pieces, shared by the CUDA kernel
 // (conv_igemm.cu) and the host test (csrc/cuda/test/kernels_host_test.cc, which runs the
-// same loaders, fragment maps and epilogue over plain float arrays and emulates mma.sync).
+// same staging, loaders and epilogue over plain float arrays and emulates mma.sync through
+// mma_frag.h's fragment maps).
 //
 // A problem is a Map: the GEMM C[M, N] = A[M, K] @ B[K, N] where A and B are read through
 // index maps (conv_index.h's, shared with im2col / col2im) and C is scattered into NCHW:
@@ -16,6 +17,7 @@
 #include <cstdint>
 
 #include "cuda/conv_index.h"
+#include "cuda/mma_frag.h"
 
 namespace vlv::cuda::igemm {
 
@@ -103,16 +105,6 @@ VLV_HD void load_tiles(const Map& mp, const T* a, const T* b, int64_t m0, int64_
     Bs[ni][ki] = T(n0 + ni < N && k0 + ki < K ? mp.b_value(b, taps[ki], px[ni]) : 0.f);
   }
 }
-
-// mma.sync.m16n8k16 fragment maps (PTX ISA), lane = 4*gid + tig. Register r of A holds the
-// pair (row, col), (row, col+1) of the 16x16 A tile; of B the pair (k, n), (k+1, n) of the
-// 16x8 B tile; accumulator r the single element (row, col) of the 16x8 C tile.
-VLV_HD int frag_a_row(int lane, int r) { return lane / 4 + (r & 1) * 8; }
-VLV_HD int frag_a_col(int lane, int r) { return lane % 4 * 2 + (r >> 1) * 8; }
-VLV_HD int frag_b_k(int lane, int r) { return lane % 4 * 2 + r * 8; }
-VLV_HD int frag_b_n(int lane) { return lane / 4; }
-VLV_HD int frag_c_row(int lane, int r) { return lane / 4 + (r >> 1) * 8; }
-VLV_HD int frag_c_col(int lane, int r) { return lane % 4 * 2 + (r & 1); }
 
 // The block tile origin of warp w.
 VLV_HD int warp_m(int w) { return w / 4 * WM; }

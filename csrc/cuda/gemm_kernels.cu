@@ -100,27 +100,7 @@ __global__ void __launch_bounds__(256) gemm_mma_kernel(VlvCudaGemm g) {
     }
     __syncthreads();
 #pragma unroll
-    for (int kk = 0; kk < BK; kk += 16) {
-      uint32_t af[4][4], bf[4][2];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        int r = wm + i * 16 + gid, c = kk + tig * 2;
-        af[i][0] = *reinterpret_cast<const uint32_t*>(&As[r][c]);
-        af[i][1] = *reinterpret_cast<const uint32_t*>(&As[r + 8][c]);
-        af[i][2] = *reinterpret_cast<const uint32_t*>(&As[r][c + 8]);
-        af[i][3] = *reinterpret_cast<const uint32_t*>(&As[r + 8][c + 8]);
-      }
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        int n = wn + j * 8 + gid, c = kk + tig * 2;
-        bf[j][0] = *reinterpret_cast<const uint32_t*>(&Bs[n][c]);
-        bf[j][1] = *reinterpret_cast<const uint32_t*>(&Bs[n][c + 8]);
-      }
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) mma16816<T>(acc[i][j], af[i], bf[j]);
-    }
+    for (int kk = 0; kk < BK; kk += 16) warp_mma_64x32<T, LD>(As, Bs, wm, wn, kk, lane, acc);
     __syncthreads();
   }
 #pragma unroll

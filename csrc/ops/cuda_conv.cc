@@ -139,19 +139,18 @@ Tensors conv2d_backward(const BackwardArgs& g) {
   const VlvCudaConv c = geometry(x, w, b, g.attrs);
   const int64_t cog = c.cout / c.groups, K = k_of(c), P = c.ho * c.wo, NP = np_of(c);
   auto wants = [&](size_t i) { return i < g.needs_grad.size() && g.needs_grad[i] && input(g.inputs, i).defined(); };
-  Tensor gyt = ops::permute(cast_to(go.detach(), x.dtype()), {1, 0, 2, 3});  // [Cout, N, Ho, Wo]
+  const Tensor gy_x = cast_to(go.detach(), x.dtype());
   Tensor gx = wants(0) ? empty(x.shape(), x.dtype()) : Tensor(), gw, gb;
-  if (gx.defined() && use_igemm(c)) {  // dx as an implicit GEMM; the chunks below then only do dW
-    ck(api().conv2d_igemm_dgrad(&c, cast_to(go.detach(), x.dtype()).raw(), w.raw(), gx.raw()),
-       "conv2d backward");
-  }
+  if (gx.defined() && use_igemm(c))  // dx as an implicit GEMM; the chunks below then only do dW
+    ck(api().conv2d_igemm_dgrad(&c, gy_x.raw(), w.raw(), gx.raw()), "conv2d backward");
   const bool col2im_dx = gx.defined() && !use_igemm(c);
+  const Tensor gyt = col2im_dx || wants(1) ? ops::permute(gy_x, {1, 0, 2, 3}) : Tensor();  // [Cout, N, Ho, Wo]
   // dW: one partial per chunk (in order), summed afterwards: deterministic.
   const int64_t chunks = c.n == 0 ? 1 : (c.n + images_per_chunk(c) - 1) / images_per_chunk(c);
   Tensor parts = wants(1) ? empty({chunks, c.cout, K}, w.dtype()) : Tensor();
   if (wants(1) && c.n == 0) ck(api().fill(c.dtype, parts.numel(), 0.f, parts.raw()), "conv2d backward");
   int64_t chunk = 0;
-  for_each_chunk(c, x, wants(1), [&](const VlvCudaConv& sub, int64_t n0, const Tensor& col) {
+  if (gyt.defined()) for_each_chunk(c, x, wants(1), [&](const VlvCudaConv& sub, int64_t n0, const Tensor& col) {
     const int64_t cols = np_of(sub);
     const Operand gy{at(gyt, n0 * P), NP, cog * NP};
     if (col2im_dx) {

@@ -302,13 +302,13 @@ void igemm_emulate(const Map& mp, const float* a, const float* b, const float* b
                 for (int lane = 0; lane < 32; ++lane) {
                   for (int r = 0; r < 4; ++r)
                     for (int h = 0; h < 2; ++h) {
-                      const int row = ig::frag_a_row(lane, r), col = ig::frag_a_col(lane, r) + h;
+                      const int row = vlv::cuda::frag_a_row(lane, r), col = vlv::cuda::frag_a_col(lane, r) + h;
                       A[row][col] = As[wm + row][kk + col];
                       ++seen_a[row][col];
                     }
                   for (int r = 0; r < 2; ++r)
                     for (int h = 0; h < 2; ++h) {
-                      const int k = ig::frag_b_k(lane, r) + h, n = ig::frag_b_n(lane);
+                      const int k = vlv::cuda::frag_b_k(lane, r) + h, n = vlv::cuda::frag_b_n(lane);
                       B[k][n] = Bs[wn + n][kk + k];
                       ++seen_b[k][n];
                     }
@@ -319,7 +319,7 @@ void igemm_emulate(const Map& mp, const float* a, const float* b, const float* b
                   for (int q = 0; q < 8; ++q) CHECK(seen_b[r][q] == 1, "B fragment (%d,%d) held %d times", r, q, seen_b[r][q]);
                 for (int lane = 0; lane < 32; ++lane)
                   for (int r = 0; r < 4; ++r) {
-                    const int row = ig::frag_c_row(lane, r), col = ig::frag_c_col(lane, r);
+                    const int row = vlv::cuda::frag_c_row(lane, r), col = vlv::cuda::frag_c_col(lane, r);
                     float d = acc[warp][i][j][lane][r];
                     for (int k = 0; k < 16; ++k) d = std::fma(A[row][k], B[k][col], d);
                     acc[warp][i][j][lane][r] = d;
@@ -331,8 +331,8 @@ void igemm_emulate(const Map& mp, const float* a, const float* b, const float* b
           for (int j = 0; j < 4; ++j)
             for (int lane = 0; lane < 32; ++lane)
               for (int r = 0; r < 4; ++r) {
-                const int64_t row = m0 + ig::warp_m(warp) + i * 16 + ig::frag_c_row(lane, r);
-                const int64_t col = n0 + ig::warp_n(warp) + j * 8 + ig::frag_c_col(lane, r);
+                const int64_t row = m0 + ig::warp_m(warp) + i * 16 + vlv::cuda::frag_c_row(lane, r);
+                const int64_t col = n0 + ig::warp_n(warp) + j * 8 + vlv::cuda::frag_c_col(lane, r);
                 ig::store_out(mp, out.data(), bias, row, col, acc[warp][i][j][lane][r]);
                 if (row < mp.m() && col < mp.n()) ++writes[size_t(mp.out_index(row, col))];
               }
