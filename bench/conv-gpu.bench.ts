@@ -6,8 +6,10 @@
  * guided pair; [2,320,64,64], [2,640,32,32], [2,1280,16,16]), its 1x1 shortcuts, a stride-2
  * downsample, a depthwise 3x3, and the resnet block's fused group_norm(32)+SiLU+3x3 conv
  * (group_norm_conv2d) against torch's group_norm + silu + conv2d; bf16; forward timed with
- * device events. Ratio = torch ms / ours ms (> 1: ours faster). Not yet run on a GPU.
+ * device events, with the im2col path's time beside each groups-1 row (a child process run with
+ * VLV_CONV=im2col). Ratio = torch ms / ours ms (> 1: ours faster). Not yet run on a GPU.
  */
+import { execFileSync } from 'node:child_process';
 import { cuda, info, Tensor } from '../lib/index.js';
 import { runOpSync } from '../lib/ops.js';
 import { row, runPeer, type BenchContext, type BenchRow } from './lib.js';
@@ -53,10 +55,32 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   if (!i.cuda.available) return [row('conv2d gpu', '-', 0, 'ms', null, null, false, `CUDA off: ${i.cuda.reason}`)];
   const cs = cases(ctx.quick);
   const peer = runPeer<{ ms: number[]; torch: string; device: string }>('torch_conv_gpu.py', { cases: cs });
-  const rows = cs.map((c, k) =>
-    row(c.fused ? 'group_norm_conv2d bf16 gpu' : 'conv2d bf16 gpu',
-      `${c.N}x${c.Cin}x${c.H}x${c.H} -> ${c.Cout} k${c.k} s${c.stride} g${c.groups}${process.env.VLV_CONV ? ` VLV_CONV=${process.env.VLV_CONV}` : ''}`,
-      oursMs(c), 'ms', peer ? `torch ${peer.torch} ${c.fused ? 'group_norm+silu+cudnn' : 'cudnn'}` : null, peer ? peer.ms[k]! : null, false, c.note));
+  // The im2col + GEMM path (VLV_CONV=im2col) in a child process, for the before / after.
+  let im2col: number[] | null = null;
+  if (!process.env.VLV_CONV) {
+    try {
+      const out = execFileSync(process.execPath, ['--import=tsx', import.meta.filename, '--im2col-child', JSON.stringify(cs)], {
+        env: { ...process.env, VLV_CONV: 'im2col' },
+        encoding: 'utf8',
+      });
+      im2col = JSON.parse(out.trim().split('\n').pop()!) as number[];
+    } catch (e) {
+      console.error(`im2col run failed: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const rows: BenchRow[] = [];
+  cs.forEach((c, k) => {
+    const op = c.fused ? 'group_norm_conv2d' : 'conv2d';
+    const shape = `${c.N}x${c.Cin}x${c.H}x${c.H} -> ${c.Cout} k${c.k} s${c.stride} g${c.groups}${process.env.VLV_CONV ? ` VLV_CONV=${process.env.VLV_CONV}` : ''}`;
+    const peerName = peer ? `torch ${peer.torch} ${c.fused ? 'group_norm+silu+cudnn' : 'cudnn'}` : null;
+    rows.push(row(`${op} bf16 gpu`, shape, oursMs(c), 'ms', peerName, peer ? peer.ms[k]! : null, false, c.note));
+    if (im2col && c.groups === 1) rows.push(row(`${op} bf16 gpu im2col`, shape, im2col[k]!, 'ms', peerName, peer ? peer.ms[k]! : null, false, `${c.note}; VLV_CONV=im2col`));
+  });
   if (peer) console.log(`device: ${peer.device}`);
   return rows;
+}
+
+if (process.argv[2] === '--im2col-child') {
+  const cs = JSON.parse(process.argv[3]!) as Case[];
+  console.log(JSON.stringify(cs.map(oursMs)));
 }

@@ -11,7 +11,8 @@
 //          norm; padding stays 0, as the reference pads the normalised activation).
 //   Dgrad  gx = conv2d's data gradient: M = Cin, N = n*H*W, K = Cout*kh*kw; A[ci][(co,ky,kx)]
 //          = w[co][ci][ky][kx]; B = gy gathered through the transposed taps (dgrad_source_rc).
-// groups == 1 only (the addon keeps im2col for the others).
+// groups == 1 only (the addon keeps im2col for the others). Checked on the host only; the
+// kernel around it has not run on a GPU.
 #pragma once
 #include <cmath>
 #include <cstdint>

@@ -1,6 +1,7 @@
 // Normalisation, forward and backward: layer_norm and rms_norm over the last dim (one block
 // per row), group_norm over (C/G channels x spatial) with optional fused SiLU after the
-// affine (one block per (n, group)). Statistics in f32; mean/rstd kept for the backward.
+// affine (one block per (n, group)). Statistics in f32; mean/rstd kept for the backward;
+// group_norm with y null computes only them (group_norm_conv2d's fused prologue, conv_igemm.cu).
 // Weight/bias gradients are a second pass, one thread (norm) or block (group norm) per
 // channel summing rows in order: deterministic, no atomics.
 // Not measured on a GPU yet.
