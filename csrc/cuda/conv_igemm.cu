@@ -11,7 +11,9 @@
 // (fragment maps: mma_frag.h, shared with the part-1 GEMM); csrc/cuda/test/kernels_host_test.cc
 // runs them on the host (mma emulated) against a float64 convolution.
 // Readable first: element-wise gathers through taps / pixels decomposed once per tile (no
-// cp.async / ldmatrix / double buffering, one k tile in flight).
+// cp.async / ldmatrix / double buffering, one k tile in flight). ptxas (sm_80): 128
+// registers, no spills, 24 KiB shared: two blocks per SM. A register prefetch of the next
+// k slice was tried and dropped: 255 registers with spills, one block per SM (unmeasured).
 // NOT RUN ON A GPU: compiled only; test-gpu/ops.test.ts and bench/conv-gpu.bench.ts hold its
 // checks and its measurement for a GPU machine.
 #include "cuda/common.cuh"
