@@ -12,7 +12,7 @@
 // runs them on the host (mma emulated) against a float64 convolution.
 // Readable first: element-wise gathers through taps / pixels decomposed once per tile (no
 // cp.async / ldmatrix / double buffering, one k tile in flight). ptxas (sm_80): 128
-// registers, no spills, 24 KiB shared: two blocks per SM. A register prefetch of the next
+// registers, no spills, 25 KiB shared: two blocks per SM. A register prefetch of the next
 // k slice was tried and dropped: 255 registers with spills, one block per SM (unmeasured).
 // NOT RUN ON A GPU: compiled only; test-gpu/ops.test.ts and bench/conv-gpu.bench.ts hold its
 // checks and its measurement for a GPU machine.
@@ -52,7 +52,7 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(Map mp, const T* __rest
     for (int j = 0; j < 4; ++j)
 #pragma unroll
       for (int r = 0; r < 4; ++r)
-        store_out(mp, y, bias, m0 + wm + i * 16 + frag_c_row(lane, r), n0 + wn + j * 8 + frag_c_col(lane, r),
+        store_out(mp, y, bias, m0 + wm + i * 16 + frag_c_row(lane, r), n0, wn + j * 8 + frag_c_col(lane, r), px,
                   acc[i][j][r]);
 }
 

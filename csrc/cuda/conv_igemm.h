@@ -50,10 +50,7 @@ struct Fwd {
     if (scale) v = v * scale[plane] + shift[plane];
     return silu ? igemm::silu(v) : v;
   }
-  VLV_HD int64_t out_index(int64_t r, int64_t col) const {
-    const int64_t P = c.ho * c.wo;
-    return (col / P * c.cout + r) * P + col % P;
-  }
+  VLV_HD int64_t out_index(int64_t r, const conv::Pixel& q) const { return q.out + r * c.ho * c.wo; }
 };
 
 struct Dgrad {
@@ -69,10 +66,7 @@ struct Dgrad {
     const int64_t i = conv::dgrad_at(c, t, q);
     return i < 0 ? 0.f : float(gy[i]);
   }
-  VLV_HD int64_t out_index(int64_t r, int64_t col) const {
-    const int64_t HW = c.h * c.w;
-    return (col / HW * c.cin + r) * HW + col % HW;
-  }
+  VLV_HD int64_t out_index(int64_t r, const conv::Pixel& q) const { return q.out + r * c.h * c.w; }
 };
 
 // Thread tid's share of decomposing the block's columns (once per block) and the taps of
@@ -111,11 +105,13 @@ VLV_HD void load_tiles(const Map& mp, const T* a, const T* b, int64_t m0, int64_
 VLV_HD int warp_m(int w) { return w / 4 * WM; }
 VLV_HD int warp_n(int w) { return w % 4 * WN; }
 
-// Writes one accumulator: C[row, col] + bias[row] into its NCHW place (nothing outside).
+// Writes one accumulator: C[row, n0 + j] + bias[row] into its NCHW place (nothing outside;
+// px: the block's staged columns).
 template <class Map, class T>
-VLV_HD void store_out(const Map& mp, T* y, const T* bias, int64_t row, int64_t col, float acc) {
-  if (row >= mp.m() || col >= mp.n()) return;
-  y[mp.out_index(row, col)] = T(acc + (bias ? float(bias[row]) : 0.f));
+VLV_HD void store_out(const Map& mp, T* y, const T* bias, int64_t row, int64_t n0, int j, const conv::Pixel* px,
+                      float acc) {
+  if (row >= mp.m() || n0 + j >= mp.n()) return;
+  y[mp.out_index(row, px[j])] = T(acc + (bias ? float(bias[row]) : 0.f));
 }
 
 // The fused group norm's per-(image, channel) affine from its statistics: scale =

@@ -26,16 +26,18 @@ struct Tap {
 };
 struct Pixel {
   int64_t n, y, x;
+  int64_t out;  // the column's element at channel 0 of the GEMM's NCHW output (n*M*plane + position)
 };
 
 VLV_HD Tap tap_of(const VlvCudaConv& c, int64_t row) {
   return Tap{row, row / (c.kw * c.kh), (row / c.kw) % c.kh, row % c.kw};
 }
 
-// Column col = n*ho*wo + oy*wo + ox of im2col: its image and the input position of tap (0, 0).
+// Column col = n*ho*wo + oy*wo + ox of im2col: its image, the input position of tap (0, 0),
+// and its place in y[n, cout, ho, wo] at channel 0.
 VLV_HD Pixel out_pixel(const VlvCudaConv& c, int64_t col) {
-  const int64_t P = c.ho * c.wo, p = col % P;
-  return Pixel{col / P, p / c.wo * c.sh - c.ph, p % c.wo * c.sw - c.pw};
+  const int64_t P = c.ho * c.wo, p = col % P, n = col / P;
+  return Pixel{n, p / c.wo * c.sh - c.ph, p % c.wo * c.sw - c.pw, n * c.cout * P + p};
 }
 
 // The x index that tap t of pixel q reads, or -1 in the padding; *plane (when given)
@@ -86,7 +88,8 @@ VLV_HD void col2im_sources(const VlvCudaConv& c, int64_t e, F&& f) {
 // (co, ky, kx) (row (co*kh + ky)*kw + kx, decomposed by tap_of with ch = co) of
 // w[co][ci][ky][kx] * gy at dgrad_at(t, in_pixel(col)) (-1: no tap), col = (n*h + iy)*w + ix.
 VLV_HD Pixel in_pixel(const VlvCudaConv& c, int64_t col) {
-  return Pixel{col / (c.w * c.h), col / c.w % c.h, col % c.w};
+  const int64_t HW = c.h * c.w, n = col / HW;
+  return Pixel{n, col / c.w % c.h, col % c.w, n * c.cin * HW + col % HW};
 }
 
 VLV_HD int64_t dgrad_at(const VlvCudaConv& c, const Tap& t, const Pixel& q) {

@@ -284,7 +284,7 @@ void igemm_emulate(const Map& mp, const float* a, const float* b, const float* b
     for (int64_t n0 = 0; n0 < mp.n(); n0 += ig::BN) {
       std::fill(&acc[0][0][0][0][0], &acc[0][0][0][0][0] + sizeof(acc) / sizeof(float), 0.f);
       // Poisoned staging: an unstaged pixel / tap read, or a tile element left unwritten, shows.
-      std::fill(px, px + ig::BN, vlv::cuda::conv::Pixel{int64_t(1) << 40, int64_t(1) << 40, int64_t(1) << 40});
+      std::fill(px, px + ig::BN, vlv::cuda::conv::Pixel{int64_t(1) << 40, int64_t(1) << 40, int64_t(1) << 40, int64_t(1) << 40});
       for (int tid = 0; tid < ig::kThreads; ++tid) ig::stage_pixels(mp, n0, tid, px);
       for (int64_t k0 = 0; k0 < mp.k(); k0 += ig::BK) {
         std::fill(taps, taps + ig::BK, vlv::cuda::conv::Tap{int64_t(1) << 40, int64_t(1) << 40, 0, 0});
@@ -332,9 +332,9 @@ void igemm_emulate(const Map& mp, const float* a, const float* b, const float* b
             for (int lane = 0; lane < 32; ++lane)
               for (int r = 0; r < 4; ++r) {
                 const int64_t row = m0 + ig::warp_m(warp) + i * 16 + vlv::cuda::frag_c_row(lane, r);
-                const int64_t col = n0 + ig::warp_n(warp) + j * 8 + vlv::cuda::frag_c_col(lane, r);
-                ig::store_out(mp, out.data(), bias, row, col, acc[warp][i][j][lane][r]);
-                if (row < mp.m() && col < mp.n()) ++writes[size_t(mp.out_index(row, col))];
+                const int jj = ig::warp_n(warp) + j * 8 + vlv::cuda::frag_c_col(lane, r);
+                ig::store_out(mp, out.data(), bias, row, n0, jj, px, acc[warp][i][j][lane][r]);
+                if (row < mp.m() && n0 + jj < mp.n()) ++writes[size_t(mp.out_index(row, px[jj]))];
               }
     }
   for (size_t e = 0; e < writes.size(); ++e) CHECK(writes[e] == 1, "output %zu written %d times", e, writes[e]);
