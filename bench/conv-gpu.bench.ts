@@ -9,10 +9,9 @@
  * device events, with the im2col path's time beside each groups-1 row (a child process run with
  * VLV_CONV=im2col). Ratio = torch ms / ours ms (> 1: ours faster). Not yet run on a GPU.
  */
-import { execFileSync } from 'node:child_process';
 import { cuda, info, Tensor } from '../lib/index.js';
 import { runOpSync } from '../lib/ops.js';
-import { row, runPeer, type BenchContext, type BenchRow } from './lib.js';
+import { row, runChild, runPeer, type BenchContext, type BenchRow } from './lib.js';
 
 // fused: group_norm(32 groups) + SiLU before the conv (group_norm_conv2d).
 interface Case { N: number; Cin: number; H: number; Cout: number; k: number; stride: number; groups: number; fused: boolean; reps: number; note: string }
@@ -56,18 +55,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const cs = cases(ctx.quick);
   const peer = runPeer<{ ms: number[]; torch: string; device: string }>('torch_conv_gpu.py', { cases: cs });
   // The im2col + GEMM path (VLV_CONV=im2col) in a child process, for the before / after.
-  let im2col: number[] | null = null;
-  if (!process.env.VLV_CONV) {
-    try {
-      const out = execFileSync(process.execPath, ['--import=tsx', import.meta.filename, '--im2col-child', JSON.stringify(cs)], {
-        env: { ...process.env, VLV_CONV: 'im2col' },
-        encoding: 'utf8',
-      });
-      im2col = JSON.parse(out.trim().split('\n').pop()!) as number[];
-    } catch (e) {
-      console.error(`im2col run failed: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
+  const im2col = process.env.VLV_CONV ? null : runChild<number[]>(import.meta.filename, '--im2col-child', { VLV_CONV: 'im2col' }, cs);
   const rows: BenchRow[] = [];
   cs.forEach((c, k) => {
     const op = c.fused ? 'group_norm_conv2d' : 'conv2d';

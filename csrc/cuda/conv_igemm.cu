@@ -33,19 +33,19 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(Map mp, const T* __rest
   __shared__ __align__(16) T Bs[BN][LDS];
   __shared__ conv::Pixel px[BN];
   __shared__ conv::Tap taps[BK];
-  const int64_t m0 = int64_t(blockIdx.y) * BM, n0 = int64_t(blockIdx.x) * BN, K = mp.k();
+  const int64_t m0 = int64_t(blockIdx.y) * BM, n0 = int64_t(blockIdx.x) * BN;
   const int tid = int(threadIdx.x), warp = tid / 32, lane = tid % 32, wm = warp_m(warp), wn = warp_n(warp);
   float acc[4][4][4] = {};  // [m16 tile][n8 tile][accumulator]
   stage_pixels(mp, n0, tid, px);
-  for (int64_t k0 = 0; k0 < K; k0 += BK) {
-    stage_taps(mp, k0, tid, taps);
-    __syncthreads();
-    load_tiles(mp, a, b, m0, n0, k0, tid, taps, px, As, Bs);
-    __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < BK; kk += 16) warp_mma_64x32<T, LDS>(As, Bs, wm, wn, kk, lane, acc);
-    __syncthreads();
-  }
+  static_assert(BK == 32, "block_mma_loop steps 32 deep");
+  block_mma_loop<T, LDS>(
+      mp.k(),
+      [&](int64_t k0) {
+        stage_taps(mp, k0, tid, taps);
+        __syncthreads();
+        load_tiles(mp, a, b, m0, n0, k0, tid, taps, px, As, Bs);
+      },
+      As, Bs, wm, wn, lane, acc);
 #pragma unroll
   for (int i = 0; i < 4; ++i)
 #pragma unroll

@@ -91,18 +91,18 @@ __global__ void __launch_bounds__(256) gemm_mma_kernel(VlvCudaGemm g) {
   const int wm = (warp / 4) * 64, wn = (warp % 4) * 32;  // the warp's 64x32 tile
   float acc[4][4][4] = {};                             // [m16 tile][n8 tile][fragment]
   const T zero = T(0.f);
-  for (int64_t k0 = 0; k0 < g.k; k0 += BK) {
-    for (int e = threadIdx.x; e < BM * BK; e += 256) {
-      int mi = e / BK, ki = e % BK;
-      int64_t r = m0 + mi, k = k0 + ki, c = n0 + mi;
-      As[mi][ki] = (r < g.m && k < g.k) ? A[g.trans_a ? k * g.lda + r : r * g.lda + k] : zero;
-      Bs[mi][ki] = (c < g.n && k < g.k) ? B[g.trans_b ? c * g.ldb + k : k * g.ldb + c] : zero;
-    }
-    __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < BK; kk += 16) warp_mma_64x32<T, LD>(As, Bs, wm, wn, kk, lane, acc);
-    __syncthreads();
-  }
+  static_assert(BK == 32, "block_mma_loop steps 32 deep");
+  block_mma_loop<T, LD>(
+      g.k,
+      [&](int64_t k0) {
+        for (int e = threadIdx.x; e < BM * BK; e += 256) {
+          int mi = e / BK, ki = e % BK;
+          int64_t r = m0 + mi, k = k0 + ki, c = n0 + mi;
+          As[mi][ki] = (r < g.m && k < g.k) ? A[g.trans_a ? k * g.lda + r : r * g.lda + k] : zero;
+          Bs[mi][ki] = (c < g.n && k < g.k) ? B[g.trans_b ? c * g.ldb + k : k * g.ldb + c] : zero;
+        }
+      },
+      As, Bs, wm, wn, lane, acc);
 #pragma unroll
   for (int i = 0; i < 4; ++i)
 #pragma unroll

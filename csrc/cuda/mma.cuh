@@ -56,4 +56,18 @@ __device__ __forceinline__ void warp_mma_64x32(const T (*As)[LD], const T (*Bs)[
     for (int j = 0; j < 4; ++j) mma16816<T>(acc[i][j], af[i], bf[j]);
 }
 
+// A 128x128 block tile's main loop over K, 32 deep per slice: load(k0) stages As / Bs
+// (its own barriers inside as it needs), then every warp takes its two 16-deep steps.
+template <class T, int LD, class Load>
+__device__ __forceinline__ void block_mma_loop(int64_t k, Load&& load, const T (*As)[LD], const T (*Bs)[LD], int wm,
+                                               int wn, int lane, float (*acc)[4][4]) {
+  for (int64_t k0 = 0; k0 < k; k0 += 32) {
+    load(k0);
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < 32; kk += 16) warp_mma_64x32<T, LD>(As, Bs, wm, wn, kk, lane, acc);
+    __syncthreads();
+  }
+}
+
 }  // namespace vlv::cuda

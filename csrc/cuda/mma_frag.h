@@ -2,14 +2,8 @@
 // kernels (mma.cuh) read their fragments through these maps and the host test
 // (csrc/cuda/test/kernels_host_test.cc) emulates the instruction through the same maps.
 #pragma once
+#include "cuda/hd.h"
 
-#if !defined(VLV_HD)
-#if defined(__CUDACC__)
-#define VLV_HD __host__ __device__ __forceinline__
-#else
-#define VLV_HD inline
-#endif
-#endif
 
 namespace vlv::cuda {
 
