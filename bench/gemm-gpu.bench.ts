@@ -7,10 +7,9 @@
  * (Qwen2.5-3B MLP 2048x2048->11008, CLIP-H 77x1024->4096 batched, UNet 4096x320->1280).
  * Without a usable GPU it prints one row saying why. Not yet run on a GPU.
  */
-import { execFileSync } from 'node:child_process';
 import { cuda, info, Tensor } from '../lib/index.js';
 import { runOpSync } from '../lib/ops.js';
-import { row, runPeer, type BenchContext, type BenchRow } from './lib.js';
+import { row, runChild, runPeer, type BenchContext, type BenchRow } from './lib.js';
 
 interface Case {
   M: number;
@@ -69,18 +68,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   });
   const ceiling = peer ? Math.max(...peer.tflops) : null;
   // The own kernels in a child process, so this process keeps the backend it found.
-  let own: number[] | null = null;
-  if (!process.env.VLV_GEMM) {
-    try {
-      const out = execFileSync(process.execPath, ['--import=tsx', import.meta.filename, '--own-child', JSON.stringify(cs)], {
-        env: { ...process.env, VLV_GEMM: 'own' },
-        encoding: 'utf8',
-      });
-      own = JSON.parse(out.trim().split('\n').pop()!) as number[];
-    } catch (e) {
-      console.error(`own-kernel run failed: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
+  const own = process.env.VLV_GEMM ? null : runChild<number[]>(import.meta.filename, '--own-child', { VLV_GEMM: 'own' }, cs);
   const backend = cuda.gemmBackend();
   const rows: BenchRow[] = [];
   cs.forEach((c, k) => {

@@ -51,6 +51,24 @@ export function torchAvailable(): boolean {
 }
 
 /**
+ * Runs a bench file again in a child process, with `env` added and `[flag, JSON(payload)]` as
+ * its arguments (an environment switch such as VLV_GEMM=own or VLV_CONV=im2col is read once
+ * per process); the child prints one JSON value last. Null (said on stderr) when it fails.
+ */
+export function runChild<T>(file: string, flag: string, env: Record<string, string>, payload: unknown): T | null {
+  try {
+    const out = execFileSync(process.execPath, ['--import=tsx', file, flag, JSON.stringify(payload)], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    return JSON.parse(out.trim().split('\n').pop()!) as T;
+  } catch (e) {
+    console.error(`${flag} run failed: ${(e as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
+/**
  * Runs bench/peers/<script> with a JSON request on argv[1]; the script prints one JSON value.
  * Returns null when the peer cannot run (then the row says so).
  */

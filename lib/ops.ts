@@ -76,6 +76,22 @@ export const groupNorm = (
   bias: Tensor | null,
   opts: { groups: number; eps?: number; silu?: boolean },
 ) => one('group_norm', [x, weight, bias], { groups: opts.groups, eps: opts.eps ?? 1e-5, silu: opts.silu ?? false });
+/** conv2d(silu?(groupNorm(x))) fused (one kernel on CUDA, bf16/f16); inference only: E_ARG
+ * when a gradient would be recorded (run it under noGrad, or use groupNorm + conv2d). */
+export const groupNormConv2d = (
+  x: Tensor,
+  norm: { weight?: Tensor | null; bias?: Tensor | null; groups: number; eps?: number; silu?: boolean },
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: { stride?: number | [number, number]; padding?: number | [number, number] } = {},
+) =>
+  one('group_norm_conv2d', [x, norm.weight ?? null, norm.bias ?? null, weight, bias], {
+    norm_groups: norm.groups,
+    eps: norm.eps ?? 1e-5,
+    silu: norm.silu ?? false,
+    stride: opts.stride ?? 1,
+    padding: opts.padding ?? 0,
+  });
 export const layerNorm = (x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5) =>
   one('layer_norm', [x, weight, bias], { eps });
 export const rmsNorm = (x: Tensor, weight?: Tensor | null, eps = 1e-6) => one('rms_norm', [x, weight], { eps });

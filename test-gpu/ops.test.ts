@@ -5,7 +5,7 @@
  * Philox stream, and the error paths. Run by `npm run test:gpu` with VLV_CUDA_POISON=1, so
  * every allocation starts as NaN and an unwritten element fails its comparison.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { backward, cuda, info, Tensor, VlvError } from '../lib/index.js';
 import { runOp } from '../lib/ops.js';
 import type { Attrs } from '../lib/native.js';
@@ -95,24 +95,41 @@ if (!info().cuda.available) {
     ['conv2d', () => [randomF32([2, 8, 11, 7]), randomF32([8, 1, 3, 3]), randomF32([8])], { groups: 8, padding: 1, stride: [2, 1] }, true],
     // col of one image is 64*9*256*256 = 37.7M elements > half the 64M budget: two chunks.
     ['conv2d', () => [randomF32([2, 64, 256, 256]), randomF32([8, 64, 3, 3], 0.1), randomF32([8])], { padding: 1 }, true],
+    // The implicit-GEMM kernel (bf16 / f16, groups 1): odd channels and sizes, stride 2,
+    // several M (Cout > 128), N and K (> 32) tiles, 1x1.
+    ['conv2d', () => [randomF32([2, 3, 9, 9]), randomF32([7, 3, 3, 3]), randomF32([7])], { padding: 1 }, true],
+    ['conv2d', () => [randomF32([2, 5, 13, 13]), randomF32([7, 5, 3, 3]), randomF32([7])], { stride: 2, padding: 1 }, true],
+    ['conv2d', () => [randomF32([2, 40, 9, 11]), randomF32([130, 40, 1, 1]), null], {}, true],
+    ['conv2d', () => [randomF32([2, 5, 13, 13]), randomF32([7, 5, 1, 1]), randomF32([7])], { stride: 2 }, true],
+    ['conv2d', () => [randomF32([2, 64, 17, 15]), randomF32([96, 64, 3, 3], 0.1), randomF32([96])], { padding: 1 }, true],
+    // The fused group norm + SiLU prologue (inference only: no gradients).
+    ['group_norm_conv2d', () => [randomF32([2, 6, 9, 9], 2), randomF32([6]), randomF32([6]), randomF32([7, 6, 3, 3]), randomF32([7])],
+      { norm_groups: 2, eps: 1e-5, silu: 1, padding: 1 }, false],
+    ['group_norm_conv2d', () => [randomF32([2, 5, 13, 13], 2), randomF32([5]), randomF32([5]), randomF32([7, 5, 3, 3]), null],
+      { norm_groups: 5, eps: 1e-5, silu: 1, stride: 2, padding: 1 }, false],
+    ['group_norm_conv2d', () => [randomF32([2, 64, 16, 16], 2), null, null, randomF32([130, 64, 1, 1], 0.1), randomF32([130])],
+      { norm_groups: 32, eps: 1e-5, silu: 0 }, false],
   ];
+  // CUDA computes on bf16 / f16 tensors; the CPU reference on the same values widened to f32.
+  // attention's mask (input 3) stays bool / f32. Gradients too for the part-2 ops.
+  const lowPrecision = async (t: ExecutionContext, op: string, make: () => (Tensor | null)[], attrs: Attrs, dtype: 'bf16' | 'f16') => {
+    const ins = make();
+    const low = (x: Tensor | null, i: number) => x && x.dtype === 'f32' && !(op === 'attention' && i === 3);
+    const lp = await Promise.all(ins.map(async (x, i) => (low(x, i) ? (await runOp('cast', [x], { dtype }))[0]! : x)));
+    const widened = await Promise.all(lp.map(async (x, i) => (low(ins[i]!, i) ? (await runOp('cast', [x], { dtype: 'f32' }))[0]! : x)));
+    const res = await compareDevices(op, lp, attrs, { grad: op === 'attention' || op === 'conv2d', cpuInputs: widened });
+    for (const r of res) t.true(r.nonFinite === 0 && r.rel <= BF16_TOL, `${dtype} ${r.what}: rel ${r.rel.toExponential(2)}`);
+  };
   for (const [op, make, attrs, grad] of cases) {
     test.serial(`random f32 ${op} ${JSON.stringify(attrs)}`, async (t) => {
       const res = await compareDevices(op, make(), attrs, { grad });
       for (const r of res) t.true(r.nonFinite === 0 && r.rel <= F32_TOL, `${r.what}: rel ${r.rel.toExponential(2)}, ${r.nonFinite} non-finite`);
     });
     if (op === 'embedding' || op === 'cross_entropy' || op === 'rope') continue;
-    test.serial(`random bf16 ${op} ${JSON.stringify(attrs)}`, async (t) => {
-      // CUDA computes on bf16 tensors; the CPU reference on the same values widened to f32.
-      // attention's mask (input 3) stays bool / f32.
-      const ins = make();
-      const low = (x: Tensor | null, i: number) => x && x.dtype === 'f32' && !(op === 'attention' && i === 3);
-      const bf = await Promise.all(ins.map(async (x, i) => (low(x, i) ? (await runOp('cast', [x], { dtype: 'bf16' }))[0]! : x)));
-      const widened = await Promise.all(bf.map(async (x, i) => (low(ins[i]!, i) ? (await runOp('cast', [x], { dtype: 'f32' }))[0]! : x)));
-      // Gradients too for the part-2 ops (bf16 on the GPU against f32 on the same values).
-      const res = await compareDevices(op, bf, attrs, { grad: op === 'attention' || op === 'conv2d', cpuInputs: widened });
-      for (const r of res) t.true(r.nonFinite === 0 && r.rel <= BF16_TOL, `${r.what}: rel ${r.rel.toExponential(2)}`);
-    });
+    test.serial(`random bf16 ${op} ${JSON.stringify(attrs)}`, (t) => lowPrecision(t, op, make, attrs, 'bf16'));
+    // f16 through the implicit-GEMM conv and the fused prologue as well.
+    if ((op === 'conv2d' && !attrs.groups) || op === 'group_norm_conv2d')
+      test.serial(`random f16 ${op} ${JSON.stringify(attrs)}`, (t) => lowPrecision(t, op, make, attrs, 'f16'));
   }
 
   // f16 attention (tensor-core tiles) against the CPU on the same f16-rounded values.

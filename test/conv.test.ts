@@ -1,7 +1,7 @@
 // conv2d / upsample_nearest2x beyond the fixtures: argument errors, thread-count
 // independence, and the row-chunked im2col path (a large image) checked against bands.
 import test from 'ava';
-import { backward, ops, setNumThreads, Tensor } from '../lib/index.js';
+import { backward, noGrad, ops, setNumThreads, Tensor } from '../lib/index.js';
 import { diff } from './helpers/compare.js';
 import { forwardBackward, randArray, randTensor } from './helpers/op-runs.js';
 
@@ -102,4 +102,23 @@ test('conv2d chunked im2col matches a banded computation', async (t) => {
   t.true(diff(big.out, out).rel < 1e-6, `out rel ${diff(big.out, out).rel}`);
   t.true(diff(big.grads[0]!, dx).rel < 1e-6, `dx rel ${diff(big.grads[0]!, dx).rel}`);
   t.true(diff(big.grads[1]!, dw).rel < 1e-5, `dw rel ${diff(big.grads[1]!, dw).rel}`);
+});
+
+test('group_norm_conv2d is group_norm then conv2d, and refuses to record a gradient', async (t) => {
+  const x = randTensor([2, 6, 7, 9], 1), gw = randTensor([6], 2), gb = randTensor([6], 3);
+  const w = randTensor([5, 6, 3, 3], 4), b = randTensor([5], 5);
+  const fused = await ops.groupNormConv2d(x, { weight: gw, bias: gb, groups: 3, silu: true }, w, b, { padding: 1, stride: 2 });
+  const h = await ops.groupNorm(x, gw, gb, { groups: 3, silu: true });
+  const ref = await ops.conv2d(h, w, b, { padding: 1, stride: 2 });
+  t.is(diff(fused.toFloat32(), ref.toFloat32()).rel, 0);
+  w.requiresGrad = true;
+  await t.throwsAsync(ops.groupNormConv2d(x, { weight: gw, bias: gb, groups: 3, silu: true }, w, b), {
+    code: 'E_ARG',
+    message: /group_norm_conv2d: has no backward; input 3 requires grad/,
+  });
+  const underNoGrad = await noGrad(() => ops.groupNormConv2d(x, { weight: gw, bias: gb, groups: 3, silu: true }, w, b, { padding: 1, stride: 2 }));
+  t.false(underNoGrad.requiresGrad);
+  t.is(diff(underNoGrad.toFloat32(), ref.toFloat32()).rel, 0);
+  await t.throwsAsync(ops.groupNormConv2d(x, { weight: gw, groups: 4 }, w.detach()), { code: 'E_ARG', message: /norm_groups 4 must divide the channels 6/ });
+  await t.throwsAsync(ops.groupNormConv2d(x, { weight: randTensor([5], 2), groups: 3 }, w.detach()), { code: 'E_SHAPE', message: /norm_weight f32\[5\] must be \[6\]/ });
 });

@@ -1,7 +1,8 @@
 """PyTorch CUDA peer for bench/conv-gpu.bench.ts. Request (argv[1], JSON): {"cases": [{"N",
-"Cin", "H", "Cout", "k", "stride", "groups", "reps"}]}. Prints {"ms": [median ms per case],
-"torch", "device"}: F.conv2d (cuDNN, benchmark mode on) in bf16 with bias, padding (k-1)/2,
-timed with CUDA events after a warm-up."""
+"Cin", "H", "Cout", "k", "stride", "groups", "fused", "reps"}]}. Prints {"ms": [median ms per
+case], "torch", "device"}: F.conv2d (cuDNN, benchmark mode on) in bf16 with bias, padding
+(k-1)/2, after F.silu(F.group_norm(x, 32, w, b)) when "fused", timed with CUDA events after a
+warm-up."""
 import json
 import sys
 
@@ -16,8 +17,11 @@ for c in req['cases']:
     x = torch.randn(c['N'], c['Cin'], c['H'], c['H'], device='cuda', dtype=d)
     w = torch.randn(c['Cout'], c['Cin'] // c['groups'], c['k'], c['k'], device='cuda', dtype=d)
     b = torch.randn(c['Cout'], device='cuda', dtype=d)
+    gw = torch.randn(c['Cin'], device='cuda', dtype=d)
+    gb = torch.randn(c['Cin'], device='cuda', dtype=d)
     def run():
-        return F.conv2d(x, w, b, stride=c['stride'], padding=(c['k'] - 1) // 2, groups=c['groups'])
+        h = F.silu(F.group_norm(x, 32, gw, gb, eps=1e-5)) if c.get('fused') else x
+        return F.conv2d(h, w, b, stride=c['stride'], padding=(c['k'] - 1) // 2, groups=c['groups'])
     for _ in range(3):
         run()
     torch.cuda.synchronize()

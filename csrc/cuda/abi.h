@@ -166,6 +166,7 @@ struct VlvCudaApi {
   // gw, gb (f32 [cols], may be null) are written, not accumulated.
   int (*norm_backward)(int rms, int dtype, int64_t rows, int64_t cols, const void* x, const void* w,
                        const float* mean, const float* rstd, const void* gy, void* gx, float* gw, float* gb);
+  // y may be null (ABI 4): the statistics alone.
   int (*group_norm)(int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x, const void* w,
                     const void* b, float eps, int silu, void* y, float* mean, float* rstd);
   int (*group_norm_backward)(int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x,
@@ -227,6 +228,20 @@ struct VlvCudaApi {
   int (*graph_abort)(void);
   int (*graph_launch)(void* graph);
   void (*graph_destroy)(void* graph);
+
+  // ABI 4 (conv).
+  // y[n,cout,ho,wo] = bias + conv2d(pro(x), w) as an implicit GEMM on tensor cores: bf16 or f16,
+  // groups == 1 (else VLV_CUDA_E_ARG). pro(v) = v, or v*in_scale[n,c] + in_shift[n,c] (f32
+  // [n, cin], both or neither), then SiLU when in_silu. bias (dtype, [cout]) may be null.
+  int (*conv2d_igemm)(const struct VlvCudaConv* c, const void* x, const void* w, const void* bias,
+                      const float* in_scale, const float* in_shift, int in_silu, void* y);
+  // gx[n,cin,h,w] = conv2d's data gradient from gy[n,cout,ho,wo], the same implicit GEMM
+  // (written whole, deterministic); bf16 or f16, groups == 1.
+  int (*conv2d_igemm_dgrad)(const struct VlvCudaConv* c, const void* gy, const void* w, void* gx);
+  // scale[n,ch] = rstd[n,g]*gamma[ch], shift[n,ch] = beta[ch] - mean[n,g]*scale[n,ch] (f32 [n, c])
+  // from group_norm's statistics; gamma, beta (dtype [c]) may be null.
+  int (*group_norm_scale_shift)(int dtype, int64_t n, int64_t c, int64_t groups, const float* mean,
+                                const float* rstd, const void* gamma, const void* beta, float* scale, float* shift);
 };
 
 typedef const struct VlvCudaApi* (*vlv_cuda_api_fn)(void);

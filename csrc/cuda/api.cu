@@ -53,6 +53,10 @@ const VlvCudaApi kApi = {
     vlv::cuda::graph_abort,
     vlv::cuda::graph_launch,
     vlv::cuda::graph_destroy,
+    // ABI 4 (conv)
+    vlv::cuda::conv2d_igemm,
+    vlv::cuda::conv2d_igemm_dgrad,
+    vlv::cuda::group_norm_scale_shift,
 };
 }  // namespace
 

@@ -10,12 +10,8 @@
 #include <cstdint>
 
 #include "cuda/abi.h"
+#include "cuda/hd.h"
 
-#if defined(__CUDACC__)
-#define VLV_HD __host__ __device__ __forceinline__
-#else
-#define VLV_HD inline
-#endif
 
 namespace vlv::cuda::attn {
 

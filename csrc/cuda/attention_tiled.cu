@@ -22,7 +22,7 @@
 #include "cuda/attention_tiled.h"
 #include "cuda/attention_tiles.h"
 #include "cuda/common.cuh"
-#include "cuda/mma_frag.h"
+#include "cuda/mma.cuh"
 
 namespace vlv::cuda {
 

@@ -5,8 +5,9 @@
 // col2im is written as a gather (each input element sums the col entries that read it, in
 // a fixed (ky, kx) order): no atomics, deterministic. f32 / bf16 / f16; one thread per output
 // element; the index maps are in conv_index.h (checked on the host by
-// csrc/cuda/test/kernels_host_test.cc). A correct first version (the implicit-GEMM kernel
-// is left to do); not run on a GPU.
+// csrc/cuda/test/kernels_host_test.cc). The path of f32 and grouped convolutions, and of
+// everything under VLV_CONV=im2col; bf16 / f16 with groups 1 take the implicit GEMM
+// (conv_igemm.cu). Not run on a GPU.
 #include "cuda/common.cuh"
 #include "cuda/conv_index.h"
 #include "cuda/kernels.h"

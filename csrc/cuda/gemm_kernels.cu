@@ -10,7 +10,7 @@
 #include "cuda/activation_math.cuh"
 #include "cuda/common.cuh"
 #include "cuda/gemm.h"
-#include "cuda/mma_frag.h"
+#include "cuda/mma.cuh"
 
 #include <type_traits>
 
@@ -91,38 +91,18 @@ __global__ void __launch_bounds__(256) gemm_mma_kernel(VlvCudaGemm g) {
   const int wm = (warp / 4) * 64, wn = (warp % 4) * 32;  // the warp's 64x32 tile
   float acc[4][4][4] = {};                             // [m16 tile][n8 tile][fragment]
   const T zero = T(0.f);
-  for (int64_t k0 = 0; k0 < g.k; k0 += BK) {
-    for (int e = threadIdx.x; e < BM * BK; e += 256) {
-      int mi = e / BK, ki = e % BK;
-      int64_t r = m0 + mi, k = k0 + ki, c = n0 + mi;
-      As[mi][ki] = (r < g.m && k < g.k) ? A[g.trans_a ? k * g.lda + r : r * g.lda + k] : zero;
-      Bs[mi][ki] = (c < g.n && k < g.k) ? B[g.trans_b ? c * g.ldb + k : k * g.ldb + c] : zero;
-    }
-    __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < BK; kk += 16) {
-      uint32_t af[4][4], bf[4][2];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        int r = wm + i * 16 + gid, c = kk + tig * 2;
-        af[i][0] = *reinterpret_cast<const uint32_t*>(&As[r][c]);
-        af[i][1] = *reinterpret_cast<const uint32_t*>(&As[r + 8][c]);
-        af[i][2] = *reinterpret_cast<const uint32_t*>(&As[r][c + 8]);
-        af[i][3] = *reinterpret_cast<const uint32_t*>(&As[r + 8][c + 8]);
-      }
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        int n = wn + j * 8 + gid, c = kk + tig * 2;
-        bf[j][0] = *reinterpret_cast<const uint32_t*>(&Bs[n][c]);
-        bf[j][1] = *reinterpret_cast<const uint32_t*>(&Bs[n][c + 8]);
-      }
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) mma16816<T>(acc[i][j], af[i], bf[j]);
-    }
-    __syncthreads();
-  }
+  static_assert(BK == 32, "block_mma_loop steps 32 deep");
+  block_mma_loop<T, LD>(
+      g.k,
+      [&](int64_t k0) {
+        for (int e = threadIdx.x; e < BM * BK; e += 256) {
+          int mi = e / BK, ki = e % BK;
+          int64_t r = m0 + mi, k = k0 + ki, c = n0 + mi;
+          As[mi][ki] = (r < g.m && k < g.k) ? A[g.trans_a ? k * g.lda + r : r * g.lda + k] : zero;
+          Bs[mi][ki] = (c < g.n && k < g.k) ? B[g.trans_b ? c * g.ldb + k : k * g.ldb + c] : zero;
+        }
+      },
+      As, Bs, wm, wn, lane, acc);
 #pragma unroll
   for (int i = 0; i < 4; ++i)
 #pragma unroll

@@ -67,5 +67,11 @@ int im2col(const VlvCudaConv* c, const void* x, void* col);
 int col2im(const VlvCudaConv* c, const void* gcol, void* gx);
 // timestep_embedding.cu
 int timestep_embedding(const VlvCudaTimestep* a, int t_dtype, const void* t, float* y);
+// conv_igemm.cu (ABI 4 (conv))
+int conv2d_igemm(const VlvCudaConv* c, const void* x, const void* w, const void* bias, const float* in_scale,
+                 const float* in_shift, int in_silu, void* y);
+int conv2d_igemm_dgrad(const VlvCudaConv* c, const void* gy, const void* w, void* gx);
+int group_norm_scale_shift(int dtype, int64_t n, int64_t c, int64_t groups, const float* mean, const float* rstd,
+                           const void* gamma, const void* beta, float* scale, float* shift);
 
 }  // namespace vlv::cuda

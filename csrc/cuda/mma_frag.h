@@ -14,57 +14,37 @@
 //   * the C fragments of n-tiles 2t and 2t+1 hold, element for element, the A fragment of
 //     k-step t of the same rows (c0 c1 | c2 c3 of tile 2t, then of 2t+1 = a0 a1 | a2 a3 | a4
 //     a5 | a6 a7): a score tile becomes the A operand of the next product in registers.
-// Used on the device (attention_tiled.cu) and by the host emulation of mma.sync in
-// csrc/cuda/test/attention_tiles_host_test.cc.
+// Used on the device (attention_tiled.cu; the GEMM and conv kernels through mma.cuh) and by
+// the host emulations of mma.sync in csrc/cuda/test/.
 #pragma once
-
-#if defined(__CUDACC__)
-#define VLV_FRAG_HD __host__ __device__ __forceinline__
-#else
-#define VLV_FRAG_HD inline
-#endif
+#include "cuda/hd.h"
 
 namespace vlv::cuda::frag {
 
-VLV_FRAG_HD int group(int lane) { return lane >> 2; }
-VLV_FRAG_HD int tig(int lane) { return lane & 3; }
+VLV_HD int group(int lane) { return lane >> 2; }
+VLV_HD int tig(int lane) { return lane & 3; }
 
 // A, 16x16 row-major, element e in [0, 8).
-VLV_FRAG_HD int a_row(int lane, int e) { return group(lane) + 8 * ((e >> 1) & 1); }
-VLV_FRAG_HD int a_col(int lane, int e) { return tig(lane) * 2 + (e & 1) + 8 * (e >> 2); }
+VLV_HD int a_row(int lane, int e) { return group(lane) + 8 * ((e >> 1) & 1); }
+VLV_HD int a_col(int lane, int e) { return tig(lane) * 2 + (e & 1) + 8 * (e >> 2); }
 // B, 16x8 (k x n) column-major, element e in [0, 4).
-VLV_FRAG_HD int b_row(int lane, int e) { return tig(lane) * 2 + (e & 1) + 8 * (e >> 1); }
-VLV_FRAG_HD int b_col(int lane, int /*e*/) { return group(lane); }
+VLV_HD int b_row(int lane, int e) { return tig(lane) * 2 + (e & 1) + 8 * (e >> 1); }
+VLV_HD int b_col(int lane, int /*e*/) { return group(lane); }
 // C / D, 16x8 f32, element e in [0, 4).
-VLV_FRAG_HD int c_row(int lane, int e) { return group(lane) + 8 * (e >> 1); }
-VLV_FRAG_HD int c_col(int lane, int e) { return tig(lane) * 2 + (e & 1); }
+VLV_HD int c_row(int lane, int e) { return group(lane) + 8 * (e >> 1); }
+VLV_HD int c_col(int lane, int e) { return tig(lane) * 2 + (e & 1); }
 
 }  // namespace vlv::cuda::frag
 
-#if defined(__CUDACC__)
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
-#include <cstdint>
-#include <type_traits>
-
 namespace vlv::cuda {
-// One m16n8k16 MMA, d = a b + d, f32 accumulators (T: __nv_bfloat16 or __half); the
-// fragments as above. Device code only (the GEMM and attention kernels).
-template <class T>
-__device__ __forceinline__ void mma16816(float* d, const uint32_t* a, const uint32_t* b) {
-  if constexpr (std::is_same<T, __nv_bfloat16>::value)
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-  else
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
+
+// The same maps per 32-bit register r (two 16-bit elements 2r, 2r+1 of A and B; one f32
+// element of C), as the GEMM and conv tile loops index them.
+VLV_HD int frag_a_row(int lane, int r) { return frag::a_row(lane, 2 * r); }
+VLV_HD int frag_a_col(int lane, int r) { return frag::a_col(lane, 2 * r); }
+VLV_HD int frag_b_k(int lane, int r) { return frag::b_row(lane, 2 * r); }
+VLV_HD int frag_b_n(int lane) { return frag::b_col(lane, 0); }
+VLV_HD int frag_c_row(int lane, int r) { return frag::c_row(lane, r); }
+VLV_HD int frag_c_col(int lane, int r) { return frag::c_col(lane, r); }
+
 }  // namespace vlv::cuda
-#endif

@@ -1,6 +1,7 @@
 // Normalisation, forward and backward: layer_norm and rms_norm over the last dim (one block
 // per row), group_norm over (C/G channels x spatial) with optional fused SiLU after the
-// affine (one block per (n, group)). Statistics in f32; mean/rstd kept for the backward.
+// affine (one block per (n, group)). Statistics in f32; mean/rstd kept for the backward;
+// group_norm with y null computes only them (group_norm_conv2d's fused prologue, conv_igemm.cu).
 // Weight/bias gradients are a second pass, one thread (norm) or block (group norm) per
 // channel summing rows in order: deterministic, no atomics.
 // Not measured on a GPU yet.
@@ -93,7 +94,7 @@ __global__ void group_norm_kernel(const T* x, const T* w, const T* b, float eps,
     ss += d * d;
   }
   float rstd = rsqrtf(block_sum(ss) / float(len) + eps);
-  for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
+  for (int64_t i = threadIdx.x; y && i < len; i += blockDim.x) {  // y null: statistics only
     int64_t ch = g * cg + i / hw;
     float v = (load(x, base + i) - mean) * rstd * opt(w, ch, 1.f) + opt(b, ch, 0.f);
     store(y, base + i, silu ? act::apply(VLV_CUDA_ACT_SILU, v) : v);

@@ -1,5 +1,7 @@
 #include "models/conv_layers.h"
 
+#include "autograd/autograd.h"
+
 namespace vlv::models {
 
 Conv2d Conv2d::load(Weights& w, const std::string& prefix, int64_t in, int64_t out, int64_t kernel, int64_t stride,
@@ -31,6 +33,16 @@ GroupNorm GroupNorm::load(Weights& w, const std::string& prefix, int64_t channel
 void GroupNorm::collect(NamedTensors& out, const std::string& prefix) const {
   out[prefix + ".weight"] = weight;
   out[prefix + ".bias"] = bias;
+}
+
+Tensor norm_silu_conv(const GroupNorm& norm, const Conv2d& conv, const Tensor& x) {
+  bool records = false;
+  if (grad_enabled())
+    for (const Tensor* t : {&x, &norm.weight, &norm.bias, &conv.weight, &conv.bias})
+      records = records || (t->defined() && t->requires_grad());
+  if (x.device() != Device::CUDA || records) return conv(norm(x, /*silu=*/true));
+  return ops::group_norm_conv2d(x, norm.weight, norm.bias, norm.groups, norm.eps, /*silu=*/true, conv.weight,
+                                conv.bias, conv.stride, conv.padding);
 }
 
 }  // namespace vlv::models

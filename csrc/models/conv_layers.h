@@ -31,4 +31,9 @@ struct GroupNorm {
   void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
+// conv(silu(norm(x))), the resnet block's pattern: on CUDA with no gradient to record, the
+// fused group_norm_conv2d (the normalised tensor is never written); elsewhere the two ops
+// (the CPU's fused op is the same two kernels, so nothing to win there).
+Tensor norm_silu_conv(const GroupNorm& norm, const Conv2d& conv, const Tensor& x);
+
 }  // namespace vlv::models

@@ -16,12 +16,12 @@ ResnetBlock2D ResnetBlock2D::load(Weights& w, const std::string& prefix, int64_t
 }
 
 Tensor ResnetBlock2D::operator()(const Tensor& x, const Tensor& temb) const {
-  Tensor h = conv1(norm1(x, /*silu=*/true));
+  Tensor h = norm_silu_conv(norm1, conv1, x);
   if (time_emb_proj.weight.defined()) {
     Tensor t = time_emb_proj(ops::silu(temb));
     h = ops::add(h, ops::reshape(t, {t.size(0), t.size(1), 1, 1}));
   }
-  h = conv2(norm2(h, /*silu=*/true));
+  h = norm_silu_conv(norm2, conv2, h);
   Tensor out = ops::add(conv_shortcut.defined() ? conv_shortcut(x) : x, h);
   return opt.output_scale_factor == 1 ? out : ops::scale(out, 1 / opt.output_scale_factor);
 }

@@ -37,6 +37,13 @@ inline Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int64
   return one(OpId::conv2d, {x, w, bias}, {{"stride", stride}, {"padding", padding}, {"groups", groups}});
 }
 
+// conv2d(silu?(group_norm(x))) in one op (inference only: see ops.h).
+inline Tensor group_norm_conv2d(const Tensor& x, const Tensor& norm_w, const Tensor& norm_b, int64_t norm_groups,
+                                double eps, bool silu, const Tensor& w, const Tensor& bias, int64_t stride,
+                                int64_t padding) {
+  return one(OpId::group_norm_conv2d, {x, norm_w, norm_b, w, bias},
+             {{"norm_groups", norm_groups}, {"eps", eps}, {"silu", int64_t(silu)}, {"stride", stride}, {"padding", padding}});
+}
 inline Tensor group_norm(const Tensor& x, const Tensor& w, const Tensor& b, int64_t groups, double eps,
                          bool fused_silu = false) {
   return one(OpId::group_norm, {x, w, b}, {{"groups", groups}, {"eps", eps}, {"silu", int64_t(fused_silu)}});

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "autograd/autograd.h"
+
 namespace vlv {
 
 namespace {
@@ -40,6 +42,35 @@ ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const At
   c.ho = eh / c.sh + 1;
   c.wo = ew / c.sw + 1;
   return c;
+}
+
+GroupNormConv group_norm_conv_parts(const Tensors& in, const Attrs& attrs) {
+  auto at = [&](size_t i) { return i < in.size() ? in[i] : Tensor(); };
+  const char* op = "group_norm_conv2d";
+  VLV_CHECK(at(0).defined() && at(3).defined(), ErrorCode::Arg, op, ": x and weight are required");
+  if (grad_enabled())
+    for (size_t i = 0; i < in.size(); ++i)
+      VLV_CHECK(!in[i].defined() || !in[i].requires_grad(), ErrorCode::Arg, op,
+                ": has no backward; input ", i, " requires grad: call it under no_grad, or use group_norm + conv2d");
+  GroupNormConv p;
+  p.norm_in = {at(0), at(1), at(2)};
+  p.norm = Attrs{{"groups", attrs.i("norm_groups")}, {"eps", attrs.f("eps", 1e-5)}, {"silu", int64_t(attrs.b("silu", false))}};
+  p.weight = at(3);
+  p.bias = at(4);
+  p.conv = Attrs{{"stride", attrs.ints("stride", {1})}, {"padding", attrs.ints("padding", {0})}, {"groups", attrs.i("groups", 1)}};
+  check_dim(at(0), 4, op, "x");
+  const int64_t C = at(0).size(1), G = p.norm.i("groups");
+  VLV_CHECK(G >= 1 && C % G == 0, ErrorCode::Arg, op, ": norm_groups ", G, " must divide the channels ", C);
+  for (size_t i : {size_t(1), size_t(2)})
+    if (at(i).defined()) {
+      VLV_CHECK(at(i).dim() == 1 && at(i).size(0) == C, ErrorCode::Shape, op, ": ", i == 1 ? "norm_weight " : "norm_bias ",
+                at(i).desc(), " must be [", C, "]");
+      VLV_CHECK(at(i).dtype() == at(0).dtype(), ErrorCode::DType, op, ": ", i == 1 ? "norm_weight " : "norm_bias ",
+                at(i).desc(), " must have x's dtype ", dtype_name(at(0).dtype()));
+    }
+  p.norm.op_name = "group_norm";
+  p.conv.op_name = "conv2d";
+  return p;
 }
 
 }  // namespace vlv

@@ -1,15 +1,26 @@
-// CUDA kernel table, conv2d (kernels: csrc/cuda/conv.cu for im2col / col2im, the part-1
-// GEMM for the products). A correct first version, im2col over chunks of images (col at most
-// kColBudget elements, one image at least):
+// CUDA kernel table, conv2d and group_norm_conv2d (kernels: csrc/cuda/conv_igemm.cu for the
+// implicit GEMM, csrc/cuda/conv.cu for im2col / col2im, the part-1 GEMM for the products).
+//
+// bf16 / f16 with groups == 1: the implicit-GEMM tensor-core kernel (conv_igemm.cu), bias
+// fused; its backward computes dx with the same kernel over the transposed taps and dW on
+// im2col + GEMM as below. group_norm_conv2d there: group_norm's kernel returns only mean /
+// rstd, a small kernel turns them and the affine into per-(image, channel) scale / shift, and
+// the conv's B loader applies silu?(x*scale + shift) as it gathers (the normalised tensor is
+// never written). VLV_CONV=im2col forces the path below for everything.
+//
+// f32 data, grouped / depthwise convolutions and VLV_CONV=im2col: im2col over chunks of
+// images (col at most kColBudget elements, one image at least):
 //   col[G][K][n*P]  (K = Cin/G*kh*kw, P = Ho*Wo, n images of the chunk),
 //   y^T[G][Cout/G][N*P] (the chunk's columns) = w_g[Cout/G, K] @ col_g  (one GEMM batched
 //   over the groups), y = permute(y^T as [Cout, N, Ho, Wo]) + bias.
 // Backward: gy^T = permute(gy) as [G][Cout/G][N*P]; per chunk dcol_g = w_g^T @ gy^T_g and
 //   dx = col2im(dcol); dW_g = sum over chunks (in order) of gy^T_g @ col_g^T (col recomputed);
 //   db = sum of gy over (N, Ho, Wo). Depthwise and grouped convolutions take the same path
-//   (K = kh*kw per group). The implicit-GEMM tensor-core kernel and the fused group-norm +
-//   SiLU are left to do. Not run on a GPU yet.
+//   (K = kh*kw per group); group_norm_conv2d there is group_norm then conv2d.
+// Not run on a GPU yet.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <tuple>
 
 #include "ops/api.h"
@@ -33,6 +44,17 @@ VlvCudaConv geometry(const Tensor& x, const Tensor& w, const Tensor& b, const At
   }
   return VlvCudaConv{dt(x.dtype()), s.n, s.cin, s.h, s.w, s.cout, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.ho, s.wo};
 }
+
+// The implicit-GEMM kernel takes bf16 / f16 with groups == 1; VLV_CONV=im2col turns it off.
+bool use_igemm(const VlvCudaConv& c) {
+  static const bool forced_im2col = [] {
+    const char* f = std::getenv("VLV_CONV");
+    return f && std::strcmp(f, "im2col") == 0;
+  }();
+  return !forced_im2col && c.groups == 1 && (c.dtype == VLV_CUDA_BF16 || c.dtype == VLV_CUDA_F16);
+}
+
+const void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
 
 int64_t k_of(const VlvCudaConv& c) { return c.cin / c.groups * c.kh * c.kw; }
 int64_t np_of(const VlvCudaConv& c) { return c.n * c.ho * c.wo; }
@@ -92,6 +114,11 @@ void for_each_chunk(const VlvCudaConv& c, const Tensor& x, bool need_col, F&& f)
 Tensors conv2d(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor &x = input(in, 0), &w = input(in, 1), &b = input(in, 2);
   const VlvCudaConv c = geometry(x, w, b, attrs);
+  if (use_igemm(c)) {
+    Tensor y = empty({c.n, c.cout, c.ho, c.wo}, x.dtype());
+    ck(api().conv2d_igemm(&c, x.raw(), w.raw(), raw_or_null(b), nullptr, nullptr, 0, y.raw()), "conv2d");
+    return {y};
+  }
   const int64_t cog = c.cout / c.groups, K = k_of(c), P = c.ho * c.wo, NP = np_of(c);
   Tensor yt = empty({c.cout, c.n, c.ho, c.wo}, x.dtype());
   for_each_chunk(c, x, true, [&](const VlvCudaConv& sub, int64_t n0, const Tensor& col) {
@@ -112,17 +139,21 @@ Tensors conv2d_backward(const BackwardArgs& g) {
   const VlvCudaConv c = geometry(x, w, b, g.attrs);
   const int64_t cog = c.cout / c.groups, K = k_of(c), P = c.ho * c.wo, NP = np_of(c);
   auto wants = [&](size_t i) { return i < g.needs_grad.size() && g.needs_grad[i] && input(g.inputs, i).defined(); };
-  Tensor gyt = ops::permute(cast_to(go.detach(), x.dtype()), {1, 0, 2, 3});  // [Cout, N, Ho, Wo]
+  const Tensor gy_x = cast_to(go.detach(), x.dtype());
   Tensor gx = wants(0) ? empty(x.shape(), x.dtype()) : Tensor(), gw, gb;
+  if (gx.defined() && use_igemm(c))  // dx as an implicit GEMM; the chunks below then only do dW
+    ck(api().conv2d_igemm_dgrad(&c, gy_x.raw(), w.raw(), gx.raw()), "conv2d backward");
+  const bool col2im_dx = gx.defined() && !use_igemm(c);
+  const Tensor gyt = col2im_dx || wants(1) ? ops::permute(gy_x, {1, 0, 2, 3}) : Tensor();  // [Cout, N, Ho, Wo]
   // dW: one partial per chunk (in order), summed afterwards: deterministic.
   const int64_t chunks = c.n == 0 ? 1 : (c.n + images_per_chunk(c) - 1) / images_per_chunk(c);
   Tensor parts = wants(1) ? empty({chunks, c.cout, K}, w.dtype()) : Tensor();
   if (wants(1) && c.n == 0) ck(api().fill(c.dtype, parts.numel(), 0.f, parts.raw()), "conv2d backward");
   int64_t chunk = 0;
-  for_each_chunk(c, x, wants(1), [&](const VlvCudaConv& sub, int64_t n0, const Tensor& col) {
+  if (gyt.defined()) for_each_chunk(c, x, wants(1), [&](const VlvCudaConv& sub, int64_t n0, const Tensor& col) {
     const int64_t cols = np_of(sub);
     const Operand gy{at(gyt, n0 * P), NP, cog * NP};
-    if (gx.defined()) {
+    if (col2im_dx) {
       Tensor dcol = empty({c.groups, K, cols}, x.dtype());
       group_gemm(c, true, false, K, cols, cog, {w.raw(), K, cog * K}, gy, {dcol.raw(), cols, K * cols},
                  "conv2d backward");
@@ -138,6 +169,27 @@ Tensors conv2d_backward(const BackwardArgs& g) {
                      : cast_to(reduce(parts, {true, false, false}, 1.f, false, DType::F32), w.dtype()).reshape(w.shape());
   if (wants(2)) gb = cast_to(reduce(go.detach(), {true, false, true, true}, 1.f, false, DType::F32), b.dtype());
   return {gx, gw, gb};
+}
+
+Tensors group_norm_conv2d(const Tensors& in, const Attrs& attrs, Saved*) {
+  const GroupNormConv p = group_norm_conv_parts(in, attrs);
+  const Tensor &x = p.norm_in[0], &nw = p.norm_in[1], &nb = p.norm_in[2];
+  const VlvCudaConv c = geometry(x, p.weight, p.bias, p.conv);
+  if (!use_igemm(c)) return conv2d({group_norm(p.norm_in, p.norm, nullptr)[0], p.weight, p.bias}, p.conv, nullptr);
+  const int64_t G = p.norm.i("groups"), HW = c.h * c.w;
+  Tensor mean = empty({c.n * G}, DType::F32), rstd = empty({c.n * G}, DType::F32);
+  ck(api().group_norm(c.dtype, c.n, c.cin, HW, G, x.raw(), nullptr, nullptr, float(p.norm.f("eps")), 0, nullptr,
+                      mean.data<float>(), rstd.data<float>()),
+     "group_norm_conv2d");
+  Tensor scale = empty({c.n, c.cin}, DType::F32), shift = empty({c.n, c.cin}, DType::F32);
+  ck(api().group_norm_scale_shift(c.dtype, c.n, c.cin, G, mean.data<float>(), rstd.data<float>(), raw_or_null(nw),
+                                  raw_or_null(nb), scale.data<float>(), shift.data<float>()),
+     "group_norm_conv2d");
+  Tensor y = empty({c.n, c.cout, c.ho, c.wo}, x.dtype());
+  ck(api().conv2d_igemm(&c, x.raw(), p.weight.raw(), raw_or_null(p.bias), scale.data<float>(), shift.data<float>(),
+                        int(p.norm.b("silu", false)), y.raw()),
+     "group_norm_conv2d");
+  return {y};
 }
 
 }  // namespace vlv::cudaops

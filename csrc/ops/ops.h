@@ -33,6 +33,11 @@
                                  "quick_gelu", fused after the bias */                        \
   X(conv2d, 3, 1)             /* x[N,Cin,H,W], w[Cout,Cin/groups,kh,kw], bias[Cout] optional; \
                                  attrs stride=1, padding=0 (int or [h,w]), groups=1 */        \
+  X(group_norm_conv2d, 5, 0)  /* conv2d(silu?(group_norm(x))) fused (the UNet resnet block): \
+                                 x, norm_weight[Cin], norm_bias[Cin], weight, bias; norm_*   \
+                                 and bias optional; attrs norm_groups, eps=1e-5, silu=0 and   \
+                                 conv2d's. Inference only: E_ARG when a gradient would be     \
+                                 recorded (use group_norm + conv2d there) */                  \
   /* Normalisation. */                                                                        \
   X(group_norm, 3, 1)         /* x[N,C,*], weight[C], bias[C] optional; attrs groups,         \
                                  eps=1e-5, silu=0 (SiLU fused after the affine) */            \

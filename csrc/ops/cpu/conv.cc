@@ -1,5 +1,6 @@
 // conv: conv2d (NCHW, any kh x kw, stride and padding as int or [h,w], groups, optional bias)
-// and upsample_nearest2x, forward and backward, f32.
+// and upsample_nearest2x, forward and backward, f32; group_norm_conv2d as group_norm then
+// conv2d (the reference of the fused CUDA kernel; the models keep the two ops on CPU).
 //
 // conv2d is one GEMM per (image, group) on the shared gemm_f32:
 //   y_g[Cout/G, Ho*Wo] = w_g[Cout/G, Cin/G*kh*kw] @ col[Cin/G*kh*kw, Ho*Wo]
@@ -364,6 +365,12 @@ void check_upsample_input(const Tensor& x) {
   check_dim(x, 4, "upsample_nearest2x", "x");
 }
 }  // namespace
+
+// The reference of the fused op: group_norm, then conv2d on its output.
+Tensors group_norm_conv2d(const Tensors& in, const Attrs& attrs, Saved*) {
+  const GroupNormConv p = group_norm_conv_parts(in, attrs);
+  return conv2d({group_norm(p.norm_in, p.norm, nullptr)[0], p.weight, p.bias}, p.conv, nullptr);
+}
 
 Tensors upsample_nearest2x(const Tensors& in, const Attrs&, Saved*) {
   const Tensor x = input(in, 0);
