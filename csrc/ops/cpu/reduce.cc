@@ -11,71 +11,31 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <string>
 
 #include "core/thread_pool.h"
 #include "ops/cpu/broadcast.h"
 #include "ops/kernel.h"
+#include "ops/reduce_args.h"
 
 namespace vlv::cpu {
 
 namespace {
 
-// The reduced dims of x as a mask; E_ARG for a dim out of range or listed twice.
-std::vector<bool> reduce_mask(const Tensor& x, const Attrs& attrs, const char* op) {
-  std::vector<int64_t> dims = attrs.ints("dims", {});
-  const int64_t r = x.dim(), wrap = std::max<int64_t>(r, 1);  // a scalar takes dim 0 / -1
-  std::vector<bool> mask(size_t(r), dims.empty());
-  std::vector<bool> seen(size_t(wrap), false);
-  for (int64_t d : dims) {
-    int64_t w = d < 0 ? d + wrap : d;
-    VLV_CHECK(w >= 0 && w < wrap, ErrorCode::Arg, op, ": dim ", d, " is out of range for ", x.desc());
-    VLV_CHECK(!seen[size_t(w)], ErrorCode::Arg, op, ": dim ", d, " is listed twice in dims");
-    seen[size_t(w)] = true;
-    if (r) mask[size_t(w)] = true;
-  }
-  return mask;
-}
-
-Shape reduced_shape(const Shape& s, const std::vector<bool>& mask, bool keepdim) {
-  Shape out;
-  for (size_t d = 0; d < s.size(); ++d) {
-    if (!mask[d]) out.push_back(s[d]);
-    else if (keepdim) out.push_back(1);
-  }
-  return out;
-}
-
-Shape keepdim_shape(const Shape& s, const std::vector<bool>& mask) { return reduced_shape(s, mask, true); }
-
 Tensors reduce_forward(const Tensors& in, const Attrs& attrs, const char* op, bool mean) {
   const Tensor& x = input(in, 0);
   check_float(x, op, "x");
-  std::vector<bool> mask = reduce_mask(x, attrs, op);
-  int64_t n = 1;
-  for (size_t d = 0; d < mask.size(); ++d)
-    if (mask[d]) n *= x.shape()[d];
-  Tensor out = sum_dims_f32(x, mask, mean ? 1.0 / double(n) : 1.0);
-  return {out.reshape(reduced_shape(x.shape(), mask, attrs.b("keepdim", false)))};
+  const ReduceDims rd = reduce_dims(x, attrs, op);
+  Tensor out = sum_dims_f32(x, rd.mask, mean ? 1.0 / double(rd.count) : 1.0);
+  return {out.reshape(rd.out)};
 }
 
 Tensors reduce_backward(const BackwardArgs& g, const char* op, bool mean) {
   const Tensor& go = g.grad_outputs[0];
   if (!go.defined() || !g.needs_grad[0]) return {Tensor()};
   const Tensor& x = g.inputs[0];
-  std::vector<bool> mask = reduce_mask(x, g.attrs, op);
+  const ReduceDims rd = reduce_dims(x, g.attrs, op);
   const int64_t n = std::max<int64_t>(1, x.numel() / std::max<int64_t>(1, go.numel()));
-  return {expand_f32(go.reshape(keepdim_shape(x.shape(), mask)), x.shape(), mean ? float(1.0 / double(n)) : 1.0f)};
-}
-
-enum class Reduction { Mean, Sum, None };
-
-Reduction reduction_attr(const Attrs& attrs, const char* op) {
-  std::string r = attrs.s("reduction", "mean");
-  if (r == "mean") return Reduction::Mean;
-  if (r == "sum") return Reduction::Sum;
-  if (r == "none") return Reduction::None;
-  fail(ErrorCode::Arg, op, ": attribute 'reduction' must be \"mean\", \"sum\" or \"none\", got \"", r, "\"");
+  return {expand_f32(go.reshape(rd.kept), x.shape(), mean ? float(1.0 / double(n)) : 1.0f)};
 }
 
 constexpr int64_t kBlock = 4096;
@@ -111,9 +71,7 @@ Tensors mse_loss(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& b = input(in, 1);
   check_float(a, "mse_loss", "a");
   check_float(b, "mse_loss", "b");
-  VLV_CHECK(a.shape() == b.shape(), ErrorCode::Shape, "mse_loss: 'a' ", a.desc(), " and 'b' ", b.desc(),
-            " must have the same shape");
-  const Reduction red = reduction_attr(attrs, "mse_loss");
+  const Reduction red = mse_loss_args(a, b, attrs);
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
   const int64_t n = a.numel();
@@ -141,7 +99,7 @@ Tensors mse_loss_backward(const BackwardArgs& g) {
   if (!go.defined()) return {Tensor(), Tensor()};
   check_float(go, "mse_loss backward", "grad");
   const Tensor &a = g.inputs[0], &b = g.inputs[1];
-  const Reduction red = reduction_attr(g.attrs, "mse_loss");
+  const Reduction red = reduction_arg(g.attrs, "mse_loss");
   const int64_t n = a.numel();
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
@@ -163,40 +121,17 @@ Tensors mse_loss_backward(const BackwardArgs& g) {
 
 // ---- cross_entropy -----------------------------------------------------------------------
 
-namespace {
-
-// targets as int64 (i32 or i64), each checked against [0, C) unless it is ignore_index.
-std::vector<int64_t> read_targets(const Tensor& t, int64_t C, int64_t ignore) {
-  std::vector<int64_t> out(size_t(t.numel()));
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    int64_t v = t.dtype() == DType::I32 ? int64_t(t.data<int32_t>()[i]) : t.data<int64_t>()[i];
-    VLV_CHECK(v == ignore || (v >= 0 && v < C), ErrorCode::Arg, "cross_entropy: target ", v, " at row ", i,
-              " is out of range [0, ", C, ") and is not ignore_index (", ignore, ")");
-    out[size_t(i)] = v;
-  }
-  return out;
-}
-
-void check_ce_inputs(const Tensor& logits, const Tensor& targets) {
-  check_float(logits, "cross_entropy", "logits");
-  check_dim(logits, 2, "cross_entropy", "logits");
-  check_defined(targets, "cross_entropy", "targets");
-  VLV_CHECK(targets.dtype() == DType::I32 || targets.dtype() == DType::I64, ErrorCode::DType,
-            "cross_entropy: 'targets' must be i32 or i64, got ", targets.desc());
-  VLV_CHECK(targets.dim() == 1 && targets.size(0) == logits.size(0), ErrorCode::Shape, "cross_entropy: 'targets' ",
-            targets.desc(), " must be [N] for 'logits' ", logits.desc());
-  VLV_CHECK(logits.size(1) > 0, ErrorCode::Shape, "cross_entropy: 'logits' ", logits.desc(), " has no classes");
-}
-
-}  // namespace
-
 Tensors cross_entropy(const Tensors& in, const Attrs& attrs, Saved* saved) {
   const Tensor& logits = input(in, 0);
   const Tensor& targets = input(in, 1);
-  check_ce_inputs(logits, targets);
-  const Reduction red = reduction_attr(attrs, "cross_entropy");
-  const int64_t N = logits.size(0), C = logits.size(1), ignore = attrs.i("ignore_index", -100);
-  const std::vector<int64_t> tgt = read_targets(targets, C, ignore);
+  check_float(logits, "cross_entropy", "logits");
+  check_cross_entropy_inputs(logits, targets);
+  // this kernel's own limit (a row's max needs a class); the CUDA kernel takes C = 0
+  VLV_CHECK(logits.size(1) > 0, ErrorCode::Shape, "cross_entropy: 'logits' ", logits.desc(), " has no classes");
+  const CrossEntropyArgs ce = cross_entropy_args(logits, attrs);
+  const Reduction red = ce.reduction;
+  const int64_t N = ce.n, C = ce.c, ignore = ce.ignore_index;
+  const std::vector<int64_t> tgt = cross_entropy_targets(targets, ce);
   Tensor lse = Tensor::empty({N}, DType::F32);
   std::vector<double> loss(static_cast<size_t>(N));
   const float* x = logits.data<float>();
@@ -235,10 +170,11 @@ Tensors cross_entropy_backward(const BackwardArgs& g) {
   check_float(go, "cross_entropy backward", "grad");
   VLV_CHECK(g.saved.size() == 1, ErrorCode::Internal, "cross_entropy backward: the forward saved no lse");
   const Tensor &logits = g.inputs[0], &targets = g.inputs[1];
-  const Reduction red = reduction_attr(g.attrs, "cross_entropy");
-  const int64_t N = logits.size(0), C = logits.size(1), ignore = g.attrs.i("ignore_index", -100);
-  const std::vector<int64_t> tgt = read_targets(targets, C, ignore);
-  const int64_t count = std::count_if(tgt.begin(), tgt.end(), [&](int64_t t) { return t != ignore; });
+  const CrossEntropyArgs ce = cross_entropy_args(logits, g.attrs);
+  const Reduction red = ce.reduction;
+  const int64_t N = ce.n, C = ce.c, ignore = ce.ignore_index;
+  const std::vector<int64_t> tgt = cross_entropy_targets(targets, ce);
+  const int64_t count = count_not_ignored(tgt, ignore);
   const float* pg = go.data<float>();
   const float w = red == Reduction::None ? 0.0f : red == Reduction::Sum ? pg[0] : float(double(pg[0]) / double(count));
   Tensor gx = Tensor::empty(logits.shape(), DType::F32);
