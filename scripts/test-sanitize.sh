@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# ASan + UBSan build of the addon (build-asan/), then the op fixtures, tensor, autograd and
-# safetensors tests against it. Node itself is not instrumented, so the ASan runtime is
+# ASan + UBSan build of the addon (build-asan/), then the op fixtures, tensor, autograd,
+# safetensors, scheduler, call-context and guided-sampling tests against it. Node itself is not instrumented, so the ASan runtime is
 # preloaded and leak checking is off (V8 keeps allocations alive until exit by design).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +13,5 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 files=(test/ops-fixtures.test.ts test/tensor.test.ts test/autograd.test.ts)
 [ -f test/safetensors.test.ts ] && files+=(test/safetensors.test.ts)
+files+=(test/scheduler.test.ts test/call-context.test.ts test/diffusion-sample.test.ts)
 npx ava "${files[@]}" "$@"
