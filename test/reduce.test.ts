@@ -59,6 +59,10 @@ test('cross_entropy: bad targets', async (t) => {
   t.is(e.code, 'E_SHAPE');
   e = await code(ops.crossEntropy(Tensor.from(new Float32Array(4), [4]), Tensor.from([0], [1], 'i32')));
   t.is(e.code, 'E_SHAPE');
+  // No classes: refused by both backends' shared check (every target would be out of range).
+  e = await code(ops.crossEntropy(Tensor.zeros([2, 0]), Tensor.from([-100, -100], [2], 'i64')));
+  t.is(e.code, 'E_SHAPE');
+  t.regex(e.message, /cross_entropy: 'logits' f32\[2,0\] has no classes/);
 });
 
 test('cross_entropy: every row ignored gives NaN for mean (as torch), 0 for sum', async (t) => {

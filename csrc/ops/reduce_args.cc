@@ -49,6 +49,8 @@ Reduction mse_loss_args(const Tensor& a, const Tensor& b, const Attrs& attrs) {
 
 void check_cross_entropy_inputs(const Tensor& logits, const Tensor& targets) {
   check_dim(logits, 2, "cross_entropy", "logits");
+  // A row's log-sum-exp needs a class (every target would be out of range anyway).
+  VLV_CHECK(logits.size(1) > 0, ErrorCode::Shape, "cross_entropy: 'logits' ", logits.desc(), " has no classes");
   check_defined(targets, "cross_entropy", "targets");
   VLV_CHECK(targets.dtype() == DType::I32 || targets.dtype() == DType::I64, ErrorCode::DType,
             "cross_entropy: 'targets' must be i32 or i64, got ", targets.desc());

@@ -31,7 +31,7 @@ Reduction reduction_arg(const Attrs& attrs, const char* op);
 // mse_loss's inputs: E_SHAPE unless a and b have the same shape; then its reduction.
 Reduction mse_loss_args(const Tensor& a, const Tensor& b, const Attrs& attrs);
 
-// cross_entropy's inputs (not the logits' dtype): logits [N, C], targets [N] of i32 or i64.
+// cross_entropy's inputs (not the logits' dtype): logits [N, C] with C >= 1, targets [N] of i32 or i64.
 // E_SHAPE / E_DTYPE naming cross_entropy and the argument at fault.
 void check_cross_entropy_inputs(const Tensor& logits, const Tensor& targets);
 
