@@ -6,21 +6,14 @@
 // no host round trip, so a UNet call can be captured into a CUDA graph.
 #include "ops/cuda_common.h"
 #include "ops/cuda_ops.h"
+#include "ops/embedding_args.h"
 #include "ops/optim_args.h"
 #include "ops/timestep_args.h"
 
 namespace vlv::cudaops {
 
 namespace {
-void check_ids(const Tensor& t, const char* op, const char* arg) {
-  check_defined(t, op, arg);
-  VLV_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64, ErrorCode::DType, op, ": '", arg,
-            "' must be i32 or i64, got ", t.desc());
-}
-
-Tensor rope_rotate(const Tensor& x, const Tensor& pos, const Attrs& attrs, int sign) {
-  const double theta = attrs.f("theta", 10000);
-  VLV_CHECK(theta > 0, ErrorCode::Arg, "rope: attribute 'theta' must be > 0, got ", theta);
+Tensor rope_rotate(const Tensor& x, const Tensor& pos, double theta, int sign) {
   const int64_t B = x.size(0), H = x.size(1), L = x.size(2), D = x.size(3);
   Tensor y = empty(x.shape(), x.dtype());
   ck(api().rope(dt(x.dtype()), B, H, L, D, x.raw(), dt(pos.dtype()), pos.raw(), pos.dim() == 2, float(theta), sign,
@@ -30,13 +23,9 @@ Tensor rope_rotate(const Tensor& x, const Tensor& pos, const Attrs& attrs, int s
 }
 
 Tensor random_stream(bool normal, const Attrs& attrs) {
-  Shape shape = attrs.ints("shape");
-  for (int64_t d : shape)
-    VLV_CHECK(d >= 0, ErrorCode::Shape, attrs.op_name, ": attribute 'shape' ", shape_str(shape),
-              " has a negative dim");
-  Tensor y = empty(shape, DType::F32);
-  ck(api().philox(normal, uint64_t(attrs.i("seed")), uint64_t(attrs.i("offset", 0)), y.numel(), y.data<float>()),
-     normal ? "randn" : "rand");
+  const RandomArgs a = random_args(attrs);
+  Tensor y = empty(a.shape, DType::F32);
+  ck(api().philox(normal, a.seed, a.offset, y.numel(), y.data<float>()), normal ? "randn" : "rand");
   return y;
 }
 
@@ -75,18 +64,13 @@ Tensors embedding_backward(const BackwardArgs& g) {
 Tensors rope(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor &x = input(in, 0), &pos = input(in, 1);
   check_cuda_float(x, "rope", "x");
-  check_dim(x, 4, "rope", "x");
-  check_ids(pos, "rope", "positions");
-  VLV_CHECK(x.size(3) % 2 == 0, ErrorCode::Shape, "rope: the head dim of x ", x.desc(), " must be even");
-  const bool ok = (pos.dim() == 1 && pos.size(0) == x.size(2)) ||
-                  (pos.dim() == 2 && pos.size(0) == x.size(0) && pos.size(1) == x.size(2));
-  VLV_CHECK(ok, ErrorCode::Shape, "rope: positions ", pos.desc(), " must be [L] or [B,L] for x ", x.desc());
-  return {rope_rotate(x, pos, attrs, 1)};
+  return {rope_rotate(x, pos, rope_args(x, pos, attrs), 1)};
 }
 Tensors rope_backward(const BackwardArgs& g) {
   const Tensor& go = g.grad_outputs[0];
   if (!go.defined() || !g.needs_grad[0]) return {Tensor(), Tensor()};
-  return {rope_rotate(cast_to(go, g.inputs[0].dtype()), g.inputs[1], g.attrs, -1), Tensor()};
+  // theta was checked by the forward.
+  return {rope_rotate(cast_to(go, g.inputs[0].dtype()), g.inputs[1], g.attrs.f("theta", 10000), -1), Tensor()};
 }
 
 Tensors timestep_embedding(const Tensors& in, const Attrs& attrs, Saved*) {

@@ -21,18 +21,13 @@
 #include "core/thread_pool.h"
 #include "ops/cpu/gemm_w16.h"
 #include "ops/cpu/inputs.h"
+#include "ops/embedding_args.h"
 #include "ops/kernel.h"
 #include "ops/timestep_args.h"
 
 namespace vlv::cpu {
 
 namespace {
-
-void check_index_dtype(const Tensor& t, const char* op, const char* arg) {
-  check_defined(t, op, arg);
-  VLV_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64, ErrorCode::DType, op, ": '", arg,
-            "' must be i32 or i64, got ", t.desc());
-}
 
 // Integer ids/positions of either index dtype as int64.
 std::vector<int64_t> index_values(const Tensor& t) {
@@ -57,7 +52,7 @@ Tensors embedding(const Tensors& in, const Attrs&, Saved*) {
   VLV_CHECK(w.dtype() == DType::F32 || is_w16(w.dtype()), ErrorCode::DType,
             "embedding: 'weight' must be f32, bf16 or f16, got ", w.desc());
   check_dim(w, 2, "embedding", "weight");
-  check_index_dtype(ids, "embedding", "ids");
+  check_ids(ids, "embedding", "ids");
   const int64_t V = w.size(0), D = w.size(1);
   std::vector<int64_t> idx = index_values(ids);
   for (size_t i = 0; i < idx.size(); ++i)
@@ -151,15 +146,7 @@ Tensors rope(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
   const Tensor& pos = input(in, 1);
   check_float(x, "rope", "x");
-  check_dim(x, 4, "rope", "x");
-  check_index_dtype(pos, "rope", "positions");
-  VLV_CHECK(x.size(3) % 2 == 0, ErrorCode::Shape, "rope: the head dim of x ", x.desc(), " must be even");
-  const bool ok = (pos.dim() == 1 && pos.size(0) == x.size(2)) ||
-                  (pos.dim() == 2 && pos.size(0) == x.size(0) && pos.size(1) == x.size(2));
-  VLV_CHECK(ok, ErrorCode::Shape, "rope: positions ", pos.desc(), " must be [L] or [B,L] for x ", x.desc(),
-            " ([B,H,L,D])");
-  const double theta = attrs.f("theta", 10000);
-  VLV_CHECK(theta > 0, ErrorCode::Arg, "rope: attribute 'theta' must be > 0, got ", theta);
+  const double theta = rope_args(x, pos, attrs);
   return {rope_rotate(x, pos, theta, 1.0f)};
 }
 

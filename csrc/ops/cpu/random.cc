@@ -9,28 +9,16 @@
 
 #include "core/philox.h"
 #include "core/thread_pool.h"
+#include "ops/embedding_args.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
 
 namespace {
 
-struct StreamArgs {
-  Shape shape;
-  uint64_t seed, offset;
-};
-
-StreamArgs stream_args(const Attrs& attrs) {  // no tensor inputs: the dispatcher checks
-  Shape shape = attrs.ints("shape");
-  for (int64_t d : shape)
-    VLV_CHECK(d >= 0, ErrorCode::Shape, attrs.op_name, ": attribute 'shape' ", shape_str(shape),
-              " has a negative dimension");
-  return {shape, uint64_t(attrs.i("seed")), uint64_t(attrs.i("offset", 0))};
-}
-
 // Runs fill(block_words, first_element_of_block, count<=4, out) over the blocks of `out`.
 template <class Fill>
-Tensor generate(const StreamArgs& a, Fill fill) {
+Tensor generate(const RandomArgs& a, Fill fill) {
   Tensor out = Tensor::empty(a.shape, DType::F32);
   float* o = out.data<float>();
   int64_t n = out.numel();
@@ -48,13 +36,13 @@ Tensor generate(const StreamArgs& a, Fill fill) {
 }  // namespace
 
 Tensors rand(const Tensors&, const Attrs& attrs, Saved*) {
-  return {generate(stream_args(attrs), [](const philox::Block& w, int count, float* o) {
+  return {generate(random_args(attrs), [](const philox::Block& w, int count, float* o) {
     for (int j = 0; j < count; ++j) o[j] = philox::uniform(w.w[j]);
   })};
 }
 
 Tensors randn(const Tensors&, const Attrs& attrs, Saved*) {
-  return {generate(stream_args(attrs), [](const philox::Block& w, int count, float* o) {
+  return {generate(random_args(attrs), [](const philox::Block& w, int count, float* o) {
     constexpr double kTwoPi = 6.283185307179586476925286766559;
     for (int pair = 0; pair * 2 < count; ++pair) {
       double u1 = philox::uniform(w.w[2 * pair]), u2 = philox::uniform(w.w[2 * pair + 1]);
