@@ -15,7 +15,7 @@ namespace vlv::models::sched {
 
 namespace {
 
-class Ddim : public Scheduler {
+class Ddim : public AlphaScheduler {
  public:
   explicit Ddim(const Config& c) {
     train_ = read_train_schedule(c, "leading");
@@ -74,13 +74,6 @@ class Ddim : public Scheduler {
     }
     Tensors out = fused_step(x, m, {}, noise, c);
     return {{"prev_sample", out[0]}, {"pred_original_sample", out[1]}};
-  }
-
-  Tensor add_noise(const Tensor& x0, const Tensor& noise, const std::vector<double>& t) override {
-    return alpha_add_noise(x0, noise, t);
-  }
-  Tensor get_velocity(const Tensor& x, const Tensor& noise, const std::vector<double>& t) override {
-    return alpha_velocity(x, noise, t);
   }
 
  private:

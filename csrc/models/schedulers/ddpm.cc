@@ -16,7 +16,7 @@ namespace vlv::models::sched {
 
 namespace {
 
-class Ddpm : public Scheduler {
+class Ddpm : public AlphaScheduler {
  public:
   explicit Ddpm(const Config& c) {
     train_ = read_train_schedule(c, "leading");
@@ -62,13 +62,6 @@ class Ddpm : public Scheduler {
     }
     Tensors out = fused_step(x, m, {}, noise, c);
     return {{"prev_sample", out[0]}, {"pred_original_sample", out[1]}};
-  }
-
-  Tensor add_noise(const Tensor& x0, const Tensor& noise, const std::vector<double>& t) override {
-    return alpha_add_noise(x0, noise, t);
-  }
-  Tensor get_velocity(const Tensor& x, const Tensor& noise, const std::vector<double>& t) override {
-    return alpha_velocity(x, noise, t);
   }
 
  private:

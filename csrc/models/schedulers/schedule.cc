@@ -244,7 +244,7 @@ int64_t Scheduler::train_index(double t, const char* method) const {
   return int64_t(t);
 }
 
-Tensor Scheduler::alpha_add_noise(const Tensor& x0, const Tensor& noise, const std::vector<double>& timesteps) const {
+Tensor AlphaScheduler::add_noise(const Tensor& x0, const Tensor& noise, const std::vector<double>& timesteps) {
   std::vector<double> ca, cb;
   for (double t : timesteps) {
     const float a = train_.alphas_cumprod[size_t(train_index(t, "add_noise"))];
@@ -254,7 +254,7 @@ Tensor Scheduler::alpha_add_noise(const Tensor& x0, const Tensor& noise, const s
   return per_item_combine(x0, noise, ca, cb, "add_noise");
 }
 
-Tensor Scheduler::alpha_velocity(const Tensor& sample, const Tensor& noise, const std::vector<double>& timesteps) const {
+Tensor AlphaScheduler::get_velocity(const Tensor& sample, const Tensor& noise, const std::vector<double>& timesteps) {
   std::vector<double> cn, cs;
   for (double t : timesteps) {
     const float a = train_.alphas_cumprod[size_t(train_index(t, "get_velocity"))];

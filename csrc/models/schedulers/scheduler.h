@@ -97,15 +97,21 @@ class Scheduler : public Model {
   virtual Tensor add_noise(const Tensor& x0, const Tensor& noise, const std::vector<double>& timesteps) = 0;
   virtual Tensor get_velocity(const Tensor& sample, const Tensor& noise, const std::vector<double>& timesteps);
 
-  // sqrt(a_t) * x0 + sqrt(1 - a_t) * noise, a_t = alphas_cumprod[t] (DDPM, DDIM).
-  Tensor alpha_add_noise(const Tensor& x0, const Tensor& noise, const std::vector<double>& timesteps) const;
-  // sqrt(a_t) * noise - sqrt(1 - a_t) * sample (DDPM, DDIM).
-  Tensor alpha_velocity(const Tensor& sample, const Tensor& noise, const std::vector<double>& timesteps) const;
   int64_t train_index(double t, const char* method) const;  // t as an index into alphas_cumprod
   // Common outputs of set_timesteps.
   NamedTensors schedule_outputs(Tensor timesteps, float init_noise_sigma) const;
 
   TrainSchedule train_;
+};
+
+// The schedulers that step on alphas_cumprod directly (DDPM, DDIM): noising and velocity
+// from the training schedule, a_t = alphas_cumprod[t].
+class AlphaScheduler : public Scheduler {
+ protected:
+  // sqrt(a_t) * x0 + sqrt(1 - a_t) * noise
+  Tensor add_noise(const Tensor& x0, const Tensor& noise, const std::vector<double>& timesteps) override;
+  // sqrt(a_t) * noise - sqrt(1 - a_t) * sample
+  Tensor get_velocity(const Tensor& sample, const Tensor& noise, const std::vector<double>& timesteps) override;
 };
 
 std::unique_ptr<Model> make_ddpm(const Config& c);
