@@ -73,6 +73,16 @@ struct Index8 {
   int64_t shape[VLV_CUDA_MAX_DIMS];
   int64_t strides[VLV_CUDA_MAX_DIMS];
 };
+// A view's shape and strides as the kernels take them (by value).
+inline Index8 index_of(const VlvCudaView& v) {
+  Index8 r{};
+  r.ndim = v.ndim;
+  for (int d = 0; d < v.ndim; ++d) {
+    r.shape[d] = v.shape[d];
+    r.strides[d] = v.strides[d];
+  }
+  return r;
+}
 __device__ __forceinline__ int64_t offset_of(int64_t i, int ndim, const int64_t* shape, const int64_t* strides) {
   int64_t off = 0;
   for (int d = ndim - 1; d >= 0; --d) {

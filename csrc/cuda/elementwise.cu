@@ -88,16 +88,6 @@ __global__ void copy_strided_kernel(Index8 src, const E* x, Index8 dst, E* y, in
   VLV_KERNEL_LOOP(i, n) y[offset_of(i, src.ndim, src.shape, dst.strides)] = x[offset_of(i, src.ndim, src.shape, src.strides)];
 }
 
-Index8 index_of(const VlvCudaView& v) {
-  Index8 r{};
-  r.ndim = v.ndim;
-  for (int d = 0; d < v.ndim; ++d) {
-    r.shape[d] = v.shape[d];
-    r.strides[d] = v.strides[d];
-  }
-  return r;
-}
-
 Index8 with_strides(Index8 r, const int64_t* strides) {
   for (int d = 0; d < r.ndim; ++d) r.strides[d] = strides[d];
   return r;

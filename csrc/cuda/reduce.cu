@@ -18,15 +18,6 @@ __global__ void reduce_kernel(Index8 kept, Index8 red, int64_t red_n, const T* x
   if (threadIdx.x == 0) store(y, blockIdx.x, s * scale);
 }
 
-Index8 to_index(const VlvCudaView& v) {
-  Index8 r{};
-  r.ndim = v.ndim;
-  for (int d = 0; d < v.ndim; ++d) {
-    r.shape[d] = v.shape[d];
-    r.strides[d] = v.strides[d];
-  }
-  return r;
-}
 int64_t count(const VlvCudaView& v) {
   int64_t n = 1;
   for (int d = 0; d < v.ndim; ++d) n *= v.shape[d];
@@ -42,7 +33,7 @@ int reduce_sum(int dtype, const VlvCudaView* kept, const VlvCudaView* reduced, c
   int64_t outs = count(*kept), red_n = count(*reduced);
   if (outs == 0) return VLV_CUDA_OK;
   if (outs > INT32_MAX) return set_error(VLV_CUDA_E_ARG, "reduce_sum: too many outputs for one launch");
-  Index8 k = to_index(*kept), r = to_index(*reduced);
+  Index8 k = index_of(*kept), r = index_of(*reduced);
   int threads = red_n >= 4096 ? 512 : red_n >= 256 ? 256 : 32;
   return VLV_FLOAT_SWITCH(dtype, T, {
     auto X = static_cast<const T*>(x);
