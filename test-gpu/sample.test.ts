@@ -2,7 +2,7 @@
  * Guided sampling on CUDA (npm run test:gpu): the golden tiny UNet / VAE / schedulers of
  * ../shared/golden, 20 guided steps on the GPU against the same sample on the CPU (bf16
  * tolerance, as issue 6 asks), the CUDA-graph replay against the eager loop (the same bits:
- * every kernel is deterministic), and a recapture when the latent size changes.
+ * every kernel is deterministic), and a sample at another latent size capturing its own graph.
  */
 import test from 'ava';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ if (!info().cuda.available) {
     });
   }
 
-  test.serial('the CUDA graph replay gives the bits of the eager loop; a new latent size recaptures', async (t) => {
+  test.serial('the CUDA graph replay gives the bits of the eager loop; a sample at another latent size captures its own graph', async (t) => {
     const m = await models('cuda', 'ddim-epsilon');
     const opts = { ...m, context: context(1, 7, 64), uncondContext: Tensor.zeros([1, 7, 64]), steps: 6, seed: 2 };
     const graphed = await sample(opts);

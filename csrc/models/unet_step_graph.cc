@@ -24,10 +24,7 @@ void UNetStepGraph::capture(const Tensor& sample, const Tensor& timestep, const 
   ctx_ = context;
   cudaops::copy_into(x_, sample);
   cudaops::copy_into(t_, timestep);
-  Tensor out;
-  graph_ = cudaops::CudaGraph::capture([&] { out = eager(x_, t_, ctx_); });
-  out_ = out;
-  ++captures_;
+  graph_ = cudaops::CudaGraph::capture([&] { out_ = eager(x_, t_, ctx_); });
 }
 
 Tensor UNetStepGraph::operator()(const Tensor& sample, const Tensor& timestep, const Tensor& context) {

@@ -19,7 +19,6 @@ class UNetStepGraph {
   // unet.forward(sample, timestep, encoder_hidden_states)["sample"]; timestep may be on the CPU.
   Tensor operator()(const Tensor& sample, const Tensor& timestep, const Tensor& context);
   int64_t replays() const { return replays_; }     // calls served by a graph
-  int64_t captures() const { return captures_; }
   const std::string& note() const { return note_; }  // why graphs stopped, if they did
 
  private:
@@ -29,7 +28,7 @@ class UNetStepGraph {
 
   Model& unet_;
   bool enabled_;
-  int64_t replays_ = 0, captures_ = 0;
+  int64_t replays_ = 0;
   std::string note_;
   Shape warm_;                    // input shape of the last eager call
   cudaops::CudaGraph graph_;

@@ -30,12 +30,12 @@ SchedulerStepArgs scheduler_step_args(const Tensors& in, const Attrs& attrs) {
   check_float(x, kOp, "sample");
   check_float(m, kOp, "model_output");
   SchedulerStepArgs a{};
-  a.guided = attrs.has("guidance");
-  a.guidance = a.guided ? float(attrs.f("guidance")) : 0.f;
+  const bool guided = attrs.has("guidance");
+  a.guidance = guided ? float(attrs.f("guidance")) : 0.f;
   a.numel = x.numel();
   a.x = x.data<float>();
   a.m = m.data<float>();
-  if (a.guided) {
+  if (guided) {
     Shape twice = x.shape();
     VLV_CHECK(!twice.empty(), ErrorCode::Shape, kOp, ": a guided step needs a batch dim, got sample ", x.desc());
     twice[0] *= 2;
