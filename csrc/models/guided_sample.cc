@@ -82,7 +82,7 @@ GuidedSampleResult guided_sample(Model& unet, Model& vae, Model& scheduler, cons
 
   const Shape shape{batch, o.latent_channels, o.latent_height, o.latent_width};
   const uint64_t blocks = uint64_t((shape_numel(shape) + 3) / 4);  // Philox blocks one draw uses
-  Tensor latents = cudaops::to_device(ops::scale(ops::randn(shape, o.seed, 0), init_sigma), device);
+  Tensor latents = ops::scale(ops::randn(shape, o.seed, 0, device), init_sigma);
 
   UNetStepGraph unet_call(unet, o.cuda_graphs);
   for (int64_t i = 0; i < o.steps; ++i) {

@@ -6,8 +6,8 @@
 // stochastic steps (DDPM, DDIM eta > 0) draw their noise from the same seed at offsets past
 // it. End: images = clamp(vae.decode(latents / scaling_factor + shift_factor) / 2 + 0.5, 0, 1).
 // guidance <= 1 or no uncond context: one UNet call on the conditional batch alone.
-// The loop runs on the UNet's device (the VAE decodes on its own); the random numbers are drawn
-// on the CPU, so both devices sample the same noise. On CUDA the UNet call is captured into a
+// The loop runs on the UNet's device (the VAE decodes on its own), the noise drawn there from the
+// Philox stream that every device computes alike. On CUDA the UNet call is captured into a
 // CUDA graph at the second step and replayed after (UNetStepGraph; options.cuda_graphs).
 // Cancellation is checked before every op (so within one step); progress ("denoise", i, steps)
 // after each step. Nothing is recorded for autograd.

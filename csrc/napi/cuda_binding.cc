@@ -1,10 +1,10 @@
 // The CUDA device layer for JS: tensorTo (a copy between devices; not recorded for
 // autograd), cudaMemory / cudaEmptyCache, cudaSynchronize, events for timing, the GEMM
-// backend in use, and cudaRandom (randn / rand straight on the device: the op has no tensor
-// input to dispatch on). Every function throws E_DEVICE when the backend is not loaded.
+// backend in use, and cudaRandom (randn / rand on the device: ops::randn's device argument). Every function throws E_DEVICE when the backend is not loaded.
 #include "core/cuda_backend.h"
 #include "napi/common.h"
 #include "napi/tensor_wrap.h"
+#include "ops/api.h"
 #include "ops/cuda_common.h"
 
 namespace vlv::napi {
@@ -95,14 +95,12 @@ Napi::Value cuda_random(const Napi::CallbackInfo& info) {
     Napi::Array arr = info[1].As<Napi::Array>();
     std::vector<int64_t> shape;
     for (uint32_t i = 0; i < arr.Length(); ++i) shape.push_back(arr.Get(i).As<Napi::Number>().Int64Value());
-    Attrs attrs{{"shape", shape}, {"seed", info[2].As<Napi::Number>().Int64Value()}};
-    if (info.Length() > 3 && info[3].IsNumber()) attrs.set("offset", info[3].As<Napi::Number>().Int64Value());
-    bool normal = info[0].ToBoolean();
-    attrs.op_name = normal ? "randn" : "rand";
-    const KernelTable& k = cudaops::kernels();
-    cudaops::api();  // E_DEVICE when not loaded
-    Tensors out = (normal ? k.forward[int(OpId::randn)] : k.forward[int(OpId::rand)])({}, attrs, nullptr);
-    return NativeTensor::wrap(env, out.at(0));
+    const uint64_t seed = uint64_t(info[2].As<Napi::Number>().Int64Value());
+    const bool has_offset = info.Length() > 3 && info[3].IsNumber();
+    const uint64_t offset = has_offset ? uint64_t(info[3].As<Napi::Number>().Int64Value()) : 0;
+    const Tensor out = info[0].ToBoolean() ? ops::randn(shape, seed, offset, Device::CUDA)
+                                           : ops::rand(shape, seed, offset, Device::CUDA);
+    return NativeTensor::wrap(env, out);
   });
 }
 

@@ -98,11 +98,12 @@ inline Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t
   return one(OpId::cross_entropy, {logits, targets}, {{"ignore_index", ignore_index}, {"reduction", reduction}});
 }
 
-inline Tensor randn(const Shape& shape, uint64_t seed, uint64_t offset = 0) {
-  return one(OpId::randn, {}, {{"shape", shape}, {"seed", int64_t(seed)}, {"offset", int64_t(offset)}});
+// The Philox stream (the same numbers on every device), drawn where it is used.
+inline Tensor randn(const Shape& shape, uint64_t seed, uint64_t offset = 0, Device device = Device::CPU) {
+  return call_on(device, OpId::randn, {{"shape", shape}, {"seed", int64_t(seed)}, {"offset", int64_t(offset)}})[0];
 }
-inline Tensor rand(const Shape& shape, uint64_t seed, uint64_t offset = 0) {
-  return one(OpId::rand, {}, {{"shape", shape}, {"seed", int64_t(seed)}, {"offset", int64_t(offset)}});
+inline Tensor rand(const Shape& shape, uint64_t seed, uint64_t offset = 0, Device device = Device::CPU) {
+  return call_on(device, OpId::rand, {{"shape", shape}, {"seed", int64_t(seed)}, {"offset", int64_t(offset)}})[0];
 }
 
 }  // namespace vlv::ops

@@ -5,6 +5,8 @@
 namespace vlv {
 
 Tensors call(OpId op, const Tensors& inputs, const Attrs& attrs = {});
+// An op with no tensor inputs (randn, rand) on a chosen device; nothing to record.
+Tensors call_on(Device device, OpId op, const Attrs& attrs = {});
 
 // The kernels for a device; E_DEVICE when its backend is not loaded.
 const KernelTable& kernel_table(Device device, const char* op);

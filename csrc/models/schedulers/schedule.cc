@@ -12,7 +12,6 @@
 
 #include "models/schedulers/scheduler.h"
 #include "ops/api.h"
-#include "ops/cuda_common.h"
 
 namespace vlv::models::sched {
 
@@ -157,8 +156,7 @@ Tensors fused_step(const Tensor& sample, const Tensor& model_output, const Tenso
 Tensor step_noise(const NamedTensors& in, const Attrs& options, const Tensor& x, const char* why) {
   if (const Tensor* n = find_input(in, "noise")) return *n;
   VLV_CHECK(options.has("seed"), ErrorCode::Arg, why);
-  return cudaops::to_device(ops::randn(x.shape(), uint64_t(options.i("seed")), uint64_t(options.i("offset", 0))),
-                            x.device());
+  return ops::randn(x.shape(), uint64_t(options.i("seed")), uint64_t(options.i("offset", 0)), x.device());
 }
 
 Tensor per_item_combine(const Tensor& a, const Tensor& b, const std::vector<double>& ca, const std::vector<double>& cb,
