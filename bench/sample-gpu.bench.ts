@@ -13,8 +13,9 @@ import { info, loadScheduler, loadUNet, loadVae, randomUNet, sample, Tensor, typ
 import type { LoadedUNet } from '../lib/diffusion/pipeline.js';
 import { unetContextDim } from '../lib/diffusion/configs.js';
 import { row, type BenchContext, type BenchRow } from './lib.js';
+import { goldenPath } from '../test/helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden');
+const golden = goldenPath();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const bits = (t: Tensor) => Buffer.from((t.toArray() as Float32Array).buffer).toString('base64');

@@ -6,8 +6,9 @@ import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runConformance } from '../lib/conformance/run.js';
+import { goldenPath } from '../test/helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden');
+const golden = goldenPath();
 const folders = ['clip_text', 'unet', 'vae', 'qwen2', 'florence2'];
 
 test('the golden folders are present', (t) => {

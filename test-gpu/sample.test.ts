@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { info, loadScheduler, loadUNet, loadVae, sample, Tensor } from '../lib/index.js';
 import { diff, values } from '../test/helpers/compare.js';
 import { BF16_TOL } from './helpers.js';
+import { goldenPath } from '../test/helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden');
+const golden = goldenPath();
 const g = (...p: string[]) => join(golden, ...p);
 
 function context(batch: number, len: number, dim: number): Tensor {

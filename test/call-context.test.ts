@@ -4,8 +4,9 @@ import test from 'ava';
 import { join } from 'node:path';
 import { Model, VlvError } from '../lib/index.js';
 import { loadSafetensors } from '../lib/safetensors.js';
+import { goldenPath } from './helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'qwen2');
+const golden = goldenPath('qwen2');
 
 async function prefix() {
   const data = await loadSafetensors(join(golden, 'cases.safetensors'));

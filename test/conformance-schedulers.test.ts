@@ -5,8 +5,9 @@ import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runConformance } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
-const root = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'schedulers');
+const root = goldenPath('schedulers');
 const folders = ['ddpm', 'ddim', 'euler', 'dpmpp2m'].flatMap((k) => [`${k}-epsilon`, `${k}-v_prediction`]);
 
 test('the golden scheduler folders are present', (t) => {

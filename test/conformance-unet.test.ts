@@ -6,8 +6,9 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runConformance } from '../lib/conformance/run.js';
+import { goldenPath } from './helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'unet');
+const golden = goldenPath('unet');
 const variants = join(import.meta.dirname, 'fixtures', 'models');
 
 test('unet golden: forward and backward pass', async (t) => {

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runConformance } from '../lib/conformance/run.js';
 import { inspectSafetensors, Model, Tensor, VlvError } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'vae');
+const golden = goldenPath('vae');
 const generated = join(import.meta.dirname, 'fixtures', 'models', 'vae');
 
 async function expectAllPass(t: import('ava').ExecutionContext, folder: string, count: number) {

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cuda, info, ops, Tensor, VlvError } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
 const root = join(import.meta.dirname, '..');
 
@@ -92,7 +93,7 @@ test('without CUDA, device calls throw E_DEVICE and CPU ops keep working', async
 test('a model asked onto CUDA without a usable GPU is E_DEVICE, and the CPU load still works', async (t) => {
   const { Model, VlvError, info } = await import('../lib/index.js');
   const { join } = await import('node:path');
-  const folder = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'clip_text');
+  const folder = goldenPath('clip_text');
   if (info().cuda.available) {
     t.pass('a GPU is usable here: covered by npm run test:gpu');
     return;

@@ -22,9 +22,10 @@ import {
   ops,
   VlvError,
 } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
 const root = join(import.meta.dirname, '..');
-const golden = join(root, '..', 'shared', 'golden');
+const golden = goldenPath();
 const g = (...p: string[]) => join(golden, ...p);
 
 test.before(() => {

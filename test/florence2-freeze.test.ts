@@ -7,8 +7,9 @@ import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backward, freeze, loadSafetensors, Model, noGrad, saveSafetensors, Tensor, trainableParameters, unfreeze, VlvError } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'florence2');
+const golden = goldenPath('florence2');
 
 function seeded(n: number, seed: number, scale = 1): Float32Array {
   const out = new Float32Array(n);

@@ -4,10 +4,10 @@
 // and lm_head on the last position; greedy must give the same ids, and beam search must find
 // a sequence whose recomputed log-probability equals its score and is >= greedy's.
 import test from 'ava';
-import { join } from 'node:path';
 import { Model, noGrad, ops, Tensor, VlvError } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'florence2');
+const golden = goldenPath('florence2');
 const START = 2; // text_config.decoder_start_token_id
 const BOS = 0; // forced_bos_token_id
 const EOS = 2; // forced_eos_token_id / eos_token_id

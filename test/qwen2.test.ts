@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backward, Model, saveSafetensors, Tensor, VlvError } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
 interface TinyConfig {
   vocab: number;
@@ -200,7 +201,7 @@ test('qwen2 rejects bad configs, inputs and options with typed errors', async (t
 test('forward returns the hidden states on request, as transformers output_hidden_states', async (t) => {
   const { Model, ops } = await import('../lib/index.js');
   const { join } = await import('node:path');
-  const folder = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'qwen2');
+  const folder = goldenPath('qwen2');
   const model = await Model.load('qwen2', folder);
   const embeds = await ops.randn([1, 5, 64], 7);
   const plain = await model.run('forward', { inputs_embeds: embeds });

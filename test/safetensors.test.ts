@@ -17,9 +17,10 @@ import {
   type VlvErrorCode,
 } from '../lib/index.js';
 import { native } from '../lib/native.js';
+import { goldenPath } from './helpers/golden.js';
 
 const badDir = join(import.meta.dirname, 'fixtures', 'safetensors-bad');
-const goldenDir = join(import.meta.dirname, '..', '..', 'shared', 'golden');
+const goldenDir = goldenPath();
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'vlv-st-'));

@@ -6,8 +6,9 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Model, Tensor, VlvError, inspectSafetensors, setNumThreads } from '../lib/index.js';
+import { goldenPath } from './helpers/golden.js';
 
-const golden = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'unet');
+const golden = goldenPath('unet');
 const config = JSON.parse(readFileSync(join(golden, 'config.json'), 'utf8')) as Record<string, unknown>;
 const weights = 'diffusion_pytorch_model.safetensors';
 
