@@ -3,7 +3,7 @@
     {
       "target_name": "vlv",
       "sources": [
-        "<!@(node -e \"const fs=require('fs'),p=require('path');const dirs=['csrc/core','csrc/ops','csrc/ops/cpu','csrc/autograd','csrc/io','csrc/models','csrc/models/schedulers','csrc/napi'];for(const d of dirs){if(!fs.existsSync(d))continue;for(const f of fs.readdirSync(d).sort())if(f.endsWith('.cc'))console.log(p.join(d,f))}\")"
+        "<!@(node -e \"const fs=require('fs'),p=require('path');const dirs=['csrc/core','csrc/io','csrc/ops','csrc/ops/check','csrc/ops/grad','csrc/ops/cpu','csrc/ops/cuda','csrc/autograd','csrc/models','csrc/models/schedulers','csrc/napi'];for(const d of dirs){if(!fs.existsSync(d))continue;for(const f of fs.readdirSync(d).sort())if(f.endsWith('.cc'))console.log(p.join(d,f))}\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

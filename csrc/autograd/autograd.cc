@@ -8,17 +8,33 @@
 namespace vlv {
 
 namespace {
-thread_local bool t_grad_enabled = true;
-
 Tensor accumulate(const Tensor& acc, const Tensor& g) {
   if (!acc.defined()) return g;
   return call(OpId::add, {acc, g})[0];
 }
 }  // namespace
 
-bool grad_enabled() { return t_grad_enabled; }
-GradModeGuard::GradModeGuard(bool enabled) : previous_(t_grad_enabled) { t_grad_enabled = enabled; }
-GradModeGuard::~GradModeGuard() { t_grad_enabled = previous_; }
+// Makes a Node of a call the dispatcher ran with `saved` and hangs it on the outputs.
+void record(OpId op, const Attrs& attrs, const Tensors& inputs, Saved&& saved, Tensors& outputs, Device device) {
+  auto node = std::make_shared<Node>();
+  node->op = op;
+  node->attrs = attrs;
+  node->inputs = inputs;
+  node->saved = std::move(saved);
+  node->device = device;
+  node->outputs.reserve(outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    node->outputs.push_back(outputs[i].detach());
+    if (!is_floating(outputs[i].dtype())) continue;
+    Tensor& out = outputs[i];
+    out.mutable_meta() = std::make_shared<AutogradMeta>();
+    out.mutable_meta()->requires_grad = true;
+    out.mutable_meta()->grad_fn = node;
+    out.mutable_meta()->output_index = int(i);
+  }
+}
+
+const bool kRecorderInstalled = (set_recorder(&record), true);
 
 void backward(const Tensor& root, const Tensor& grad_root) { backward(Tensors{root}, Tensors{grad_root}); }
 
@@ -48,7 +64,7 @@ void backward(const Tensors& roots, const Tensors& grad_roots_in) {
     if (!g.defined()) {
       VLV_CHECK(root.numel() == 1, ErrorCode::Shape, "backward: a gradient is needed for the non-scalar ",
                 root.desc());
-      g = Tensor::full(root.shape(), 1.0f);
+      g = Tensor::full(root.shape(), 1.0f).to(root.device());
     }
     VLV_CHECK(g.shape() == root.shape(), ErrorCode::Shape, "backward: gradient ", g.desc(), " does not match ",
               root.desc());

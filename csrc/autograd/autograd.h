@@ -1,10 +1,13 @@
 // The tape. An op on tensors that require grad (with grad mode on) records a Node holding
-// its inputs, detached outputs, saved tensors and attrs; backward() walks the nodes in
-// reverse topological order and accumulates gradients into the leaves' .grad.
+// its inputs, detached outputs, saved tensors and attrs: the dispatcher (ops/dispatch.h)
+// hands every such call to the recorder this layer installs. backward() walks the nodes in
+// reverse topological order, runs each op's backward rule (ops/grad) and accumulates
+// gradients into the leaves' .grad.
 #pragma once
 #include <memory>
-#include <mutex>
 
+#include "core/autograd_meta.h"
+#include "core/grad_mode.h"
 #include "core/tensor.h"
 #include "ops/attrs.h"
 #include "ops/ops.h"
@@ -18,27 +21,6 @@ struct Node {
   Tensors outputs;  // detached (no cycle back to this node)
   Tensors saved;
   Device device;
-};
-
-struct AutogradMeta {
-  std::mutex mu;
-  bool requires_grad = false;
-  Tensor grad;                     // accumulated on leaves
-  std::shared_ptr<Node> grad_fn;   // set on outputs of recorded ops
-  int output_index = 0;
-};
-
-// Grad mode is per thread: each async call sets it for the worker running it.
-bool grad_enabled();
-class GradModeGuard {
- public:
-  explicit GradModeGuard(bool enabled);
-  ~GradModeGuard();
-  GradModeGuard(const GradModeGuard&) = delete;
-  GradModeGuard& operator=(const GradModeGuard&) = delete;
-
- private:
-  bool previous_;
 };
 
 // d(root)/d(leaves): grad_root defaults to ones for a one-element root. Gradients add into

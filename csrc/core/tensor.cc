@@ -3,7 +3,8 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "autograd/autograd.h"
+#include "core/autograd_meta.h"
+#include "core/backend.h"
 
 namespace vlv {
 
@@ -40,7 +41,7 @@ Storage::~Storage() {
 }
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
-  VLV_CHECK(device == Device::CPU, ErrorCode::Device, "Storage::allocate: CUDA storage is made by the CUDA backend");
+  if (device != Device::CPU) return backend(device).allocate(nbytes);
   size_t rounded = (nbytes + 63) / 64 * 64;
   if (rounded == 0) rounded = 64;
   void* p = std::aligned_alloc(64, rounded);
@@ -65,7 +66,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  std::memset(t.raw(), 0, t.nbytes());
+  backend(device).fill_zero(t.raw(), t.nbytes());
   return t;
 }
 
@@ -156,8 +157,24 @@ Tensor Tensor::slice0(int64_t begin, int64_t end) const {
 
 Tensor Tensor::clone() const {
   Tensor t = empty(shape_, dtype_, device());
-  std::memcpy(t.raw(), raw(), nbytes());
+  backend(device()).copy(t.raw(), device(), raw(), device(), nbytes());
   return t;
+}
+
+Tensor Tensor::to(Device device) const {
+  check_defined(*this, "to", "tensor");
+  if (this->device() == device) return *this;
+  Tensor t = empty(shape_, dtype_, device);
+  Device far = device == Device::CPU ? this->device() : device;  // the backend that does the copy
+  backend(far).copy(t.raw(), device, raw(), this->device(), nbytes());
+  return t;
+}
+
+void Tensor::copy_from(const Tensor& src) const {
+  VLV_CHECK(shape_ == src.shape() && dtype_ == src.dtype(), ErrorCode::Shape, "copy_from: ", src.desc(),
+            " does not fit ", desc());
+  Device far = device() == Device::CPU ? src.device() : device();
+  backend(far).copy(raw(), device(), src.raw(), src.device(), nbytes());
 }
 
 namespace {

@@ -79,6 +79,10 @@ class Tensor {
   Tensor slice0(int64_t begin, int64_t end) const;  // a view of rows [begin, end) of dim 0
   Tensor clone() const;
   Tensor to(DType dtype) const;  // a copy converted to dtype (a plain copy if equal)
+  Tensor to(Device device) const;  // a copy on `device` (this tensor if it is there already)
+  // Overwrites this tensor's elements with src's (same shape and dtype, any devices): a graph's
+  // static inputs are refilled this way.
+  void copy_from(const Tensor& src) const;
   Tensor contiguous_f32() const { return dtype_ == DType::F32 ? *this : to(DType::F32); }
 
   // Autograd. A tensor with grad_fn is the output of a recorded op.

@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VLV_CUDA_ABI_VERSION 4
 #define VLV_CUDA_MAX_DIMS 8
 
 #ifdef __cplusplus
@@ -33,7 +32,7 @@ struct VlvCudaDevice {
 };
 
 struct VlvCudaProbe {
-  int abi_version;               // VLV_CUDA_ABI_VERSION of the library
+  uint32_t abi_version;          // VLV_CUDA_ABI_VERSION of the library's build
   int error;                     // the cudaError_t of the first failing call, 0 if none
   char error_name[64];           // cudaGetErrorName of that error
   int driver_version;            // cudaDriverGetVersion (0: no driver)
@@ -127,125 +126,132 @@ struct VlvCudaConv {
   int64_t n, cin, h, w, cout, kh, kw, sh, sw, ph, pw, groups, ho, wo;
 };
 
+// Every entry point of the library, in ABI order: X(return type, name, (parameters)).
+// It expands into the VlvCudaApi table below, the library's declarations (vlv::cuda::name,
+// kernels.h) and the table's initializer (api.cu), so a kernel is added by adding its row;
+// the ABI version is a hash of this list and the structs, so it changes by itself.
+#define VLV_CUDA_API(X) \
+  /* message of this thread's last failure */ \
+  X(const char*, last_error, (void)) \
+  /* Device layer. */ \
+  X(int, set_device, (int device)) \
+  /* E_OOM: the message names requested and free bytes */ \
+  X(int, alloc, (size_t bytes, void** out)) \
+  /* never fails; a block of a dead device is dropped */ \
+  X(void, free_block, (void* p)) \
+  X(int, memory, (VlvCudaMemory* out)) \
+  X(int, empty_cache, (void)) \
+  /* pinned staging for H2D/D2H */ \
+  X(int, copy, (void* dst, const void* src, size_t bytes, int kind)) \
+  X(int, synchronize, (void)) \
+  /* creates an event and records it on the stream */ \
+  X(int, event_record, (void** event)) \
+  /* waits for end */ \
+  X(int, event_elapsed_ms, (void* start, void* end, float* ms)) \
+  X(void, event_destroy, (void* event)) \
+  /* "cublas (path)" or "mma.sync" */ \
+  X(int, gemm_backend, (char* name, int size)) \
+  /* Kernels (device pointers). */ \
+  X(int, fill, (int dtype, int64_t n, float value, void* y)) \
+  X(int, binary, (int op, int dtype, const VlvCudaView* out, const void* a, const int64_t* a_strides, const void* b, const int64_t* b_strides, void* y)) \
+  X(int, scale, (int dtype, int64_t n, const void* x, float alpha, float beta, void* y)) \
+  X(int, cast, (int src_dtype, int dst_dtype, int64_t n, const void* x, void* y)) \
+  X(int, copy_strided, (int elem_bytes, const VlvCudaView* src, const void* x, const int64_t* dst_strides, void* y)) \
+  X(int, activation, (int act, int dtype, int64_t n, const void* x, void* y)) \
+  X(int, activation_backward, (int act, int dtype, int64_t n, const void* x, const void* gy, void* gx)) \
+  /* geglu: a = x[rows, 2h], b null; swiglu: a = gate, b = up, both [rows, h]. */ \
+  X(int, gated, (int kind, int dtype, int64_t rows, int64_t h, const void* a, const void* b, void* y)) \
+  X(int, gated_backward, (int kind, int dtype, int64_t rows, int64_t h, const void* a, const void* b, const void* gy, void* ga, void* gb)) \
+  X(int, softmax, (int dtype, int64_t rows, int64_t cols, const void* x, void* y)) \
+  X(int, softmax_backward, (int dtype, int64_t rows, int64_t cols, const void* y, const void* gy, void* gx)) \
+  /* layer_norm (rms = 0) / rms_norm (rms = 1) over the last dim; w, b may be null. mean/rstd f32 [rows]. */ \
+  X(int, norm, (int rms, int dtype, int64_t rows, int64_t cols, const void* x, const void* w, const void* b, float eps, void* y, float* mean, float* rstd)) \
+  /* gw, gb (f32 [cols], may be null) are written, not accumulated. */ \
+  X(int, norm_backward, (int rms, int dtype, int64_t rows, int64_t cols, const void* x, const void* w, const float* mean, const float* rstd, const void* gy, void* gx, float* gw, float* gb)) \
+  /* y may be null (ABI 4): the statistics alone. */ \
+  X(int, group_norm, (int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x, const void* w, const void* b, float eps, int silu, void* y, float* mean, float* rstd)) \
+  X(int, group_norm_backward, (int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x, const void* w, const void* b, const float* mean, const float* rstd, int silu, const void* gy, void* gx, float* gw, float* gb)) \
+  /* y[kept] = scale * sum over the reduced dims of x. `kept` holds the output's dims with x's strides; `reduced` the summed dims with x's strides. Fixed order: deterministic. */ \
+  X(int, reduce_sum, (int dtype, const VlvCudaView* kept, const VlvCudaView* reduced, const void* x, float scale, int y_dtype, void* y)) \
+  /* ids out of range: VLV_CUDA_E_ARG naming the first bad id. */ \
+  X(int, embedding, (int dtype, int64_t vocab, int64_t dim, const void* w, int64_t n_ids, int ids_dtype, const void* ids, void* y)) \
+  /* gw (f32 [vocab, dim]) written whole */ \
+  X(int, embedding_backward, (int dtype, int64_t vocab, int64_t dim, int64_t n_ids, int ids_dtype, const void* ids, const void* gy, void* gw)) \
+  /* x[B,H,L,D] rotated by +angle (sign 1) or -angle (sign -1, the backward); pos [L] or [B,L]. */ \
+  X(int, rope, (int dtype, int64_t b, int64_t h, int64_t l, int64_t d, const void* x, int pos_dtype, const void* pos, int pos_batched, float theta, int sign, void* y)) \
+  /* loss[r] (0 for ignored rows), valid[r] in {0,1}, lse[r]: f32 [rows]. */ \
+  X(int, cross_entropy, (int dtype, int64_t rows, int64_t classes, const void* logits, int t_dtype, const void* targets, int64_t ignore_index, float* loss, float* valid, float* lse)) \
+  /* glogits = (softmax - onehot(target)) * grow[r] (grow f32 [rows]; ignored rows get 0). */ \
+  X(int, cross_entropy_backward, (int dtype, int64_t rows, int64_t classes, const void* logits, int t_dtype, const void* targets, int64_t ignore_index, const float* lse, const float* grow, void* glogits)) \
+  X(int, philox, (int normal, uint64_t seed, uint64_t offset, int64_t n, float* y)) \
+  X(int, adamw, (int count, const VlvCudaMulti* tensors, double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step)) \
+  /* norm[0] = sqrt(sum of squares of every tensor) (f32 device scalar); then each tensor is scaled by min(1, max_norm / (norm + 1e-6)) read on the device. */ \
+  X(int, clip_grad_norm, (int count, const VlvCudaMulti* tensors, double max_norm, float* norm)) \
+  X(int, gemm, (const VlvCudaGemm* g)) \
+  /* ABI 3 (CUDA part 2). out[b,hq,lq,dv] (dtype), lse[b,hq,lq] f32 (-inf and out = 0 for a row that sees no key). */ \
+  X(int, attention, (const VlvCudaAttention* a, void* out, float* lse)) \
+  /* gq, gk, gv (dtype, shapes of q, k, v) are written whole; deterministic (no atomics). */ \
+  X(int, attention_backward, (const VlvCudaAttention* a, const void* out, const float* lse, const void* gout, void* gq, void* gk, void* gv)) \
+  /* f32, n elements; mc (the conditional half of a guided step: the model term is then fma(guidance, mc - m, m)), p (prev_x0) and noise may be null. (ABI 4: mc, guidance.) */ \
+  X(int, scheduler_step, (const VlvCudaSchedulerStep* c, int64_t n, const float* x, const float* m, const float* mc, const float* p, const float* noise, float* prev, float* x0)) \
+  /* col[g][k][n*ho*wo + p] (k = (c_in_group*kh + ky)*kw + kx) from x: im2col of every image. */ \
+  X(int, im2col, (const VlvCudaConv* c, const void* x, void* col)) \
+  /* gx[n,cin,h,w] = the adjoint of im2col applied to gcol (a gather: deterministic). */ \
+  X(int, col2im, (const VlvCudaConv* c, const void* gcol, void* gx)) \
+  /* ABI 4 (graphs). y [n, dim] f32 from t [n] (t_dtype f32, i32 or i64), on the device. */ \
+  X(int, timestep_embedding, (const VlvCudaTimestep* a, int t_dtype, const void* t, float* y)) \
+  /* CUDA graphs of the current device's stream. graph_begin starts capturing (relaxed mode): kernels are recorded, not run; host copies and waits fail with E_CAPTURE; every block allocated or freed until the capture ends joins the graph's private pool, which only that capture reuses, so replays never write memory handed to anyone else. graph_end instantiates the capture (*graph: an opaque handle); on any failure call graph_abort, which ends the capture and drops what it recorded. graph_launch replays on the stream; graph_destroy frees the executable and returns the pool to the cache. */ \
+  X(int, graph_begin, (void)) \
+  X(int, graph_end, (void** graph)) \
+  X(int, graph_abort, (void)) \
+  X(int, graph_launch, (void* graph)) \
+  X(void, graph_destroy, (void* graph)) \
+  /* ABI 4 (conv). y[n,cout,ho,wo] = bias + conv2d(pro(x), w) as an implicit GEMM on tensor cores: bf16 or f16, groups == 1 (else VLV_CUDA_E_ARG). pro(v) = v, or v*in_scale[n,c] + in_shift[n,c] (f32 [n, cin], both or neither), then SiLU when in_silu. bias (dtype, [cout]) may be null. */ \
+  X(int, conv2d_igemm, (const VlvCudaConv* c, const void* x, const void* w, const void* bias, const float* in_scale, const float* in_shift, int in_silu, void* y)) \
+  /* gx[n,cin,h,w] = conv2d's data gradient from gy[n,cout,ho,wo], the same implicit GEMM (written whole, deterministic); bf16 or f16, groups == 1. */ \
+  X(int, conv2d_igemm_dgrad, (const VlvCudaConv* c, const void* gy, const void* w, void* gx)) \
+  /* scale[n,ch] = rstd[n,g]*gamma[ch], shift[n,ch] = beta[ch] - mean[n,g]*scale[n,ch] (f32 [n, c]) from group_norm's statistics; gamma, beta (dtype [c]) may be null. */ \
+  X(int, group_norm_scale_shift, (int dtype, int64_t n, int64_t c, int64_t groups, const float* mean, const float* rstd, const void* gamma, const void* beta, float* scale, float* shift)) \
+  /* end of the list */
+
 struct VlvCudaApi {
-  int abi_version;
-  const char* (*last_error)(void);  // message of this thread's last failure
-
-  // Device layer.
-  int (*set_device)(int device);
-  int (*alloc)(size_t bytes, void** out);  // E_OOM: the message names requested and free bytes
-  void (*free)(void* p);                   // never fails; a block of a dead device is dropped
-  int (*memory)(struct VlvCudaMemory* out);
-  int (*empty_cache)(void);
-  int (*copy)(void* dst, const void* src, size_t bytes, int kind);  // pinned staging for H2D/D2H
-  int (*synchronize)(void);
-  int (*event_record)(void** event);            // creates an event and records it on the stream
-  int (*event_elapsed_ms)(void* start, void* end, float* ms);  // waits for end
-  void (*event_destroy)(void* event);
-  int (*gemm_backend)(char* name, int size);    // "cublas (path)" or "mma.sync"
-
-  // Kernels (device pointers).
-  int (*fill)(int dtype, int64_t n, float value, void* y);
-  int (*binary)(int op, int dtype, const struct VlvCudaView* out, const void* a, const int64_t* a_strides,
-                const void* b, const int64_t* b_strides, void* y);
-  int (*scale)(int dtype, int64_t n, const void* x, float alpha, float beta, void* y);
-  int (*cast)(int src_dtype, int dst_dtype, int64_t n, const void* x, void* y);
-  int (*copy_strided)(int elem_bytes, const struct VlvCudaView* src, const void* x, const int64_t* dst_strides,
-                      void* y);
-  int (*activation)(int act, int dtype, int64_t n, const void* x, void* y);
-  int (*activation_backward)(int act, int dtype, int64_t n, const void* x, const void* gy, void* gx);
-  // geglu: a = x[rows, 2h], b null; swiglu: a = gate, b = up, both [rows, h].
-  int (*gated)(int kind, int dtype, int64_t rows, int64_t h, const void* a, const void* b, void* y);
-  int (*gated_backward)(int kind, int dtype, int64_t rows, int64_t h, const void* a, const void* b, const void* gy,
-                        void* ga, void* gb);
-  int (*softmax)(int dtype, int64_t rows, int64_t cols, const void* x, void* y);
-  int (*softmax_backward)(int dtype, int64_t rows, int64_t cols, const void* y, const void* gy, void* gx);
-  // layer_norm (rms = 0) / rms_norm (rms = 1) over the last dim; w, b may be null. mean/rstd f32 [rows].
-  int (*norm)(int rms, int dtype, int64_t rows, int64_t cols, const void* x, const void* w, const void* b, float eps,
-              void* y, float* mean, float* rstd);
-  // gw, gb (f32 [cols], may be null) are written, not accumulated.
-  int (*norm_backward)(int rms, int dtype, int64_t rows, int64_t cols, const void* x, const void* w,
-                       const float* mean, const float* rstd, const void* gy, void* gx, float* gw, float* gb);
-  // y may be null (ABI 4): the statistics alone.
-  int (*group_norm)(int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x, const void* w,
-                    const void* b, float eps, int silu, void* y, float* mean, float* rstd);
-  int (*group_norm_backward)(int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x,
-                             const void* w, const void* b, const float* mean, const float* rstd, int silu,
-                             const void* gy, void* gx, float* gw, float* gb);
-  // y[kept] = scale * sum over the reduced dims of x. `kept` holds the output's dims with x's
-  // strides; `reduced` the summed dims with x's strides. Fixed order: deterministic.
-  int (*reduce_sum)(int dtype, const struct VlvCudaView* kept, const struct VlvCudaView* reduced, const void* x,
-                    float scale, int y_dtype, void* y);
-  // ids out of range: VLV_CUDA_E_ARG naming the first bad id.
-  int (*embedding)(int dtype, int64_t vocab, int64_t dim, const void* w, int64_t n_ids, int ids_dtype,
-                   const void* ids, void* y);
-  int (*embedding_backward)(int dtype, int64_t vocab, int64_t dim, int64_t n_ids, int ids_dtype, const void* ids,
-                            const void* gy, void* gw);  // gw (f32 [vocab, dim]) written whole
-  // x[B,H,L,D] rotated by +angle (sign 1) or -angle (sign -1, the backward); pos [L] or [B,L].
-  int (*rope)(int dtype, int64_t b, int64_t h, int64_t l, int64_t d, const void* x, int pos_dtype, const void* pos,
-              int pos_batched, float theta, int sign, void* y);
-  // loss[r] (0 for ignored rows), valid[r] in {0,1}, lse[r]: f32 [rows].
-  int (*cross_entropy)(int dtype, int64_t rows, int64_t classes, const void* logits, int t_dtype, const void* targets,
-                       int64_t ignore_index, float* loss, float* valid, float* lse);
-  // glogits = (softmax - onehot(target)) * grow[r] (grow f32 [rows]; ignored rows get 0).
-  int (*cross_entropy_backward)(int dtype, int64_t rows, int64_t classes, const void* logits, int t_dtype,
-                                const void* targets, int64_t ignore_index, const float* lse, const float* grow,
-                                void* glogits);
-  int (*philox)(int normal, uint64_t seed, uint64_t offset, int64_t n, float* y);
-  int (*adamw)(int count, const struct VlvCudaMulti* tensors, double lr, double beta1, double beta2, double eps,
-               double weight_decay, int64_t step);
-  // norm[0] = sqrt(sum of squares of every tensor) (f32 device scalar); then each tensor is
-  // scaled by min(1, max_norm / (norm + 1e-6)) read on the device.
-  int (*clip_grad_norm)(int count, const struct VlvCudaMulti* tensors, double max_norm, float* norm);
-  int (*gemm)(const struct VlvCudaGemm* g);
-
-  // ABI 3 (CUDA part 2).
-  // out[b,hq,lq,dv] (dtype), lse[b,hq,lq] f32 (-inf and out = 0 for a row that sees no key).
-  int (*attention)(const struct VlvCudaAttention* a, void* out, float* lse);
-  // gq, gk, gv (dtype, shapes of q, k, v) are written whole; deterministic (no atomics).
-  int (*attention_backward)(const struct VlvCudaAttention* a, const void* out, const float* lse, const void* gout,
-                            void* gq, void* gk, void* gv);
-  // f32, n elements; mc (the conditional half of a guided step: the model term is then
-  // fma(guidance, mc - m, m)), p (prev_x0) and noise may be null. (ABI 4: mc, guidance.)
-  int (*scheduler_step)(const struct VlvCudaSchedulerStep* c, int64_t n, const float* x, const float* m,
-                        const float* mc, const float* p, const float* noise, float* prev, float* x0);
-  // col[g][k][n*ho*wo + p] (k = (c_in_group*kh + ky)*kw + kx) from x: im2col of every image.
-  int (*im2col)(const struct VlvCudaConv* c, const void* x, void* col);
-  // gx[n,cin,h,w] = the adjoint of im2col applied to gcol (a gather: deterministic).
-  int (*col2im)(const struct VlvCudaConv* c, const void* gcol, void* gx);
-
-  // ABI 4 (graphs). y [n, dim] f32 from t [n] (t_dtype f32, i32 or i64), on the device.
-  int (*timestep_embedding)(const struct VlvCudaTimestep* a, int t_dtype, const void* t, float* y);
-  // CUDA graphs of the current device's stream. graph_begin starts capturing (relaxed mode):
-  // kernels are recorded, not run; host copies and waits fail with E_CAPTURE; every block
-  // allocated or freed until the capture ends joins the graph's private pool, which only that
-  // capture reuses, so replays never write memory handed to anyone else. graph_end
-  // instantiates the capture (*graph: an opaque handle); on any failure call graph_abort,
-  // which ends the capture and drops what it recorded. graph_launch replays on the stream;
-  // graph_destroy frees the executable and returns the pool to the cache.
-  int (*graph_begin)(void);
-  int (*graph_end)(void** graph);
-  int (*graph_abort)(void);
-  int (*graph_launch)(void* graph);
-  void (*graph_destroy)(void* graph);
-
-  // ABI 4 (conv).
-  // y[n,cout,ho,wo] = bias + conv2d(pro(x), w) as an implicit GEMM on tensor cores: bf16 or f16,
-  // groups == 1 (else VLV_CUDA_E_ARG). pro(v) = v, or v*in_scale[n,c] + in_shift[n,c] (f32
-  // [n, cin], both or neither), then SiLU when in_silu. bias (dtype, [cout]) may be null.
-  int (*conv2d_igemm)(const struct VlvCudaConv* c, const void* x, const void* w, const void* bias,
-                      const float* in_scale, const float* in_shift, int in_silu, void* y);
-  // gx[n,cin,h,w] = conv2d's data gradient from gy[n,cout,ho,wo], the same implicit GEMM
-  // (written whole, deterministic); bf16 or f16, groups == 1.
-  int (*conv2d_igemm_dgrad)(const struct VlvCudaConv* c, const void* gy, const void* w, void* gx);
-  // scale[n,ch] = rstd[n,g]*gamma[ch], shift[n,ch] = beta[ch] - mean[n,g]*scale[n,ch] (f32 [n, c])
-  // from group_norm's statistics; gamma, beta (dtype [c]) may be null.
-  int (*group_norm_scale_shift)(int dtype, int64_t n, int64_t c, int64_t groups, const float* mean,
-                                const float* rstd, const void* gamma, const void* beta, float* scale, float* shift);
+  uint32_t abi_version;  // VLV_CUDA_ABI_VERSION of the library's build
+#define VLV_CUDA_API_FIELD(ret, name, params) ret(*name) params;
+  VLV_CUDA_API(VLV_CUDA_API_FIELD)
+#undef VLV_CUDA_API_FIELD
 };
 
 typedef const struct VlvCudaApi* (*vlv_cuda_api_fn)(void);
 
 #ifdef __cplusplus
 }
+
+// The ABI version: an FNV-1a hash of the entry list's text and the sizes of the structs that
+// cross, computed at compile time on both sides. A changed signature, a new entry or a resized
+// struct gives a new number, so a library and an addon from different builds refuse each other
+// (probe: "the CUDA library speaks ABI ...") instead of calling through a stale table.
+namespace vlv_cuda_abi {
+#define VLV_CUDA_API_TEXT(ret, name, params) #ret " " #name #params ";"
+constexpr const char kEntries[] = VLV_CUDA_API(VLV_CUDA_API_TEXT);
+#undef VLV_CUDA_API_TEXT
+constexpr uint32_t fnv1a(uint32_t h, uint64_t byte) { return (h ^ uint32_t(byte & 0xff)) * 16777619u; }
+constexpr uint32_t hash_text(const char* s, uint32_t h) {
+  for (; *s; ++s) h = fnv1a(h, uint8_t(*s));
+  return h;
+}
+constexpr uint32_t hash_size(uint32_t h, uint64_t size) {
+  for (int i = 0; i < 8; ++i) h = fnv1a(h, size >> (8 * i));
+  return h;
+}
+constexpr uint32_t version() {
+  uint32_t h = hash_text(kEntries, 2166136261u);
+  const uint64_t sizes[] = {sizeof(VlvCudaDevice), sizeof(VlvCudaProbe),     sizeof(VlvCudaMemory),
+                            sizeof(VlvCudaView),   sizeof(VlvCudaGemm),      sizeof(VlvCudaMulti),
+                            sizeof(VlvCudaAttention), sizeof(VlvCudaSchedulerStep), sizeof(VlvCudaTimestep),
+                            sizeof(VlvCudaConv),   sizeof(VlvCudaApi)};
+  for (uint64_t s : sizes) h = hash_size(h, s);
+  return h;
+}
+}  // namespace vlv_cuda_abi
+#define VLV_CUDA_ABI_VERSION (vlv_cuda_abi::version())
 #endif

@@ -1,62 +1,13 @@
-// The exported table of the C ABI (abi.h): vlv_cuda_api() hands the addon every entry point.
-#include "cuda/device.h"
+// The exported table of the C ABI (abi.h): vlv_cuda_api() hands the addon every entry point,
+// in the order of the list that also declares them (kernels.h).
 #include "cuda/kernels.h"
 
 namespace {
 const VlvCudaApi kApi = {
     VLV_CUDA_ABI_VERSION,
-    vlv::cuda::last_error,
-    vlv::cuda::set_device,
-    vlv::cuda::alloc,
-    vlv::cuda::free_block,
-    vlv::cuda::memory,
-    vlv::cuda::empty_cache,
-    vlv::cuda::copy,
-    vlv::cuda::synchronize,
-    vlv::cuda::event_record,
-    vlv::cuda::event_elapsed_ms,
-    vlv::cuda::event_destroy,
-    vlv::cuda::gemm_backend,
-    vlv::cuda::fill,
-    vlv::cuda::binary,
-    vlv::cuda::scale,
-    vlv::cuda::cast,
-    vlv::cuda::copy_strided,
-    vlv::cuda::activation,
-    vlv::cuda::activation_backward,
-    vlv::cuda::gated,
-    vlv::cuda::gated_backward,
-    vlv::cuda::softmax,
-    vlv::cuda::softmax_backward,
-    vlv::cuda::norm,
-    vlv::cuda::norm_backward,
-    vlv::cuda::group_norm,
-    vlv::cuda::group_norm_backward,
-    vlv::cuda::reduce_sum,
-    vlv::cuda::embedding,
-    vlv::cuda::embedding_backward,
-    vlv::cuda::rope,
-    vlv::cuda::cross_entropy,
-    vlv::cuda::cross_entropy_backward,
-    vlv::cuda::philox,
-    vlv::cuda::adamw,
-    vlv::cuda::clip_grad_norm,
-    vlv::cuda::gemm,
-    vlv::cuda::attention,
-    vlv::cuda::attention_backward,
-    vlv::cuda::scheduler_step,
-    vlv::cuda::im2col,
-    vlv::cuda::col2im,
-    vlv::cuda::timestep_embedding,
-    vlv::cuda::graph_begin,
-    vlv::cuda::graph_end,
-    vlv::cuda::graph_abort,
-    vlv::cuda::graph_launch,
-    vlv::cuda::graph_destroy,
-    // ABI 4 (conv)
-    vlv::cuda::conv2d_igemm,
-    vlv::cuda::conv2d_igemm_dgrad,
-    vlv::cuda::group_norm_scale_shift,
+#define VLV_CUDA_ENTRY(ret, name, params) vlv::cuda::name,
+    VLV_CUDA_API(VLV_CUDA_ENTRY)
+#undef VLV_CUDA_ENTRY
 };
 }  // namespace
 

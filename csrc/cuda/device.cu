@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "cuda/caching_allocator.h"
-#include "cuda/common.cuh"
+#include "ops/cuda/kernels/common.cuh"
 #include "cuda/device.h"
 
 namespace vlv::cuda {

@@ -6,7 +6,6 @@
 #include "core/call_context.h"
 #include "models/unet_step_graph.h"
 #include "ops/api.h"
-#include "ops/cuda_common.h"
 
 namespace vlv::models {
 
@@ -73,8 +72,7 @@ GuidedSampleResult guided_sample(Model& unet, Model& vae, Model& scheduler, cons
   const bool guided = uncond.defined() && o.guidance > 1;
   const int64_t batch = context.size(0);
   const Device device = model_device(unet);
-  const Tensor ctx = cudaops::to_device(guided ? ops::concat({batch_uncond(uncond, context), context}, 0) : context,
-                                        device);
+  const Tensor ctx = (guided ? ops::concat({batch_uncond(uncond, context), context}, 0) : context).to(device);
 
   NamedTensors sched = scheduler.run("set_timesteps", {}, {{"num_inference_steps", o.steps}});
   const Tensor timesteps = output(sched, "timesteps", "scheduler.set_timesteps");
@@ -102,13 +100,13 @@ GuidedSampleResult guided_sample(Model& unet, Model& vae, Model& scheduler, cons
 
   throw_if_cancelled();
   NamedTensors vae_config = vae.run("config", {}, {});
-  Tensor z = ops::scale(cudaops::to_device(latents, model_device(vae)),
+  Tensor z = ops::scale(latents.to(model_device(vae)),
                         1 / scalar_output(vae_config, "scaling_factor", 1.0),
                         scalar_output(vae_config, "shift_factor", 0.0));
   Tensor images = output(vae.run("decode", {{"latent", z}}, {}), "sample", "vae.decode");
   GuidedSampleResult r;
-  r.tensors = {{"images", to_unit_range(cudaops::to_device(images, Device::CPU))},
-               {"latents", cudaops::to_device(latents, Device::CPU)}};
+  r.tensors = {{"images", to_unit_range(images.to(Device::CPU))},
+               {"latents", latents.to(Device::CPU)}};
   r.graph_replays = unet_call.replays();
   r.graph_note = unet_call.note();
   return r;

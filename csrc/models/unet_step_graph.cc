@@ -1,11 +1,9 @@
 #include "models/unet_step_graph.h"
 
-#include "ops/cuda_common.h"
-
 namespace vlv::models {
 
 Tensor UNetStepGraph::eager(const Tensor& sample, const Tensor& timestep, const Tensor& context) {
-  const Tensor t = cudaops::to_device(timestep, sample.device());
+  const Tensor t = timestep.to(sample.device());
   NamedTensors out = unet_.run("forward", {{"sample", sample}, {"timestep", t}, {"encoder_hidden_states", context}}, {});
   return require_input(out, "sample", "unet.forward");
 }
@@ -19,19 +17,19 @@ bool UNetStepGraph::fits(const Tensor& sample, const Tensor& timestep, const Ten
 void UNetStepGraph::capture(const Tensor& sample, const Tensor& timestep, const Tensor& context) {
   graph_.reset();
   out_ = Tensor();
-  x_ = cudaops::empty(sample.shape(), sample.dtype());
-  t_ = cudaops::empty(timestep.shape(), timestep.dtype());
+  x_ = Tensor::empty(sample.shape(), sample.dtype(), sample.device());
+  t_ = Tensor::empty(timestep.shape(), timestep.dtype(), sample.device());
   ctx_ = context;
-  cudaops::copy_into(x_, sample);
-  cudaops::copy_into(t_, timestep);
-  graph_ = cudaops::CudaGraph::capture([&] { out_ = eager(x_, t_, ctx_); });
+  x_.copy_from(sample);
+  t_.copy_from(timestep);
+  graph_ = DeviceGraph::capture(sample.device(), [&] { out_ = eager(x_, t_, ctx_); });
 }
 
 Tensor UNetStepGraph::operator()(const Tensor& sample, const Tensor& timestep, const Tensor& context) {
   if (!enabled_ || sample.device() != Device::CUDA) return eager(sample, timestep, context);
   if (fits(sample, timestep, context)) {
-    cudaops::copy_into(x_, sample);
-    cudaops::copy_into(t_, timestep);
+    x_.copy_from(sample);
+    t_.copy_from(timestep);
   } else if (warm_ != sample.shape()) {
     graph_.reset();
     warm_ = sample.shape();

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "models/model.h"
-#include "ops/cuda_graph.h"
+#include "core/device_graph.h"
 
 namespace vlv::models {
 
@@ -31,7 +31,7 @@ class UNetStepGraph {
   int64_t replays_ = 0;
   std::string note_;
   Shape warm_;                    // input shape of the last eager call
-  cudaops::CudaGraph graph_;
+  DeviceGraph graph_;
   Tensor x_, t_, ctx_, out_;      // the graph's static inputs and output
 };
 

@@ -1,6 +1,5 @@
 #include "models/weights.h"
 
-#include "ops/cuda_common.h"
 
 #include <cmath>
 
@@ -91,7 +90,7 @@ Tensor Weights::take_as(const std::string& name, const Shape& shape, DType dtype
 }
 
 Tensor Weights::on_device(const Tensor& t) const {
-  return device_ == Device::CPU ? t : cudaops::to_device(t, device_);
+  return device_ == Device::CPU ? t : t.to(device_);
 }
 
 std::vector<std::string> Weights::unused() const {

@@ -1,11 +1,10 @@
 // The CUDA device layer for JS: tensorTo (a copy between devices; not recorded for
 // autograd), cudaMemory / cudaEmptyCache, cudaSynchronize, events for timing, the GEMM
 // backend in use, and cudaRandom (randn / rand on the device: ops::randn's device argument). Every function throws E_DEVICE when the backend is not loaded.
-#include "core/cuda_backend.h"
 #include "napi/common.h"
 #include "napi/tensor_wrap.h"
 #include "ops/api.h"
-#include "ops/cuda_common.h"
+#include "ops/cuda_device.h"
 
 namespace vlv::napi {
 
@@ -22,15 +21,14 @@ Napi::Value tensor_to(const Napi::CallbackInfo& info) {
     Tensor t = NativeTensor::unwrap(info[0], "tensor");
     Device d = parse_device(arg_string(info, 1, "device"));
     if (t.device() == d) return NativeTensor::wrap(env, t.detach());
-    return NativeTensor::wrap(env, cudaops::to_device(t, d));
+    return NativeTensor::wrap(env, t.to(d));
   });
 }
 
 Napi::Value cuda_memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    VlvCudaMemory m{};
-    cudaops::ck(cudaops::api().memory(&m), "memory");
+    const CudaMemory m = vlv::cuda_memory();
     Napi::Object o = Napi::Object::New(env);
     o.Set("inUse", double(m.in_use));
     o.Set("reserved", double(m.reserved));
@@ -45,14 +43,14 @@ Napi::Value cuda_memory(const Napi::CallbackInfo& info) {
 
 Napi::Value cuda_empty_cache(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    cudaops::ck(cudaops::api().empty_cache(), "emptyCache");
+    vlv::cuda_empty_cache();
     return info.Env().Undefined();
   });
 }
 
 Napi::Value cuda_synchronize(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    cudaops::ck(cudaops::api().synchronize(), "synchronize");
+    vlv::cuda_synchronize();
     return info.Env().Undefined();
   });
 }
@@ -64,26 +62,14 @@ Napi::Value cuda_time(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     VLV_CHECK(info.Length() >= 1 && info[0].IsFunction(), ErrorCode::Arg, "cudaTime: expects a function");
     int reps = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 1;
-    VLV_CHECK(reps >= 1, ErrorCode::Arg, "cudaTime: reps must be >= 1");
-    const VlvCudaApi& a = cudaops::api();
-    void *e0 = nullptr, *e1 = nullptr;
-    cudaops::ck(a.event_record(&e0), "cudaTime");
-    for (int i = 0; i < reps; ++i) info[0].As<Napi::Function>().Call({});
-    int rc = a.event_record(&e1);
-    float ms = 0;
-    if (rc == VLV_CUDA_OK) rc = a.event_elapsed_ms(e0, e1, &ms);
-    a.event_destroy(e0);
-    a.event_destroy(e1);
-    cudaops::ck(rc, "cudaTime");
-    return Napi::Number::New(env, double(ms) / reps);
+    Napi::Function fn = info[0].As<Napi::Function>();
+    return Napi::Number::New(env, vlv::cuda_time_ms([&] { fn.Call({}); }, reps));
   });
 }
 
 Napi::Value cuda_gemm_backend(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    char name[512] = {0};
-    cudaops::ck(cudaops::api().gemm_backend(name, sizeof(name)), "gemmBackend");
-    return Napi::String::New(info.Env(), name);
+    return Napi::String::New(info.Env(), vlv::cuda_gemm_backend());
   });
 }
 

@@ -1,11 +1,10 @@
 // info() and initCuda(): what this build is and which backend runs.
 #include "core/ceiling.h"
 #include "core/cpu_features.h"
-#include "core/cuda_backend.h"
+#include "ops/cuda_device.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "napi/common.h"
-#include "ops/cuda_common.h"
 
 #include <algorithm>
 
@@ -65,7 +64,6 @@ Napi::Value init_cuda_js(const Napi::CallbackInfo& cb) {
   std::string lib = cb.Length() > 0 && cb[0].IsString() ? cb[0].As<Napi::String>().Utf8Value() : "";
   std::string skip = cb.Length() > 1 && cb[1].IsString() ? cb[1].As<Napi::String>().Utf8Value() : "";
   const CudaStatus& s = init_cuda(lib, skip);
-  cudaops::install();  // registers the CUDA kernel table when the library loaded
   return cuda_object(env, &s);
 }
 

@@ -1,21 +1,23 @@
 #include "ops/dispatch.h"
 
-#include "autograd/autograd.h"
+#include "core/backend.h"
 #include "core/call_context.h"
+#include "core/grad_mode.h"
 
 namespace vlv {
 
 namespace {
-const KernelTable* g_cuda = nullptr;
+Recorder g_recorder = nullptr;
 }  // namespace
 
 const KernelTable& kernel_table(Device d, const char* op) {
-  if (d == Device::CPU) return cpu_kernels();
-  VLV_CHECK(g_cuda, ErrorCode::Device, op, ": the CUDA backend is not loaded (see info())");
-  return *g_cuda;
+  VLV_CHECK(has_backend(d), ErrorCode::Device, op, ": the ", device_name(d), " backend is not loaded (see info())");
+  const KernelTable* table = backend(d).kernels();
+  VLV_CHECK(table, ErrorCode::Device, op, ": the ", device_name(d), " backend has no kernels installed");
+  return *table;
 }
 
-void set_cuda_kernels(const KernelTable* table) { g_cuda = table; }
+void set_recorder(Recorder recorder) { g_recorder = recorder; }
 
 Tensors call_on(Device device, OpId op, const Attrs& attrs_in) {
   const OpInfo& info = op_info(op);
@@ -45,27 +47,12 @@ Tensors call(OpId op, const Tensors& inputs, const Attrs& attrs_in) {
   attrs.op_name = info.name;
   const KernelTable& table = kernel_table(device, info.name);
 
-  bool record = info.has_backward && any_requires_grad && grad_enabled();
+  bool record = g_recorder && info.has_backward && any_requires_grad && grad_enabled();
   if (!record) return table.forward[int(op)](inputs, attrs, nullptr);
 
   Saved saved;
   Tensors outputs = table.forward[int(op)](inputs, attrs, &saved);
-  auto node = std::make_shared<Node>();
-  node->op = op;
-  node->attrs = attrs;
-  node->inputs = inputs;
-  node->saved = std::move(saved);
-  node->device = device;
-  node->outputs.reserve(outputs.size());
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    node->outputs.push_back(outputs[i].detach());
-    if (!is_floating(outputs[i].dtype())) continue;
-    Tensor& out = outputs[i];
-    out.mutable_meta() = std::make_shared<AutogradMeta>();
-    out.mutable_meta()->requires_grad = true;
-    out.mutable_meta()->grad_fn = node;
-    out.mutable_meta()->output_index = int(i);
-  }
+  g_recorder(op, attrs, inputs, std::move(saved), outputs, device);
   return outputs;
 }
 

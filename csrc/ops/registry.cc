@@ -1,6 +1,7 @@
 // Expands the op list into the name table and the CPU kernel table.
 #include <cstring>
 
+#include "core/backend.h"
 #include "ops/kernel.h"
 
 namespace vlv {
@@ -37,5 +38,9 @@ const KernelTable& cpu_kernels() {
   static const KernelTable table = make_cpu_table();
   return table;
 }
+
+namespace {
+const bool kCpuKernelsInstalled = (backend(Device::CPU).set_kernels(&cpu_kernels()), true);
+}  // namespace
 
 }  // namespace vlv

@@ -21,7 +21,7 @@
 #include <memory>
 #include <vector>
 
-#include "cuda/attention_tiles.h"
+#include "ops/cuda/kernels/attention_tiles.h"
 #include "cuda/test/host_check.h"
 
 namespace {

@@ -14,9 +14,9 @@
 #include <cstdio>
 #include <vector>
 
-#include "cuda/attention_rows.h"
-#include "cuda/conv_igemm.h"
-#include "cuda/conv_index.h"
+#include "ops/cuda/kernels/attention_rows.h"
+#include "ops/cuda/kernels/conv_igemm.h"
+#include "ops/cuda/kernels/conv_index.h"
 #include "cuda/test/host_check.h"
 
 namespace {

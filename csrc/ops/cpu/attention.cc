@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "ops/attention_shape.h"
+#include "ops/check/attention.h"
 #include "ops/cpu/inputs.h"
 #include "ops/cpu/attention_tiles.h"
 #include "ops/kernel.h"

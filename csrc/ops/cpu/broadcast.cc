@@ -7,19 +7,6 @@
 
 namespace vlv::cpu {
 
-Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
-  size_t r = std::max(a.size(), b.size());
-  Shape out(r);
-  for (size_t i = 0; i < r; ++i) {
-    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
-    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    VLV_CHECK(da == db || da == 1 || db == 1, ErrorCode::Shape, op, ": shapes ", shape_str(a), " and ",
-              shape_str(b), " are not broadcastable (dim ", int64_t(i) - int64_t(r), ": ", da, " vs ", db, ")");
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
-}
-
 namespace {
 // Element strides of `s` read at the indices of `out` (rank >= s's): 0 along broadcast dims.
 std::vector<int64_t> read_strides(const Shape& s, const Shape& out) {

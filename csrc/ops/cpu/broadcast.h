@@ -6,12 +6,10 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/check/elementwise.h"
 #include "ops/cpu/inputs.h"
 
 namespace vlv::cpu {
-
-// The NumPy broadcast of a and b; E_SHAPE naming `op` and both shapes when they do not fit.
-Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);
 
 // Reading `a` and `b` at every index of `out`, with adjacent dims merged where both inputs
 // step alike and size-1 dims dropped. dims[k] is a merged extent; sa[k] / sb[k] the element

@@ -23,7 +23,7 @@
 #include "core/thread_pool.h"
 #include "ops/cpu/inputs.h"
 #include "ops/cpu/gemm.h"
-#include "ops/conv_shape.h"
+#include "ops/check/conv.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {

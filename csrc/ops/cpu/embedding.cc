@@ -21,9 +21,9 @@
 #include "core/thread_pool.h"
 #include "ops/cpu/gemm_w16.h"
 #include "ops/cpu/inputs.h"
-#include "ops/embedding_args.h"
+#include "ops/check/embedding.h"
 #include "ops/kernel.h"
-#include "ops/timestep_args.h"
+#include "ops/check/embedding_timestep.h"
 
 namespace vlv::cpu {
 

@@ -16,7 +16,7 @@
 #include "core/thread_pool.h"
 #include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
-#include "ops/optim_args.h"
+#include "ops/check/optim.h"
 
 namespace vlv::cpu {
 

@@ -9,7 +9,7 @@
 
 #include "core/philox.h"
 #include "core/thread_pool.h"
-#include "ops/embedding_args.h"
+#include "ops/check/embedding.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {

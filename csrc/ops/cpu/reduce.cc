@@ -15,7 +15,7 @@
 #include "core/thread_pool.h"
 #include "ops/cpu/broadcast.h"
 #include "ops/kernel.h"
-#include "ops/reduce_args.h"
+#include "ops/check/reduce.h"
 
 namespace vlv::cpu {
 

@@ -22,7 +22,7 @@
 #include "core/thread_pool.h"
 #include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
-#include "ops/shape_args.h"
+#include "ops/check/shape.h"
 
 namespace vlv::cpu {
 
@@ -207,8 +207,7 @@ Tensor permute_impl(const Tensor& x, const std::vector<int64_t>& perm) {
 }  // namespace
 
 Tensors reshape(const Tensors& in, const Attrs& attrs, Saved*) {
-  check_defined(input(in, 0), "reshape", "x");
-  return {in[0].detach().reshape(attrs.ints("shape"))};
+  return {reshape_view(input(in, 0), attrs)};
 }
 Tensors reshape_backward(const BackwardArgs& g) { return {g.grad_outputs[0].reshape(g.inputs[0].shape())}; }
 

@@ -1,0 +1,141 @@
+// CUDA kernel table, shape ops (kernel: copy_strided in csrc/cuda/elementwise.cu, plus
+// reduce_sum for the upsample backward): reshape is the CPU's view rule (device-agnostic),
+// slice (a view on dim 0), permute, concat, split, each backward the
+// adjoint copy. Any dtype moves as bytes.
+#include <algorithm>
+
+#include "ops/cuda/common.h"
+#include "ops/cuda/table.h"
+#include "ops/check/shape.h"
+
+namespace vlv::cudaops {
+
+namespace {
+// dst[..., dst_start + i, ...] = src[..., src_start + i, ...] for i < len along `dim`.
+void copy_range(const Tensor& src, int64_t dim, int64_t src_start, int64_t len, const Tensor& dst,
+                int64_t dst_start, const char* op) {
+  Shape shape = src.shape();
+  shape[size_t(dim)] = len;
+  if (shape_numel(shape) == 0) return;
+  std::vector<int64_t> ss = strides_of(src.shape()), ds = strides_of(dst.shape());
+  size_t es = dtype_size(src.dtype());
+  VlvCudaView v = view(shape, ss, op);
+  const char* s = static_cast<const char*>(src.raw()) + size_t(src_start * ss[size_t(dim)]) * es;
+  char* d = static_cast<char*>(dst.raw()) + size_t(dst_start * ds[size_t(dim)]) * es;
+  ck(api().copy_strided(int(es), &v, s, ds.data(), d), op);
+}
+
+Tensor permute_impl(const Tensor& x, const std::vector<int64_t>& dims) {
+  std::vector<int64_t> xs = strides_of(x.shape()), src;
+  Shape out;
+  for (int64_t d : dims) {
+    out.push_back(x.shape()[size_t(d)]);
+    src.push_back(xs[size_t(d)]);
+  }
+  Tensor y = empty(out, x.dtype());
+  if (y.numel() == 0) return y;
+  VlvCudaView v = view(out, src, "permute");
+  std::vector<int64_t> dst = strides_of(out);
+  ck(api().copy_strided(int(dtype_size(x.dtype())), &v, x.raw(), dst.data(), y.raw()), "permute");
+  return y;
+}
+
+}  // namespace
+
+Tensors reshape(const Tensors& in, const Attrs& attrs, Saved*) { return {reshape_view(input(in, 0), attrs)}; }
+Tensors reshape_backward(const BackwardArgs& g) { return {g.grad_outputs[0].reshape(g.inputs[0].shape())}; }
+
+Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = input(in, 0);
+  check_defined(x, "slice", "x");
+  SliceRange r = slice_range(x, attrs);
+  if (r.dim == 0) return {x.detach().slice0(r.start, r.start + r.len)};
+  Shape out = x.shape();
+  out[size_t(r.dim)] = r.len;
+  Tensor y = empty(out, x.dtype());
+  copy_range(x, r.dim, r.start, r.len, y, 0, "slice");
+  return {y};
+}
+Tensors slice_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
+  SliceRange r = slice_range(g.inputs[0], g.attrs);
+  Tensor gx = zeros(g.inputs[0].shape(), go.dtype());
+  copy_range(go, r.dim, 0, r.len, gx, r.start, "slice backward");
+  return {gx};
+}
+
+Tensors permute(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = input(in, 0);
+  check_defined(x, "permute", "x");
+  return {permute_impl(x, permute_dims(x, attrs))};
+}
+Tensors permute_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
+  return {permute_impl(go, inverse_permutation(permute_dims(g.inputs[0], g.attrs)))};
+}
+
+Tensors concat(const Tensors& in, const Attrs& attrs, Saved*) {
+  int64_t d = 0;
+  const Shape out = concat_shape(in, attrs, &d);
+  Tensor y = empty(out, in[0].dtype());
+  int64_t at = 0;
+  for (const Tensor& t : in) {
+    copy_range(t, d, 0, t.size(d), y, at, "concat");
+    at += t.size(d);
+  }
+  return {y};
+}
+Tensors concat_backward(const BackwardArgs& g) {
+  const Tensor& go = g.grad_outputs[0];
+  Tensors out(g.inputs.size());
+  if (!go.defined()) return out;
+  const int64_t d = normalize_dim(g.attrs.i("dim", 0), go.dim(), "concat");
+  int64_t at = 0;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const Tensor& t = g.inputs[i];
+    if (g.needs_grad[i]) {
+      out[i] = empty(t.shape(), go.dtype());
+      copy_range(go, d, at, t.size(d), out[i], 0, "concat backward");
+    }
+    at += t.size(d);
+  }
+  return out;
+}
+
+Tensors split(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = input(in, 0);
+  int64_t d = 0;
+  const std::vector<int64_t> sizes = split_sizes(x, attrs, &d);
+  Tensors out;
+  int64_t at = 0;
+  for (int64_t s : sizes) {
+    if (d == 0) {
+      out.push_back(x.detach().slice0(at, at + s));
+    } else {
+      Shape sh = x.shape();
+      sh[size_t(d)] = s;
+      Tensor y = empty(sh, x.dtype());
+      copy_range(x, d, at, s, y, 0, "split");
+      out.push_back(y);
+    }
+    at += s;
+  }
+  return out;
+}
+Tensors split_backward(const BackwardArgs& g) {
+  if (!g.needs_grad[0]) return {Tensor()};
+  const Tensor& x = g.inputs[0];
+  const int64_t d = normalize_dim(g.attrs.i("dim", 0), x.dim(), "split");
+  Tensor gx = zeros(x.shape(), x.dtype());
+  int64_t at = 0;
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
+    const int64_t len = g.outputs[i].size(d);
+    if (g.grad_outputs[i].defined()) copy_range(cast_to(g.grad_outputs[i], x.dtype()), d, 0, len, gx, at, "split backward");
+    at += len;
+  }
+  return {gx};
+}
+
+}  // namespace vlv::cudaops
