@@ -68,6 +68,8 @@ export interface NativeOpInfo {
   name: string;
   inputs: number;
   hasBackward: boolean;
+  /** The family its files are named by (csrc/ops/ops.h). */
+  family: string;
 }
 
 /** The addon's exports. Binding files may add more; these are the ones lib/ uses. */

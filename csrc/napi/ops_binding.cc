@@ -146,6 +146,7 @@ Napi::Value op_list(const Napi::CallbackInfo& info) {
     o.Set("name", oi.name);
     o.Set("inputs", oi.inputs);
     o.Set("hasBackward", oi.has_backward);
+    o.Set("family", oi.family);
     out.Set(uint32_t(i), o);
   }
   return out;

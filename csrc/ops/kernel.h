@@ -35,7 +35,7 @@ struct KernelTable {
 namespace cpu {
 #define VLV_BWD_DECL_1(name) Tensors name##_backward(const BackwardArgs& args);
 #define VLV_BWD_DECL_0(name)
-#define VLV_CPU_DECL(name, inputs, bwd)                              \
+#define VLV_CPU_DECL(name, inputs, bwd, family)                              \
   Tensors name(const Tensors& inputs_, const Attrs& attrs, Saved* saved); \
   VLV_BWD_DECL_##bwd(name)
 VLV_OPS(VLV_CPU_DECL)

@@ -1,6 +1,11 @@
-// THE list of ops. One row per op: X(name, inputs, has_backward).
+// THE list of ops. One row per op: X(name, inputs, has_backward, family).
 //   inputs: the number of positional tensor inputs (optional ones may be undefined);
 //           -1 = any number (concat, clip_grad_norm).
+//   family: the name every file of the op carries: ops/check/<family>, ops/grad/<family>.cc
+//           (its backward rule), ops/cpu/<family>.cc, ops/cuda/<family>.cc (host glue) and
+//           ops/cuda/kernels/<family>*.cu, scripts/fixtures/gen_<family>.py,
+//           test/fixtures/ops/<family>/ and test/ops/<family>.test.ts (test/ops/op-coverage
+//           checks that these exist for every family of the list).
 // The table expands into the OpId enum, the name table, the declarations every backend
 // must define (a missing kernel is a link error), and the op list the tests check their
 // coverage against. Semantics are fixed here; kernels, backward rules and tests follow them.
@@ -10,99 +15,99 @@
 #pragma once
 #include <cstdint>
 
-#define VLV_OPS(X)                                                                            \
-  /* Elementwise with NumPy broadcasting. */                                                  \
-  X(add, 2, 1)                /* a + b */                                                     \
-  X(sub, 2, 1)                /* a - b */                                                     \
-  X(mul, 2, 1)                /* a * b */                                                     \
-  X(div, 2, 1)                /* a / b */                                                     \
-  X(scale, 1, 1)              /* x*alpha + beta; attrs alpha=1, beta=0 */                     \
-  X(cast, 1, 1)               /* x to attrs.dtype ("f32","bf16","f16","i32","i64",...) */    \
-  /* Activations. */                                                                          \
-  X(gelu, 1, 1)               /* attrs approximate="none"|"tanh" (torch) */                   \
-  X(quick_gelu, 1, 1)         /* x * sigmoid(1.702 x) */                                      \
-  X(silu, 1, 1)               /* x * sigmoid(x) */                                            \
-  X(geglu, 1, 1)              /* x[...,2H]: (h, g) = chunk(x, 2, -1); h * gelu(g) */          \
-  X(swiglu, 2, 1)             /* silu(gate) * up; inputs gate, up */                          \
-  /* Linear algebra. */                                                                       \
-  X(matmul, 2, 1)             /* a[...,M,K] @ b[...,K,N]; attrs trans_a=0, trans_b=0 read    \
-                                 the last two dims transposed; alpha=1. Batch dims equal,     \
-                                 or b 2-D (shared by every batch). */                         \
-  X(linear, 3, 1)             /* x[...,in] @ w[out,in]^T + bias[out] (bias optional);         \
-                                 attrs activation="none"|"gelu"|"gelu_tanh"|"silu"|           \
-                                 "quick_gelu", fused after the bias */                        \
-  X(conv2d, 3, 1)             /* x[N,Cin,H,W], w[Cout,Cin/groups,kh,kw], bias[Cout] optional; \
-                                 attrs stride=1, padding=0 (int or [h,w]), groups=1 */        \
-  X(group_norm_conv2d, 5, 0)  /* conv2d(silu?(group_norm(x))) fused (the UNet resnet block): \
-                                 x, norm_weight[Cin], norm_bias[Cin], weight, bias; norm_*   \
-                                 and bias optional; attrs norm_groups, eps=1e-5, silu=0 and   \
-                                 conv2d's. Inference only: E_ARG when a gradient would be     \
-                                 recorded (use group_norm + conv2d there) */                  \
-  /* Normalisation. */                                                                        \
-  X(group_norm, 3, 1)         /* x[N,C,*], weight[C], bias[C] optional; attrs groups,         \
-                                 eps=1e-5, silu=0 (SiLU fused after the affine) */            \
-  X(layer_norm, 3, 1)         /* over the last dim; weight, bias optional; attrs eps=1e-5 */  \
-  X(rms_norm, 2, 1)           /* x * rsqrt(mean(x^2, -1) + eps) * weight; attrs eps=1e-6 */   \
-  X(softmax, 1, 1)            /* over the last dim */                                         \
-  /* Attention, fused: the [Lq,Lk] score matrix is never materialised whole. */               \
-  X(attention, 4, 1)          /* q[B,Hq,Lq,D], k[B,Hkv,Lk,D], v[B,Hkv,Lk,Dv], mask optional: \
-                                 bool (true = attend) or f32 (added to the scores),           \
-                                 broadcastable to [B,Hq,Lq,Lk]; Hq % Hkv == 0 (query head h   \
-                                 reads kv head h / (Hq/Hkv)). attrs causal=0 (query i sees    \
-                                 keys j <= i + Lk - Lq, bottom-right aligned), scale=1/sqrt(D)\
-                                 Outputs: out[B,Hq,Lq,Dv], lse[B,Hq,Lq] = logsumexp of the    \
-                                 scaled, masked scores (-inf and out = 0 where a row sees     \
-                                 no key). lse receives no gradient. */                        \
-  /* Embeddings and positions. */                                                             \
-  X(embedding, 2, 1)          /* weight[V,D], ids (i32/i64, any shape) -> [...,D]; the grad   \
-                                 to weight is a scatter-add; ids out of range: E_ARG */       \
-  X(rope, 2, 1)               /* x[B,H,L,D] rotated by positions (i32/i64 [L] or [B,L]):     \
-                                 rotate-half pairs (i, i+D/2), angle = pos * theta^(-2i/D);  \
-                                 attrs theta=10000 (Llama/Qwen2 convention) */                \
-  X(timestep_embedding, 1, 0) /* t[N] -> [N,dim]: diffusers get_timestep_embedding; attrs     \
-                                 dim, flip_sin_to_cos=0, downscale_freq_shift=1, scale=1,     \
-                                 max_period=10000 */                                          \
-  /* Shape. */                                                                                \
-  X(reshape, 1, 1)            /* attrs shape (one -1 inferred); a view */                     \
-  X(slice, 1, 1)              /* attrs dim=0, start, end; a view on dim 0, else a copy */     \
-  X(permute, 1, 1)            /* attrs dims */                                                \
-  X(concat, -1, 1)            /* attrs dim */                                                 \
-  X(split, 1, 1)              /* attrs dim, sizes: one output per size */                     \
-  X(upsample_nearest2x, 1, 1) /* [N,C,H,W] -> [N,C,2H,2W] */                                  \
-  /* Reductions and losses. */                                                                \
-  X(sum, 1, 1)                /* attrs dims (none = all), keepdim=0 */                        \
-  X(mean, 1, 1)               /* attrs dims (none = all), keepdim=0 */                        \
-  X(mse_loss, 2, 1)           /* (a-b)^2 reduced; attrs reduction="mean"|"sum"|"none" */       \
-  X(cross_entropy, 2, 1)      /* logits[N,C], targets[N] (i32/i64); attrs ignore_index=-100,  \
-                                 reduction="mean" (over non-ignored rows)|"sum"|"none";       \
-                                 grad to logits only */                                       \
-  /* Random numbers: Philox 4x32-10, the same stream on every device and thread count. */    \
-  X(randn, 0, 0)              /* attrs shape, seed, offset=0 -> f32 standard normal */        \
-  X(rand, 0, 0)               /* attrs shape, seed, offset=0 -> f32 uniform [0,1) */          \
-  /* Diffusion schedulers: one fused elementwise step; the host forms the scalars. */        \
-  X(scheduler_step, 4, 0)     /* sample, model_output, prev_x0 optional, noise optional, all  \
-                                 one shape, f32. x0 = x0_sample*sample + x0_model*            \
-                                 model_output, clamped to [-clip, clip] when clip > 0;        \
-                                 prev = sample_coef*sample + model_coef*model_output +        \
-                                 x0_coef*x0 + prev_x0_coef*prev_x0 + noise_coef*noise (a      \
-                                 missing input needs coefficient 0). Outputs prev, x0. Every  \
-                                 attr defaults to 0; f32 with fused multiply-adds in that     \
-                                 order on every SIMD level. attr guidance g (optional):       \
-                                 model_output is [uncond; cond] (2x sample's batch) and       \
-                                 stands for fma(g, cond - uncond, uncond) above: the          \
-                                 classifier-free-guidance combine in the same pass. */        \
-  /* Optimisation, in place, never recorded. */                                               \
-  X(adamw, 4, 0)              /* param, grad, exp_avg, exp_avg_sq updated in place (torch     \
-                                 AdamW); attrs lr, beta1=0.9, beta2=0.999, eps=1e-8,          \
-                                 weight_decay=0.01, step (1-based). Returns nothing. */       \
-  X(clip_grad_norm, -1, 0)    /* grads scaled in place by min(1, max_norm/(norm+1e-6)) as     \
-                                 torch.nn.utils.clip_grad_norm_; attrs max_norm; returns the  \
-                                 total L2 norm before clipping as f32[] */
+#define VLV_OPS(X)                                                                                                    \
+  /* Elementwise with NumPy broadcasting. */                                                                          \
+  X(add, 2, 1, elementwise)                 /* a + b */                                                               \
+  X(sub, 2, 1, elementwise)                 /* a - b */                                                               \
+  X(mul, 2, 1, elementwise)                 /* a * b */                                                               \
+  X(div, 2, 1, elementwise)                 /* a / b */                                                               \
+  X(scale, 1, 1, elementwise)               /* x*alpha + beta; attrs alpha=1, beta=0 */                               \
+  X(cast, 1, 1, elementwise)                /* x to attrs.dtype ("f32","bf16","f16","i32","i64",...) */               \
+  /* Activations. */                                                                                                  \
+  X(gelu, 1, 1, activation)                 /* attrs approximate="none"|"tanh" (torch) */                             \
+  X(quick_gelu, 1, 1, activation)           /* x * sigmoid(1.702 x) */                                                \
+  X(silu, 1, 1, activation)                 /* x * sigmoid(x) */                                                      \
+  X(geglu, 1, 1, activation)                /* x[...,2H]: (h, g) = chunk(x, 2, -1); h * gelu(g) */                    \
+  X(swiglu, 2, 1, activation)               /* silu(gate) * up; inputs gate, up */                                    \
+  /* Linear algebra. */                                                                                               \
+  X(matmul, 2, 1, gemm)                     /* a[...,M,K] @ b[...,K,N]; attrs trans_a=0, trans_b=0 read               \
+                                               the last two dims transposed; alpha=1. Batch dims equal,               \
+                                               or b 2-D (shared by every batch). */                                   \
+  X(linear, 3, 1, gemm)                     /* x[...,in] @ w[out,in]^T + bias[out] (bias optional);                   \
+                                               attrs activation="none"|"gelu"|"gelu_tanh"|"silu"|                     \
+                                               "quick_gelu", fused after the bias */                                  \
+  X(conv2d, 3, 1, conv)                     /* x[N,Cin,H,W], w[Cout,Cin/groups,kh,kw], bias[Cout] optional;           \
+                                               attrs stride=1, padding=0 (int or [h,w]), groups=1 */                  \
+  X(group_norm_conv2d, 5, 0, conv)          /* conv2d(silu?(group_norm(x))) fused (the UNet resnet block):            \
+                                               x, norm_weight[Cin], norm_bias[Cin], weight, bias; norm_*              \
+                                               and bias optional; attrs norm_groups, eps=1e-5, silu=0 and             \
+                                               conv2d's. Inference only: E_ARG when a gradient would be               \
+                                               recorded (use group_norm + conv2d there) */                            \
+  X(upsample_nearest2x, 1, 1, conv)         /* [N,C,H,W] -> [N,C,2H,2W] */                                            \
+  /* Normalisation. */                                                                                                \
+  X(group_norm, 3, 1, norm)                 /* x[N,C,*], weight[C], bias[C] optional; attrs groups,                   \
+                                               eps=1e-5, silu=0 (SiLU fused after the affine) */                      \
+  X(layer_norm, 3, 1, norm)                 /* over the last dim; weight, bias optional; attrs eps=1e-5 */            \
+  X(rms_norm, 2, 1, norm)                   /* x * rsqrt(mean(x^2, -1) + eps) * weight; attrs eps=1e-6 */             \
+  X(softmax, 1, 1, norm)                    /* over the last dim */                                                   \
+  /* Attention, fused: the [Lq,Lk] score matrix is never materialised whole. */                                       \
+  X(attention, 4, 1, attention)             /* q[B,Hq,Lq,D], k[B,Hkv,Lk,D], v[B,Hkv,Lk,Dv], mask optional:            \
+                                               bool (true = attend) or f32 (added to the scores),                     \
+                                               broadcastable to [B,Hq,Lq,Lk]; Hq % Hkv == 0 (query head h             \
+                                               reads kv head h / (Hq/Hkv)). attrs causal=0 (query i sees              \
+                                               keys j <= i + Lk - Lq, bottom-right aligned), scale=1/sqrt(D)          \
+                                               Outputs: out[B,Hq,Lq,Dv], lse[B,Hq,Lq] = logsumexp of the              \
+                                               scaled, masked scores (-inf and out = 0 where a row sees               \
+                                               no key). lse receives no gradient. */                                  \
+  /* Embeddings and positions. */                                                                                     \
+  X(embedding, 2, 1, embedding)             /* weight[V,D], ids (i32/i64, any shape) -> [...,D]; the grad             \
+                                               to weight is a scatter-add; ids out of range: E_ARG */                 \
+  X(rope, 2, 1, embedding)                  /* x[B,H,L,D] rotated by positions (i32/i64 [L] or [B,L]):                \
+                                               rotate-half pairs (i, i+D/2), angle = pos * theta^(-2i/D);             \
+                                               attrs theta=10000 (Llama/Qwen2 convention) */                          \
+  X(timestep_embedding, 1, 0, embedding)    /* t[N] -> [N,dim]: diffusers get_timestep_embedding; attrs               \
+                                               dim, flip_sin_to_cos=0, downscale_freq_shift=1, scale=1,               \
+                                               max_period=10000 */                                                    \
+  /* Shape. */                                                                                                        \
+  X(reshape, 1, 1, shape)                   /* attrs shape (one -1 inferred); a view */                               \
+  X(slice, 1, 1, shape)                     /* attrs dim=0, start, end; a view on dim 0, else a copy */               \
+  X(permute, 1, 1, shape)                   /* attrs dims */                                                          \
+  X(concat, -1, 1, shape)                   /* attrs dim */                                                           \
+  X(split, 1, 1, shape)                     /* attrs dim, sizes: one output per size */                               \
+  /* Reductions and losses. */                                                                                        \
+  X(sum, 1, 1, reduce)                      /* attrs dims (none = all), keepdim=0 */                                  \
+  X(mean, 1, 1, reduce)                     /* attrs dims (none = all), keepdim=0 */                                  \
+  X(mse_loss, 2, 1, reduce)                 /* (a-b)^2 reduced; attrs reduction="mean"|"sum"|"none" */                \
+  X(cross_entropy, 2, 1, reduce)            /* logits[N,C], targets[N] (i32/i64); attrs ignore_index=-100,            \
+                                               reduction="mean" (over non-ignored rows)|"sum"|"none";                 \
+                                               grad to logits only */                                                 \
+  /* Random numbers: Philox 4x32-10, the same stream on every device and thread count. */                             \
+  X(randn, 0, 0, random)                    /* attrs shape, seed, offset=0 -> f32 standard normal */                  \
+  X(rand, 0, 0, random)                     /* attrs shape, seed, offset=0 -> f32 uniform [0,1) */                    \
+  /* Diffusion schedulers: one fused elementwise step; the host forms the scalars. */                                 \
+  X(scheduler_step, 4, 0, scheduler)        /* sample, model_output, prev_x0 optional, noise optional, all            \
+                                               one shape, f32. x0 = x0_sample*sample + x0_model*                      \
+                                               model_output, clamped to [-clip, clip] when clip > 0;                  \
+                                               prev = sample_coef*sample + model_coef*model_output +                  \
+                                               x0_coef*x0 + prev_x0_coef*prev_x0 + noise_coef*noise (a                \
+                                               missing input needs coefficient 0). Outputs prev, x0. Every            \
+                                               attr defaults to 0; f32 with fused multiply-adds in that               \
+                                               order on every SIMD level. attr guidance g (optional):                 \
+                                               model_output is [uncond; cond] (2x sample's batch) and                 \
+                                               stands for fma(g, cond - uncond, uncond) above: the                    \
+                                               classifier-free-guidance combine in the same pass. */                  \
+  /* Optimisation, in place, never recorded. */                                                                       \
+  X(adamw, 4, 0, optim)                     /* param, grad, exp_avg, exp_avg_sq updated in place (torch               \
+                                               AdamW); attrs lr, beta1=0.9, beta2=0.999, eps=1e-8,                    \
+                                               weight_decay=0.01, step (1-based). Returns nothing. */                 \
+  X(clip_grad_norm, -1, 0, optim)           /* grads scaled in place by min(1, max_norm/(norm+1e-6)) as               \
+                                               torch.nn.utils.clip_grad_norm_; attrs max_norm; returns the            \
+                                               total L2 norm before clipping as f32[] */
 
 namespace vlv {
 
 enum class OpId : uint16_t {
-#define VLV_OP_ENUM(name, inputs, bwd) name,
+#define VLV_OP_ENUM(name, inputs, bwd, family) name,
   VLV_OPS(VLV_OP_ENUM)
 #undef VLV_OP_ENUM
       kCount
@@ -114,6 +119,7 @@ struct OpInfo {
   const char* name;
   int inputs;  // -1: variadic
   bool has_backward;
+  const char* family;
 };
 
 const OpInfo& op_info(OpId id);

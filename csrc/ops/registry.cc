@@ -8,7 +8,7 @@ namespace vlv {
 
 namespace {
 const OpInfo kOpInfo[] = {
-#define VLV_OP_INFO(name, inputs, bwd) {#name, inputs, bwd != 0},
+#define VLV_OP_INFO(name, inputs, bwd, family) {#name, inputs, bwd != 0, #family},
     VLV_OPS(VLV_OP_INFO)
 #undef VLV_OP_INFO
 };
@@ -17,7 +17,7 @@ const OpInfo kOpInfo[] = {
 #define VLV_BWD_PTR_0(name) nullptr
 KernelTable make_cpu_table() {
   KernelTable t{};
-#define VLV_CPU_ENTRY(name, inputs, bwd)             \
+#define VLV_CPU_ENTRY(name, inputs, bwd, family)             \
   t.forward[int(OpId::name)] = &cpu::name;           \
   t.backward[int(OpId::name)] = VLV_BWD_PTR_##bwd(name);
   VLV_OPS(VLV_CPU_ENTRY)

@@ -10,7 +10,7 @@ const KernelTable& kernels() {
     KernelTable t{};
 #define VLV_CUDA_BWD_1(name) t.backward[int(OpId::name)] = &name##_backward;
 #define VLV_CUDA_BWD_0(name) t.backward[int(OpId::name)] = nullptr;
-#define VLV_CUDA_ENTRY(name, inputs, bwd)       \
+#define VLV_CUDA_ENTRY(name, inputs, bwd, family)       \
   t.forward[int(OpId::name)] = &name;           \
   VLV_CUDA_BWD_##bwd(name)
     VLV_OPS(VLV_CUDA_ENTRY)

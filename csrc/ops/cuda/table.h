@@ -9,7 +9,7 @@
 namespace vlv::cudaops {
 #define VLV_CUDA_BWD_DECL_1(name) Tensors name##_backward(const BackwardArgs& args);
 #define VLV_CUDA_BWD_DECL_0(name)
-#define VLV_CUDA_DECL(name, inputs, bwd)                             \
+#define VLV_CUDA_DECL(name, inputs, bwd, family)                             \
   Tensors name(const Tensors& inputs_, const Attrs& attrs, Saved* saved); \
   VLV_CUDA_BWD_DECL_##bwd(name)
 VLV_OPS(VLV_CUDA_DECL)

@@ -67,7 +67,7 @@ __device__ __forceinline__ void store(__half* p, int64_t i, float v) { p[i] = __
     }                                                                             \
   }()
 
-// Element offset of linear index i of `shape` under `strides` (ndim <= 8).
+// A shape and its element strides (ndim <= 8), passed to kernels by value.
 struct Index8 {
   int ndim;
   int64_t shape[VLV_CUDA_MAX_DIMS];
@@ -83,6 +83,26 @@ inline Index8 index_of(const VlvCudaView& v) {
   }
   return r;
 }
+// The view's strides replaced (the destination of a strided copy).
+inline Index8 with_strides(Index8 r, const int64_t* strides) {
+  for (int d = 0; d < r.ndim; ++d) r.strides[d] = strides[d];
+  return r;
+}
+
+// Elements of a view.
+inline int64_t numel(const VlvCudaView& v) {
+  int64_t n = 1;
+  for (int d = 0; d < v.ndim; ++d) n *= v.shape[d];
+  return n;
+}
+
+// VLV_CUDA_E_ARG for a rank the kernels cannot index.
+inline int check_view(const VlvCudaView* v, const char* op) {
+  if (v->ndim < 0 || v->ndim > VLV_CUDA_MAX_DIMS)
+    return set_error(VLV_CUDA_E_ARG, std::string(op) + ": at most 8 dims on CUDA, got " + std::to_string(v->ndim));
+  return VLV_CUDA_OK;
+}
+// Element offset of linear index i of `shape` under `strides`.
 __device__ __forceinline__ int64_t offset_of(int64_t i, int ndim, const int64_t* shape, const int64_t* strides) {
   int64_t off = 0;
   for (int d = ndim - 1; d >= 0; --d) {

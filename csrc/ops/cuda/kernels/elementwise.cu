@@ -2,9 +2,8 @@
 // the inputs, ndim <= 8, one IEEE op per element in f32 as on the CPU), scale (x*alpha+beta),
 // cast between every dtype (the CPU's rules: floats round to nearest even, floats to
 // integers truncate toward zero with NaN / out of range giving the integer minimum, u8 is the
-// low byte of the i32 result, integers wrap, bool = x != 0), and the strided copy that
-// permute, concat, split, slice, expand and nearest upsampling are made of.
-// Backward rules are composed in the addon (csrc/ops/cuda_elementwise.cc).
+// low byte of the i32 result, integers wrap, bool = x != 0). The strided copy the shape ops
+// are made of is in shape.cu. Backward rules are composed in the addon (ops/cuda/elementwise.cc).
 // Not measured on a GPU yet.
 #include "ops/cuda/kernels/common.cuh"
 #include "cuda/kernels.h"
@@ -83,27 +82,6 @@ __global__ void cast_kernel(int sd, int dd, const void* x, void* y, int64_t n) {
   VLV_KERNEL_LOOP(i, n) write_any(dd, y, i, read_any(sd, x, i));
 }
 
-template <class E>
-__global__ void copy_strided_kernel(Index8 src, const E* x, Index8 dst, E* y, int64_t n) {
-  VLV_KERNEL_LOOP(i, n) y[offset_of(i, src.ndim, src.shape, dst.strides)] = x[offset_of(i, src.ndim, src.shape, src.strides)];
-}
-
-Index8 with_strides(Index8 r, const int64_t* strides) {
-  for (int d = 0; d < r.ndim; ++d) r.strides[d] = strides[d];
-  return r;
-}
-
-int64_t numel(const VlvCudaView& v) {
-  int64_t n = 1;
-  for (int d = 0; d < v.ndim; ++d) n *= v.shape[d];
-  return n;
-}
-
-int check_view(const VlvCudaView* v, const char* op) {
-  if (v->ndim < 0 || v->ndim > VLV_CUDA_MAX_DIMS)
-    return set_error(VLV_CUDA_E_ARG, std::string(op) + ": at most 8 dims on CUDA, got " + std::to_string(v->ndim));
-  return VLV_CUDA_OK;
-}
 }  // namespace
 
 int fill(int dtype, int64_t n, float value, void* y) {
@@ -154,23 +132,6 @@ int cast(int sd, int dd, int64_t n, const void* x, void* y) {
   if (n == 0) return VLV_CUDA_OK;
   cast_kernel<<<blocks_for(n, 256), 256, 0, stream()>>>(sd, dd, x, y, n);
   return launched("cast");
-}
-
-int copy_strided(int elem_bytes, const VlvCudaView* src, const void* x, const int64_t* dst_strides, void* y) {
-  if (int rc = device_ok()) return rc;
-  if (int rc = check_view(src, "copy_strided")) return rc;
-  int64_t n = numel(*src);
-  if (n == 0) return VLV_CUDA_OK;
-  Index8 s = index_of(*src), d = with_strides(s, dst_strides);
-  unsigned g = blocks_for(n, 256);
-  switch (elem_bytes) {
-    case 1: copy_strided_kernel<<<g, 256, 0, stream()>>>(s, static_cast<const uint8_t*>(x), d, static_cast<uint8_t*>(y), n); break;
-    case 2: copy_strided_kernel<<<g, 256, 0, stream()>>>(s, static_cast<const uint16_t*>(x), d, static_cast<uint16_t*>(y), n); break;
-    case 4: copy_strided_kernel<<<g, 256, 0, stream()>>>(s, static_cast<const uint32_t*>(x), d, static_cast<uint32_t*>(y), n); break;
-    case 8: copy_strided_kernel<<<g, 256, 0, stream()>>>(s, static_cast<const uint64_t*>(x), d, static_cast<uint64_t*>(y), n); break;
-    default: return set_error(VLV_CUDA_E_ARG, "copy_strided: element size " + std::to_string(elem_bytes));
-  }
-  return launched("copy_strided");
 }
 
 }  // namespace vlv::cuda
