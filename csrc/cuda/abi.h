@@ -3,8 +3,9 @@
 // decide whether CUDA is usable) and vlv_cuda_api (the table below). Nothing else crosses:
 // no C++ types, no exceptions. The library owns the device layer (device choice, one stream
 // per device, the caching allocator, pinned staging, events) and raw kernel launches on
-// device pointers; the addon (csrc/ops/cuda_*.cc) wraps them into a vlv::KernelTable:
-// shape checks, output allocation, broadcasting plans and backward rules live there.
+// device pointers; the addon (csrc/ops/cuda/<family>.cc) wraps them into a vlv::KernelTable:
+// argument checks (ops/check), output allocation and broadcasting plans live there; the
+// backward rules are device-independent (ops/grad).
 //
 // Every function returns a status (VLV_CUDA_OK or a VLV_CUDA_E_* code) and, on failure,
 // leaves a message for last_error() (thread-local). Any CUDA error other than an allocation

@@ -1,5 +1,5 @@
 // conv2d's data movement on CUDA: im2col of a whole batch and its adjoint col2im. The addon
-// (csrc/ops/cuda_conv.cc) turns conv2d into batched GEMMs over the groups on them:
+// (ops/cuda/conv.cc) turns conv2d into batched GEMMs over the groups on them:
 //   col[g][k][n*P + p], k = (ci*kh + ky)*kw + kx over the group's input channels ci, P = ho*wo,
 //   holds x[n][g*cig + ci][oy*sh - ph + ky][ox*sw - pw + kx] (0 outside the image).
 // col2im is written as a gather (each input element sums the col entries that read it, in

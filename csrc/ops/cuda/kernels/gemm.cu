@@ -1,5 +1,5 @@
 // GEMM entry: cuBLAS when it can be loaded at run time, else the own kernels
-// (gemm_kernels.cu). The build machine has no cuBLAS, so the few entry points are declared
+// (gemm_mma.cu). The build machine has no cuBLAS, so the few entry points are declared
 // here and found with dlopen/dlsym: VLV_CUBLAS names the library; otherwise libcublas.so,
 // .so.13, .so.12 on the loader's path, /usr/local/cuda*/lib64 and the nvidia-cublas wheels
 // of Python installs (PyTorch's) are tried. VLV_GEMM=own forces the own kernels (tests run

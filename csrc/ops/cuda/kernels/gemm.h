@@ -1,4 +1,4 @@
-// GEMM pieces shared by gemm.cu (backend choice, cuBLAS) and gemm_kernels.cu (own kernels).
+// GEMM pieces shared by gemm.cu (backend choice, cuBLAS) and gemm_mma.cu (own kernels).
 #pragma once
 #include "cuda/abi.h"
 

@@ -1,4 +1,4 @@
-// The tensor-core primitive of the own GEMM (gemm_kernels.cu) and the implicit-GEMM conv
+// The tensor-core primitive of the own GEMM (gemm_mma.cu) and the implicit-GEMM conv
 // (conv_igemm.cu): one mma.sync.m16n8k16 with f32 accumulators, bf16 or f16 operands, and a
 // warp's k step over a 64x32 tile (fragment layouts: mma_frag.h). Device code only; not run on a GPU yet.
 #pragma once

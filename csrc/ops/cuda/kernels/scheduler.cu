@@ -1,5 +1,5 @@
 // scheduler_step: the per-step update of every diffusion scheduler in one elementwise kernel,
-// the CPU's sequence of operations (csrc/ops/cpu/scheduler_step.cc) per element in f32:
+// the CPU's sequence of operations (csrc/ops/cpu/scheduler.cc) per element in f32:
 //   m    = fma(guidance, mc - m, m)  (guided: mc is the conditional half, m the unconditional)
 //   x0   = fma(x0_model, m, x0_sample*x)  (clamped to [-clip, clip] when clip > 0; NaN stays)
 //   prev = fma(x0_coef, x0, fma(model, m, sample*x)) [+ prev_x0_coef*p] [+ noise_coef*noise]
