@@ -31,30 +31,21 @@ struct Encoder {
   MidBlock2D mid_block;
   GroupNorm conv_norm_out;
 
-  Encoder(Weights& w, int64_t in_channels, int64_t latent_channels, const std::vector<int64_t>& channels,
+  Encoder(const WeightBuilder& vb, int64_t in_channels, int64_t latent_channels, const std::vector<int64_t>& channels,
           int64_t layers, bool mid_attention, const ResnetOptions& opt) {
-    conv_in = Conv2d::load(w, "encoder.conv_in", in_channels, channels[0], 3, 1, 1);
+    conv_in = Conv2d::load(vb.at("conv_in"), in_channels, channels[0], 3, 1, 1);
     for (size_t i = 0; i < channels.size(); ++i)
-      down_blocks.push_back(DownEncoderBlock2D::load(w, "encoder.down_blocks." + std::to_string(i),
-                                                     i == 0 ? channels[0] : channels[i - 1], channels[i], layers,
-                                                     i + 1 < channels.size(), opt));
-    mid_block = MidBlock2D::load(w, "encoder.mid_block", channels.back(), mid_attention, opt);
-    conv_norm_out = GroupNorm::load(w, "encoder.conv_norm_out", channels.back(), opt.groups, kEps);
-    conv_out = Conv2d::load(w, "encoder.conv_out", channels.back(), 2 * latent_channels, 3, 1, 1);
+      down_blocks.push_back(DownEncoderBlock2D::load(vb.at("down_blocks").at(i), i == 0 ? channels[0] : channels[i - 1],
+                                                     channels[i], layers, i + 1 < channels.size(), opt));
+    mid_block = MidBlock2D::load(vb.at("mid_block"), channels.back(), mid_attention, opt);
+    conv_norm_out = GroupNorm::load(vb.at("conv_norm_out"), channels.back(), opt.groups, kEps);
+    conv_out = Conv2d::load(vb.at("conv_out"), channels.back(), 2 * latent_channels, 3, 1, 1);
   }
 
   Tensor operator()(const Tensor& x) const {
     Tensor h = conv_in(x);
     for (const DownEncoderBlock2D& b : down_blocks) h = b(h);
     return conv_out(conv_norm_out(mid_block(h), /*silu=*/true));
-  }
-
-  void collect(NamedTensors& p) const {
-    conv_in.collect(p, "encoder.conv_in");
-    for (size_t i = 0; i < down_blocks.size(); ++i) down_blocks[i].collect(p, "encoder.down_blocks." + std::to_string(i));
-    mid_block.collect(p, "encoder.mid_block");
-    conv_norm_out.collect(p, "encoder.conv_norm_out");
-    conv_out.collect(p, "encoder.conv_out");
   }
 };
 
@@ -64,31 +55,22 @@ struct Decoder {
   std::vector<UpDecoderBlock2D> up_blocks;
   GroupNorm conv_norm_out;
 
-  Decoder(Weights& w, int64_t latent_channels, int64_t out_channels, const std::vector<int64_t>& channels,
+  Decoder(const WeightBuilder& vb, int64_t latent_channels, int64_t out_channels, const std::vector<int64_t>& channels,
           int64_t layers, bool mid_attention, const ResnetOptions& opt) {
     std::vector<int64_t> rev(channels.rbegin(), channels.rend());
-    conv_in = Conv2d::load(w, "decoder.conv_in", latent_channels, rev[0], 3, 1, 1);
-    mid_block = MidBlock2D::load(w, "decoder.mid_block", rev[0], mid_attention, opt);
+    conv_in = Conv2d::load(vb.at("conv_in"), latent_channels, rev[0], 3, 1, 1);
+    mid_block = MidBlock2D::load(vb.at("mid_block"), rev[0], mid_attention, opt);
     for (size_t i = 0; i < rev.size(); ++i)
-      up_blocks.push_back(UpDecoderBlock2D::load(w, "decoder.up_blocks." + std::to_string(i),
-                                                 i == 0 ? rev[0] : rev[i - 1], rev[i], layers + 1,
-                                                 i + 1 < rev.size(), opt));
-    conv_norm_out = GroupNorm::load(w, "decoder.conv_norm_out", channels[0], opt.groups, kEps);
-    conv_out = Conv2d::load(w, "decoder.conv_out", channels[0], out_channels, 3, 1, 1);
+      up_blocks.push_back(UpDecoderBlock2D::load(vb.at("up_blocks").at(i), i == 0 ? rev[0] : rev[i - 1], rev[i],
+                                                 layers + 1, i + 1 < rev.size(), opt));
+    conv_norm_out = GroupNorm::load(vb.at("conv_norm_out"), channels[0], opt.groups, kEps);
+    conv_out = Conv2d::load(vb.at("conv_out"), channels[0], out_channels, 3, 1, 1);
   }
 
   Tensor operator()(const Tensor& z) const {
     Tensor h = mid_block(conv_in(z));
     for (const UpDecoderBlock2D& b : up_blocks) h = b(h);
     return conv_out(conv_norm_out(h, /*silu=*/true));
-  }
-
-  void collect(NamedTensors& p) const {
-    conv_in.collect(p, "decoder.conv_in");
-    mid_block.collect(p, "decoder.mid_block");
-    for (size_t i = 0; i < up_blocks.size(); ++i) up_blocks[i].collect(p, "decoder.up_blocks." + std::to_string(i));
-    conv_norm_out.collect(p, "decoder.conv_norm_out");
-    conv_out.collect(p, "decoder.conv_out");
   }
 };
 
@@ -131,7 +113,7 @@ Tensor scalar(double v) {
 
 class AutoencoderKL : public Model {
  public:
-  AutoencoderKL(const Config& c, Weights& w) {
+  AutoencoderKL(const Config& c, const WeightBuilder& vb) {
     in_channels_ = c.i("in_channels", 3);
     int64_t out_channels = c.i("out_channels", 3);
     latent_channels_ = c.i("latent_channels", 4);
@@ -155,10 +137,12 @@ class AutoencoderKL : public Model {
     bool quant = c.b("use_quant_conv", true), post_quant = c.b("use_post_quant_conv", true);
     c.check_unread({"_class_name", "_diffusers_version", "_name_or_path", "latents_mean", "latents_std"});
 
-    encoder_ = std::make_unique<Encoder>(w, in_channels_, latent_channels_, channels, layers, mid_attention, opt);
-    decoder_ = std::make_unique<Decoder>(w, latent_channels_, out_channels, channels, layers, mid_attention, opt);
-    if (quant) quant_conv_ = Conv2d::load(w, "quant_conv", 2 * latent_channels_, 2 * latent_channels_, 1);
-    if (post_quant) post_quant_conv_ = Conv2d::load(w, "post_quant_conv", latent_channels_, latent_channels_, 1);
+    encoder_ = std::make_unique<Encoder>(vb.at("encoder"), in_channels_, latent_channels_, channels, layers,
+                                         mid_attention, opt);
+    decoder_ = std::make_unique<Decoder>(vb.at("decoder"), latent_channels_, out_channels, channels, layers,
+                                         mid_attention, opt);
+    if (quant) quant_conv_ = Conv2d::load(vb.at("quant_conv"), 2 * latent_channels_, 2 * latent_channels_, 1);
+    if (post_quant) post_quant_conv_ = Conv2d::load(vb.at("post_quant_conv"), latent_channels_, latent_channels_, 1);
   }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs&) override {
@@ -170,15 +154,6 @@ class AutoencoderKL : public Model {
       return out;
     }
     fail(ErrorCode::Arg, "vae: unknown method '", method, "' (encode, decode, config)");
-  }
-
-  NamedTensors parameters() const override {
-    NamedTensors p;
-    encoder_->collect(p);
-    decoder_->collect(p);
-    if (quant_conv_.defined()) quant_conv_.collect(p, "quant_conv");
-    if (post_quant_conv_.defined()) post_quant_conv_.collect(p, "post_quant_conv");
-    return p;
   }
 
  private:
@@ -228,7 +203,7 @@ class AutoencoderKL : public Model {
   Conv2d quant_conv_, post_quant_conv_;
 };
 
-std::unique_ptr<Model> make_vae(const Config& c, Weights& w) { return std::make_unique<AutoencoderKL>(c, w); }
+std::unique_ptr<Model> make_vae(const Config& c, const WeightBuilder& vb) { return std::make_unique<AutoencoderKL>(c, vb); }
 
 }  // namespace
 

@@ -77,29 +77,19 @@ Tensor channel_attention(const DavitBlock& b, const Tensor& x) {
   return b.proj(ops::reshape(ops::permute(o, {0, 3, 1, 2}), {B, N, C}));
 }
 
-DavitBlock load_block(Weights& w, const std::string& p, const std::string& attn, int64_t dim, int64_t heads) {
+// attn: "window_attn" (spatial blocks) or "channel_attn" (channel blocks).
+DavitBlock load_block(const WeightBuilder& vb, const std::string& attn, int64_t dim, int64_t heads) {
   DavitBlock b;
   b.heads = heads;
-  b.conv1 = DepthwiseConv::load(w, p + "conv1.fn.dw", dim);
-  b.conv2 = DepthwiseConv::load(w, p + "conv2.fn.dw", dim);
-  b.attn_norm = LayerNorm::load(w, p + attn + ".norm", dim, 1e-5);
-  b.qkv = Linear::load(w, p + attn + ".fn.qkv", dim, 3 * dim);
-  b.proj = Linear::load(w, p + attn + ".fn.proj", dim, dim);
-  b.ffn_norm = LayerNorm::load(w, p + "ffn.norm", dim, 1e-5);
-  b.fc1 = Linear::load(w, p + "ffn.fn.net.fc1", dim, kMlpRatio * dim);
-  b.fc2 = Linear::load(w, p + "ffn.fn.net.fc2", kMlpRatio * dim, dim);
+  b.conv1 = DepthwiseConv::load(vb.at("conv1.fn.dw"), dim);
+  b.conv2 = DepthwiseConv::load(vb.at("conv2.fn.dw"), dim);
+  b.attn_norm = LayerNorm::load(vb.at(attn).at("norm"), dim, 1e-5);
+  b.qkv = Linear::load(vb.at(attn).at("fn.qkv"), dim, 3 * dim);
+  b.proj = Linear::load(vb.at(attn).at("fn.proj"), dim, dim);
+  b.ffn_norm = LayerNorm::load(vb.at("ffn.norm"), dim, 1e-5);
+  b.fc1 = Linear::load(vb.at("ffn.fn.net.fc1"), dim, kMlpRatio * dim);
+  b.fc2 = Linear::load(vb.at("ffn.fn.net.fc2"), kMlpRatio * dim, dim);
   return b;
-}
-
-void collect_block(const DavitBlock& b, NamedTensors& out, const std::string& p, const std::string& attn) {
-  b.conv1.collect(out, p + "conv1.fn.dw");
-  b.conv2.collect(out, p + "conv2.fn.dw");
-  b.attn_norm.collect(out, p + attn + ".norm");
-  b.qkv.collect(out, p + attn + ".fn.qkv");
-  b.proj.collect(out, p + attn + ".fn.proj");
-  b.ffn_norm.collect(out, p + "ffn.norm");
-  b.fc1.collect(out, p + "ffn.fn.net.fc1");
-  b.fc2.collect(out, p + "ffn.fn.net.fc2");
 }
 
 std::vector<int64_t> per_stage(const Config& c, const std::string& key, size_t n) {
@@ -113,16 +103,11 @@ std::vector<int64_t> per_stage(const Config& c, const std::string& key, size_t n
 
 }  // namespace
 
-DepthwiseConv DepthwiseConv::load(Weights& w, const std::string& prefix, int64_t dim) {
-  return {w.take(prefix + ".weight", {dim, 1, 3, 3}), w.take(prefix + ".bias", {dim})};
+DepthwiseConv DepthwiseConv::load(const WeightBuilder& vb, int64_t dim) {
+  return {vb.take("weight", {dim, 1, 3, 3}), vb.take("bias", {dim})};
 }
 
-void DepthwiseConv::collect(NamedTensors& out, const std::string& prefix) const {
-  out[prefix + ".weight"] = weight;
-  out[prefix + ".bias"] = bias;
-}
-
-DaViT::DaViT(const Config& c, Weights& w, const std::string& prefix) {
+DaViT::DaViT(const Config& c, const WeightBuilder& vb) {
   dims_ = c.ints("dim_embed");
   size_t n = dims_.size();
   VLV_CHECK(n >= 1, ErrorCode::FileFormat, c.source(), ": dim_embed is empty");
@@ -143,17 +128,17 @@ DaViT::DaViT(const Config& c, Weights& w, const std::string& prefix) {
               " must be a multiple of num_heads ", heads[i], " and num_groups ", groups[i],
               " (patch size and stride >= 1)");
     DavitStage s;
-    std::string cp = prefix + "convs." + std::to_string(i) + ".";
-    s.embed.weight = w.take(cp + "proj.weight", {dim, cin, ksize[i], ksize[i]});
-    s.embed.bias = w.take(cp + "proj.bias", {dim});
+    const WeightBuilder conv = vb.at("convs").at(i);
+    s.embed.weight = conv.take("proj.weight", {dim, cin, ksize[i], ksize[i]});
+    s.embed.bias = conv.take("proj.bias", {dim});
     s.embed.pre_norm = prenorm[i];
-    s.embed.norm = LayerNorm::load(w, cp + "norm", prenorm[i] ? cin : dim, 1e-5);
+    s.embed.norm = LayerNorm::load(conv.at("norm"), prenorm[i] ? cin : dim, 1e-5);
     s.embed.stride = stride[i];
     s.embed.padding = pad[i];
     for (int64_t j = 0; j < depths[i]; ++j) {
-      std::string bp = prefix + "blocks." + std::to_string(i) + "." + std::to_string(j) + ".";
-      s.spatial.push_back(load_block(w, bp + "spatial_block.", "window_attn", dim, heads[i]));
-      s.channel.push_back(load_block(w, bp + "channel_block.", "channel_attn", dim, groups[i]));
+      const WeightBuilder block = vb.at("blocks").at(i).at(j);
+      s.spatial.push_back(load_block(block.at("spatial_block"), "window_attn", dim, heads[i]));
+      s.channel.push_back(load_block(block.at("channel_block"), "channel_attn", dim, groups[i]));
     }
     stages_.push_back(std::move(s));
   }
@@ -191,21 +176,6 @@ Tensor DaViT::forward(const Tensor& pixel_values, int64_t* out_h, int64_t* out_w
   *out_h = h;
   *out_w = w;
   return x;
-}
-
-void DaViT::collect(NamedTensors& out, const std::string& prefix) const {
-  for (size_t i = 0; i < stages_.size(); ++i) {
-    const DavitStage& s = stages_[i];
-    std::string cp = prefix + "convs." + std::to_string(i) + ".";
-    out[cp + "proj.weight"] = s.embed.weight;
-    out[cp + "proj.bias"] = s.embed.bias;
-    s.embed.norm.collect(out, cp + "norm");
-    for (size_t j = 0; j < s.spatial.size(); ++j) {
-      std::string bp = prefix + "blocks." + std::to_string(i) + "." + std::to_string(j) + ".";
-      collect_block(s.spatial[j], out, bp + "spatial_block.", "window_attn");
-      collect_block(s.channel[j], out, bp + "channel_block.", "channel_attn");
-    }
-  }
 }
 
 }  // namespace vlv::models

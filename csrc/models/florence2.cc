@@ -57,16 +57,14 @@ std::vector<std::string> with(std::vector<std::string> extra) {
   return extra;
 }
 
-const std::string kLm = "language_model.";
-
 class Florence2Model : public Model {
  public:
-  Florence2Model(const Config& c, Weights& w) {
+  Florence2Model(const Config& c, const WeightBuilder& vb) {
     c.expect_string("model_type", "florence2");
     Config vc = c.sub("vision_config");
     vc.expect_string("model_type", "davit");
-    tower_.emplace(vc, w, "vision_tower.");
-    projection_.emplace(vc, w, tower_->dim_out());
+    tower_.emplace(vc, vb.at("vision_tower"));
+    projection_.emplace(vc, vb, tower_->dim_out());
     // drop_path_rate: stochastic depth, identity in eval; enable_checkpoint: memory only.
     vc.check_unread(with({"drop_path_rate", "enable_checkpoint", "tie_word_embeddings"}));
 
@@ -96,15 +94,16 @@ class Florence2Model : public Model {
                           "gradient_checkpointing", "num_hidden_layers", "normalize_before", "add_final_layer_norm",
                           "add_bias_logits"}));
 
-    shared_ = w.take(kLm + "model.shared.weight", {vocab_, dim_});
-    take_alias(w, kLm + "model.encoder.embed_tokens.weight");
-    take_alias(w, kLm + "model.decoder.embed_tokens.weight");
-    if (tied) take_alias(w, kLm + "lm_head.weight");
-    else lm_head_ = w.take(kLm + "lm_head.weight", {vocab_, dim_});
+    const WeightBuilder lm = vb.at("language_model");
+    shared_ = lm.take("model.shared.weight", {vocab_, dim_});
+    take_alias(lm, "model.encoder.embed_tokens.weight");
+    take_alias(lm, "model.decoder.embed_tokens.weight");
+    if (tied) take_alias(lm, "lm_head.weight");
+    else lm_head_ = lm.take("lm_head.weight", {vocab_, dim_});
     if (!lm_head_.defined()) lm_head_ = shared_;
-    final_logits_bias_ = w.take(kLm + "final_logits_bias", {1, vocab_});
-    encoder_.emplace(enc, w, kLm + "model.encoder.", false);
-    decoder_.emplace(dec, w, kLm + "model.decoder.", true);
+    final_logits_bias_ = lm.take("final_logits_bias", {1, vocab_});
+    encoder_.emplace(enc, lm.at("model.encoder"), false);
+    decoder_.emplace(dec, lm.at("model.decoder"), true);
 
     // Top level: the sub-configs govern the modules (the reference builds them from
     // vision_config / text_config); vocab_size and projection_dim here mirror them, and
@@ -133,27 +132,15 @@ class Florence2Model : public Model {
          "' (vision_tower, image_features, merge, encoder, query_decoder, lm_head, generate)");
   }
 
-  NamedTensors parameters() const override {
-    NamedTensors p;
-    tower_->collect(p, "vision_tower.");
-    projection_->collect(p);
-    p[kLm + "model.shared.weight"] = shared_;
-    p[kLm + "model.encoder.embed_tokens.weight"] = shared_;
-    p[kLm + "model.decoder.embed_tokens.weight"] = shared_;
-    p[kLm + "lm_head.weight"] = lm_head_;
-    p[kLm + "final_logits_bias"] = final_logits_bias_;
-    encoder_->collect(p);
-    decoder_->collect(p);
-    return p;
-  }
-
  private:
-  // A stored copy of the shared table: used (it is the same tensor) if it holds the same values.
-  void take_alias(Weights& w, const std::string& name) {
-    if (!w.has(name)) return;
-    Tensor t = w.take(name, {vocab_, dim_});
-    VLV_CHECK(std::memcmp(t.data<float>(), shared_.data<float>(), t.nbytes()) == 0, ErrorCode::FileFormat, w.source(),
-              ": '", name, "' must equal language_model.model.shared.weight (the tied word embeddings)");
+  // A name of the shared table (listed as a parameter under it). A stored copy under that
+  // name is used (it is the same tensor) if it holds the same values.
+  void take_alias(const WeightBuilder& lm, const std::string& name) {
+    lm.alias(name, shared_);
+    if (!lm.has(name)) return;
+    Tensor t = lm.take_unlisted(name, {vocab_, dim_});
+    VLV_CHECK(std::memcmp(t.data<float>(), shared_.data<float>(), t.nbytes()) == 0, ErrorCode::FileFormat, lm.source(),
+              ": '", lm.key(name), "' must equal language_model.model.shared.weight (the tied word embeddings)");
   }
 
   // text_config's generation fields: the defaults of generate()'s options, the special tokens,
@@ -254,7 +241,9 @@ class Florence2Model : public Model {
   Tensor shared_, lm_head_, final_logits_bias_;
 };
 
-std::unique_ptr<Model> make_florence2(const Config& c, Weights& w) { return std::make_unique<Florence2Model>(c, w); }
+std::unique_ptr<Model> make_florence2(const Config& c, const WeightBuilder& vb) {
+  return std::make_unique<Florence2Model>(c, vb);
+}
 
 }  // namespace
 

@@ -9,7 +9,7 @@
 
 namespace vlv::models {
 
-ImageProjection::ImageProjection(const Config& c, Weights& w, int64_t dim) : dim_(dim) {
+ImageProjection::ImageProjection(const Config& c, const WeightBuilder& vb, int64_t dim) : dim_(dim) {
   Config pos = c.sub("image_pos_embed");
   pos.expect_string("type", "learned_abs_2d");
   int64_t max_pos = pos.i("max_pos_embeddings");
@@ -29,11 +29,11 @@ ImageProjection::ImageProjection(const Config& c, Weights& w, int64_t dim) : dim
     else fail(ErrorCode::FileFormat, c.source(), ": invalid image_feature_source '", s, "'");
   }
 
-  row_embeddings_ = w.take("image_pos_embed.row_embeddings.weight", {max_pos, dim / 2});
-  column_embeddings_ = w.take("image_pos_embed.column_embeddings.weight", {max_pos, dim - dim / 2});
-  temporal_ = w.take("visual_temporal_embed.pos_idx_to_embed", {max_t, dim});
-  projection_ = w.take("image_projection", {dim, proj_dim});
-  norm_ = LayerNorm::load(w, "image_proj_norm", proj_dim, 1e-5);
+  row_embeddings_ = vb.take("image_pos_embed.row_embeddings.weight", {max_pos, dim / 2});
+  column_embeddings_ = vb.take("image_pos_embed.column_embeddings.weight", {max_pos, dim - dim / 2});
+  temporal_ = vb.take("visual_temporal_embed.pos_idx_to_embed", {max_t, dim});
+  projection_ = vb.take("image_projection", {dim, proj_dim});
+  norm_ = LayerNorm::load(vb.at("image_proj_norm"), proj_dim, 1e-5);
 }
 
 Tensor ImageProjection::operator()(const Tensor& tokens, int64_t h, int64_t w) const {
@@ -54,14 +54,6 @@ Tensor ImageProjection::operator()(const Tensor& tokens, int64_t h, int64_t w) c
   for (Source s : sources_) parts.push_back(s == Source::SpatialAvg ? ops::mean(z, {1}, true) : z);
   Tensor x = parts.size() == 1 ? parts[0] : ops::concat(parts, 1);
   return norm_(ops::matmul(x, projection_));
-}
-
-void ImageProjection::collect(NamedTensors& out) const {
-  out["image_pos_embed.row_embeddings.weight"] = row_embeddings_;
-  out["image_pos_embed.column_embeddings.weight"] = column_embeddings_;
-  out["visual_temporal_embed.pos_idx_to_embed"] = temporal_;
-  out["image_projection"] = projection_;
-  norm_.collect(out, "image_proj_norm");
 }
 
 }  // namespace vlv::models

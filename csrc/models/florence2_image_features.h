@@ -14,11 +14,12 @@ class ImageProjection {
  public:
   // Reads image_pos_embed, visual_temporal_embedding, image_feature_source and
   // projection_dim from vision_config; `dim` is the tower's output width.
-  ImageProjection(const Config& vision, Weights& w, int64_t dim);
+  // Its weights under vb: image_pos_embed.*, visual_temporal_embed.*, image_projection,
+  // image_proj_norm.*.
+  ImageProjection(const Config& vision, const WeightBuilder& vb, int64_t dim);
 
   // tokens [B, h*w, dim] (row-major) -> [B, sources' tokens, projection_dim].
   Tensor operator()(const Tensor& tokens, int64_t h, int64_t w) const;
-  void collect(NamedTensors& out) const;
 
  private:
   enum class Source { SpatialAvg, AllPositions };

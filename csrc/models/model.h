@@ -1,6 +1,8 @@
 // Model: a network built from a config and its weights, run by method name on named
 // tensors. One interface for every architecture lets one binding serve them all; each
-// architecture registers a factory under its kind ("clip_text", "qwen2", ...).
+// architecture registers a factory under its kind ("clip_text", "qwen2", ...). The factory
+// builds the model through a WeightBuilder, which registers every tensor taken as a parameter
+// under its reference name; then every checkpoint key must have been taken.
 #pragma once
 #include <map>
 #include <memory>
@@ -8,12 +10,11 @@
 
 #include "core/tensor.h"
 #include "models/config.h"
+#include "models/weight_builder.h"
 #include "models/weights.h"
 #include "ops/attrs.h"
 
 namespace vlv::models {
-
-using NamedTensors = std::map<std::string, Tensor>;
 
 class Model {
  public:
@@ -21,17 +22,30 @@ class Model {
   // Runs a method ("forward", ...) on named inputs; options are the method's attributes.
   // Recording for autograd follows the caller's grad mode.
   virtual NamedTensors run(const std::string& method, const NamedTensors& inputs, const Attrs& options) = 0;
-  // Every parameter under its reference name (the tensors the model computes with).
-  virtual NamedTensors parameters() const = 0;
-};
+  // Every parameter under its reference name (the tensors the model computes with): what
+  // the model's modules took through the WeightBuilder while it was built.
+  const NamedTensors& parameters() const { return params_; }
 
-using ModelFactory = std::unique_ptr<Model> (*)(const Config& config, Weights& weights);
+ private:
+  friend struct ModelEntry;
+  NamedTensors params_;
+};
 
 // The files a kind loads from its folder: the config's name, and whether safetensors weights
 // come with it (schedulers: scheduler_config.json and no weights).
 struct ModelFiles {
   const char* config = "config.json";
   bool weights = true;
+};
+
+using ModelFactory = std::unique_ptr<Model> (*)(const Config& config, const WeightBuilder& weights);
+
+// A registered kind: its files and factory. create() builds the model from weights(),
+// recording every tensor its modules took as its parameters.
+struct ModelEntry {
+  ModelFactory factory = nullptr;
+  ModelFiles files;
+  std::unique_ptr<Model> create(const Config& config, Weights& weights) const;
 };
 
 struct ModelRegistrar {

@@ -44,7 +44,7 @@ struct CacheUse {
 
 class Qwen2 : public Model {
  public:
-  Qwen2(const Config& c, Weights& w) {
+  Qwen2(const Config& c, const WeightBuilder& vb) {
     hidden_ = c.i("hidden_size");
     heads_ = c.i("num_attention_heads");
     kv_heads_ = c.i("num_key_value_heads", heads_);
@@ -72,26 +72,28 @@ class Qwen2 : public Model {
                     "rope_scaling", "_name_or_path", "_attn_implementation_autoset", "output_attentions",
                     "output_hidden_states", "use_return_dict"});
 
-    embed_tokens_ = w.take_matrix("model.embed_tokens.weight", {vocab_, hidden_});
+    const WeightBuilder model = vb.at("model");
+    embed_tokens_ = model.take_matrix("embed_tokens.weight", {vocab_, hidden_});
     const int64_t q_dim = heads_ * head_dim_, kv_dim = kv_heads_ * head_dim_;
     for (int64_t i = 0; i < layers; ++i) {
-      const std::string p = "model.layers." + std::to_string(i) + ".";
+      const WeightBuilder p = model.at("layers").at(i);
       Qwen2Layer L;
-      L.input_layernorm = w.take(p + "input_layernorm.weight", {hidden_});
-      L.post_attention_layernorm = w.take(p + "post_attention_layernorm.weight", {hidden_});
-      L.q = Linear::load(w, p + "self_attn.q_proj", hidden_, q_dim);
-      L.k = Linear::load(w, p + "self_attn.k_proj", hidden_, kv_dim);
-      L.v = Linear::load(w, p + "self_attn.v_proj", hidden_, kv_dim);
-      L.o = Linear::load(w, p + "self_attn.o_proj", q_dim, hidden_, /*has_bias=*/false);
-      L.gate = Linear::load(w, p + "mlp.gate_proj", hidden_, inter, false);
-      L.up = Linear::load(w, p + "mlp.up_proj", hidden_, inter, false);
-      L.down = Linear::load(w, p + "mlp.down_proj", inter, hidden_, false);
+      L.input_layernorm = p.take("input_layernorm.weight", {hidden_});
+      L.post_attention_layernorm = p.take("post_attention_layernorm.weight", {hidden_});
+      L.q = Linear::load(p.at("self_attn.q_proj"), hidden_, q_dim);
+      L.k = Linear::load(p.at("self_attn.k_proj"), hidden_, kv_dim);
+      L.v = Linear::load(p.at("self_attn.v_proj"), hidden_, kv_dim);
+      L.o = Linear::load(p.at("self_attn.o_proj"), q_dim, hidden_, /*has_bias=*/false);
+      L.gate = Linear::load(p.at("mlp.gate_proj"), hidden_, inter, false);
+      L.up = Linear::load(p.at("mlp.up_proj"), hidden_, inter, false);
+      L.down = Linear::load(p.at("mlp.down_proj"), inter, hidden_, false);
       layers_.push_back(std::move(L));
     }
-    norm_ = w.take("model.norm.weight", {hidden_});
-    // A checkpoint may carry lm_head.weight even when tied (transformers then uses the embedding).
-    lm_head_ = tied ? embed_tokens_ : w.take_matrix("lm_head.weight", {vocab_, hidden_});
-    if (tied && w.has("lm_head.weight")) w.take("lm_head.weight", {vocab_, hidden_});
+    norm_ = model.take("norm.weight", {hidden_});
+    // A checkpoint may carry lm_head.weight even when tied (transformers then uses the
+    // embedding); it is not a parameter then.
+    lm_head_ = tied ? embed_tokens_ : vb.take_matrix("lm_head.weight", {vocab_, hidden_});
+    if (tied && vb.has("lm_head.weight")) vb.take_unlisted("lm_head.weight", {vocab_, hidden_});
   }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
@@ -105,27 +107,6 @@ class Qwen2 : public Model {
     if (method == "loss") return {{"loss", loss(in)}};
     if (method == "generate") return generate_method(in, options);
     fail(ErrorCode::Arg, "qwen2: unknown method '", method, "' (forward, loss, generate)");
-  }
-
-  NamedTensors parameters() const override {
-    NamedTensors p;
-    p["model.embed_tokens.weight"] = embed_tokens_;
-    for (size_t i = 0; i < layers_.size(); ++i) {
-      const Qwen2Layer& L = layers_[i];
-      const std::string l = "model.layers." + std::to_string(i) + ".";
-      p[l + "input_layernorm.weight"] = L.input_layernorm;
-      p[l + "post_attention_layernorm.weight"] = L.post_attention_layernorm;
-      L.q.collect(p, l + "self_attn.q_proj");
-      L.k.collect(p, l + "self_attn.k_proj");
-      L.v.collect(p, l + "self_attn.v_proj");
-      L.o.collect(p, l + "self_attn.o_proj");
-      L.gate.collect(p, l + "mlp.gate_proj");
-      L.up.collect(p, l + "mlp.up_proj");
-      L.down.collect(p, l + "mlp.down_proj");
-    }
-    p["model.norm.weight"] = norm_;
-    if (lm_head_.storage() != embed_tokens_.storage()) p["lm_head.weight"] = lm_head_;
-    return p;
   }
 
   // The decoder stack on hidden states [B, L, H] -> final-normed hidden states.
@@ -330,7 +311,7 @@ NamedTensors Qwen2::generate_method(const NamedTensors& in, const Attrs& options
   return out;
 }
 
-std::unique_ptr<Model> make_qwen2(const Config& c, Weights& w) { return std::make_unique<Qwen2>(c, w); }
+std::unique_ptr<Model> make_qwen2(const Config& c, const WeightBuilder& vb) { return std::make_unique<Qwen2>(c, vb); }
 
 }  // namespace
 

@@ -51,7 +51,7 @@ std::vector<int64_t> per_block(const Config& c, const std::string& key, size_t n
 
 class UNet2DConditionModel : public Model {
  public:
-  UNet2DConditionModel(const Config& c, Weights& w) {
+  UNet2DConditionModel(const Config& c, const WeightBuilder& vb) {
     std::vector<std::string> down_types = block_types(c, "down_block_types");
     std::vector<std::string> up_types = block_types(c, "up_block_types");
     const size_t n = down_types.size();
@@ -105,9 +105,9 @@ class UNet2DConditionModel : public Model {
                     "resnet_out_scale_factor", "resnet_skip_time_act"});
 
     t_dim_ = channels[0];
-    conv_in_ = Conv2d::load(w, "conv_in", in_channels_, channels[0], conv_in_k, 1, (conv_in_k - 1) / 2);
-    linear_1_ = Linear::load(w, "time_embedding.linear_1", t_dim_, time_dim);
-    linear_2_ = Linear::load(w, "time_embedding.linear_2", time_dim, time_dim);
+    conv_in_ = Conv2d::load(vb.at("conv_in"), in_channels_, channels[0], conv_in_k, 1, (conv_in_k - 1) / 2);
+    linear_1_ = Linear::load(vb.at("time_embedding.linear_1"), t_dim_, time_dim);
+    linear_2_ = Linear::load(vb.at("time_embedding.linear_2"), time_dim, time_dim);
 
     auto options = [&](size_t i, int64_t n_layers, bool attention, double scale) {
       BlockOptions o;
@@ -122,13 +122,13 @@ class UNet2DConditionModel : public Model {
       VLV_CHECK(t == "CrossAttnDownBlock2D" || t == "DownBlock2D", ErrorCode::Arg, c.source(), ": down block type '", t,
                 "' is not supported (CrossAttnDownBlock2D, DownBlock2D)");
       int64_t in = i == 0 ? channels[0] : channels[i - 1];
-      down_.push_back(UNetDownBlock::load(w, "down_blocks." + std::to_string(i), in, channels[i],
+      down_.push_back(UNetDownBlock::load(vb.at("down_blocks").at(i), in, channels[i],
                                           options(i, layers[i], t == "CrossAttnDownBlock2D", 1), i + 1 < n,
                                           downsample_padding));
     }
     BlockOptions mid = options(n - 1, 1, true, mid_scale);
     mid.transformer.only_cross_attention = false;  // UNetMidBlock2DCrossAttn does not take it
-    mid_ = UNetMidBlock::load(w, "mid_block", channels[n - 1], mid);
+    mid_ = UNetMidBlock::load(vb.at("mid_block"), channels[n - 1], mid);
     for (size_t i = 0; i < n; ++i) {
       const std::string& t = up_types[i];
       VLV_CHECK(t == "CrossAttnUpBlock2D" || t == "UpBlock2D", ErrorCode::Arg, c.source(), ": up block type '", t,
@@ -136,12 +136,12 @@ class UNet2DConditionModel : public Model {
       size_t r = n - 1 - i;  // the per-block lists, reversed
       int64_t prev = channels[std::min(r + 1, n - 1)];
       int64_t in = channels[r == 0 ? 0 : r - 1];
-      up_.push_back(UNetUpBlock::load(w, "up_blocks." + std::to_string(i), in, channels[r], prev,
+      up_.push_back(UNetUpBlock::load(vb.at("up_blocks").at(i), in, channels[r], prev,
                                       options(r, layers[r] + 1, t == "CrossAttnUpBlock2D", 1), i + 1 < n));
     }
     upsamplers_ = int64_t(n) - 1;
-    norm_out_ = GroupNorm::load(w, "conv_norm_out", channels[0], groups, eps);
-    conv_out_ = Conv2d::load(w, "conv_out", channels[0], out_channels, conv_out_k, 1, (conv_out_k - 1) / 2);
+    norm_out_ = GroupNorm::load(vb.at("conv_norm_out"), channels[0], groups, eps);
+    conv_out_ = Conv2d::load(vb.at("conv_out"), channels[0], out_channels, conv_out_k, 1, (conv_out_k - 1) / 2);
     cross_dim_ = cross[0];
   }
 
@@ -188,19 +188,6 @@ class UNet2DConditionModel : public Model {
     return {{"sample", conv_out_(norm_out_(h, /*silu=*/true))}};
   }
 
-  NamedTensors parameters() const override {
-    NamedTensors p;
-    conv_in_.collect(p, "conv_in");
-    linear_1_.collect(p, "time_embedding.linear_1");
-    linear_2_.collect(p, "time_embedding.linear_2");
-    for (size_t i = 0; i < down_.size(); ++i) down_[i].collect(p, "down_blocks." + std::to_string(i));
-    mid_.collect(p, "mid_block");
-    for (size_t i = 0; i < up_.size(); ++i) up_[i].collect(p, "up_blocks." + std::to_string(i));
-    norm_out_.collect(p, "conv_norm_out");
-    conv_out_.collect(p, "conv_out");
-    return p;
-  }
-
  private:
   int64_t in_channels_, t_dim_, cross_dim_, upsamplers_;
   bool center_, flip_, post_act_, embed_act_;
@@ -213,7 +200,9 @@ class UNet2DConditionModel : public Model {
   GroupNorm norm_out_;
 };
 
-std::unique_ptr<Model> make_unet(const Config& c, Weights& w) { return std::make_unique<UNet2DConditionModel>(c, w); }
+std::unique_ptr<Model> make_unet(const Config& c, const WeightBuilder& vb) {
+  return std::make_unique<UNet2DConditionModel>(c, vb);
+}
 
 }  // namespace
 

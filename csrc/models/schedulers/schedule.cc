@@ -272,7 +272,7 @@ NamedTensors Scheduler::schedule_outputs(Tensor timesteps, float init_noise_sigm
 
 namespace {
 
-std::unique_ptr<Model> make_scheduler(const Config& c, Weights&) {
+std::unique_ptr<Model> make_scheduler(const Config& c, const WeightBuilder&) {
   const std::string cls = c.s("_class_name");
   if (cls == "DDPMScheduler") return make_ddpm(c);
   if (cls == "DDIMScheduler") return make_ddim(c);

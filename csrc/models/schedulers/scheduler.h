@@ -86,7 +86,6 @@ Tensor tensor_i64(const std::vector<int64_t>& v);
 class Scheduler : public Model {
  public:
   NamedTensors run(const std::string& method, const NamedTensors& inputs, const Attrs& options) override;
-  NamedTensors parameters() const override { return {}; }
 
  protected:
   virtual const char* name() const = 0;
