@@ -17,9 +17,34 @@
 #include <cmath>
 #include <vector>
 
+#include "models/autoencoder_kl_config.h"
 #include "models/vae_blocks.h"
 
 namespace vlv::models {
+
+namespace {
+
+void check_block_types(const std::vector<std::string>& types, const std::string& source, const std::string& key,
+                       const std::string& supported, size_t n) {
+  VLV_CHECK(types.size() == n, ErrorCode::FileFormat, source, ": ", key, " has ", types.size(),
+            " entries but block_out_channels has ", n);
+  for (const std::string& t : types)
+    VLV_CHECK(t == supported, ErrorCode::Arg, source, ": ", key, " entry '", t, "' is not supported (only '",
+              supported, "')");
+}
+
+}  // namespace
+
+AutoencoderKLConfig read_autoencoder_kl_config(const Config& c) { return read_fields<AutoencoderKLConfig>(c); }
+
+void validate(const AutoencoderKLConfig& c, const std::string& source) {
+  VLV_CHECK(!c.block_out_channels.empty() && c.layers_per_block > 0, ErrorCode::FileFormat, source,
+            ": block_out_channels must be non-empty and layers_per_block positive");
+  check_block_types(c.down_block_types, source, "down_block_types", "DownEncoderBlock2D", c.block_out_channels.size());
+  check_block_types(c.up_block_types, source, "up_block_types", "UpDecoderBlock2D", c.block_out_channels.size());
+  VLV_CHECK(c.act_fn == "silu" || c.act_fn == "swish", ErrorCode::Arg, source, ": act_fn '", c.act_fn,
+            "' is not supported (only 'silu')");
+}
 
 namespace {
 
@@ -113,36 +138,26 @@ Tensor scalar(double v) {
 
 class AutoencoderKL : public Model {
  public:
-  AutoencoderKL(const Config& c, const WeightBuilder& vb) {
-    in_channels_ = c.i("in_channels", 3);
-    int64_t out_channels = c.i("out_channels", 3);
-    latent_channels_ = c.i("latent_channels", 4);
-    std::vector<int64_t> channels = c.ints("block_out_channels");
-    int64_t layers = c.i("layers_per_block", 1);
-    VLV_CHECK(!channels.empty() && layers > 0, ErrorCode::FileFormat, c.source(),
-              ": block_out_channels must be non-empty and layers_per_block positive");
-    check_block_types(c, "down_block_types", "DownEncoderBlock2D", channels.size());
-    check_block_types(c, "up_block_types", "UpDecoderBlock2D", channels.size());
-    std::string act = c.s("act_fn", "silu");
-    VLV_CHECK(act == "silu" || act == "swish", ErrorCode::Arg, c.source(), ": act_fn '", act,
-              "' is not supported (only 'silu')");
+  AutoencoderKL(const AutoencoderKLConfig& c, const WeightBuilder& vb) {
+    in_channels_ = c.in_channels;
+    latent_channels_ = c.latent_channels;
     ResnetOptions opt;
-    opt.groups = c.i("norm_num_groups", 32);
+    opt.groups = c.norm_num_groups;
     opt.eps = kEps;
-    bool mid_attention = c.b("mid_block_add_attention", true);
-    scaling_factor_ = c.f("scaling_factor", 0.18215);
-    sample_size_ = c.i("sample_size", 32);
-    if (c.has("shift_factor")) shift_factor_ = scalar(c.f("shift_factor"));
-    c.b("force_upcast", true);  // half-precision pipelines only: vlv computes the VAE in f32
-    bool quant = c.b("use_quant_conv", true), post_quant = c.b("use_post_quant_conv", true);
-    c.check_unread({"_class_name", "_diffusers_version", "_name_or_path", "latents_mean", "latents_std"});
-
+    scaling_factor_ = c.scaling_factor;
+    sample_size_ = c.sample_size;
+    if (c.shift_factor) shift_factor_ = scalar(*c.shift_factor);
+    const std::vector<int64_t>& channels = c.block_out_channels;
+    const int64_t layers = c.layers_per_block;
+    const bool mid_attention = c.mid_block_add_attention;
     encoder_ = std::make_unique<Encoder>(vb.at("encoder"), in_channels_, latent_channels_, channels, layers,
                                          mid_attention, opt);
-    decoder_ = std::make_unique<Decoder>(vb.at("decoder"), latent_channels_, out_channels, channels, layers,
+    decoder_ = std::make_unique<Decoder>(vb.at("decoder"), latent_channels_, c.out_channels, channels, layers,
                                          mid_attention, opt);
-    if (quant) quant_conv_ = Conv2d::load(vb.at("quant_conv"), 2 * latent_channels_, 2 * latent_channels_, 1);
-    if (post_quant) post_quant_conv_ = Conv2d::load(vb.at("post_quant_conv"), latent_channels_, latent_channels_, 1);
+    if (c.use_quant_conv)
+      quant_conv_ = Conv2d::load(vb.at("quant_conv"), 2 * latent_channels_, 2 * latent_channels_, 1);
+    if (c.use_post_quant_conv)
+      post_quant_conv_ = Conv2d::load(vb.at("post_quant_conv"), latent_channels_, latent_channels_, 1);
   }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs&) override {
@@ -157,15 +172,6 @@ class AutoencoderKL : public Model {
   }
 
  private:
-  static void check_block_types(const Config& c, const std::string& key, const std::string& supported, size_t n) {
-    std::vector<std::string> types = c.strings(key);
-    VLV_CHECK(types.size() == n, ErrorCode::FileFormat, c.source(), ": ", key, " has ", types.size(),
-              " entries but block_out_channels has ", n);
-    for (const std::string& t : types)
-      VLV_CHECK(t == supported, ErrorCode::Arg, c.source(), ": ", key, " entry '", t, "' is not supported (only '",
-                supported, "')");
-  }
-
   static void check_image(const Tensor& x, int64_t channels, const char* method, const char* arg) {
     VLV_CHECK(x.dim() == 4 && x.size(1) == channels, ErrorCode::Shape, method, ": ", arg, " must be [N, ", channels,
               ", H, W], got ", x.desc());
@@ -203,10 +209,12 @@ class AutoencoderKL : public Model {
   Conv2d quant_conv_, post_quant_conv_;
 };
 
-std::unique_ptr<Model> make_vae(const Config& c, const WeightBuilder& vb) { return std::make_unique<AutoencoderKL>(c, vb); }
+std::unique_ptr<Model> make_vae(const AutoencoderKLConfig& c, const WeightBuilder& vb) {
+  return std::make_unique<AutoencoderKL>(c, vb);
+}
 
 }  // namespace
 
-VLV_REGISTER_MODEL("vae", make_vae);
+VLV_REGISTER_MODEL("vae", read_autoencoder_kl_config, make_vae);
 
 }  // namespace vlv::models

@@ -13,9 +13,20 @@
 //   diffusers' pipelines compute it (clip_skip 0: prompt_embeds = last_hidden_state).
 #include <vector>
 
+#include "models/clip_text_config.h"
 #include "models/layers.h"
 
 namespace vlv::models {
+
+ClipTextConfig read_clip_text_config(const Config& c) { return read_fields<ClipTextConfig>(c); }
+
+void validate(const ClipTextConfig& c, const std::string& source) {
+  fused_activation(c.hidden_act, source);
+  VLV_CHECK(c.num_attention_heads > 0 && c.hidden_size % c.num_attention_heads == 0, ErrorCode::FileFormat, source,
+            ": hidden_size ", c.hidden_size, " is not a multiple of num_attention_heads ", c.num_attention_heads);
+  expect_number(source, "attention_dropout", c.attention_dropout, 0, "dropout is not implemented");
+  expect_number(source, "dropout", c.dropout, 0, "dropout is not implemented");
+}
 
 namespace {
 
@@ -26,22 +37,16 @@ struct ClipLayer {
 
 class ClipTextModel : public Model {
  public:
-  ClipTextModel(const Config& c, const WeightBuilder& vb) {
-    hidden_ = c.i("hidden_size");
-    heads_ = c.i("num_attention_heads");
-    layers_n_ = c.i("num_hidden_layers");
-    int64_t inter = c.i("intermediate_size");
-    vocab_ = c.i("vocab_size");
-    positions_ = c.i("max_position_embeddings");
-    eos_ = c.i("eos_token_id", 2);
-    act_ = fused_activation(c.s("hidden_act", "quick_gelu"), c.source());
-    double eps = c.f("layer_norm_eps", 1e-5);
-    VLV_CHECK(hidden_ % heads_ == 0, ErrorCode::FileFormat, c.source(), ": hidden_size ", hidden_, " is not a multiple of num_attention_heads ", heads_);
-    c.expect_number("attention_dropout", 0, "dropout is not implemented");
-    c.expect_number("dropout", 0, "dropout is not implemented");
-    c.check_unread({"architectures", "model_type", "transformers_version", "torch_dtype", "bos_token_id",
-                    "pad_token_id", "initializer_factor", "initializer_range", "projection_dim", "_name_or_path",
-                    "_attn_implementation_autoset", "output_attentions", "output_hidden_states", "use_return_dict"});
+  ClipTextModel(const ClipTextConfig& c, const WeightBuilder& vb) {
+    hidden_ = c.hidden_size;
+    heads_ = c.num_attention_heads;
+    layers_n_ = c.num_hidden_layers;
+    const int64_t inter = c.intermediate_size;
+    vocab_ = c.vocab_size;
+    positions_ = c.max_position_embeddings;
+    eos_ = c.eos_token_id;
+    act_ = fused_activation(c.hidden_act, vb.source());
+    const double eps = c.layer_norm_eps;
 
     const WeightBuilder text = vb.at("text_model");
     token_embedding_ = text.take("embeddings.token_embedding.weight", {vocab_, hidden_});
@@ -140,12 +145,12 @@ class ClipTextModel : public Model {
   LayerNorm final_ln_;
 };
 
-std::unique_ptr<Model> make_clip_text(const Config& c, const WeightBuilder& vb) {
+std::unique_ptr<Model> make_clip_text(const ClipTextConfig& c, const WeightBuilder& vb) {
   return std::make_unique<ClipTextModel>(c, vb);
 }
 
 }  // namespace
 
-VLV_REGISTER_MODEL("clip_text", make_clip_text);
+VLV_REGISTER_MODEL("clip_text", read_clip_text_config, make_clip_text);
 
 }  // namespace vlv::models

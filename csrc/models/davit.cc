@@ -92,53 +92,30 @@ DavitBlock load_block(const WeightBuilder& vb, const std::string& attn, int64_t 
   return b;
 }
 
-std::vector<int64_t> per_stage(const Config& c, const std::string& key, size_t n) {
-  std::vector<int64_t> v = c.ints(key);
-  VLV_CHECK(v.size() == n, ErrorCode::FileFormat, c.source(), ": field '", key, "' has ", v.size(),
-            " entries, dim_embed has ", n);
-  for (int64_t e : v)
-    VLV_CHECK(e >= 0, ErrorCode::FileFormat, c.source(), ": field '", key, "' has a negative entry ", e);
-  return v;
-}
-
 }  // namespace
 
 DepthwiseConv DepthwiseConv::load(const WeightBuilder& vb, int64_t dim) {
   return {vb.take("weight", {dim, 1, 3, 3}), vb.take("bias", {dim})};
 }
 
-DaViT::DaViT(const Config& c, const WeightBuilder& vb) {
-  dims_ = c.ints("dim_embed");
-  size_t n = dims_.size();
-  VLV_CHECK(n >= 1, ErrorCode::FileFormat, c.source(), ": dim_embed is empty");
-  std::vector<int64_t> depths = per_stage(c, "depths", n), heads = per_stage(c, "num_heads", n),
-                       groups = per_stage(c, "num_groups", n), ksize = per_stage(c, "patch_size", n),
-                       stride = per_stage(c, "patch_stride", n), pad = per_stage(c, "patch_padding", n);
-  std::vector<bool> prenorm = c.bools("patch_prenorm");
-  VLV_CHECK(prenorm.size() == n, ErrorCode::FileFormat, c.source(), ": field 'patch_prenorm' has ", prenorm.size(),
-            " entries, dim_embed has ", n);
-  window_ = c.i("window_size");
-  VLV_CHECK(window_ >= 1, ErrorCode::FileFormat, c.source(), ": window_size must be >= 1, got ", window_);
-
-  for (size_t i = 0; i < n; ++i) {
-    int64_t dim = dims_[i], cin = i == 0 ? 3 : dims_[i - 1];
-    VLV_CHECK(dim > 0 && heads[i] > 0 && groups[i] > 0 && dim % heads[i] == 0 && dim % groups[i] == 0 &&
-                  stride[i] > 0 && ksize[i] > 0,
-              ErrorCode::FileFormat, c.source(), ": stage ", i, ": dim_embed ", dim,
-              " must be a multiple of num_heads ", heads[i], " and num_groups ", groups[i],
-              " (patch size and stride >= 1)");
+DaViT::DaViT(const DavitVisionConfig& c, const WeightBuilder& vb) {
+  dims_ = c.dim_embed;
+  window_ = c.window_size;
+  for (size_t i = 0; i < dims_.size(); ++i) {
+    const int64_t dim = dims_[i], cin = i == 0 ? 3 : dims_[i - 1], k = c.patch_size[i];
+    const bool prenorm = c.patch_prenorm[i];
     DavitStage s;
     const WeightBuilder conv = vb.at("convs").at(i);
-    s.embed.weight = conv.take("proj.weight", {dim, cin, ksize[i], ksize[i]});
+    s.embed.weight = conv.take("proj.weight", {dim, cin, k, k});
     s.embed.bias = conv.take("proj.bias", {dim});
-    s.embed.pre_norm = prenorm[i];
-    s.embed.norm = LayerNorm::load(conv.at("norm"), prenorm[i] ? cin : dim, 1e-5);
-    s.embed.stride = stride[i];
-    s.embed.padding = pad[i];
-    for (int64_t j = 0; j < depths[i]; ++j) {
+    s.embed.pre_norm = prenorm;
+    s.embed.norm = LayerNorm::load(conv.at("norm"), prenorm ? cin : dim, 1e-5);
+    s.embed.stride = c.patch_stride[i];
+    s.embed.padding = c.patch_padding[i];
+    for (int64_t j = 0; j < c.depths[i]; ++j) {
       const WeightBuilder block = vb.at("blocks").at(i).at(j);
-      s.spatial.push_back(load_block(block.at("spatial_block"), "window_attn", dim, heads[i]));
-      s.channel.push_back(load_block(block.at("channel_block"), "channel_attn", dim, groups[i]));
+      s.spatial.push_back(load_block(block.at("spatial_block"), "window_attn", dim, c.num_heads[i]));
+      s.channel.push_back(load_block(block.at("channel_block"), "channel_attn", dim, c.num_groups[i]));
     }
     stages_.push_back(std::move(s));
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/florence2_config.h"
 #include "models/layers.h"
 
 namespace vlv::models {
@@ -41,9 +42,9 @@ struct DavitStage {
 
 class DaViT {
  public:
-  // Reads the vision_config fields of the tower (depths, dim_embed, num_heads, num_groups,
-  // patch_size/stride/padding/prenorm, window_size) and its weights under vb's path.
-  DaViT(const Config& vision, const WeightBuilder& vb);
+  // The tower of vision_config (depths, dim_embed, num_heads, num_groups,
+  // patch_size/stride/padding/prenorm, window_size) with its weights under vb's path.
+  DaViT(const DavitVisionConfig& c, const WeightBuilder& vb);
 
   // pixel_values [B, 3, H, W] -> tokens [B, h*w, dim_out()]; h, w receive the final map size.
   Tensor forward(const Tensor& pixel_values, int64_t* h, int64_t* w) const;

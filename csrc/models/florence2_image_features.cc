@@ -9,25 +9,12 @@
 
 namespace vlv::models {
 
-ImageProjection::ImageProjection(const Config& c, const WeightBuilder& vb, int64_t dim) : dim_(dim) {
-  Config pos = c.sub("image_pos_embed");
-  pos.expect_string("type", "learned_abs_2d");
-  int64_t max_pos = pos.i("max_pos_embeddings");
-  pos.check_unread({});
-  Config tmp = c.sub("visual_temporal_embedding");
-  tmp.expect_string("type", "COSINE");
-  int64_t max_t = tmp.i("max_temporal_embeddings");
-  tmp.check_unread({});
-  VLV_CHECK(max_t >= 1, ErrorCode::FileFormat, c.source(), ": max_temporal_embeddings must be >= 1");
-  int64_t proj_dim = c.i("projection_dim");
-
-  std::vector<std::string> names = c.strings("image_feature_source");
-  VLV_CHECK(!names.empty(), ErrorCode::FileFormat, c.source(), ": image_feature_source is empty");
-  for (const std::string& s : names) {
-    if (s == "spatial_avg_pool") sources_.push_back(Source::SpatialAvg);
-    else if (s == "temporal_avg_pool" || s == "last_frame") sources_.push_back(Source::AllPositions);
-    else fail(ErrorCode::FileFormat, c.source(), ": invalid image_feature_source '", s, "'");
-  }
+ImageProjection::ImageProjection(const DavitVisionConfig& c, const WeightBuilder& vb, int64_t dim) : dim_(dim) {
+  const int64_t max_pos = c.image_pos_embed.max_pos_embeddings;
+  const int64_t max_t = c.visual_temporal_embedding.max_temporal_embeddings;
+  const int64_t proj_dim = c.projection_dim;
+  for (const std::string& s : c.image_feature_source)
+    sources_.push_back(s == "spatial_avg_pool" ? Source::SpatialAvg : Source::AllPositions);
 
   row_embeddings_ = vb.take("image_pos_embed.row_embeddings.weight", {max_pos, dim / 2});
   column_embeddings_ = vb.take("image_pos_embed.column_embeddings.weight", {max_pos, dim - dim / 2});

@@ -17,6 +17,13 @@ LayerNorm LayerNorm::load(const WeightBuilder& vb, int64_t dim, double eps) {
   return n;
 }
 
+RMSNorm RMSNorm::load(const WeightBuilder& vb, int64_t dim, double eps) {
+  RMSNorm n;
+  n.weight = vb.take("weight", {dim});
+  n.eps = eps;
+  return n;
+}
+
 Tensor split_heads(const Tensor& x, int64_t heads) {
   int64_t b = x.size(0), l = x.size(1), d = x.size(2) / heads;
   return ops::permute(ops::reshape(x, {b, l, heads, d}), {0, 2, 1, 3});

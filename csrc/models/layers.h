@@ -1,4 +1,4 @@
-// The small building blocks models share, named as in PyTorch: Linear, LayerNorm, and the
+// The small building blocks models share, named as in PyTorch: Linear, LayerNorm, RMSNorm, and the
 // head split/merge around the fused attention op.
 #pragma once
 #include <string>
@@ -22,6 +22,14 @@ struct LayerNorm {
   double eps = 1e-5;
   static LayerNorm load(const WeightBuilder& vb, int64_t dim, double eps);
   Tensor operator()(const Tensor& x) const { return ops::layer_norm(x, weight, bias, eps); }
+};
+
+// RMSNorm without bias (LlamaRMSNorm / Qwen2RMSNorm): x / rms(x) * weight.
+struct RMSNorm {
+  Tensor weight;
+  double eps = 1e-6;
+  static RMSNorm load(const WeightBuilder& vb, int64_t dim, double eps);
+  Tensor operator()(const Tensor& x) const { return ops::rms_norm(x, weight, eps); }
 };
 
 // [B, L, H*D] -> [B, H, L, D] and back.

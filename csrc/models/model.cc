@@ -11,15 +11,17 @@ std::map<std::string, ModelEntry>& registry() {
 }
 }  // namespace
 
-ModelRegistrar::ModelRegistrar(const char* kind, ModelFactory factory, ModelFiles files) {
-  registry()[kind] = {factory, files};
-}
+ModelRegistrar::ModelRegistrar(const char* kind, ModelEntry entry) { registry()[kind] = std::move(entry); }
 
-std::unique_ptr<Model> ModelEntry::create(const Config& config, Weights& weights) const {
+std::unique_ptr<Model> ModelEntry::create(const Config& config, const std::function<Weights()>& weights) const {
+  json::Value config_json;
+  Build build = read(config, &config_json);
+  Weights w = weights();
   NamedTensors params;
-  std::unique_ptr<Model> model = factory(config, WeightBuilder(weights, params));
-  weights.check_all_used();
+  std::unique_ptr<Model> model = build(WeightBuilder(w, params));
+  w.check_all_used();
   model->params_ = std::move(params);
+  model->config_ = std::move(config_json);
   return model;
 }
 
@@ -46,9 +48,11 @@ std::unique_ptr<Model> load_model(const std::string& kind, const std::string& fo
   namespace fs = std::filesystem;
   const ModelEntry& e = entry(kind);
   Config config = Config::load((fs::path(folder) / e.files.config).string());
-  Weights weights = e.files.weights ? Weights::load(folder, matrix_dtype) : Weights();
-  weights.set_device(device);
-  return e.create(config, weights);
+  return e.create(config, [&] {
+    Weights weights = e.files.weights ? Weights::load(folder, matrix_dtype) : Weights();
+    weights.set_device(device);
+    return weights;
+  });
 }
 
 std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed, Device device) {
@@ -57,9 +61,11 @@ std::unique_ptr<Model> random_model(const std::string& kind, const std::string& 
   std::error_code ec;
   const std::string path = fs::is_directory(config, ec) ? (fs::path(config) / e.files.config).string() : config;
   Config c = Config::load(path);
-  Weights weights = Weights::random(seed, path + " (random weights)");
-  weights.set_device(device);
-  return e.create(c, weights);
+  return e.create(c, [&] {
+    Weights weights = Weights::random(seed, path + " (random weights)");
+    weights.set_device(device);
+    return weights;
+  });
 }
 
 const Tensor* find_input(const NamedTensors& inputs, const std::string& name) {
