@@ -24,6 +24,10 @@
 namespace vlv::models {
 
 Qwen2Config read_qwen2_config(const Config& c) {
+  // Which architecture the file describes comes first: another one's config fails by its
+  // model_type, not by the first Qwen2 field it lacks.
+  const std::string type = c.s("model_type", "qwen2");
+  VLV_CHECK(type == "qwen2", ErrorCode::Arg, c.source(), ": model_type '", type, "' is not a supported causal LM (qwen2)");
   Qwen2Config q = read_fields<Qwen2Config>(c);
   if (!q.num_key_value_heads) q.num_key_value_heads = q.num_attention_heads;
   if (!q.head_dim) q.head_dim = q.num_attention_heads > 0 ? q.hidden_size / q.num_attention_heads : 0;
@@ -31,8 +35,6 @@ Qwen2Config read_qwen2_config(const Config& c) {
 }
 
 void validate(const Qwen2Config& c, const std::string& source) {
-  VLV_CHECK(c.model_type == "qwen2", ErrorCode::Arg, source, ": model_type '", c.model_type,
-            "' is not a supported causal LM (qwen2)");
   const int64_t heads = c.num_attention_heads, kv_heads = *c.num_key_value_heads, head_dim = *c.head_dim;
   VLV_CHECK(heads > 0 && kv_heads > 0 && heads % kv_heads == 0 && head_dim > 0 && head_dim % 2 == 0,
             ErrorCode::FileFormat, source, ": num_attention_heads ", heads, ", num_key_value_heads ", kv_heads,
