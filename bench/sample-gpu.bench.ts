@@ -9,9 +9,7 @@
  * Not yet run on a GPU.
  */
 import { join } from 'node:path';
-import { info, loadScheduler, loadUNet, loadVae, randomUNet, sample, Tensor, type SampleOptions } from '../lib/index.js';
-import type { LoadedUNet } from '../lib/diffusion/pipeline.js';
-import { unetContextDim } from '../lib/diffusion/configs.js';
+import { AutoencoderKL, info, sample, Scheduler, Tensor, UNet2DConditionModel, type SampleOptions } from '../lib/index.js';
 import { row, type BenchContext, type BenchRow } from './lib.js';
 import { goldenPath } from '../test/helpers/golden.js';
 
@@ -31,9 +29,9 @@ async function timeLoop(opts: SampleOptions, reps: number): Promise<{ ms: number
   return { ms: median(times), latents: bits(last.latents), replays: last.graphReplays, note: last.graphNote };
 }
 
-async function unetCase(name: string, unet: LoadedUNet, latent: number, ctxLen: number, steps: number, reps: number): Promise<BenchRow[]> {
-  const [vae, scheduler] = await Promise.all([loadVae(join(golden, 'vae'), { device: 'cuda' }), loadScheduler(join(golden, 'schedulers', 'ddim-epsilon'))]);
-  const dim = unetContextDim(unet.config);
+async function unetCase(name: string, unet: UNet2DConditionModel, latent: number, ctxLen: number, steps: number, reps: number): Promise<BenchRow[]> {
+  const [vae, scheduler] = await Promise.all([AutoencoderKL.load(join(golden, 'vae'), { device: 'cuda' }), Scheduler.load(join(golden, 'schedulers', 'ddim-epsilon'))]);
+  const dim = unet.crossAttentionDim;
   const n = ctxLen * dim;
   const context = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), [1, ctxLen, dim]);
   const opts: SampleOptions = { unet, vae, scheduler, context, uncondContext: Tensor.zeros([1, ctxLen, dim]), steps, seed: 1, height: latent * 2, width: latent * 2 };
@@ -48,10 +46,10 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const i = info();
   if (!i.cuda.available) return [row('sample gpu', '-', 0, 'ms', null, null, false, `CUDA off: ${i.cuda.reason}`)];
   const rows: BenchRow[] = [];
-  const tiny = await loadUNet(join(golden, 'unet'), { device: 'cuda' });
+  const tiny = await UNet2DConditionModel.load(join(golden, 'unet'), { device: 'cuda' });
   rows.push(...(await unetCase('golden tiny UNet', tiny, 8, 7, 20, ctx.quick ? 1 : 5)));
   if (!ctx.quick) {
-    const sd = await randomUNet(join(import.meta.dirname, 'configs', 'sd21-unet.json'), 0, { device: 'cuda' });
+    const sd = await UNet2DConditionModel.random(join(import.meta.dirname, 'configs', 'sd21-unet.json'), 0, { device: 'cuda' });
     rows.push(...(await unetCase('SD 2.1 UNet (random)', sd, 64, 77, 10, 3)));
   }
   return rows;

@@ -5,7 +5,7 @@
  * JSON line. argv[2]: {"config", "batch", "latent", "contextLen", "reps"}.
  */
 import { readFileSync } from 'node:fs';
-import { backward, Model, noGrad, ops, Tensor } from '../lib/index.js';
+import { backward, noGrad, ops, UNet2DConditionModel } from '../lib/index.js';
 
 interface Request {
   config: string;
@@ -22,22 +22,20 @@ function statusKiB(field: string): number {
 const gib = (kib: number) => kib / 2 ** 20;
 
 const req = JSON.parse(process.argv[2]!) as Request;
-const cfg = JSON.parse(readFileSync(req.config, 'utf8')) as { cross_attention_dim: number; in_channels: number };
 const t0 = performance.now();
-const unet = await Model.random('unet', req.config, 0);
+const unet = await UNet2DConditionModel.random(req.config, 0);
 const buildS = (performance.now() - t0) / 1000;
 const params = Object.values(unet.parameters()).reduce((n, p) => n + p.numel, 0);
 const rssWeights = statusKiB('VmRSS');
 
-const sample = await noGrad(() => ops.randn([req.batch, cfg.in_channels, req.latent, req.latent], 1));
-const timestep = Tensor.from(BigInt64Array.from([500n]), [1], 'i64');
+const sample = await noGrad(() => ops.randn([req.batch, unet.config.in_channels, req.latent, req.latent], 1));
 const times: number[] = [];
 let gradNorm = 0;
 for (let i = 0; i < req.reps; i++) {
-  const context = await noGrad(() => ops.randn([req.batch, req.contextLen, cfg.cross_attention_dim], 2 + i));
+  const context = await noGrad(() => ops.randn([req.batch, req.contextLen, unet.crossAttentionDim], 2 + i));
   context.requiresGrad = true;
   const s = performance.now();
-  const out = await unet.run('forward', { sample, timestep, encoder_hidden_states: context });
+  const out = await unet.forward({ sample, timestep: 500, encoderHiddenStates: context });
   await backward(out.sample!, await noGrad(() => ops.randn(out.sample!.shape, 99)));
   times.push((performance.now() - s) / 1000);
   const g = context.grad!.toArray() as Float32Array;

@@ -8,7 +8,34 @@ export { AdamW, clipGradNorm, type AdamWOptions } from './optim.js';
 export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetensorsOptions, type LoadedSafetensors, type SafetensorsInspection, type SafetensorsFileInfo, type SafetensorsEntry } from './safetensors.js';
 export { loadTokenizer } from './tokenizer-files.js';
 export { Tokenizer, type EncodeOptions, type Encoded, type BatchEncoded } from './tokenizer.js';
-export { Model, modelKinds, type LoadModelOptions } from './models/model.js';
+export { Model, EngineModel, modelKinds, type LoadOptions, type LoadModelOptions, type ParameterOwner } from './models/model.js';
+export { UNet2DConditionModel, UNet, type UNetForwardInputs, type UNetOutput } from './models/unet2d-condition.js';
+export { AutoencoderKL, type VaeEncodeInputs, type VaeEncodeOutput, type VaeDecodeInputs, type VaeDecodeOutput } from './models/autoencoder-kl.js';
+export { ClipTextModel, type ClipTextInputs, type ClipTextForwardOptions, type ClipTextOutput } from './models/clip-text.js';
+export {
+  Scheduler,
+  type Schedule,
+  type SchedulerStepInputs,
+  type SchedulerStepOptions,
+  type SchedulerStepOutput,
+} from './models/scheduler.js';
+export {
+  Florence2Model,
+  type Florence2DecoderInputs,
+  type Florence2GenerateInputs,
+  type Florence2GenerateResult,
+} from './models/florence2.js';
+export type {
+  ClipTextConfig,
+  UNet2DConditionConfig,
+  AutoencoderKLConfig,
+  SchedulerConfig,
+  SchedulerClass,
+  Qwen2Config,
+  Florence2Config,
+  DavitVisionConfig,
+  Florence2LanguageConfig,
+} from './models/configs.js';
 export {
   CausalLM,
   type CausalLMConfig,
@@ -22,8 +49,7 @@ export {
 export { freeze, unfreeze, trainableParameters } from './models/freeze.js';
 export { runConformance, type CaseResult } from './conformance/run.js';
 export type { CallOptions, Progress } from './call-options.js';
-export { loadPipeline, loadUNet, loadVae, loadScheduler, loadTextEncoder, randomUNet, type DiffusionPipeline, type Loaded } from './diffusion/pipeline.js';
+export { DiffusionPipeline, loadPipeline, type ModelIndex } from './diffusion/pipeline.js';
 export { sample, textToImage, encodePrompts, type SampleOptions, type SampleResult, type TextToImageOptions } from './diffusion/sample.js';
-export type { UNet2DConditionConfig, AutoencoderKLConfig, SchedulerConfig, ClipTextConfig, ModelIndex } from './diffusion/configs.js';
 export { tensorToPng, tensorToJpeg, imageToTensor, type ImageToTensorOptions } from './image.js';
 export { Florence2Processor, constructPrompt, type Florence2Inputs } from './vision/florence2-processor.js';

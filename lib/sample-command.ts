@@ -10,8 +10,10 @@ import { tensorToJpeg, tensorToPng } from './image.js';
 import { loadSafetensors } from './safetensors.js';
 import { randn } from './ops.js';
 import { Tensor } from './tensor.js';
-import { unetContextDim } from './diffusion/configs.js';
-import { loadPipeline, loadScheduler, loadUNet, loadVae, type DiffusionPipeline } from './diffusion/pipeline.js';
+import { DiffusionPipeline } from './diffusion/pipeline.js';
+import { AutoencoderKL } from './models/autoencoder-kl.js';
+import { Scheduler } from './models/scheduler.js';
+import { UNet2DConditionModel } from './models/unet2d-condition.js';
 import { sample, textToImage, type SampleResult } from './diffusion/sample.js';
 
 const USAGE = `usage: vlv sample (--pipeline <dir> --prompt <text> [--negative <text>] [--penultimate]
@@ -69,24 +71,30 @@ registerCommand('sample', 'guided diffusion sample to a PNG/JPEG (--pipeline + -
     onProgress: (p: { done: number; total: number }) => process.stderr.write(`\rdenoise ${p.done}/${p.total}`),
   };
   let result: SampleResult;
-  let pipe: DiffusionPipeline | undefined;
+  const loaded: { dispose(): void }[] = [];
   try {
     if (opts.has('pipeline')) {
-      pipe = await loadPipeline(opts.get('pipeline')!);
+      const pipe = await DiffusionPipeline.load(opts.get('pipeline')!);
+      loaded.push(pipe);
       const prompt = opts.get('prompt');
       if (prompt === undefined || !pipe.textEncoder || !pipe.tokenizer)
         throw new VlvError('E_ARG', `--pipeline needs --prompt and a pipeline with text_encoder and tokenizer\n${USAGE}`);
-      result = await textToImage({ ...pipe, textEncoder: pipe.textEncoder, tokenizer: pipe.tokenizer, ...common, prompt,
+      result = await textToImage({ unet: pipe.unet, vae: pipe.vae, scheduler: pipe.scheduler, textEncoder: pipe.textEncoder,
+        tokenizer: pipe.tokenizer, ...common, prompt,
         negativePrompt: opts.get('negative'), contextLayer: switches.has('penultimate') ? 'penultimate' : 'last' });
     } else {
       for (const k of ['unet', 'vae', 'scheduler']) if (!opts.has(k)) throw new VlvError('E_ARG', `missing --${k}\n${USAGE}`);
-      const [unet, vae, scheduler] = await Promise.all([loadUNet(opts.get('unet')!), loadVae(opts.get('vae')!), loadScheduler(opts.get('scheduler')!)]);
-      pipe = { unet, vae, scheduler, dispose: () => [unet, vae, scheduler].forEach((c) => c.model.dispose()) };
-      const { context, uncond } = await readContext(opts.get('context'), unetContextDim(unet.config), common.seed);
+      const unet = await UNet2DConditionModel.load(opts.get('unet')!);
+      loaded.push(unet);
+      const vae = await AutoencoderKL.load(opts.get('vae')!);
+      loaded.push(vae);
+      const scheduler = await Scheduler.load(opts.get('scheduler')!);
+      loaded.push(scheduler);
+      const { context, uncond } = await readContext(opts.get('context'), unet.crossAttentionDim, common.seed);
       result = await sample({ unet, vae, scheduler, context, uncondContext: uncond, ...common });
     }
   } finally {
-    pipe?.dispose();
+    for (const m of loaded) m.dispose();
   }
   process.stderr.write('\n');
   const ext = extname(out).toLowerCase();

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
-import { info, loadScheduler, loadUNet, loadVae, sample, Tensor } from '../lib/index.js';
+import { AutoencoderKL, info, sample, Scheduler, Tensor, UNet2DConditionModel } from '../lib/index.js';
 import { diff, values } from '../test/helpers/compare.js';
 import { BF16_TOL } from './helpers.js';
 import { goldenPath } from '../test/helpers/golden.js';
@@ -19,7 +19,11 @@ function context(batch: number, len: number, dim: number): Tensor {
 }
 
 async function models(device: 'cpu' | 'cuda', scheduler: string) {
-  const [unet, vae, sched] = await Promise.all([loadUNet(g('unet'), { device }), loadVae(g('vae'), { device }), loadScheduler(g('schedulers', scheduler))]);
+  const [unet, vae, sched] = await Promise.all([
+    UNet2DConditionModel.load(g('unet'), { device }),
+    AutoencoderKL.load(g('vae'), { device }),
+    Scheduler.load(g('schedulers', scheduler)),
+  ]);
   return { unet, vae, scheduler: sched };
 }
 

@@ -113,7 +113,11 @@ test('bf16 weights: memory halves, logits match f32 computation with bf16-rounde
   const bytes = (p: Record<string, Tensor>) => Object.values(p).reduce((s, x) => s + x.nbytes, 0);
   t.true(bytes(p16) < 0.55 * bytes(p32));
 
-  const V = lm16.config.vocabSize;
+  // The config is the engine's Qwen2Config (the file's names; derived defaults filled in).
+  t.is(lm16.config.model_type, 'qwen2');
+  t.is(lm16.config.head_dim, lm16.config.hidden_size / lm16.config.num_attention_heads);
+  t.true(lm16.config.num_key_value_heads >= 1);
+  const V = lm16.config.vocab_size;
   const inputs = { inputIds: [[1, 7, V - 1, 30, 2, 9, 100, 11], [0, 0, 0, 5, 6, 7, 8, 9]], attentionMask: [[1, 1, 1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1, 1, 1]] };
   const a = (await lm16.forward(inputs)).toArray() as Float32Array;
   const b = (await ref.forward(inputs)).toArray() as Float32Array;

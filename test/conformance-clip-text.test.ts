@@ -55,3 +55,21 @@ test('clip_skip gives final_layer_norm(hidden_states[-(k+1)]) as diffusers pipel
   t.is((await t.throwsAsync(model.run('forward', { input_ids: ids }, { clip_skip: 3 }), { instanceOf: VlvError }))?.code, 'E_ARG');
   model.dispose();
 });
+
+test('ClipTextModel: typed forward (ids, embeds, clipSkip) equals the engine outputs; config from the engine', async (t) => {
+  const { ClipTextModel, Tensor } = await import('../lib/index.js');
+  const clip = await ClipTextModel.load(golden);
+  t.is(clip.config.hidden_size, 64);
+  t.is(clip.config.max_position_embeddings, 77);
+  t.is(clip.config.eos_token_id, 2);
+  const ids = Tensor.from(BigInt64Array.from({ length: 77 }, (_, i) => BigInt((i * 7) % 1000)), [1, 77], 'i64');
+  const raw = await clip.run('forward', { input_ids: ids }, { clip_skip: 1 });
+  const out = await clip.forward({ inputIds: ids }, { clipSkip: 1 });
+  t.is(out.hiddenStates.length, clip.config.num_hidden_layers + 1);
+  t.deepEqual(out.promptEmbeds.toFloat32(), raw.prompt_embeds!.toFloat32());
+  t.deepEqual(out.lastHiddenState.toFloat32(), raw.last_hidden_state!.toFloat32());
+  t.deepEqual(out.poolerOutput!.toFloat32(), raw.pooler_output!.toFloat32());
+  const embeds = await clip.forward({ inputsEmbeds: out.hiddenStates[0]! });
+  t.is(embeds.poolerOutput, undefined);
+  clip.dispose();
+});

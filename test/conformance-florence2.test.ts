@@ -99,3 +99,25 @@ test('florence2 methods: typed errors and one tensor for the tied embeddings', a
   t.is(await code('image_features', { pixel_values: Tensor.zeros([1, 3, 8, 416]) }), 'E_SHAPE');
   model.dispose();
 });
+
+test('Florence2Model: nested typed config from the engine; generate and the typed methods equal the engine calls', async (t) => {
+  const { Florence2Model, unfreeze, trainableParameters } = await import('../lib/index.js');
+  const model = await Florence2Model.load(golden);
+  const file = JSON.parse(readFileSync(join(golden, 'config.json'), 'utf8'));
+  t.deepEqual(model.config.vision_config.dim_embed, file.vision_config.dim_embed);
+  t.is(model.config.text_config.d_model, file.text_config.d_model);
+  t.is(model.config.text_config.decoder_start_token_id, file.text_config.decoder_start_token_id ?? 2);
+  const pixelValues = Tensor.from(Float32Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.01)), [2, 3, 32, 32]);
+  const inputIds = Tensor.from(BigInt64Array.from([0n, 5n, 7n, 2n, 0n, 9n, 4n, 2n]), [2, 4]);
+  const opts = { max_new_tokens: 4, num_beams: 1 };
+  const raw = await model.run('generate', { pixel_values: pixelValues, input_ids: inputIds }, opts);
+  const typed = await model.generate({ pixelValues, inputIds }, { maxNewTokens: 4, numBeams: 1 });
+  t.deepEqual(typed.ids.flat(), Array.from(raw.ids!.toArray() as BigInt64Array, Number));
+  const { imageFeatures } = await model.imageFeatures({ pixelValues });
+  const { inputsEmbeds, attentionMask } = await model.merge({ imageFeatures, inputIds });
+  const { lastHiddenState } = await model.encoder({ inputsEmbeds, attentionMask });
+  const { logits } = await model.lmHead({ hiddenStates: lastHiddenState });
+  t.deepEqual(logits.shape, [2, inputsEmbeds.shape[1]!, file.text_config.vocab_size]);
+  t.deepEqual(unfreeze(model, 'vision_tower.convs.0.'), trainableParameters(model));
+  model.dispose();
+});

@@ -7,19 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import {
+  AutoencoderKL,
+  DiffusionPipeline,
   imageToTensor,
   loadPipeline,
-  loadScheduler,
-  loadUNet,
-  loadVae,
   Model,
-  randomUNet,
   sample,
+  Scheduler,
   tensorToJpeg,
   tensorToPng,
   Tensor,
   textToImage,
   ops,
+  UNet2DConditionModel,
   VlvError,
 } from '../lib/index.js';
 import { goldenPath } from './helpers/golden.js';
@@ -39,9 +39,9 @@ function context(batch: number, len: number, dim: number, phase = 0): Tensor {
 
 async function tiny(schedulerFolder = 'ddim-epsilon') {
   const [unet, vae, scheduler] = await Promise.all([
-    loadUNet(g('unet')),
-    loadVae(g('vae')),
-    loadScheduler(g('schedulers', schedulerFolder)),
+    UNet2DConditionModel.load(g('unet')),
+    AutoencoderKL.load(g('vae')),
+    Scheduler.load(g('schedulers', schedulerFolder)),
   ]);
   return { unet, vae, scheduler };
 }
@@ -99,7 +99,7 @@ test('every progress event has arrived when the call settles (the end marker ord
   }
   // A call failing in the engine settles too (the marker is queued while the error unwinds).
   const seen: number[] = [];
-  const e = await t.throwsAsync(m.unet.model.run('no_such_method', {}, {}, { onProgress: (p) => seen.push(p.done) }), { instanceOf: VlvError });
+  const e = await t.throwsAsync(m.unet.run('no_such_method', {}, {}, { onProgress: (p) => seen.push(p.done) }), { instanceOf: VlvError });
   t.is(e?.code, 'E_ARG');
   t.deepEqual(seen, []);
 });
@@ -142,20 +142,20 @@ test("the engine's loop is diffusers' recipe: the same as composing the models' 
     const [ctx, unc, g, steps, seed] = [context(2, 4, 64), context(1, 4, 64, 2), 4.5, 6, 11];
     const got = await sample({ ...m, context: ctx, uncondContext: unc, guidanceScale: g, steps, seed });
 
-    const sch = m.scheduler.model;
-    const st = await sch.run('set_timesteps', {}, { num_inference_steps: steps });
-    const ts = Array.from(st.timesteps!.toArray() as ArrayLike<number | bigint>, Number);
-    const sigma = (st.init_noise_sigma!.toArray() as Float32Array)[0]!;
+    const sch = m.scheduler;
+    const st = await sch.setTimesteps(steps);
+    const ts = Array.from(st.timesteps.toArray() as ArrayLike<number | bigint>, Number);
+    const sigma = (st.initNoiseSigma.toArray() as Float32Array)[0]!;
     let lat = await ops.scale(await ops.randn([2, 4, 8, 8], seed), sigma);
     const both = await ops.concat([unc, unc, ctx], 0); // [uncond; cond], uncond repeated to the batch
     for (const t0 of ts) {
-      const x = (await sch.run('scale_model_input', { sample: await ops.concat([lat, lat], 0) }, { timestep: t0 })).sample!;
-      const eps = (await m.unet.model.run('forward', { sample: x, timestep: st.timesteps!.dtype === 'i64' ? Tensor.from(BigInt64Array.from([BigInt(t0)]), [1], 'i64') : Tensor.from([t0], [1]), encoder_hidden_states: both })).sample!;
+      const x = await sch.scaleModelInput(await ops.concat([lat, lat], 0), t0);
+      const eps = (await m.unet.forward({ sample: x, timestep: t0, encoderHiddenStates: both })).sample;
       const [u, c] = await ops.split(eps, 0, [2, 2]);
       const guided = await ops.add(u!, await ops.scale(await ops.sub(c!, u!), g));
-      lat = (await sch.run('step', { sample: lat, model_output: guided }, { timestep: t0 })).prev_sample!;
+      lat = (await sch.step({ sample: lat, modelOutput: guided }, { timestep: t0 })).prevSample;
     }
-    const dec = (await m.vae.model.run('decode', { latent: await ops.scale(lat, 1 / 0.18215) })).sample!;
+    const dec = (await m.vae.decode({ latent: await ops.scale(lat, 1 / m.vae.config.scaling_factor) })).sample;
     const want = Tensor.from(Float32Array.from(dec.toArray() as Float32Array, (v) => Math.min(1, Math.max(0, v / 2 + 0.5))), dec.shape);
     t.true(rel(got.latents, lat) < 1e-5, `${s} latents rel ${rel(got.latents, lat)}`);
     t.true(rel(got.images, want) < 1e-5, `${s} images rel ${rel(got.images, want)}`);
@@ -235,8 +235,8 @@ test('bad requests are typed errors naming the problem', async (t) => {
   await err(sample({ ...m, context: ctx, seed: -1 }), 'E_ARG', /seed/);
   await err(sample({ ...m, context: ctx, uncondContext: Tensor.zeros([3, 4, 64]) }), 'E_SHAPE', /uncondContext batch/);
   await err(sample({ ...m, context: ctx, uncondContext: Tensor.zeros([1, 5, 64]) }), 'E_SHAPE', /uncondContext must be/);
-  const disposed = await loadUNet(g('unet'));
-  disposed.model.dispose();
+  const disposed = await UNet2DConditionModel.load(g('unet'));
+  await disposed[Symbol.asyncDispose]();
   await err(sample({ ...m, unet: disposed, context: ctx }), 'E_DISPOSED', /disposed/);
 });
 
@@ -265,7 +265,8 @@ test('Model.random builds any kind from its config alone: seeded, frozen, the do
   // with transformer_layers_per_block) builds.
   const toy = await Model.random('unet', join(root, 'bench', 'configs', 'tiny-unet.json'), 1);
   t.truthy(toy.parameters()['down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight']);
-  const unet = await randomUNet(g('unet'), 3);
+  const unet = await UNet2DConditionModel.random(g('unet'), 3);
+  t.is(unet.config.block_out_channels.length, 3);
   const r = await sample({ ...(await tiny()), unet, context: context(1, 4, 64), steps: 3 });
   t.deepEqual(r.images.shape, [1, 3, 16, 16]);
   const e = (await t.throwsAsync(Model.random('unet', join(root, 'no-such-config.json'), 1))) as VlvError;
@@ -318,7 +319,7 @@ const SD_INDEX = {
 };
 
 test('a diffusers pipeline folder loads from model_index.json and does text-to-image', async (t) => {
-  const pipe = await loadPipeline(pipelineFolder(SD_INDEX));
+  const pipe = await DiffusionPipeline.load(pipelineFolder(SD_INDEX));
   t.is(pipe.unet.config.in_channels, 4);
   t.is(pipe.vae.config.scaling_factor, 0.18215);
   t.is(pipe.scheduler.config._class_name, 'DDIMScheduler');

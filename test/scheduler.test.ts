@@ -183,3 +183,28 @@ test('scheduler configs and methods: errors', async (t) => {
   await code(m.run('denoise', {}), 'E_ARG', /unknown method 'denoise'/, t);
   m.dispose();
 });
+
+test('Scheduler: the engine read the class\'s fields only, defaults filled in; typed methods equal the engine calls', async (t) => {
+  const { Scheduler } = await import('../lib/index.js');
+  const ddim = await Scheduler.load(folder({ _class_name: 'DDIMScheduler', steps_offset: 1 }));
+  t.is(ddim.config._class_name, 'DDIMScheduler');
+  t.is(ddim.config.timestep_spacing, 'leading');
+  t.is(ddim.config.set_alpha_to_one, true);
+  t.is(ddim.config.solver_order, undefined);
+  const dpm = await Scheduler.load(folder({ _class_name: 'DPMSolverMultistepScheduler' }));
+  t.is(dpm.config.timestep_spacing, 'linspace');
+  t.is(dpm.config.solver_order, 2);
+  t.is(dpm.config.lambda_min_clipped, -Infinity);
+  t.is(dpm.config.clip_sample, undefined);
+  const steps = await ddim.setTimesteps(5);
+  const raw = await ddim.run('set_timesteps', {}, { num_inference_steps: 5 });
+  t.deepEqual(values(steps.timesteps), values(raw.timesteps!));
+  const x = Tensor.from(wave(8, 0.3)), eps = Tensor.from(wave(8, 0.7));
+  const t0 = values(steps.timesteps)[0]!;
+  const typed = await ddim.step({ sample: x, modelOutput: eps }, { timestep: t0, eta: 0 });
+  const rawStep = await ddim.run('step', { sample: x, model_output: eps }, { timestep: t0, eta: 0 });
+  t.deepEqual(typed.prevSample.toFloat32(), rawStep.prev_sample!.toFloat32());
+  t.deepEqual(typed.predOriginalSample.toFloat32(), rawStep.pred_original_sample!.toFloat32());
+  ddim.dispose();
+  dpm.dispose();
+});

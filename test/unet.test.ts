@@ -5,7 +5,7 @@ import test from 'ava';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Model, Tensor, VlvError, inspectSafetensors, setNumThreads } from '../lib/index.js';
+import { Model, Tensor, UNet2DConditionModel, VlvError, inspectSafetensors, setNumThreads } from '../lib/index.js';
 import { goldenPath } from './helpers/golden.js';
 
 const golden = goldenPath('unet');
@@ -128,4 +128,32 @@ test('unet output does not depend on the thread count', async (t) => {
   }
   t.deepEqual(outputs[0], outputs[1]);
   model.dispose();
+});
+
+test('UNet2DConditionModel: the config the engine read on .config, typed forward, config checked before the weights', async (t) => {
+  const unet = await UNet2DConditionModel.load(golden);
+  // Every field the file sets reads back as written (the engine is the only reader of the file),
+  // but those that do not act on the computation (the engine's ignored list).
+  const read = unet.config as unknown as Record<string, unknown>;
+  const irrelevant = ['addition_embed_type_num_heads', 'addition_time_embed_dim', 'projection_class_embeddings_input_dim',
+    'mid_block_only_cross_attention', 'resnet_out_scale_factor', 'resnet_skip_time_act'];
+  for (const [k, v] of Object.entries(config))
+    if (!k.startsWith('_')) irrelevant.includes(k) ? t.false(k in read, k) : t.deepEqual(read[k], v, k);
+  // Defaults the file leaves out are diffusers'.
+  t.is(unet.config.conv_in_kernel, 3);
+  t.is(unet.config.time_embedding_dim, null);
+  t.is(unet.crossAttentionDim, 64);
+  const timestep = Tensor.from(new BigInt64Array([500n]), [1]);
+  const typed = await unet.forward({ sample, timestep: 500, encoderHiddenStates: context });
+  const raw = await unet.run('forward', { sample, timestep, encoder_hidden_states: context });
+  t.deepEqual(typed.sample.toFloat32(), raw.sample!.toFloat32());
+  await unet[Symbol.asyncDispose]();
+  t.is((await t.throwsAsync(unet.forward({ sample, timestep: 1, encoderHiddenStates: context }), { instanceOf: VlvError }))?.code, 'E_DISPOSED');
+  // An unsupported field is refused by name before any weight file is opened (the folder has none).
+  const dir = mkdtempSync(join(tmpdir(), 'vlv-unet-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, addition_embed_type: 'text' }));
+  const e = await t.throwsAsync(UNet2DConditionModel.load(dir), { instanceOf: VlvError });
+  t.is(e?.code, 'E_ARG');
+  t.regex(e!.message, /addition_embed_type/);
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -17,9 +17,34 @@
 #include <cmath>
 #include <vector>
 
+#include "models/autoencoder_kl_config.h"
 #include "models/vae_blocks.h"
 
 namespace vlv::models {
+
+namespace {
+
+void check_block_types(const std::vector<std::string>& types, const std::string& source, const std::string& key,
+                       const std::string& supported, size_t n) {
+  VLV_CHECK(types.size() == n, ErrorCode::FileFormat, source, ": ", key, " has ", types.size(),
+            " entries but block_out_channels has ", n);
+  for (const std::string& t : types)
+    VLV_CHECK(t == supported, ErrorCode::Arg, source, ": ", key, " entry '", t, "' is not supported (only '",
+              supported, "')");
+}
+
+}  // namespace
+
+AutoencoderKLConfig read_autoencoder_kl_config(const Config& c) { return read_fields<AutoencoderKLConfig>(c); }
+
+void validate(const AutoencoderKLConfig& c, const std::string& source) {
+  VLV_CHECK(!c.block_out_channels.empty() && c.layers_per_block > 0, ErrorCode::FileFormat, source,
+            ": block_out_channels must be non-empty and layers_per_block positive");
+  check_block_types(c.down_block_types, source, "down_block_types", "DownEncoderBlock2D", c.block_out_channels.size());
+  check_block_types(c.up_block_types, source, "up_block_types", "UpDecoderBlock2D", c.block_out_channels.size());
+  VLV_CHECK(c.act_fn == "silu" || c.act_fn == "swish", ErrorCode::Arg, source, ": act_fn '", c.act_fn,
+            "' is not supported (only 'silu')");
+}
 
 namespace {
 
@@ -31,30 +56,21 @@ struct Encoder {
   MidBlock2D mid_block;
   GroupNorm conv_norm_out;
 
-  Encoder(Weights& w, int64_t in_channels, int64_t latent_channels, const std::vector<int64_t>& channels,
+  Encoder(const WeightBuilder& vb, int64_t in_channels, int64_t latent_channels, const std::vector<int64_t>& channels,
           int64_t layers, bool mid_attention, const ResnetOptions& opt) {
-    conv_in = Conv2d::load(w, "encoder.conv_in", in_channels, channels[0], 3, 1, 1);
+    conv_in = Conv2d::load(vb.at("conv_in"), in_channels, channels[0], 3, 1, 1);
     for (size_t i = 0; i < channels.size(); ++i)
-      down_blocks.push_back(DownEncoderBlock2D::load(w, "encoder.down_blocks." + std::to_string(i),
-                                                     i == 0 ? channels[0] : channels[i - 1], channels[i], layers,
-                                                     i + 1 < channels.size(), opt));
-    mid_block = MidBlock2D::load(w, "encoder.mid_block", channels.back(), mid_attention, opt);
-    conv_norm_out = GroupNorm::load(w, "encoder.conv_norm_out", channels.back(), opt.groups, kEps);
-    conv_out = Conv2d::load(w, "encoder.conv_out", channels.back(), 2 * latent_channels, 3, 1, 1);
+      down_blocks.push_back(DownEncoderBlock2D::load(vb.at("down_blocks").at(i), i == 0 ? channels[0] : channels[i - 1],
+                                                     channels[i], layers, i + 1 < channels.size(), opt));
+    mid_block = MidBlock2D::load(vb.at("mid_block"), channels.back(), mid_attention, opt);
+    conv_norm_out = GroupNorm::load(vb.at("conv_norm_out"), channels.back(), opt.groups, kEps);
+    conv_out = Conv2d::load(vb.at("conv_out"), channels.back(), 2 * latent_channels, 3, 1, 1);
   }
 
   Tensor operator()(const Tensor& x) const {
     Tensor h = conv_in(x);
     for (const DownEncoderBlock2D& b : down_blocks) h = b(h);
     return conv_out(conv_norm_out(mid_block(h), /*silu=*/true));
-  }
-
-  void collect(NamedTensors& p) const {
-    conv_in.collect(p, "encoder.conv_in");
-    for (size_t i = 0; i < down_blocks.size(); ++i) down_blocks[i].collect(p, "encoder.down_blocks." + std::to_string(i));
-    mid_block.collect(p, "encoder.mid_block");
-    conv_norm_out.collect(p, "encoder.conv_norm_out");
-    conv_out.collect(p, "encoder.conv_out");
   }
 };
 
@@ -64,31 +80,22 @@ struct Decoder {
   std::vector<UpDecoderBlock2D> up_blocks;
   GroupNorm conv_norm_out;
 
-  Decoder(Weights& w, int64_t latent_channels, int64_t out_channels, const std::vector<int64_t>& channels,
+  Decoder(const WeightBuilder& vb, int64_t latent_channels, int64_t out_channels, const std::vector<int64_t>& channels,
           int64_t layers, bool mid_attention, const ResnetOptions& opt) {
     std::vector<int64_t> rev(channels.rbegin(), channels.rend());
-    conv_in = Conv2d::load(w, "decoder.conv_in", latent_channels, rev[0], 3, 1, 1);
-    mid_block = MidBlock2D::load(w, "decoder.mid_block", rev[0], mid_attention, opt);
+    conv_in = Conv2d::load(vb.at("conv_in"), latent_channels, rev[0], 3, 1, 1);
+    mid_block = MidBlock2D::load(vb.at("mid_block"), rev[0], mid_attention, opt);
     for (size_t i = 0; i < rev.size(); ++i)
-      up_blocks.push_back(UpDecoderBlock2D::load(w, "decoder.up_blocks." + std::to_string(i),
-                                                 i == 0 ? rev[0] : rev[i - 1], rev[i], layers + 1,
-                                                 i + 1 < rev.size(), opt));
-    conv_norm_out = GroupNorm::load(w, "decoder.conv_norm_out", channels[0], opt.groups, kEps);
-    conv_out = Conv2d::load(w, "decoder.conv_out", channels[0], out_channels, 3, 1, 1);
+      up_blocks.push_back(UpDecoderBlock2D::load(vb.at("up_blocks").at(i), i == 0 ? rev[0] : rev[i - 1], rev[i],
+                                                 layers + 1, i + 1 < rev.size(), opt));
+    conv_norm_out = GroupNorm::load(vb.at("conv_norm_out"), channels[0], opt.groups, kEps);
+    conv_out = Conv2d::load(vb.at("conv_out"), channels[0], out_channels, 3, 1, 1);
   }
 
   Tensor operator()(const Tensor& z) const {
     Tensor h = mid_block(conv_in(z));
     for (const UpDecoderBlock2D& b : up_blocks) h = b(h);
     return conv_out(conv_norm_out(h, /*silu=*/true));
-  }
-
-  void collect(NamedTensors& p) const {
-    conv_in.collect(p, "decoder.conv_in");
-    mid_block.collect(p, "decoder.mid_block");
-    for (size_t i = 0; i < up_blocks.size(); ++i) up_blocks[i].collect(p, "decoder.up_blocks." + std::to_string(i));
-    conv_norm_out.collect(p, "decoder.conv_norm_out");
-    conv_out.collect(p, "decoder.conv_out");
   }
 };
 
@@ -131,34 +138,26 @@ Tensor scalar(double v) {
 
 class AutoencoderKL : public Model {
  public:
-  AutoencoderKL(const Config& c, Weights& w) {
-    in_channels_ = c.i("in_channels", 3);
-    int64_t out_channels = c.i("out_channels", 3);
-    latent_channels_ = c.i("latent_channels", 4);
-    std::vector<int64_t> channels = c.ints("block_out_channels");
-    int64_t layers = c.i("layers_per_block", 1);
-    VLV_CHECK(!channels.empty() && layers > 0, ErrorCode::FileFormat, c.source(),
-              ": block_out_channels must be non-empty and layers_per_block positive");
-    check_block_types(c, "down_block_types", "DownEncoderBlock2D", channels.size());
-    check_block_types(c, "up_block_types", "UpDecoderBlock2D", channels.size());
-    std::string act = c.s("act_fn", "silu");
-    VLV_CHECK(act == "silu" || act == "swish", ErrorCode::Arg, c.source(), ": act_fn '", act,
-              "' is not supported (only 'silu')");
+  AutoencoderKL(const AutoencoderKLConfig& c, const WeightBuilder& vb) {
+    in_channels_ = c.in_channels;
+    latent_channels_ = c.latent_channels;
     ResnetOptions opt;
-    opt.groups = c.i("norm_num_groups", 32);
+    opt.groups = c.norm_num_groups;
     opt.eps = kEps;
-    bool mid_attention = c.b("mid_block_add_attention", true);
-    scaling_factor_ = c.f("scaling_factor", 0.18215);
-    sample_size_ = c.i("sample_size", 32);
-    if (c.has("shift_factor")) shift_factor_ = scalar(c.f("shift_factor"));
-    c.b("force_upcast", true);  // half-precision pipelines only: vlv computes the VAE in f32
-    bool quant = c.b("use_quant_conv", true), post_quant = c.b("use_post_quant_conv", true);
-    c.check_unread({"_class_name", "_diffusers_version", "_name_or_path", "latents_mean", "latents_std"});
-
-    encoder_ = std::make_unique<Encoder>(w, in_channels_, latent_channels_, channels, layers, mid_attention, opt);
-    decoder_ = std::make_unique<Decoder>(w, latent_channels_, out_channels, channels, layers, mid_attention, opt);
-    if (quant) quant_conv_ = Conv2d::load(w, "quant_conv", 2 * latent_channels_, 2 * latent_channels_, 1);
-    if (post_quant) post_quant_conv_ = Conv2d::load(w, "post_quant_conv", latent_channels_, latent_channels_, 1);
+    scaling_factor_ = c.scaling_factor;
+    sample_size_ = c.sample_size;
+    if (c.shift_factor) shift_factor_ = scalar(*c.shift_factor);
+    const std::vector<int64_t>& channels = c.block_out_channels;
+    const int64_t layers = c.layers_per_block;
+    const bool mid_attention = c.mid_block_add_attention;
+    encoder_ = std::make_unique<Encoder>(vb.at("encoder"), in_channels_, latent_channels_, channels, layers,
+                                         mid_attention, opt);
+    decoder_ = std::make_unique<Decoder>(vb.at("decoder"), latent_channels_, c.out_channels, channels, layers,
+                                         mid_attention, opt);
+    if (c.use_quant_conv)
+      quant_conv_ = Conv2d::load(vb.at("quant_conv"), 2 * latent_channels_, 2 * latent_channels_, 1);
+    if (c.use_post_quant_conv)
+      post_quant_conv_ = Conv2d::load(vb.at("post_quant_conv"), latent_channels_, latent_channels_, 1);
   }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs&) override {
@@ -172,25 +171,7 @@ class AutoencoderKL : public Model {
     fail(ErrorCode::Arg, "vae: unknown method '", method, "' (encode, decode, config)");
   }
 
-  NamedTensors parameters() const override {
-    NamedTensors p;
-    encoder_->collect(p);
-    decoder_->collect(p);
-    if (quant_conv_.defined()) quant_conv_.collect(p, "quant_conv");
-    if (post_quant_conv_.defined()) post_quant_conv_.collect(p, "post_quant_conv");
-    return p;
-  }
-
  private:
-  static void check_block_types(const Config& c, const std::string& key, const std::string& supported, size_t n) {
-    std::vector<std::string> types = c.strings(key);
-    VLV_CHECK(types.size() == n, ErrorCode::FileFormat, c.source(), ": ", key, " has ", types.size(),
-              " entries but block_out_channels has ", n);
-    for (const std::string& t : types)
-      VLV_CHECK(t == supported, ErrorCode::Arg, c.source(), ": ", key, " entry '", t, "' is not supported (only '",
-                supported, "')");
-  }
-
   static void check_image(const Tensor& x, int64_t channels, const char* method, const char* arg) {
     VLV_CHECK(x.dim() == 4 && x.size(1) == channels, ErrorCode::Shape, method, ": ", arg, " must be [N, ", channels,
               ", H, W], got ", x.desc());
@@ -228,10 +209,12 @@ class AutoencoderKL : public Model {
   Conv2d quant_conv_, post_quant_conv_;
 };
 
-std::unique_ptr<Model> make_vae(const Config& c, Weights& w) { return std::make_unique<AutoencoderKL>(c, w); }
+std::unique_ptr<Model> make_vae(const AutoencoderKLConfig& c, const WeightBuilder& vb) {
+  return std::make_unique<AutoencoderKL>(c, vb);
+}
 
 }  // namespace
 
-VLV_REGISTER_MODEL("vae", make_vae);
+VLV_REGISTER_MODEL("vae", read_autoencoder_kl_config, make_vae);
 
 }  // namespace vlv::models

@@ -20,12 +20,12 @@ Tensor key_mask(const Tensor* m, int64_t batch, int64_t length, const char* what
 
 }  // namespace
 
-BartAttention BartAttention::load(Weights& w, const std::string& p, int64_t dim, int64_t heads) {
+BartAttention BartAttention::load(const WeightBuilder& vb, int64_t dim, int64_t heads) {
   BartAttention a;
-  a.q = Linear::load(w, p + ".q_proj", dim, dim);
-  a.k = Linear::load(w, p + ".k_proj", dim, dim);
-  a.v = Linear::load(w, p + ".v_proj", dim, dim);
-  a.out = Linear::load(w, p + ".out_proj", dim, dim);
+  a.q = Linear::load(vb.at("q_proj"), dim, dim);
+  a.k = Linear::load(vb.at("k_proj"), dim, dim);
+  a.v = Linear::load(vb.at("v_proj"), dim, dim);
+  a.out = Linear::load(vb.at("out_proj"), dim, dim);
   a.heads = heads;
   return a;
 }
@@ -38,29 +38,21 @@ Tensor BartAttention::attend(const Tensor& x, const Tensor& k, const Tensor& v, 
   return out(merge_heads(ops::attention(split_heads(q(x), heads), k, v, mask, causal)[0]));
 }
 
-void BartAttention::collect(NamedTensors& o, const std::string& p) const {
-  q.collect(o, p + ".q_proj");
-  k.collect(o, p + ".k_proj");
-  v.collect(o, p + ".v_proj");
-  out.collect(o, p + ".out_proj");
-}
-
-BartStack::BartStack(const BartStackConfig& c, Weights& w, const std::string& prefix, bool decoder)
-    : c_(c), prefix_(prefix), decoder_(decoder) {
-  positions_ = w.take(prefix + "embed_positions.weight", {c.positions + 2, c.dim});
-  embed_norm_ = LayerNorm::load(w, prefix + "layernorm_embedding", c.dim, 1e-5);
+BartStack::BartStack(const BartStackConfig& c, const WeightBuilder& vb, bool decoder) : c_(c), decoder_(decoder) {
+  positions_ = vb.take("embed_positions.weight", {c.positions + 2, c.dim});
+  embed_norm_ = LayerNorm::load(vb.at("layernorm_embedding"), c.dim, 1e-5);
   for (int64_t i = 0; i < c.layers; ++i) {
-    std::string l = prefix + "layers." + std::to_string(i) + ".";
+    const WeightBuilder l = vb.at("layers").at(i);
     BartLayer L;
-    L.self_attn = BartAttention::load(w, l + "self_attn", c.dim, c.heads);
-    L.self_attn_norm = LayerNorm::load(w, l + "self_attn_layer_norm", c.dim, 1e-5);
+    L.self_attn = BartAttention::load(l.at("self_attn"), c.dim, c.heads);
+    L.self_attn_norm = LayerNorm::load(l.at("self_attn_layer_norm"), c.dim, 1e-5);
     if (decoder) {
-      L.cross_attn = BartAttention::load(w, l + "encoder_attn", c.dim, c.heads);
-      L.cross_attn_norm = LayerNorm::load(w, l + "encoder_attn_layer_norm", c.dim, 1e-5);
+      L.cross_attn = BartAttention::load(l.at("encoder_attn"), c.dim, c.heads);
+      L.cross_attn_norm = LayerNorm::load(l.at("encoder_attn_layer_norm"), c.dim, 1e-5);
     }
-    L.fc1 = Linear::load(w, l + "fc1", c.dim, c.ffn);
-    L.fc2 = Linear::load(w, l + "fc2", c.ffn, c.dim);
-    L.final_norm = LayerNorm::load(w, l + "final_layer_norm", c.dim, 1e-5);
+    L.fc1 = Linear::load(l.at("fc1"), c.dim, c.ffn);
+    L.fc2 = Linear::load(l.at("fc2"), c.ffn, c.dim);
+    L.final_norm = LayerNorm::load(l.at("final_layer_norm"), c.dim, 1e-5);
     layers_.push_back(std::move(L));
   }
 }
@@ -138,24 +130,6 @@ Tensor BartStack::decode_step(const Tensor& embeds, BartDecodeCache& cache) cons
     h = ffn(L, h);
   }
   return h;
-}
-
-void BartStack::collect(NamedTensors& out) const {
-  out[prefix_ + "embed_positions.weight"] = positions_;
-  embed_norm_.collect(out, prefix_ + "layernorm_embedding");
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const BartLayer& L = layers_[i];
-    std::string l = prefix_ + "layers." + std::to_string(i) + ".";
-    L.self_attn.collect(out, l + "self_attn");
-    L.self_attn_norm.collect(out, l + "self_attn_layer_norm");
-    if (decoder_) {
-      L.cross_attn.collect(out, l + "encoder_attn");
-      L.cross_attn_norm.collect(out, l + "encoder_attn_layer_norm");
-    }
-    L.fc1.collect(out, l + "fc1");
-    L.fc2.collect(out, l + "fc2");
-    L.final_norm.collect(out, l + "final_layer_norm");
-  }
 }
 
 }  // namespace vlv::models

@@ -17,12 +17,11 @@ namespace vlv::models {
 struct BartAttention {
   Linear q, k, v, out;
   int64_t heads = 1;
-  static BartAttention load(Weights& w, const std::string& prefix, int64_t dim, int64_t heads);
+  static BartAttention load(const WeightBuilder& vb, int64_t dim, int64_t heads);
   // x [B, Lq, D] attends to kv [B, Lk, D]; mask bool [B, 1, 1, Lk] or undefined.
   Tensor operator()(const Tensor& x, const Tensor& kv, const Tensor& mask, bool causal) const;
   // The same with keys/values already projected and split: k, v [B, H, Lk, D/H].
   Tensor attend(const Tensor& x, const Tensor& k, const Tensor& v, const Tensor& mask, bool causal) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 struct BartLayer {
@@ -47,8 +46,8 @@ struct BartStackConfig {
 
 class BartStack {
  public:
-  // prefix e.g. "language_model.model.encoder."; decoder layers add cross-attention.
-  BartStack(const BartStackConfig& c, Weights& w, const std::string& prefix, bool decoder);
+  // vb at e.g. "language_model.model.encoder"; decoder layers add cross-attention.
+  BartStack(const BartStackConfig& c, const WeightBuilder& vb, bool decoder);
 
   // Encoder: x [B, L, D], mask [B, L] optional.
   Tensor encode(const Tensor& embeds, const Tensor* mask) const;
@@ -62,7 +61,6 @@ class BartStack {
   // One new position per row: embeds [R, 1, D] at position cache.self->length() -> [R, 1, D];
   // equal to the last row of decode() over all positions so far.
   Tensor decode_step(const Tensor& embeds, BartDecodeCache& cache) const;
-  void collect(NamedTensors& out) const;
 
  private:
   // x + positions [offset, offset + L), then layernorm_embedding.
@@ -70,7 +68,6 @@ class BartStack {
   Tensor ffn(const BartLayer& L, const Tensor& h) const;
 
   BartStackConfig c_;
-  std::string prefix_;
   bool decoder_;
   Tensor positions_;  // [positions + 2, D]
   LayerNorm embed_norm_;

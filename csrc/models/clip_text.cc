@@ -13,9 +13,20 @@
 //   diffusers' pipelines compute it (clip_skip 0: prompt_embeds = last_hidden_state).
 #include <vector>
 
+#include "models/clip_text_config.h"
 #include "models/layers.h"
 
 namespace vlv::models {
+
+ClipTextConfig read_clip_text_config(const Config& c) { return read_fields<ClipTextConfig>(c); }
+
+void validate(const ClipTextConfig& c, const std::string& source) {
+  fused_activation(c.hidden_act, source);
+  VLV_CHECK(c.num_attention_heads > 0 && c.hidden_size % c.num_attention_heads == 0, ErrorCode::FileFormat, source,
+            ": hidden_size ", c.hidden_size, " is not a multiple of num_attention_heads ", c.num_attention_heads);
+  expect_number(source, "attention_dropout", c.attention_dropout, 0, "dropout is not implemented");
+  expect_number(source, "dropout", c.dropout, 0, "dropout is not implemented");
+}
 
 namespace {
 
@@ -26,40 +37,34 @@ struct ClipLayer {
 
 class ClipTextModel : public Model {
  public:
-  ClipTextModel(const Config& c, Weights& w) {
-    hidden_ = c.i("hidden_size");
-    heads_ = c.i("num_attention_heads");
-    layers_n_ = c.i("num_hidden_layers");
-    int64_t inter = c.i("intermediate_size");
-    vocab_ = c.i("vocab_size");
-    positions_ = c.i("max_position_embeddings");
-    eos_ = c.i("eos_token_id", 2);
-    act_ = fused_activation(c.s("hidden_act", "quick_gelu"), c.source());
-    double eps = c.f("layer_norm_eps", 1e-5);
-    VLV_CHECK(hidden_ % heads_ == 0, ErrorCode::FileFormat, c.source(), ": hidden_size ", hidden_, " is not a multiple of num_attention_heads ", heads_);
-    c.expect_number("attention_dropout", 0, "dropout is not implemented");
-    c.expect_number("dropout", 0, "dropout is not implemented");
-    c.check_unread({"architectures", "model_type", "transformers_version", "torch_dtype", "bos_token_id",
-                    "pad_token_id", "initializer_factor", "initializer_range", "projection_dim", "_name_or_path",
-                    "_attn_implementation_autoset", "output_attentions", "output_hidden_states", "use_return_dict"});
+  ClipTextModel(const ClipTextConfig& c, const WeightBuilder& vb) {
+    hidden_ = c.hidden_size;
+    heads_ = c.num_attention_heads;
+    layers_n_ = c.num_hidden_layers;
+    const int64_t inter = c.intermediate_size;
+    vocab_ = c.vocab_size;
+    positions_ = c.max_position_embeddings;
+    eos_ = c.eos_token_id;
+    act_ = fused_activation(c.hidden_act, vb.source());
+    const double eps = c.layer_norm_eps;
 
-    const std::string p = "text_model.";
-    token_embedding_ = w.take(p + "embeddings.token_embedding.weight", {vocab_, hidden_});
-    position_embedding_ = w.take(p + "embeddings.position_embedding.weight", {positions_, hidden_});
+    const WeightBuilder text = vb.at("text_model");
+    token_embedding_ = text.take("embeddings.token_embedding.weight", {vocab_, hidden_});
+    position_embedding_ = text.take("embeddings.position_embedding.weight", {positions_, hidden_});
     for (int64_t i = 0; i < layers_n_; ++i) {
-      std::string l = p + "encoder.layers." + std::to_string(i) + ".";
+      const WeightBuilder l = text.at("encoder.layers").at(i);
       ClipLayer L;
-      L.ln1 = LayerNorm::load(w, l + "layer_norm1", hidden_, eps);
-      L.ln2 = LayerNorm::load(w, l + "layer_norm2", hidden_, eps);
-      L.q = Linear::load(w, l + "self_attn.q_proj", hidden_, hidden_);
-      L.k = Linear::load(w, l + "self_attn.k_proj", hidden_, hidden_);
-      L.v = Linear::load(w, l + "self_attn.v_proj", hidden_, hidden_);
-      L.out = Linear::load(w, l + "self_attn.out_proj", hidden_, hidden_);
-      L.fc1 = Linear::load(w, l + "mlp.fc1", hidden_, inter);
-      L.fc2 = Linear::load(w, l + "mlp.fc2", inter, hidden_);
+      L.ln1 = LayerNorm::load(l.at("layer_norm1"), hidden_, eps);
+      L.ln2 = LayerNorm::load(l.at("layer_norm2"), hidden_, eps);
+      L.q = Linear::load(l.at("self_attn.q_proj"), hidden_, hidden_);
+      L.k = Linear::load(l.at("self_attn.k_proj"), hidden_, hidden_);
+      L.v = Linear::load(l.at("self_attn.v_proj"), hidden_, hidden_);
+      L.out = Linear::load(l.at("self_attn.out_proj"), hidden_, hidden_);
+      L.fc1 = Linear::load(l.at("mlp.fc1"), hidden_, inter);
+      L.fc2 = Linear::load(l.at("mlp.fc2"), inter, hidden_);
       layers_.push_back(std::move(L));
     }
-    final_ln_ = LayerNorm::load(w, p + "final_layer_norm", hidden_, eps);
+    final_ln_ = LayerNorm::load(text.at("final_layer_norm"), hidden_, eps);
   }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
@@ -113,27 +118,6 @@ class ClipTextModel : public Model {
     return out;
   }
 
-  NamedTensors parameters() const override {
-    NamedTensors p;
-    const std::string t = "text_model.";
-    p[t + "embeddings.token_embedding.weight"] = token_embedding_;
-    p[t + "embeddings.position_embedding.weight"] = position_embedding_;
-    for (size_t i = 0; i < layers_.size(); ++i) {
-      const ClipLayer& L = layers_[i];
-      std::string l = t + "encoder.layers." + std::to_string(i) + ".";
-      L.ln1.collect(p, l + "layer_norm1");
-      L.ln2.collect(p, l + "layer_norm2");
-      L.q.collect(p, l + "self_attn.q_proj");
-      L.k.collect(p, l + "self_attn.k_proj");
-      L.v.collect(p, l + "self_attn.v_proj");
-      L.out.collect(p, l + "self_attn.out_proj");
-      L.fc1.collect(p, l + "mlp.fc1");
-      L.fc2.collect(p, l + "mlp.fc2");
-    }
-    final_ln_.collect(p, t + "final_layer_norm");
-    return p;
-  }
-
  private:
   // The hidden state at each row's end token, gathered as rows of [B*L, H].
   Tensor pool(const Tensor& last, const Tensor& ids) const {
@@ -161,10 +145,12 @@ class ClipTextModel : public Model {
   LayerNorm final_ln_;
 };
 
-std::unique_ptr<Model> make_clip_text(const Config& c, Weights& w) { return std::make_unique<ClipTextModel>(c, w); }
+std::unique_ptr<Model> make_clip_text(const ClipTextConfig& c, const WeightBuilder& vb) {
+  return std::make_unique<ClipTextModel>(c, vb);
+}
 
 }  // namespace
 
-VLV_REGISTER_MODEL("clip_text", make_clip_text);
+VLV_REGISTER_MODEL("clip_text", read_clip_text_config, make_clip_text);
 
 }  // namespace vlv::models

@@ -100,33 +100,10 @@ std::vector<std::string> Config::strings(const std::string& key) const {
   return out;
 }
 
-std::vector<int64_t> Config::int_or_list(const std::string& key, size_t n) const {
-  const json::Value* v = find(key);
-  VLV_CHECK(v, ErrorCode::FileFormat, source_, ": field '", key, "' is required");
-  if (v->type == json::Type::Number) return std::vector<int64_t>(n, i(key));
-  std::vector<int64_t> out = ints(key);
-  VLV_CHECK(out.size() == n, ErrorCode::FileFormat, source_, ": field '", key, "' has ", out.size(),
-            " entries, expected ", n);
-  return out;
-}
-
 Config Config::sub(const std::string& key) const {
   const json::Value& v = get(key, json::Type::Object);
   Config c(root_, &v, source_ + " [" + key + "]");
   return c;
-}
-
-void Config::expect_number(const std::string& key, double supported, const char* why) const {
-  if (!has(key)) return;
-  double v = f(key);
-  VLV_CHECK(v == supported, ErrorCode::Arg, source_, ": field '", key, "' = ", v, " is not supported (", why, ")");
-}
-
-void Config::expect_string(const std::string& key, const std::string& supported) const {
-  if (!has(key)) return;
-  std::string v = s(key);
-  VLV_CHECK(v == supported, ErrorCode::Arg, source_, ": field '", key, "' = '", v, "' is not supported (only '",
-            supported, "')");
 }
 
 void Config::check_unread(const std::vector<std::string>& irrelevant) const {

@@ -1,6 +1,7 @@
-// Config: typed, tracked reads of a Hugging Face config.json. A model reads every field it
-// honours; check_unread() then rejects any field it did not read and did not list as
-// irrelevant to the computation, so no setting is ever silently ignored.
+// Config: typed, tracked reads of a Hugging Face config.json. A model's typed config
+// (config_fields.h) reads every field it honours; check_unread() then rejects any field it
+// did not read and did not list as irrelevant to the computation, so no setting is ever
+// silently ignored.
 #pragma once
 #include <memory>
 #include <set>
@@ -29,13 +30,10 @@ class Config {
   std::vector<int64_t> ints(const std::string& key) const;
   std::vector<bool> bools(const std::string& key) const;
   std::vector<std::string> strings(const std::string& key) const;
-  // An int, or a list of ints of length n (diffusers' per-block fields).
-  std::vector<int64_t> int_or_list(const std::string& key, size_t n) const;
   Config sub(const std::string& key) const;  // a nested object (e.g. "vision_config")
+  // The field's JSON as written (marked read), or null when it is absent or null.
+  const json::Value* raw(const std::string& key) const { return find(key); }
 
-  // Fields that may be present but must hold a value vlv supports, e.g. dropout 0.
-  void expect_number(const std::string& key, double supported, const char* why) const;
-  void expect_string(const std::string& key, const std::string& supported) const;
   // E_ARG naming the first field neither read nor listed in `irrelevant`.
   void check_unread(const std::vector<std::string>& irrelevant) const;
 

@@ -1,5 +1,5 @@
 // torch.nn's Conv2d and GroupNorm as model building blocks (the convolutional counterparts
-// of layers.h): weights taken by reference name, applied through the conv2d / group_norm ops
+// of layers.h): weights taken under the layer's path, applied through the conv2d / group_norm ops
 // so autograd runs through them.
 #pragma once
 #include <string>
@@ -12,23 +12,21 @@ namespace vlv::models {
 struct Conv2d {
   Tensor weight, bias;  // weight [out, in, k, k]; bias [out] or undefined
   int64_t stride = 1, padding = 0;
-  static Conv2d load(Weights& w, const std::string& prefix, int64_t in, int64_t out, int64_t kernel,
+  static Conv2d load(const WeightBuilder& vb, int64_t in, int64_t out, int64_t kernel,
                      int64_t stride = 1, int64_t padding = 0, bool has_bias = true);
   Tensor operator()(const Tensor& x) const { return ops::conv2d(x, weight, bias, stride, padding); }
   bool defined() const { return weight.defined(); }
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 struct GroupNorm {
   Tensor weight, bias;
   int64_t groups = 32;
   double eps = 1e-5;
-  static GroupNorm load(Weights& w, const std::string& prefix, int64_t channels, int64_t groups, double eps);
+  static GroupNorm load(const WeightBuilder& vb, int64_t channels, int64_t groups, double eps);
   // silu: SiLU fused after the affine (GroupNorm followed by nonlinearity, as resnets do).
   Tensor operator()(const Tensor& x, bool silu = false) const {
     return ops::group_norm(x, weight, bias, groups, eps, silu);
   }
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 // conv(silu(norm(x))), the resnet block's pattern: on CUDA with no gradient to record, the

@@ -77,83 +77,45 @@ Tensor channel_attention(const DavitBlock& b, const Tensor& x) {
   return b.proj(ops::reshape(ops::permute(o, {0, 3, 1, 2}), {B, N, C}));
 }
 
-DavitBlock load_block(Weights& w, const std::string& p, const std::string& attn, int64_t dim, int64_t heads) {
+// attn: "window_attn" (spatial blocks) or "channel_attn" (channel blocks).
+DavitBlock load_block(const WeightBuilder& vb, const std::string& attn, int64_t dim, int64_t heads) {
   DavitBlock b;
   b.heads = heads;
-  b.conv1 = DepthwiseConv::load(w, p + "conv1.fn.dw", dim);
-  b.conv2 = DepthwiseConv::load(w, p + "conv2.fn.dw", dim);
-  b.attn_norm = LayerNorm::load(w, p + attn + ".norm", dim, 1e-5);
-  b.qkv = Linear::load(w, p + attn + ".fn.qkv", dim, 3 * dim);
-  b.proj = Linear::load(w, p + attn + ".fn.proj", dim, dim);
-  b.ffn_norm = LayerNorm::load(w, p + "ffn.norm", dim, 1e-5);
-  b.fc1 = Linear::load(w, p + "ffn.fn.net.fc1", dim, kMlpRatio * dim);
-  b.fc2 = Linear::load(w, p + "ffn.fn.net.fc2", kMlpRatio * dim, dim);
+  b.conv1 = DepthwiseConv::load(vb.at("conv1.fn.dw"), dim);
+  b.conv2 = DepthwiseConv::load(vb.at("conv2.fn.dw"), dim);
+  b.attn_norm = LayerNorm::load(vb.at(attn).at("norm"), dim, 1e-5);
+  b.qkv = Linear::load(vb.at(attn).at("fn.qkv"), dim, 3 * dim);
+  b.proj = Linear::load(vb.at(attn).at("fn.proj"), dim, dim);
+  b.ffn_norm = LayerNorm::load(vb.at("ffn.norm"), dim, 1e-5);
+  b.fc1 = Linear::load(vb.at("ffn.fn.net.fc1"), dim, kMlpRatio * dim);
+  b.fc2 = Linear::load(vb.at("ffn.fn.net.fc2"), kMlpRatio * dim, dim);
   return b;
-}
-
-void collect_block(const DavitBlock& b, NamedTensors& out, const std::string& p, const std::string& attn) {
-  b.conv1.collect(out, p + "conv1.fn.dw");
-  b.conv2.collect(out, p + "conv2.fn.dw");
-  b.attn_norm.collect(out, p + attn + ".norm");
-  b.qkv.collect(out, p + attn + ".fn.qkv");
-  b.proj.collect(out, p + attn + ".fn.proj");
-  b.ffn_norm.collect(out, p + "ffn.norm");
-  b.fc1.collect(out, p + "ffn.fn.net.fc1");
-  b.fc2.collect(out, p + "ffn.fn.net.fc2");
-}
-
-std::vector<int64_t> per_stage(const Config& c, const std::string& key, size_t n) {
-  std::vector<int64_t> v = c.ints(key);
-  VLV_CHECK(v.size() == n, ErrorCode::FileFormat, c.source(), ": field '", key, "' has ", v.size(),
-            " entries, dim_embed has ", n);
-  for (int64_t e : v)
-    VLV_CHECK(e >= 0, ErrorCode::FileFormat, c.source(), ": field '", key, "' has a negative entry ", e);
-  return v;
 }
 
 }  // namespace
 
-DepthwiseConv DepthwiseConv::load(Weights& w, const std::string& prefix, int64_t dim) {
-  return {w.take(prefix + ".weight", {dim, 1, 3, 3}), w.take(prefix + ".bias", {dim})};
+DepthwiseConv DepthwiseConv::load(const WeightBuilder& vb, int64_t dim) {
+  return {vb.take("weight", {dim, 1, 3, 3}), vb.take("bias", {dim})};
 }
 
-void DepthwiseConv::collect(NamedTensors& out, const std::string& prefix) const {
-  out[prefix + ".weight"] = weight;
-  out[prefix + ".bias"] = bias;
-}
-
-DaViT::DaViT(const Config& c, Weights& w, const std::string& prefix) {
-  dims_ = c.ints("dim_embed");
-  size_t n = dims_.size();
-  VLV_CHECK(n >= 1, ErrorCode::FileFormat, c.source(), ": dim_embed is empty");
-  std::vector<int64_t> depths = per_stage(c, "depths", n), heads = per_stage(c, "num_heads", n),
-                       groups = per_stage(c, "num_groups", n), ksize = per_stage(c, "patch_size", n),
-                       stride = per_stage(c, "patch_stride", n), pad = per_stage(c, "patch_padding", n);
-  std::vector<bool> prenorm = c.bools("patch_prenorm");
-  VLV_CHECK(prenorm.size() == n, ErrorCode::FileFormat, c.source(), ": field 'patch_prenorm' has ", prenorm.size(),
-            " entries, dim_embed has ", n);
-  window_ = c.i("window_size");
-  VLV_CHECK(window_ >= 1, ErrorCode::FileFormat, c.source(), ": window_size must be >= 1, got ", window_);
-
-  for (size_t i = 0; i < n; ++i) {
-    int64_t dim = dims_[i], cin = i == 0 ? 3 : dims_[i - 1];
-    VLV_CHECK(dim > 0 && heads[i] > 0 && groups[i] > 0 && dim % heads[i] == 0 && dim % groups[i] == 0 &&
-                  stride[i] > 0 && ksize[i] > 0,
-              ErrorCode::FileFormat, c.source(), ": stage ", i, ": dim_embed ", dim,
-              " must be a multiple of num_heads ", heads[i], " and num_groups ", groups[i],
-              " (patch size and stride >= 1)");
+DaViT::DaViT(const DavitVisionConfig& c, const WeightBuilder& vb) {
+  dims_ = c.dim_embed;
+  window_ = c.window_size;
+  for (size_t i = 0; i < dims_.size(); ++i) {
+    const int64_t dim = dims_[i], cin = i == 0 ? 3 : dims_[i - 1], k = c.patch_size[i];
+    const bool prenorm = c.patch_prenorm[i];
     DavitStage s;
-    std::string cp = prefix + "convs." + std::to_string(i) + ".";
-    s.embed.weight = w.take(cp + "proj.weight", {dim, cin, ksize[i], ksize[i]});
-    s.embed.bias = w.take(cp + "proj.bias", {dim});
-    s.embed.pre_norm = prenorm[i];
-    s.embed.norm = LayerNorm::load(w, cp + "norm", prenorm[i] ? cin : dim, 1e-5);
-    s.embed.stride = stride[i];
-    s.embed.padding = pad[i];
-    for (int64_t j = 0; j < depths[i]; ++j) {
-      std::string bp = prefix + "blocks." + std::to_string(i) + "." + std::to_string(j) + ".";
-      s.spatial.push_back(load_block(w, bp + "spatial_block.", "window_attn", dim, heads[i]));
-      s.channel.push_back(load_block(w, bp + "channel_block.", "channel_attn", dim, groups[i]));
+    const WeightBuilder conv = vb.at("convs").at(i);
+    s.embed.weight = conv.take("proj.weight", {dim, cin, k, k});
+    s.embed.bias = conv.take("proj.bias", {dim});
+    s.embed.pre_norm = prenorm;
+    s.embed.norm = LayerNorm::load(conv.at("norm"), prenorm ? cin : dim, 1e-5);
+    s.embed.stride = c.patch_stride[i];
+    s.embed.padding = c.patch_padding[i];
+    for (int64_t j = 0; j < c.depths[i]; ++j) {
+      const WeightBuilder block = vb.at("blocks").at(i).at(j);
+      s.spatial.push_back(load_block(block.at("spatial_block"), "window_attn", dim, c.num_heads[i]));
+      s.channel.push_back(load_block(block.at("channel_block"), "channel_attn", dim, c.num_groups[i]));
     }
     stages_.push_back(std::move(s));
   }
@@ -191,21 +153,6 @@ Tensor DaViT::forward(const Tensor& pixel_values, int64_t* out_h, int64_t* out_w
   *out_h = h;
   *out_w = w;
   return x;
-}
-
-void DaViT::collect(NamedTensors& out, const std::string& prefix) const {
-  for (size_t i = 0; i < stages_.size(); ++i) {
-    const DavitStage& s = stages_[i];
-    std::string cp = prefix + "convs." + std::to_string(i) + ".";
-    out[cp + "proj.weight"] = s.embed.weight;
-    out[cp + "proj.bias"] = s.embed.bias;
-    s.embed.norm.collect(out, cp + "norm");
-    for (size_t j = 0; j < s.spatial.size(); ++j) {
-      std::string bp = prefix + "blocks." + std::to_string(i) + "." + std::to_string(j) + ".";
-      collect_block(s.spatial[j], out, bp + "spatial_block.", "window_attn");
-      collect_block(s.channel[j], out, bp + "channel_block.", "channel_attn");
-    }
-  }
 }
 
 }  // namespace vlv::models

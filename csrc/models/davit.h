@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/florence2_config.h"
 #include "models/layers.h"
 
 namespace vlv::models {
@@ -15,8 +16,7 @@ namespace vlv::models {
 // Depthwise 3x3 conv (padding 1) used as a residual conditional position encoding.
 struct DepthwiseConv {
   Tensor weight, bias;  // [C, 1, 3, 3], [C]
-  static DepthwiseConv load(Weights& w, const std::string& prefix, int64_t dim);
-  void collect(NamedTensors& out, const std::string& prefix) const;
+  static DepthwiseConv load(const WeightBuilder& vb, int64_t dim);
 };
 
 // PreNorm(LayerNorm, attention) + PreNorm(None, conv) + PreNorm(LayerNorm, Mlp): the parts
@@ -42,14 +42,13 @@ struct DavitStage {
 
 class DaViT {
  public:
-  // Reads the vision_config fields of the tower (depths, dim_embed, num_heads, num_groups,
-  // patch_size/stride/padding/prenorm, window_size) and its weights under `prefix`.
-  DaViT(const Config& vision, Weights& w, const std::string& prefix);
+  // The tower of vision_config (depths, dim_embed, num_heads, num_groups,
+  // patch_size/stride/padding/prenorm, window_size) with its weights under vb's path.
+  DaViT(const DavitVisionConfig& c, const WeightBuilder& vb);
 
   // pixel_values [B, 3, H, W] -> tokens [B, h*w, dim_out()]; h, w receive the final map size.
   Tensor forward(const Tensor& pixel_values, int64_t* h, int64_t* w) const;
   int64_t dim_out() const { return dims_.back(); }
-  void collect(NamedTensors& out, const std::string& prefix) const;
 
  private:
   std::vector<int64_t> dims_;

@@ -31,6 +31,7 @@
 #include "autograd/autograd.h"
 #include "models/bart.h"
 #include "models/davit.h"
+#include "models/florence2_config.h"
 #include "models/florence2_generate.h"
 #include "models/florence2_image_features.h"
 
@@ -38,78 +39,38 @@ namespace vlv::models {
 
 namespace {
 
-// PretrainedConfig fields that only concern generation, training bookkeeping, outputs or the
-// hub (present in the top-level config and in both sub-configs).
-const std::vector<std::string> kGenericFields = {
-    "_name_or_path", "add_cross_attention", "architectures", "bad_words_ids", "begin_suppress_tokens", "bos_token_id",
-    "chunk_size_feed_forward", "cross_attention_hidden_size", "decoder_start_token_id", "diversity_penalty",
-    "do_sample", "early_stopping", "encoder_no_repeat_ngram_size", "eos_token_id", "exponential_decay_length_penalty",
-    "finetuning_task", "forced_bos_token_id", "forced_eos_token_id", "id2label", "is_decoder", "is_encoder_decoder",
-    "label2id", "length_penalty", "max_length", "min_length", "no_repeat_ngram_size", "num_beam_groups", "num_beams",
-    "num_return_sequences", "output_attentions", "output_hidden_states", "output_scores", "pad_token_id", "prefix",
-    "problem_type", "pruned_heads", "remove_invalid_values", "repetition_penalty", "return_dict",
-    "return_dict_in_generate", "sep_token_id", "suppress_tokens", "task_specific_params", "temperature",
-    "tf_legacy_loss", "tie_encoder_decoder", "tokenizer_class", "top_k", "top_p", "torch_dtype", "torchscript",
-    "typical_p", "use_bfloat16", "transformers_version", "_attn_implementation_autoset", "use_return_dict"};
-
-std::vector<std::string> with(std::vector<std::string> extra) {
-  extra.insert(extra.end(), kGenericFields.begin(), kGenericFields.end());
-  return extra;
-}
-
-const std::string kLm = "language_model.";
-
 class Florence2Model : public Model {
  public:
-  Florence2Model(const Config& c, Weights& w) {
-    c.expect_string("model_type", "florence2");
-    Config vc = c.sub("vision_config");
-    vc.expect_string("model_type", "davit");
-    tower_.emplace(vc, w, "vision_tower.");
-    projection_.emplace(vc, w, tower_->dim_out());
-    // drop_path_rate: stochastic depth, identity in eval; enable_checkpoint: memory only.
-    vc.check_unread(with({"drop_path_rate", "enable_checkpoint", "tie_word_embeddings"}));
+  Florence2Model(const Florence2Config& c, const WeightBuilder& vb) {
+    const DavitVisionConfig& vc = c.vision_config;
+    tower_.emplace(vc, vb.at("vision_tower"));
+    projection_.emplace(vc, vb, tower_->dim_out());
 
-    Config tc = c.sub("text_config");
-    tc.expect_string("model_type", "florence2_language");
-    dim_ = tc.i("d_model");
-    vocab_ = tc.i("vocab_size");
-    int64_t positions = tc.i("max_position_embeddings");
-    std::string act = fused_activation(tc.s("activation_function", "gelu"), tc.source());
-    BartStackConfig enc{dim_, tc.i("encoder_attention_heads"), tc.i("encoder_ffn_dim"), tc.i("encoder_layers"), positions, act};
-    BartStackConfig dec{dim_, tc.i("decoder_attention_heads"), tc.i("decoder_ffn_dim"), tc.i("decoder_layers"), positions, act};
-    for (const BartStackConfig* s : {&enc, &dec})
-      VLV_CHECK(s->heads > 0 && dim_ % s->heads == 0 && s->layers >= 0, ErrorCode::FileFormat, tc.source(),
-                ": d_model ", dim_, " is not a multiple of the attention heads ", s->heads);
-    bool tied = tc.b("tie_word_embeddings", true);
+    const Florence2LanguageConfig& tc = c.text_config;
+    dim_ = tc.d_model;
+    vocab_ = tc.vocab_size;
+    const std::string act = fused_activation(tc.activation_function, vb.source());
+    BartStackConfig enc{dim_, tc.encoder_attention_heads, tc.encoder_ffn_dim, tc.encoder_layers,
+                        tc.max_position_embeddings, act};
+    BartStackConfig dec{dim_, tc.decoder_attention_heads, tc.decoder_ffn_dim, tc.decoder_layers,
+                        tc.max_position_embeddings, act};
+    const bool tied = tc.tie_word_embeddings;
     // scale_embedding scales embed_tokens(input_ids) only, i.e. the decoder tokens of generate;
     // the other methods take embeddings, and merge uses the plain `shared` table as the
     // reference does.
-    if (tc.b("scale_embedding", false)) embed_scale_ = std::sqrt(double(dim_));
+    if (tc.scale_embedding) embed_scale_ = std::sqrt(double(dim_));
     read_generation_defaults(tc);
-    // The dropouts and layer
-    // drops act in training mode only (vlv runs the reference's eval mode). num_hidden_layers
-    // mirrors encoder_layers; normalize_before / add_final_layer_norm are BART-family fields
-    // Florence-2's layers never read (always post-LN, no final norm).
-    tc.check_unread(with({"dropout", "attention_dropout", "activation_dropout", "classif_dropout",
-                          "classifier_dropout", "encoder_layerdrop", "decoder_layerdrop", "init_std", "use_cache",
-                          "gradient_checkpointing", "num_hidden_layers", "normalize_before", "add_final_layer_norm",
-                          "add_bias_logits"}));
 
-    shared_ = w.take(kLm + "model.shared.weight", {vocab_, dim_});
-    take_alias(w, kLm + "model.encoder.embed_tokens.weight");
-    take_alias(w, kLm + "model.decoder.embed_tokens.weight");
-    if (tied) take_alias(w, kLm + "lm_head.weight");
-    else lm_head_ = w.take(kLm + "lm_head.weight", {vocab_, dim_});
+    const WeightBuilder lm = vb.at("language_model");
+    shared_ = lm.take("model.shared.weight", {vocab_, dim_});
+    take_alias(lm, "model.encoder.embed_tokens.weight");
+    take_alias(lm, "model.decoder.embed_tokens.weight");
+    if (tied) take_alias(lm, "lm_head.weight");
+    else lm_head_ = lm.take("lm_head.weight", {vocab_, dim_});
     if (!lm_head_.defined()) lm_head_ = shared_;
-    final_logits_bias_ = w.take(kLm + "final_logits_bias", {1, vocab_});
-    encoder_.emplace(enc, w, kLm + "model.encoder.", false);
-    decoder_.emplace(dec, w, kLm + "model.decoder.", true);
-
-    // Top level: the sub-configs govern the modules (the reference builds them from
-    // vision_config / text_config); vocab_size and projection_dim here mirror them, and
-    // ignore_index is the loss's; auto_map points the hub at the remote code's classes.
-    c.check_unread(with({"vocab_size", "projection_dim", "ignore_index", "tie_word_embeddings", "auto_map"}));
+    final_logits_bias_ = lm.take("final_logits_bias", {1, vocab_});
+    encoder_.emplace(enc, lm.at("model.encoder"), false);
+    decoder_.emplace(dec, lm.at("model.decoder"), true);
   }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
@@ -133,54 +94,57 @@ class Florence2Model : public Model {
          "' (vision_tower, image_features, merge, encoder, query_decoder, lm_head, generate)");
   }
 
-  NamedTensors parameters() const override {
-    NamedTensors p;
-    tower_->collect(p, "vision_tower.");
-    projection_->collect(p);
-    p[kLm + "model.shared.weight"] = shared_;
-    p[kLm + "model.encoder.embed_tokens.weight"] = shared_;
-    p[kLm + "model.decoder.embed_tokens.weight"] = shared_;
-    p[kLm + "lm_head.weight"] = lm_head_;
-    p[kLm + "final_logits_bias"] = final_logits_bias_;
-    encoder_->collect(p);
-    decoder_->collect(p);
-    return p;
-  }
-
  private:
-  // A stored copy of the shared table: used (it is the same tensor) if it holds the same values.
-  void take_alias(Weights& w, const std::string& name) {
-    if (!w.has(name)) return;
-    Tensor t = w.take(name, {vocab_, dim_});
-    VLV_CHECK(std::memcmp(t.data<float>(), shared_.data<float>(), t.nbytes()) == 0, ErrorCode::FileFormat, w.source(),
-              ": '", name, "' must equal language_model.model.shared.weight (the tied word embeddings)");
+  // A name of the shared table (listed as a parameter under it). A stored copy under that
+  // name is used (it is the same tensor) if it holds the same values.
+  void take_alias(const WeightBuilder& lm, const std::string& name) {
+    lm.alias(name, shared_);
+    if (!lm.has(name)) return;
+    Tensor t = lm.take_unlisted(name, {vocab_, dim_});
+    VLV_CHECK(std::memcmp(t.data<float>(), shared_.data<float>(), t.nbytes()) == 0, ErrorCode::FileFormat, lm.source(),
+              ": '", lm.key(name), "' must equal language_model.model.shared.weight (the tied word embeddings)");
   }
 
   // text_config's generation fields: the defaults of generate()'s options, the special tokens,
   // and the processors vlv does not implement (generate refuses a non-neutral value).
-  void read_generation_defaults(const Config& tc) {
-    tokens_.decoder_start = tc.i("decoder_start_token_id", 2);
-    tokens_.forced_bos = tc.i("forced_bos_token_id", -1);
-    tokens_.forced_eos = tc.i("forced_eos_token_id", -1);
-    if (tc.has("eos_token_id")) defaults_.set("eos_token_id", std::vector<int64_t>{tc.i("eos_token_id")});
-    if (tc.has("pad_token_id")) defaults_.set("pad_token_id", tc.i("pad_token_id"));
-    defaults_.set("max_new_tokens", tc.i("max_length", 20) - 1);
-    for (const char* k : {"num_beams", "no_repeat_ngram_size", "num_return_sequences", "top_k"})
-      if (tc.has(k)) defaults_.set(k, tc.i(k));
-    for (const char* k : {"length_penalty", "repetition_penalty", "temperature", "top_p"})
-      if (tc.has(k)) defaults_.set(k, tc.f(k));
-    for (const char* k : {"early_stopping", "do_sample"})
-      if (tc.has(k)) defaults_.set(k, int64_t(tc.b(k, false)));
-    auto neutral = [&](const char* k, double v) {
-      if (tc.has(k) && tc.f(k) != v) unsupported_ = std::string(k) + " " + std::to_string(tc.f(k));
+  void read_generation_defaults(const Florence2LanguageConfig& tc) {
+    tokens_.decoder_start = tc.decoder_start_token_id;
+    tokens_.forced_bos = tc.forced_bos_token_id.value_or(-1);
+    tokens_.forced_eos = tc.forced_eos_token_id.value_or(-1);
+    if (tc.eos_token_id) defaults_.set("eos_token_id", std::vector<int64_t>{*tc.eos_token_id});
+    if (tc.pad_token_id) defaults_.set("pad_token_id", *tc.pad_token_id);
+    defaults_.set("max_new_tokens", tc.max_length - 1);
+    const std::pair<const char*, const std::optional<int64_t>*> ints[] = {{"num_beams", &tc.num_beams},
+                                                                          {"no_repeat_ngram_size", &tc.no_repeat_ngram_size},
+                                                                          {"num_return_sequences", &tc.num_return_sequences},
+                                                                          {"top_k", &tc.top_k}};
+    for (const auto& [k, v] : ints)
+      if (*v) defaults_.set(k, **v);
+    const std::pair<const char*, const std::optional<double>*> reals[] = {{"length_penalty", &tc.length_penalty},
+                                                                          {"repetition_penalty", &tc.repetition_penalty},
+                                                                          {"temperature", &tc.temperature},
+                                                                          {"top_p", &tc.top_p}};
+    for (const auto& [k, v] : reals)
+      if (*v) defaults_.set(k, **v);
+    const std::pair<const char*, const std::optional<bool>*> flags[] = {{"early_stopping", &tc.early_stopping},
+                                                                        {"do_sample", &tc.do_sample}};
+    for (const auto& [k, v] : flags)
+      if (*v) defaults_.set(k, int64_t(**v));
+    auto neutral = [&](const char* k, const std::optional<double>& v, double n) {
+      if (v && *v != n) unsupported_ = std::string(k) + " " + std::to_string(*v);
     };
-    neutral("min_length", 0);
-    neutral("num_beam_groups", 1);
-    neutral("diversity_penalty", 0);
-    neutral("encoder_no_repeat_ngram_size", 0);
-    neutral("typical_p", 1);
-    for (const char* k : {"bad_words_ids", "suppress_tokens", "begin_suppress_tokens", "exponential_decay_length_penalty"})
-      if (tc.has(k)) unsupported_ = k;
+    neutral("min_length", tc.min_length, 0);
+    neutral("num_beam_groups", tc.num_beam_groups, 1);
+    neutral("diversity_penalty", tc.diversity_penalty, 0);
+    neutral("encoder_no_repeat_ngram_size", tc.encoder_no_repeat_ngram_size, 0);
+    neutral("typical_p", tc.typical_p, 1);
+    const std::pair<const char*, const RawField*> unsupported[] = {
+        {"bad_words_ids", &tc.bad_words_ids},
+        {"suppress_tokens", &tc.suppress_tokens},
+        {"begin_suppress_tokens", &tc.begin_suppress_tokens},
+        {"exponential_decay_length_penalty", &tc.exponential_decay_length_penalty}};
+    for (const auto& [k, v] : unsupported)
+      if (v->present()) unsupported_ = k;
   }
 
   Tensor lm_head(const Tensor& h) const {
@@ -254,10 +218,12 @@ class Florence2Model : public Model {
   Tensor shared_, lm_head_, final_logits_bias_;
 };
 
-std::unique_ptr<Model> make_florence2(const Config& c, Weights& w) { return std::make_unique<Florence2Model>(c, w); }
+std::unique_ptr<Model> make_florence2(const Florence2Config& c, const WeightBuilder& vb) {
+  return std::make_unique<Florence2Model>(c, vb);
+}
 
 }  // namespace
 
-VLV_REGISTER_MODEL("florence2", make_florence2);
+VLV_REGISTER_MODEL("florence2", read_florence2_config, make_florence2);
 
 }  // namespace vlv::models

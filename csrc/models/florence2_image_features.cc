@@ -9,31 +9,18 @@
 
 namespace vlv::models {
 
-ImageProjection::ImageProjection(const Config& c, Weights& w, int64_t dim) : dim_(dim) {
-  Config pos = c.sub("image_pos_embed");
-  pos.expect_string("type", "learned_abs_2d");
-  int64_t max_pos = pos.i("max_pos_embeddings");
-  pos.check_unread({});
-  Config tmp = c.sub("visual_temporal_embedding");
-  tmp.expect_string("type", "COSINE");
-  int64_t max_t = tmp.i("max_temporal_embeddings");
-  tmp.check_unread({});
-  VLV_CHECK(max_t >= 1, ErrorCode::FileFormat, c.source(), ": max_temporal_embeddings must be >= 1");
-  int64_t proj_dim = c.i("projection_dim");
+ImageProjection::ImageProjection(const DavitVisionConfig& c, const WeightBuilder& vb, int64_t dim) : dim_(dim) {
+  const int64_t max_pos = c.image_pos_embed.max_pos_embeddings;
+  const int64_t max_t = c.visual_temporal_embedding.max_temporal_embeddings;
+  const int64_t proj_dim = c.projection_dim;
+  for (const std::string& s : c.image_feature_source)
+    sources_.push_back(s == "spatial_avg_pool" ? Source::SpatialAvg : Source::AllPositions);
 
-  std::vector<std::string> names = c.strings("image_feature_source");
-  VLV_CHECK(!names.empty(), ErrorCode::FileFormat, c.source(), ": image_feature_source is empty");
-  for (const std::string& s : names) {
-    if (s == "spatial_avg_pool") sources_.push_back(Source::SpatialAvg);
-    else if (s == "temporal_avg_pool" || s == "last_frame") sources_.push_back(Source::AllPositions);
-    else fail(ErrorCode::FileFormat, c.source(), ": invalid image_feature_source '", s, "'");
-  }
-
-  row_embeddings_ = w.take("image_pos_embed.row_embeddings.weight", {max_pos, dim / 2});
-  column_embeddings_ = w.take("image_pos_embed.column_embeddings.weight", {max_pos, dim - dim / 2});
-  temporal_ = w.take("visual_temporal_embed.pos_idx_to_embed", {max_t, dim});
-  projection_ = w.take("image_projection", {dim, proj_dim});
-  norm_ = LayerNorm::load(w, "image_proj_norm", proj_dim, 1e-5);
+  row_embeddings_ = vb.take("image_pos_embed.row_embeddings.weight", {max_pos, dim / 2});
+  column_embeddings_ = vb.take("image_pos_embed.column_embeddings.weight", {max_pos, dim - dim / 2});
+  temporal_ = vb.take("visual_temporal_embed.pos_idx_to_embed", {max_t, dim});
+  projection_ = vb.take("image_projection", {dim, proj_dim});
+  norm_ = LayerNorm::load(vb.at("image_proj_norm"), proj_dim, 1e-5);
 }
 
 Tensor ImageProjection::operator()(const Tensor& tokens, int64_t h, int64_t w) const {
@@ -54,14 +41,6 @@ Tensor ImageProjection::operator()(const Tensor& tokens, int64_t h, int64_t w) c
   for (Source s : sources_) parts.push_back(s == Source::SpatialAvg ? ops::mean(z, {1}, true) : z);
   Tensor x = parts.size() == 1 ? parts[0] : ops::concat(parts, 1);
   return norm_(ops::matmul(x, projection_));
-}
-
-void ImageProjection::collect(NamedTensors& out) const {
-  out["image_pos_embed.row_embeddings.weight"] = row_embeddings_;
-  out["image_pos_embed.column_embeddings.weight"] = column_embeddings_;
-  out["visual_temporal_embed.pos_idx_to_embed"] = temporal_;
-  out["image_projection"] = projection_;
-  norm_.collect(out, "image_proj_norm");
 }
 
 }  // namespace vlv::models

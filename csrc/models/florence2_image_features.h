@@ -6,19 +6,20 @@
 #include <string>
 #include <vector>
 
+#include "models/florence2_config.h"
 #include "models/layers.h"
 
 namespace vlv::models {
 
 class ImageProjection {
  public:
-  // Reads image_pos_embed, visual_temporal_embedding, image_feature_source and
-  // projection_dim from vision_config; `dim` is the tower's output width.
-  ImageProjection(const Config& vision, Weights& w, int64_t dim);
+  // From vision_config's image_pos_embed, visual_temporal_embedding, image_feature_source
+  // and projection_dim; `dim` is the tower's output width. Its weights under vb:
+  // image_pos_embed.*, visual_temporal_embed.*, image_projection, image_proj_norm.*.
+  ImageProjection(const DavitVisionConfig& vision, const WeightBuilder& vb, int64_t dim);
 
   // tokens [B, h*w, dim] (row-major) -> [B, sources' tokens, projection_dim].
   Tensor operator()(const Tensor& tokens, int64_t h, int64_t w) const;
-  void collect(NamedTensors& out) const;
 
  private:
   enum class Source { SpatialAvg, AllPositions };

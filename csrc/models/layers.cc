@@ -2,29 +2,26 @@
 
 namespace vlv::models {
 
-Linear Linear::load(Weights& w, const std::string& prefix, int64_t in, int64_t out, bool has_bias) {
+Linear Linear::load(const WeightBuilder& vb, int64_t in, int64_t out, bool has_bias) {
   Linear l;
-  l.weight = w.take_matrix(prefix + ".weight", {out, in});
-  if (has_bias) l.bias = w.take(prefix + ".bias", {out});
+  l.weight = vb.take_matrix("weight", {out, in});
+  if (has_bias) l.bias = vb.take("bias", {out});
   return l;
 }
 
-void Linear::collect(NamedTensors& out, const std::string& prefix) const {
-  out[prefix + ".weight"] = weight;
-  if (bias.defined()) out[prefix + ".bias"] = bias;
-}
-
-LayerNorm LayerNorm::load(Weights& w, const std::string& prefix, int64_t dim, double eps) {
+LayerNorm LayerNorm::load(const WeightBuilder& vb, int64_t dim, double eps) {
   LayerNorm n;
-  n.weight = w.take(prefix + ".weight", {dim});
-  n.bias = w.take(prefix + ".bias", {dim});
+  n.weight = vb.take("weight", {dim});
+  n.bias = vb.take("bias", {dim});
   n.eps = eps;
   return n;
 }
 
-void LayerNorm::collect(NamedTensors& out, const std::string& prefix) const {
-  out[prefix + ".weight"] = weight;
-  out[prefix + ".bias"] = bias;
+RMSNorm RMSNorm::load(const WeightBuilder& vb, int64_t dim, double eps) {
+  RMSNorm n;
+  n.weight = vb.take("weight", {dim});
+  n.eps = eps;
+  return n;
 }
 
 Tensor split_heads(const Tensor& x, int64_t heads) {

@@ -1,4 +1,4 @@
-// The small building blocks models share, named as in PyTorch: Linear, LayerNorm, and the
+// The small building blocks models share, named as in PyTorch: Linear, LayerNorm, RMSNorm, and the
 // head split/merge around the fused attention op.
 #pragma once
 #include <string>
@@ -9,20 +9,27 @@
 namespace vlv::models {
 
 struct Linear {
-  Tensor weight, bias;  // weight [out, in] (Weights::take_matrix: f32 or 16-bit); bias [out] or undefined
-  static Linear load(Weights& w, const std::string& prefix, int64_t in, int64_t out, bool has_bias = true);
+  Tensor weight, bias;  // weight [out, in] (take_matrix: f32 or 16-bit); bias [out] or undefined
+  // vb: the layer's own path ("weight", "bias" under it).
+  static Linear load(const WeightBuilder& vb, int64_t in, int64_t out, bool has_bias = true);
   Tensor operator()(const Tensor& x, const std::string& activation = "none") const {
     return ops::linear(x, weight, bias, activation);
   }
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 struct LayerNorm {
   Tensor weight, bias;
   double eps = 1e-5;
-  static LayerNorm load(Weights& w, const std::string& prefix, int64_t dim, double eps);
+  static LayerNorm load(const WeightBuilder& vb, int64_t dim, double eps);
   Tensor operator()(const Tensor& x) const { return ops::layer_norm(x, weight, bias, eps); }
-  void collect(NamedTensors& out, const std::string& prefix) const;
+};
+
+// RMSNorm without bias (LlamaRMSNorm / Qwen2RMSNorm): x / rms(x) * weight.
+struct RMSNorm {
+  Tensor weight;
+  double eps = 1e-6;
+  static RMSNorm load(const WeightBuilder& vb, int64_t dim, double eps);
+  Tensor operator()(const Tensor& x) const { return ops::rms_norm(x, weight, eps); }
 };
 
 // [B, L, H*D] -> [B, H, L, D] and back.

@@ -5,18 +5,24 @@
 namespace vlv::models {
 
 namespace {
-struct Entry {
-  ModelFactory factory;
-  ModelFiles files;
-};
-std::map<std::string, Entry>& registry() {
-  static std::map<std::string, Entry> r;
+std::map<std::string, ModelEntry>& registry() {
+  static std::map<std::string, ModelEntry> r;
   return r;
 }
 }  // namespace
 
-ModelRegistrar::ModelRegistrar(const char* kind, ModelFactory factory, ModelFiles files) {
-  registry()[kind] = {factory, files};
+ModelRegistrar::ModelRegistrar(const char* kind, ModelEntry entry) { registry()[kind] = std::move(entry); }
+
+std::unique_ptr<Model> ModelEntry::create(const Config& config, const std::function<Weights()>& weights) const {
+  json::Value config_json;
+  Build build = read(config, &config_json);
+  Weights w = weights();
+  NamedTensors params;
+  std::unique_ptr<Model> model = build(WeightBuilder(w, params));
+  w.check_all_used();
+  model->params_ = std::move(params);
+  model->config_ = std::move(config_json);
+  return model;
 }
 
 std::vector<std::string> model_kinds() {
@@ -26,7 +32,7 @@ std::vector<std::string> model_kinds() {
 }
 
 namespace {
-const Entry& entry(const std::string& kind) {
+const ModelEntry& entry(const std::string& kind) {
   auto it = registry().find(kind);
   if (it == registry().end()) {
     std::string known;
@@ -40,25 +46,26 @@ const Entry& entry(const std::string& kind) {
 std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype,
                                   Device device) {
   namespace fs = std::filesystem;
-  const Entry& e = entry(kind);
-  const ModelFiles& files = e.files;
-  Config config = Config::load((fs::path(folder) / files.config).string());
-  Weights weights = files.weights ? Weights::load(folder, matrix_dtype) : Weights();
-  weights.set_device(device);
-  std::unique_ptr<Model> model = e.factory(config, weights);
-  weights.check_all_used();
-  return model;
+  const ModelEntry& e = entry(kind);
+  Config config = Config::load((fs::path(folder) / e.files.config).string());
+  return e.create(config, [&] {
+    Weights weights = e.files.weights ? Weights::load(folder, matrix_dtype) : Weights();
+    weights.set_device(device);
+    return weights;
+  });
 }
 
 std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed, Device device) {
   namespace fs = std::filesystem;
-  const Entry& e = entry(kind);
+  const ModelEntry& e = entry(kind);
   std::error_code ec;
   const std::string path = fs::is_directory(config, ec) ? (fs::path(config) / e.files.config).string() : config;
   Config c = Config::load(path);
-  Weights weights = Weights::random(seed, path + " (random weights)");
-  weights.set_device(device);
-  return e.factory(c, weights);
+  return e.create(c, [&] {
+    Weights weights = Weights::random(seed, path + " (random weights)");
+    weights.set_device(device);
+    return weights;
+  });
 }
 
 const Tensor* find_input(const NamedTensors& inputs, const std::string& name) {

@@ -1,19 +1,28 @@
 // Model: a network built from a config and its weights, run by method name on named
 // tensors. One interface for every architecture lets one binding serve them all; each
-// architecture registers a factory under its kind ("clip_text", "qwen2", ...).
+// architecture registers under its kind ("clip_text", "qwen2", ...) a typed config reader and
+// a factory (VLV_REGISTER_MODEL).
+//
+// Loading runs in this order: the config file is read into the architecture's typed config
+// (config_fields.h: every field once), validated, and checked for unread fields; only then are
+// the weights opened, and the factory builds the model through a WeightBuilder, which
+// registers every tensor taken as a parameter under its reference name; finally every
+// checkpoint key must have been taken.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "core/tensor.h"
+#include "io/json.h"
 #include "models/config.h"
+#include "models/config_fields.h"
+#include "models/weight_builder.h"
 #include "models/weights.h"
 #include "ops/attrs.h"
 
 namespace vlv::models {
-
-using NamedTensors = std::map<std::string, Tensor>;
 
 class Model {
  public:
@@ -21,11 +30,17 @@ class Model {
   // Runs a method ("forward", ...) on named inputs; options are the method's attributes.
   // Recording for autograd follows the caller's grad mode.
   virtual NamedTensors run(const std::string& method, const NamedTensors& inputs, const Attrs& options) = 0;
-  // Every parameter under its reference name (the tensors the model computes with).
-  virtual NamedTensors parameters() const = 0;
-};
+  // Every parameter under its reference name (the tensors the model computes with): what
+  // the model's modules took through the WeightBuilder while it was built.
+  const NamedTensors& parameters() const { return params_; }
+  // The typed config it was built from, as JSON: the file's field names, defaults filled in.
+  const json::Value& config() const { return config_; }
 
-using ModelFactory = std::unique_ptr<Model> (*)(const Config& config, Weights& weights);
+ private:
+  friend struct ModelEntry;
+  NamedTensors params_;
+  json::Value config_;
+};
 
 // The files a kind loads from its folder: the config's name, and whether safetensors weights
 // come with it (schedulers: scheduler_config.json and no weights).
@@ -34,12 +49,44 @@ struct ModelFiles {
   bool weights = true;
 };
 
-struct ModelRegistrar {
-  ModelRegistrar(const char* kind, ModelFactory factory, ModelFiles files = {});
+// A registered kind, type-erased: `read` reads, validates and checks a config and returns the
+// step that builds the model from weights.
+struct ModelEntry {
+  using Build = std::function<std::unique_ptr<Model>(const WeightBuilder&)>;
+  std::function<Build(const Config&, json::Value* config_json)> read;
+  ModelFiles files;
+
+  // Reads the config, then builds the model with weights from `weights()` (called once, after
+  // the config passed), recording its parameters and config.
+  std::unique_ptr<Model> create(const Config& config, const std::function<Weights()>& weights) const;
 };
-#define VLV_REGISTER_MODEL(kind, factory) static ::vlv::models::ModelRegistrar vlv_model_##factory(kind, &factory)
-#define VLV_REGISTER_MODEL_FILES(kind, factory, files) \
-  static ::vlv::models::ModelRegistrar vlv_model_##factory(kind, &factory, files)
+
+// The entry of an architecture with typed config C: read_config(file) reads every field (and
+// the reference's derived defaults), validate(C, source) checks values, then
+// config.check_unread(c.ignored()); make(C, vb) builds the model.
+template <class C>
+ModelEntry model_entry(C (*read_config)(const Config&), std::unique_ptr<Model> (*make)(const C&, const WeightBuilder&),
+                       ModelFiles files = {}) {
+  ModelEntry e;
+  e.files = files;
+  e.read = [read_config, make](const Config& file, json::Value* out) -> ModelEntry::Build {
+    auto c = std::make_shared<const C>(read_config(file));
+    validate(*c, file.source());
+    file.check_unread(c->ignored());
+    *out = config_json(*c);
+    return [c, make](const WeightBuilder& vb) { return make(*c, vb); };
+  };
+  return e;
+}
+
+struct ModelRegistrar {
+  ModelRegistrar(const char* kind, ModelEntry entry);
+};
+// VLV_REGISTER_MODEL("unet", read_unet2d_condition_config, make_unet)
+#define VLV_REGISTER_MODEL(kind, read_config, make) \
+  static ::vlv::models::ModelRegistrar vlv_model_##make(kind, ::vlv::models::model_entry(read_config, make))
+#define VLV_REGISTER_MODEL_FILES(kind, read_config, make, files) \
+  static ::vlv::models::ModelRegistrar vlv_model_##make(kind, ::vlv::models::model_entry(read_config, make, files))
 
 // Builds a model of `kind` from a folder (config.json + safetensors, or as its ModelFiles say). Every weight must be
 // used and every config field honoured (or known to be irrelevant). matrix_dtype bf16 / f16

@@ -40,9 +40,9 @@ Tensor resize_nearest(const Tensor& x, int64_t out_h, int64_t out_w) {
   return resize_dim(resize_dim(x, 2, out_h), 3, out_w);
 }
 
-Downsample2D Downsample2D::load(Weights& w, const std::string& prefix, int64_t channels, int64_t padding) {
+Downsample2D Downsample2D::load(const WeightBuilder& vb, int64_t channels, int64_t padding) {
   Downsample2D d;
-  d.conv = Conv2d::load(w, prefix + ".conv", channels, channels, 3, 2, padding);
+  d.conv = Conv2d::load(vb.at("conv"), channels, channels, 3, 2, padding);
   return d;
 }
 
@@ -52,9 +52,9 @@ Tensor Downsample2D::operator()(const Tensor& x) const {
   return conv(ops::concat({padded, zero_strip(padded, 2)}, 2));
 }
 
-Upsample2D Upsample2D::load(Weights& w, const std::string& prefix, int64_t channels) {
+Upsample2D Upsample2D::load(const WeightBuilder& vb, int64_t channels) {
   Upsample2D u;
-  u.conv = Conv2d::load(w, prefix + ".conv", channels, channels, 3, 1, 1);
+  u.conv = Conv2d::load(vb.at("conv"), channels, channels, 3, 1, 1);
   return u;
 }
 

@@ -2,16 +2,15 @@
 
 namespace vlv::models {
 
-ResnetBlock2D ResnetBlock2D::load(Weights& w, const std::string& prefix, int64_t in, int64_t out,
-                                  const ResnetOptions& opt) {
+ResnetBlock2D ResnetBlock2D::load(const WeightBuilder& vb, int64_t in, int64_t out, const ResnetOptions& opt) {
   ResnetBlock2D r;
   r.opt = opt;
-  r.norm1 = GroupNorm::load(w, prefix + ".norm1", in, opt.groups, opt.eps);
-  r.conv1 = Conv2d::load(w, prefix + ".conv1", in, out, 3, 1, 1);
-  if (opt.temb_channels > 0) r.time_emb_proj = Linear::load(w, prefix + ".time_emb_proj", opt.temb_channels, out);
-  r.norm2 = GroupNorm::load(w, prefix + ".norm2", out, opt.groups, opt.eps);
-  r.conv2 = Conv2d::load(w, prefix + ".conv2", out, out, 3, 1, 1);
-  if (in != out) r.conv_shortcut = Conv2d::load(w, prefix + ".conv_shortcut", in, out, 1);
+  r.norm1 = GroupNorm::load(vb.at("norm1"), in, opt.groups, opt.eps);
+  r.conv1 = Conv2d::load(vb.at("conv1"), in, out, 3, 1, 1);
+  if (opt.temb_channels > 0) r.time_emb_proj = Linear::load(vb.at("time_emb_proj"), opt.temb_channels, out);
+  r.norm2 = GroupNorm::load(vb.at("norm2"), out, opt.groups, opt.eps);
+  r.conv2 = Conv2d::load(vb.at("conv2"), out, out, 3, 1, 1);
+  if (in != out) r.conv_shortcut = Conv2d::load(vb.at("conv_shortcut"), in, out, 1);
   return r;
 }
 
@@ -24,15 +23,6 @@ Tensor ResnetBlock2D::operator()(const Tensor& x, const Tensor& temb) const {
   h = norm_silu_conv(norm2, conv2, h);
   Tensor out = ops::add(conv_shortcut.defined() ? conv_shortcut(x) : x, h);
   return opt.output_scale_factor == 1 ? out : ops::scale(out, 1 / opt.output_scale_factor);
-}
-
-void ResnetBlock2D::collect(NamedTensors& out, const std::string& prefix) const {
-  norm1.collect(out, prefix + ".norm1");
-  conv1.collect(out, prefix + ".conv1");
-  if (time_emb_proj.weight.defined()) time_emb_proj.collect(out, prefix + ".time_emb_proj");
-  norm2.collect(out, prefix + ".norm2");
-  conv2.collect(out, prefix + ".conv2");
-  if (conv_shortcut.defined()) conv_shortcut.collect(out, prefix + ".conv_shortcut");
 }
 
 }  // namespace vlv::models

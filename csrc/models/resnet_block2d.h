@@ -2,8 +2,8 @@
 //   h = conv1(silu(norm1(x))); h += time_emb_proj(silu(temb))[:, :, None, None];
 //   h = conv2(silu(norm2(h)));  out = (shortcut(x) + h) / output_scale_factor
 // shortcut is a 1x1 conv (conv_shortcut) when the channel count changes, else identity.
-// Dropout is identity (inference / frozen use). Keys: <prefix>.norm1, conv1, time_emb_proj,
-// norm2, conv2, conv_shortcut.
+// Dropout is identity (inference / frozen use). Keys under the block's path: norm1, conv1,
+// time_emb_proj, norm2, conv2, conv_shortcut.
 #pragma once
 #include <string>
 
@@ -25,10 +25,9 @@ struct ResnetBlock2D {
   Linear time_emb_proj;                // undefined without temb_channels
   ResnetOptions opt;
 
-  static ResnetBlock2D load(Weights& w, const std::string& prefix, int64_t in, int64_t out, const ResnetOptions& opt);
+  static ResnetBlock2D load(const WeightBuilder& vb, int64_t in, int64_t out, const ResnetOptions& opt);
   // x [B, in, H, W]; temb [B or 1, temb_channels] (undefined without temb_channels).
   Tensor operator()(const Tensor& x, const Tensor& temb) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 }  // namespace vlv::models

@@ -2,15 +2,15 @@
 
 namespace vlv::models {
 
-CrossAttention CrossAttention::load(Weights& w, const std::string& prefix, int64_t query_dim, int64_t context_dim,
-                                    int64_t heads, int64_t head_dim) {
+CrossAttention CrossAttention::load(const WeightBuilder& vb, int64_t query_dim, int64_t context_dim, int64_t heads,
+                                    int64_t head_dim) {
   CrossAttention a;
   int64_t inner = heads * head_dim;
   a.heads = heads;
-  a.to_q = Linear::load(w, prefix + ".to_q", query_dim, inner, false);
-  a.to_k = Linear::load(w, prefix + ".to_k", context_dim, inner, false);
-  a.to_v = Linear::load(w, prefix + ".to_v", context_dim, inner, false);
-  a.to_out = Linear::load(w, prefix + ".to_out.0", inner, query_dim);
+  a.to_q = Linear::load(vb.at("to_q"), query_dim, inner, false);
+  a.to_k = Linear::load(vb.at("to_k"), context_dim, inner, false);
+  a.to_v = Linear::load(vb.at("to_v"), context_dim, inner, false);
+  a.to_out = Linear::load(vb.at("to_out").at(0), inner, query_dim);
   return a;
 }
 
@@ -20,11 +20,19 @@ Tensor CrossAttention::operator()(const Tensor& x, const Tensor& context, const 
   return to_out(merge_heads(ops::attention(q, k, v, mask)[0]));
 }
 
-void CrossAttention::collect(NamedTensors& out, const std::string& prefix) const {
-  to_q.collect(out, prefix + ".to_q");
-  to_k.collect(out, prefix + ".to_k");
-  to_v.collect(out, prefix + ".to_v");
-  to_out.collect(out, prefix + ".to_out.0");
+BasicTransformerBlock BasicTransformerBlock::load(const WeightBuilder& vb, int64_t inner, int64_t head_dim,
+                                                  const TransformerOptions& opt) {
+  BasicTransformerBlock B;
+  B.only_cross_attention = opt.only_cross_attention;
+  B.norm1 = LayerNorm::load(vb.at("norm1"), inner, 1e-5);
+  B.norm2 = LayerNorm::load(vb.at("norm2"), inner, 1e-5);
+  B.norm3 = LayerNorm::load(vb.at("norm3"), inner, 1e-5);
+  int64_t self_context = opt.only_cross_attention ? opt.cross_attention_dim : inner;
+  B.attn1 = CrossAttention::load(vb.at("attn1"), inner, self_context, opt.heads, head_dim);
+  B.attn2 = CrossAttention::load(vb.at("attn2"), inner, opt.cross_attention_dim, opt.heads, head_dim);
+  B.ff_in = Linear::load(vb.at("ff.net.0.proj"), inner, 8 * inner);
+  B.ff_out = Linear::load(vb.at("ff.net.2"), 4 * inner, inner);
+  return B;
 }
 
 Tensor BasicTransformerBlock::operator()(const Tensor& x, const Tensor& context, const Tensor& mask) const {
@@ -34,36 +42,23 @@ Tensor BasicTransformerBlock::operator()(const Tensor& x, const Tensor& context,
   return ops::add(h, ff_out(ops::geglu(ff_in(norm3(h)))));
 }
 
-Transformer2D Transformer2D::load(Weights& w, const std::string& prefix, int64_t channels,
-                                  const TransformerOptions& opt) {
-  VLV_CHECK(opt.heads > 0 && channels >= opt.heads, ErrorCode::FileFormat, w.source(), ": ", prefix, " has ", channels,
+Transformer2D Transformer2D::load(const WeightBuilder& vb, int64_t channels, const TransformerOptions& opt) {
+  VLV_CHECK(opt.heads > 0 && channels >= opt.heads, ErrorCode::FileFormat, vb.source(), ": ", vb.key(), " has ", channels,
             " channels for ", opt.heads, " attention heads");
   Transformer2D t;
   t.opt = opt;
   t.channels = channels;
   int64_t head_dim = channels / opt.heads;
   t.inner = opt.heads * head_dim;
-  t.norm = GroupNorm::load(w, prefix + ".norm", channels, opt.groups, 1e-6);
+  t.norm = GroupNorm::load(vb.at("norm"), channels, opt.groups, 1e-6);
   Shape in_shape = opt.linear_projection ? Shape{t.inner, channels} : Shape{t.inner, channels, 1, 1};
   Shape out_shape = opt.linear_projection ? Shape{channels, t.inner} : Shape{channels, t.inner, 1, 1};
-  t.proj_in_w = w.take(prefix + ".proj_in.weight", in_shape);
-  t.proj_in_b = w.take(prefix + ".proj_in.bias", {t.inner});
-  t.proj_out_w = w.take(prefix + ".proj_out.weight", out_shape);
-  t.proj_out_b = w.take(prefix + ".proj_out.bias", {channels});
-  for (int64_t i = 0; i < opt.layers; ++i) {
-    std::string b = prefix + ".transformer_blocks." + std::to_string(i);
-    BasicTransformerBlock B;
-    B.only_cross_attention = opt.only_cross_attention;
-    B.norm1 = LayerNorm::load(w, b + ".norm1", t.inner, 1e-5);
-    B.norm2 = LayerNorm::load(w, b + ".norm2", t.inner, 1e-5);
-    B.norm3 = LayerNorm::load(w, b + ".norm3", t.inner, 1e-5);
-    int64_t self_context = opt.only_cross_attention ? opt.cross_attention_dim : t.inner;
-    B.attn1 = CrossAttention::load(w, b + ".attn1", t.inner, self_context, opt.heads, head_dim);
-    B.attn2 = CrossAttention::load(w, b + ".attn2", t.inner, opt.cross_attention_dim, opt.heads, head_dim);
-    B.ff_in = Linear::load(w, b + ".ff.net.0.proj", t.inner, 8 * t.inner);
-    B.ff_out = Linear::load(w, b + ".ff.net.2", 4 * t.inner, t.inner);
-    t.blocks.push_back(std::move(B));
-  }
+  t.proj_in_w = vb.take("proj_in.weight", in_shape);
+  t.proj_in_b = vb.take("proj_in.bias", {t.inner});
+  t.proj_out_w = vb.take("proj_out.weight", out_shape);
+  t.proj_out_b = vb.take("proj_out.bias", {channels});
+  for (int64_t i = 0; i < opt.layers; ++i)
+    t.blocks.push_back(BasicTransformerBlock::load(vb.at("transformer_blocks").at(i), t.inner, head_dim, opt));
   return t;
 }
 
@@ -75,25 +70,6 @@ Tensor Transformer2D::operator()(const Tensor& x, const Tensor& context, const T
   h = ops::linear(h, opt.linear_projection ? proj_out_w : ops::reshape(proj_out_w, {channels, inner}), proj_out_b);
   h = ops::permute(ops::reshape(h, {b, hh, ww, c}), {0, 3, 1, 2});
   return ops::add(h, x);
-}
-
-void Transformer2D::collect(NamedTensors& out, const std::string& prefix) const {
-  norm.collect(out, prefix + ".norm");
-  out[prefix + ".proj_in.weight"] = proj_in_w;
-  out[prefix + ".proj_in.bias"] = proj_in_b;
-  out[prefix + ".proj_out.weight"] = proj_out_w;
-  out[prefix + ".proj_out.bias"] = proj_out_b;
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    const BasicTransformerBlock& B = blocks[i];
-    std::string p = prefix + ".transformer_blocks." + std::to_string(i);
-    B.norm1.collect(out, p + ".norm1");
-    B.norm2.collect(out, p + ".norm2");
-    B.norm3.collect(out, p + ".norm3");
-    B.attn1.collect(out, p + ".attn1");
-    B.attn2.collect(out, p + ".attn2");
-    B.ff_in.collect(out, p + ".ff.net.0.proj");
-    B.ff_out.collect(out, p + ".ff.net.2");
-  }
 }
 
 }  // namespace vlv::models

@@ -29,10 +29,9 @@ struct TransformerOptions {
 struct CrossAttention {
   Linear to_q, to_k, to_v, to_out;
   int64_t heads = 1;
-  static CrossAttention load(Weights& w, const std::string& prefix, int64_t query_dim, int64_t context_dim,
-                             int64_t heads, int64_t head_dim);
+  static CrossAttention load(const WeightBuilder& vb, int64_t query_dim, int64_t context_dim, int64_t heads,
+                             int64_t head_dim);
   Tensor operator()(const Tensor& x, const Tensor& context, const Tensor& mask) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 struct BasicTransformerBlock {
@@ -40,6 +39,7 @@ struct BasicTransformerBlock {
   CrossAttention attn1, attn2;
   Linear ff_in, ff_out;  // ff.net.0.proj (to 2 * inner, GEGLU), ff.net.2
   bool only_cross_attention = false;
+  static BasicTransformerBlock load(const WeightBuilder& vb, int64_t inner, int64_t head_dim, const TransformerOptions& opt);
   Tensor operator()(const Tensor& h, const Tensor& context, const Tensor& mask) const;
 };
 
@@ -50,10 +50,9 @@ struct Transformer2D {
   TransformerOptions opt;
   int64_t channels = 0, inner = 0;
 
-  static Transformer2D load(Weights& w, const std::string& prefix, int64_t channels, const TransformerOptions& opt);
+  static Transformer2D load(const WeightBuilder& vb, int64_t channels, const TransformerOptions& opt);
   // x [B, C, H, W]; context [B, L, cross_attention_dim]; mask [B, 1, 1, L] f32 or undefined.
   Tensor operator()(const Tensor& x, const Tensor& context, const Tensor& mask) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 }  // namespace vlv::models

@@ -16,132 +16,130 @@
 //   -> {sample [B,Cout,H,W]}
 #include <vector>
 
+#include "models/unet2d_condition_config.h"
 #include "models/unet_blocks.h"
 
 namespace vlv::models {
 
+UNet2DConditionConfig read_unet2d_condition_config(const Config& c) {
+  UNet2DConditionConfig u = read_fields<UNet2DConditionConfig>(c);
+  for (auto* types : {&u.down_block_types, &u.up_block_types})
+    for (std::string& t : *types)
+      if (t.rfind("UNetRes", 0) == 0) t = t.substr(7);
+  return u;
+}
+
 namespace {
 
-void expect_null(const Config& c, const std::string& key) {
-  VLV_CHECK(!c.has(key), ErrorCode::Arg, c.source(), ": field '", key, "' is not supported (only null)");
-}
-
 // act_fn / post-activation names: SiLU is the only one Stable Diffusion uses.
-bool is_silu(const Config& c, const std::string& key, bool nullable) {
-  if (nullable && !c.has(key)) return false;
-  std::string a = c.s(key, "silu");
-  VLV_CHECK(a == "silu" || a == "swish", ErrorCode::Arg, c.source(), ": field '", key, "' = '", a,
+void expect_silu(const std::string& source, const std::string& key, const std::string& a) {
+  VLV_CHECK(a == "silu" || a == "swish", ErrorCode::Arg, source, ": field '", key, "' = '", a,
             "' is not supported (only silu)");
-  return true;
 }
 
-// down/up_block_types; diffusers' "UNetRes" prefix names the same blocks.
-std::vector<std::string> block_types(const Config& c, const std::string& key) {
-  std::vector<std::string> types = c.strings(key);
-  for (std::string& t : types)
-    if (t.rfind("UNetRes", 0) == 0) t = t.substr(7);
-  return types;
+}  // namespace
+
+void validate(const UNet2DConditionConfig& c, const std::string& source) {
+  const size_t n = c.down_block_types.size();
+  VLV_CHECK(n > 0 && c.block_out_channels.size() == n && c.up_block_types.size() == n, ErrorCode::FileFormat, source,
+            ": down_block_types, up_block_types and block_out_channels must have the same length (", n, ", ",
+            c.up_block_types.size(), ", ", c.block_out_channels.size(), ")");
+  for (const std::string& t : c.down_block_types)
+    VLV_CHECK(t == "CrossAttnDownBlock2D" || t == "DownBlock2D", ErrorCode::Arg, source, ": down block type '", t,
+              "' is not supported (CrossAttnDownBlock2D, DownBlock2D)");
+  for (const std::string& t : c.up_block_types)
+    VLV_CHECK(t == "CrossAttnUpBlock2D" || t == "UpBlock2D", ErrorCode::Arg, source, ": up block type '", t,
+              "' is not supported (CrossAttnUpBlock2D, UpBlock2D)");
+  expect_silu(source, "act_fn", c.act_fn);
+  if (c.timestep_post_act) expect_silu(source, "timestep_post_act", *c.timestep_post_act);
+  if (c.time_embedding_act_fn) expect_silu(source, "time_embedding_act_fn", *c.time_embedding_act_fn);
+  expect_string(source, "time_embedding_type", c.time_embedding_type, "positional");
+  VLV_CHECK(c.norm_num_groups.has_value(), ErrorCode::Arg, source, ": norm_num_groups null is not supported");
+  VLV_CHECK(!c.num_attention_heads.present(), ErrorCode::Arg, source,
+            ": num_attention_heads is not supported (diffusers rejects it too: attention_head_dim holds the heads)");
+  const std::pair<const char*, const IntOrList*> per_block[] = {
+      {"attention_head_dim", &c.attention_head_dim},
+      {"cross_attention_dim", &c.cross_attention_dim},
+      {"layers_per_block", &c.layers_per_block},
+      {"transformer_layers_per_block", &c.transformer_layers_per_block}};
+  for (const auto& [key, field] : per_block) field->per_block(n, source, key);  // one entry per block
+  VLV_CHECK(c.downsample_padding == 0 || c.downsample_padding == 1, ErrorCode::Arg, source, ": downsample_padding ",
+            c.downsample_padding, " is not supported (0 or 1)");
+  expect_string(source, "resnet_time_scale_shift", c.resnet_time_scale_shift, "default");
+  expect_string(source, "attention_type", c.attention_type, "default");
+  // A null mid_block_type (no mid block) reads as absent: the mid_block weights are then required.
+  expect_string(source, "mid_block_type", c.mid_block_type, "UNetMidBlock2DCrossAttn");
+  VLV_CHECK(!c.dual_cross_attention, ErrorCode::Arg, source, ": dual_cross_attention is not supported");
+  VLV_CHECK(!c.class_embeddings_concat, ErrorCode::Arg, source, ": class_embeddings_concat is not supported");
+  const std::pair<const char*, const RawField*> null_only[] = {
+      {"class_embed_type", &c.class_embed_type},
+      {"num_class_embeds", &c.num_class_embeds},
+      {"addition_embed_type", &c.addition_embed_type},
+      {"encoder_hid_dim", &c.encoder_hid_dim},
+      {"encoder_hid_dim_type", &c.encoder_hid_dim_type},
+      {"time_cond_proj_dim", &c.time_cond_proj_dim},
+      {"cross_attention_norm", &c.cross_attention_norm},
+      {"reverse_transformer_layers_per_block", &c.reverse_transformer_layers_per_block}};
+  for (const auto& [key, field] : null_only) expect_null(source, key, *field);
+  expect_number(source, "dropout", c.dropout, 0, "dropout is not implemented");
 }
 
-// An int or per-block list; diffusers' default when the config omits it (SD 2.1's hub config
-// has no transformer_layers_per_block).
-std::vector<int64_t> per_block(const Config& c, const std::string& key, size_t n, int64_t fallback) {
-  return c.has(key) ? c.int_or_list(key, n) : std::vector<int64_t>(n, fallback);
-}
+namespace {
 
 class UNet2DConditionModel : public Model {
  public:
-  UNet2DConditionModel(const Config& c, Weights& w) {
-    std::vector<std::string> down_types = block_types(c, "down_block_types");
-    std::vector<std::string> up_types = block_types(c, "up_block_types");
-    const size_t n = down_types.size();
-    std::vector<int64_t> channels = c.ints("block_out_channels");
-    VLV_CHECK(n > 0 && channels.size() == n && up_types.size() == n, ErrorCode::FileFormat, c.source(),
-              ": down_block_types, up_block_types and block_out_channels must have the same length (", n, ", ",
-              up_types.size(), ", ", channels.size(), ")");
-    in_channels_ = c.i("in_channels", 4);
-    int64_t out_channels = c.i("out_channels", 4);
-    center_ = c.b("center_input_sample", false);
-    flip_ = c.b("flip_sin_to_cos", true);
-    freq_shift_ = c.f("freq_shift", 0);
-    is_silu(c, "act_fn", false);
-    post_act_ = is_silu(c, "timestep_post_act", true);
-    embed_act_ = is_silu(c, "time_embedding_act_fn", true);
-    c.expect_string("time_embedding_type", "positional");
-    VLV_CHECK(c.has("norm_num_groups"), ErrorCode::Arg, c.source(), ": norm_num_groups null is not supported");
-    int64_t groups = c.i("norm_num_groups");
-    double eps = c.f("norm_eps", 1e-5);
-    VLV_CHECK(!c.has("num_attention_heads"), ErrorCode::Arg, c.source(),
-              ": num_attention_heads is not supported (diffusers rejects it too: attention_head_dim holds the heads)");
-    std::vector<int64_t> heads = per_block(c, "attention_head_dim", n, 8);
-    std::vector<int64_t> cross = per_block(c, "cross_attention_dim", n, 1280);
-    std::vector<int64_t> layers = per_block(c, "layers_per_block", n, 2);
-    std::vector<int64_t> tlayers = per_block(c, "transformer_layers_per_block", n, 1);
-    bool linear_proj = c.b("use_linear_projection", false);
-    bool only_cross = c.b("only_cross_attention", false);
-    c.b("upcast_attention", false);  // float32 throughout: upcasting changes nothing
-    int64_t downsample_padding = c.i("downsample_padding", 1);
-    VLV_CHECK(downsample_padding == 0 || downsample_padding == 1, ErrorCode::Arg, c.source(),
-              ": downsample_padding ", downsample_padding, " is not supported (0 or 1)");
-    double mid_scale = c.f("mid_block_scale_factor", 1);
-    c.expect_string("resnet_time_scale_shift", "default");
-    c.expect_string("attention_type", "default");
-    // A null mid_block_type (no mid block) reads as absent: the mid_block weights are then required.
-    c.expect_string("mid_block_type", "UNetMidBlock2DCrossAttn");
-    VLV_CHECK(!c.b("dual_cross_attention", false), ErrorCode::Arg, c.source(), ": dual_cross_attention is not supported");
-    VLV_CHECK(!c.b("class_embeddings_concat", false), ErrorCode::Arg, c.source(),
-              ": class_embeddings_concat is not supported");
-    for (const char* key : {"class_embed_type", "num_class_embeds", "addition_embed_type", "encoder_hid_dim",
-                            "encoder_hid_dim_type", "time_cond_proj_dim", "cross_attention_norm",
-                            "reverse_transformer_layers_per_block"})
-      expect_null(c, key);
-    c.expect_number("dropout", 0, "dropout is not implemented");
-    int64_t conv_in_k = c.i("conv_in_kernel", 3), conv_out_k = c.i("conv_out_kernel", 3);
-    int64_t time_dim = c.i("time_embedding_dim", channels[0] * 4);
-    c.check_unread({"_class_name", "_diffusers_version", "_name_or_path", "sample_size", "addition_embed_type_num_heads",
-                    "addition_time_embed_dim", "projection_class_embeddings_input_dim",
-                    "mid_block_only_cross_attention",
-                    // Only the blocks vlv rejects (ResnetDownsampleBlock2D, Simple*) read these:
-                    "resnet_out_scale_factor", "resnet_skip_time_act"});
+  UNet2DConditionModel(const UNet2DConditionConfig& c, const WeightBuilder& vb) {
+    const size_t n = c.down_block_types.size();
+    const std::vector<int64_t>& channels = c.block_out_channels;
+    in_channels_ = c.in_channels;
+    center_ = c.center_input_sample;
+    flip_ = c.flip_sin_to_cos;
+    freq_shift_ = c.freq_shift;
+    post_act_ = c.timestep_post_act.has_value();
+    embed_act_ = c.time_embedding_act_fn.has_value();
+    const int64_t groups = *c.norm_num_groups;
+    const double eps = c.norm_eps;
+    const std::string& source = vb.source();
+    std::vector<int64_t> heads = c.attention_head_dim.per_block(n, source, "attention_head_dim");
+    std::vector<int64_t> cross = c.cross_attention_dim.per_block(n, source, "cross_attention_dim");
+    std::vector<int64_t> layers = c.layers_per_block.per_block(n, source, "layers_per_block");
+    std::vector<int64_t> tlayers = c.transformer_layers_per_block.per_block(n, source, "transformer_layers_per_block");
+    const int64_t time_dim = c.time_embedding_dim.value_or(channels[0] * 4);
+    const int64_t conv_in_k = c.conv_in_kernel, conv_out_k = c.conv_out_kernel;
 
     t_dim_ = channels[0];
-    conv_in_ = Conv2d::load(w, "conv_in", in_channels_, channels[0], conv_in_k, 1, (conv_in_k - 1) / 2);
-    linear_1_ = Linear::load(w, "time_embedding.linear_1", t_dim_, time_dim);
-    linear_2_ = Linear::load(w, "time_embedding.linear_2", time_dim, time_dim);
+    conv_in_ = Conv2d::load(vb.at("conv_in"), in_channels_, channels[0], conv_in_k, 1, (conv_in_k - 1) / 2);
+    linear_1_ = Linear::load(vb.at("time_embedding.linear_1"), t_dim_, time_dim);
+    linear_2_ = Linear::load(vb.at("time_embedding.linear_2"), time_dim, time_dim);
 
     auto options = [&](size_t i, int64_t n_layers, bool attention, double scale) {
       BlockOptions o;
       o.layers = n_layers;
       o.resnet = {time_dim, groups, eps, scale};
       o.attention = attention;
-      o.transformer = {heads[i], tlayers[i], cross[i], groups, linear_proj, only_cross};
+      o.transformer = {heads[i], tlayers[i], cross[i], groups, c.use_linear_projection, c.only_cross_attention};
       return o;
     };
     for (size_t i = 0; i < n; ++i) {
-      const std::string& t = down_types[i];
-      VLV_CHECK(t == "CrossAttnDownBlock2D" || t == "DownBlock2D", ErrorCode::Arg, c.source(), ": down block type '", t,
-                "' is not supported (CrossAttnDownBlock2D, DownBlock2D)");
       int64_t in = i == 0 ? channels[0] : channels[i - 1];
-      down_.push_back(UNetDownBlock::load(w, "down_blocks." + std::to_string(i), in, channels[i],
-                                          options(i, layers[i], t == "CrossAttnDownBlock2D", 1), i + 1 < n,
-                                          downsample_padding));
+      down_.push_back(UNetDownBlock::load(vb.at("down_blocks").at(i), in, channels[i],
+                                          options(i, layers[i], c.down_block_types[i] == "CrossAttnDownBlock2D", 1),
+                                          i + 1 < n, c.downsample_padding));
     }
-    BlockOptions mid = options(n - 1, 1, true, mid_scale);
+    BlockOptions mid = options(n - 1, 1, true, c.mid_block_scale_factor);
     mid.transformer.only_cross_attention = false;  // UNetMidBlock2DCrossAttn does not take it
-    mid_ = UNetMidBlock::load(w, "mid_block", channels[n - 1], mid);
+    mid_ = UNetMidBlock::load(vb.at("mid_block"), channels[n - 1], mid);
     for (size_t i = 0; i < n; ++i) {
-      const std::string& t = up_types[i];
-      VLV_CHECK(t == "CrossAttnUpBlock2D" || t == "UpBlock2D", ErrorCode::Arg, c.source(), ": up block type '", t,
-                "' is not supported (CrossAttnUpBlock2D, UpBlock2D)");
       size_t r = n - 1 - i;  // the per-block lists, reversed
       int64_t prev = channels[std::min(r + 1, n - 1)];
       int64_t in = channels[r == 0 ? 0 : r - 1];
-      up_.push_back(UNetUpBlock::load(w, "up_blocks." + std::to_string(i), in, channels[r], prev,
-                                      options(r, layers[r] + 1, t == "CrossAttnUpBlock2D", 1), i + 1 < n));
+      up_.push_back(UNetUpBlock::load(vb.at("up_blocks").at(i), in, channels[r], prev,
+                                      options(r, layers[r] + 1, c.up_block_types[i] == "CrossAttnUpBlock2D", 1),
+                                      i + 1 < n));
     }
     upsamplers_ = int64_t(n) - 1;
-    norm_out_ = GroupNorm::load(w, "conv_norm_out", channels[0], groups, eps);
-    conv_out_ = Conv2d::load(w, "conv_out", channels[0], out_channels, conv_out_k, 1, (conv_out_k - 1) / 2);
+    norm_out_ = GroupNorm::load(vb.at("conv_norm_out"), channels[0], groups, eps);
+    conv_out_ = Conv2d::load(vb.at("conv_out"), channels[0], c.out_channels, conv_out_k, 1, (conv_out_k - 1) / 2);
     cross_dim_ = cross[0];
   }
 
@@ -188,19 +186,6 @@ class UNet2DConditionModel : public Model {
     return {{"sample", conv_out_(norm_out_(h, /*silu=*/true))}};
   }
 
-  NamedTensors parameters() const override {
-    NamedTensors p;
-    conv_in_.collect(p, "conv_in");
-    linear_1_.collect(p, "time_embedding.linear_1");
-    linear_2_.collect(p, "time_embedding.linear_2");
-    for (size_t i = 0; i < down_.size(); ++i) down_[i].collect(p, "down_blocks." + std::to_string(i));
-    mid_.collect(p, "mid_block");
-    for (size_t i = 0; i < up_.size(); ++i) up_[i].collect(p, "up_blocks." + std::to_string(i));
-    norm_out_.collect(p, "conv_norm_out");
-    conv_out_.collect(p, "conv_out");
-    return p;
-  }
-
  private:
   int64_t in_channels_, t_dim_, cross_dim_, upsamplers_;
   bool center_, flip_, post_act_, embed_act_;
@@ -213,10 +198,12 @@ class UNet2DConditionModel : public Model {
   GroupNorm norm_out_;
 };
 
-std::unique_ptr<Model> make_unet(const Config& c, Weights& w) { return std::make_unique<UNet2DConditionModel>(c, w); }
+std::unique_ptr<Model> make_unet(const UNet2DConditionConfig& c, const WeightBuilder& vb) {
+  return std::make_unique<UNet2DConditionModel>(c, vb);
+}
 
 }  // namespace
 
-VLV_REGISTER_MODEL("unet", make_unet);
+VLV_REGISTER_MODEL("unet", read_unet2d_condition_config, make_unet);
 
 }  // namespace vlv::models

@@ -34,19 +34,17 @@ struct UNetDownBlock {
   std::vector<Transformer2D> attentions;
   std::vector<Downsample2D> downsamplers;  // zero or one
 
-  static UNetDownBlock load(Weights& w, const std::string& prefix, int64_t in, int64_t out, const BlockOptions& opt,
+  static UNetDownBlock load(const WeightBuilder& vb, int64_t in, int64_t out, const BlockOptions& opt,
                             bool downsample, int64_t downsample_padding);
   Tensor operator()(Tensor h, const BlockContext& ctx, std::vector<Tensor>& skips) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 struct UNetMidBlock {
   std::vector<ResnetBlock2D> resnets;
   std::vector<Transformer2D> attentions;
 
-  static UNetMidBlock load(Weights& w, const std::string& prefix, int64_t channels, const BlockOptions& opt);
+  static UNetMidBlock load(const WeightBuilder& vb, int64_t channels, const BlockOptions& opt);
   Tensor operator()(Tensor h, const BlockContext& ctx) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 struct UNetUpBlock {
@@ -55,10 +53,9 @@ struct UNetUpBlock {
   std::vector<Upsample2D> upsamplers;  // zero or one
 
   // in: the matching down block's input channels; prev: the channels coming from below.
-  static UNetUpBlock load(Weights& w, const std::string& prefix, int64_t in, int64_t out, int64_t prev,
-                          const BlockOptions& opt, bool upsample);
+  static UNetUpBlock load(const WeightBuilder& vb, int64_t in, int64_t out, int64_t prev, const BlockOptions& opt,
+                          bool upsample);
   Tensor operator()(Tensor h, const BlockContext& ctx, std::vector<Tensor>& skips, bool upsample_to_skip) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 }  // namespace vlv::models

@@ -12,18 +12,17 @@ std::array<std::string, 4> linear_names(bool legacy) {
 }
 }  // namespace
 
-SpatialAttention SpatialAttention::load(Weights& w, const std::string& prefix, int64_t channels, int64_t heads,
-                                        int64_t groups, double eps, double rescale_output_factor) {
-  VLV_CHECK(heads > 0 && channels % heads == 0, ErrorCode::FileFormat, w.source(), ": ", prefix, ": ", channels,
+SpatialAttention SpatialAttention::load(const WeightBuilder& vb, int64_t channels, int64_t heads, int64_t groups,
+                                        double eps, double rescale_output_factor) {
+  VLV_CHECK(heads > 0 && channels % heads == 0, ErrorCode::FileFormat, vb.source(), ": ", vb.key(), ": ", channels,
             " channels do not split into ", heads, " heads");
   SpatialAttention a;
-  a.legacy_names = !w.has(prefix + ".to_q.weight") && w.has(prefix + ".query.weight");
-  auto names = linear_names(a.legacy_names);
-  a.group_norm = GroupNorm::load(w, prefix + ".group_norm", channels, groups, eps);
-  a.q = Linear::load(w, prefix + "." + names[0], channels, channels);
-  a.k = Linear::load(w, prefix + "." + names[1], channels, channels);
-  a.v = Linear::load(w, prefix + "." + names[2], channels, channels);
-  a.out = Linear::load(w, prefix + "." + names[3], channels, channels);
+  auto names = linear_names(!vb.has("to_q.weight") && vb.has("query.weight"));
+  a.group_norm = GroupNorm::load(vb.at("group_norm"), channels, groups, eps);
+  a.q = Linear::load(vb.at(names[0]), channels, channels);
+  a.k = Linear::load(vb.at(names[1]), channels, channels);
+  a.v = Linear::load(vb.at(names[2]), channels, channels);
+  a.out = Linear::load(vb.at(names[3]), channels, channels);
   a.heads = heads;
   a.rescale_output_factor = rescale_output_factor;
   return a;
@@ -38,15 +37,6 @@ Tensor SpatialAttention::operator()(const Tensor& x) const {
   Tensor y = ops::reshape(ops::permute(out(merge_heads(a)), {0, 2, 1}), {n, c, h, wd});
   y = ops::add(y, x);
   return rescale_output_factor == 1 ? y : ops::scale(y, 1 / rescale_output_factor);
-}
-
-void SpatialAttention::collect(NamedTensors& out_params, const std::string& prefix) const {
-  auto names = linear_names(legacy_names);
-  group_norm.collect(out_params, prefix + ".group_norm");
-  q.collect(out_params, prefix + "." + names[0]);
-  k.collect(out_params, prefix + "." + names[1]);
-  v.collect(out_params, prefix + "." + names[2]);
-  out.collect(out_params, prefix + "." + names[3]);
 }
 
 }  // namespace vlv::models

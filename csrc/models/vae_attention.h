@@ -17,11 +17,9 @@ struct SpatialAttention {
   Linear q, k, v, out;
   int64_t heads = 1;
   double rescale_output_factor = 1;
-  bool legacy_names = false;
-  static SpatialAttention load(Weights& w, const std::string& prefix, int64_t channels, int64_t heads,
-                               int64_t groups, double eps, double rescale_output_factor = 1);
+  static SpatialAttention load(const WeightBuilder& vb, int64_t channels, int64_t heads, int64_t groups, double eps,
+                               double rescale_output_factor = 1);
   Tensor operator()(const Tensor& x) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 }  // namespace vlv::models

@@ -19,28 +19,24 @@ namespace vlv::models {
 struct DownEncoderBlock2D {
   std::vector<ResnetBlock2D> resnets;
   std::optional<Downsample2D> downsample;
-  static DownEncoderBlock2D load(Weights& w, const std::string& prefix, int64_t in, int64_t out, int64_t layers,
+  static DownEncoderBlock2D load(const WeightBuilder& vb, int64_t in, int64_t out, int64_t layers,
                                  bool add_downsample, const ResnetOptions& opt);
   Tensor operator()(Tensor x) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 struct UpDecoderBlock2D {
   std::vector<ResnetBlock2D> resnets;
   std::optional<Upsample2D> upsample;
-  static UpDecoderBlock2D load(Weights& w, const std::string& prefix, int64_t in, int64_t out, int64_t layers,
-                               bool add_upsample, const ResnetOptions& opt);
+  static UpDecoderBlock2D load(const WeightBuilder& vb, int64_t in, int64_t out, int64_t layers, bool add_upsample,
+                               const ResnetOptions& opt);
   Tensor operator()(Tensor x) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 struct MidBlock2D {
   ResnetBlock2D first, second;
   std::optional<SpatialAttention> attention;
-  static MidBlock2D load(Weights& w, const std::string& prefix, int64_t channels, bool add_attention,
-                         const ResnetOptions& opt);
+  static MidBlock2D load(const WeightBuilder& vb, int64_t channels, bool add_attention, const ResnetOptions& opt);
   Tensor operator()(const Tensor& x) const;
-  void collect(NamedTensors& out, const std::string& prefix) const;
 };
 
 }  // namespace vlv::models

@@ -1,5 +1,6 @@
 // Weights: the tensors of a checkpoint by their reference names. A model takes each by
-// name and expected shape; unused() lists what no module claimed (an error for loaders, so
+// name and expected shape (through a WeightBuilder at its module path, weight_builder.h,
+// which also registers it as a parameter); unused() lists what no module claimed (an error for loaders, so
 // a renamed or misplaced key never goes unnoticed).
 // Weights loaded with a 16-bit matrix dtype (bf16 / f16) hand out the matrices that only the
 // linear and embedding ops read (take_matrix) in that dtype, halving their memory; every

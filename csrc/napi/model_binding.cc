@@ -1,7 +1,8 @@
 // NativeModel: a loaded network (csrc/models) as a JS object. loadModel(kind, folder, dtype?),
 // randomModel(kind, config, seed, device?) and run(method, inputs, options, record) are async;
 // parameters() hands out the model's own tensors (sharing autograd state, so requiresGrad set
-// from JS unfreezes them). guidedSample(unet, vae, scheduler, inputs, options, cancel,
+// from JS unfreezes them); `config` is the typed config the engine read (a plain object with
+// the file's field names, defaults filled in: the only reader of a model's config file). guidedSample(unet, vae, scheduler, inputs, options, cancel,
 // progress) runs models/guided_sample over three of them.
 #include <cmath>
 
@@ -64,6 +65,31 @@ NamedTensors read_named(Napi::Env env, const Napi::Value& v) {
   return out;
 }
 
+// A config value (models::config_json) as a plain JS value.
+Napi::Value js_value(Napi::Env env, const json::Value& v) {
+  switch (v.type) {
+    case json::Type::Null:
+      return env.Null();
+    case json::Type::Bool:
+      return Napi::Boolean::New(env, v.boolean);
+    case json::Type::Number:
+      return Napi::Number::New(env, v.number);
+    case json::Type::String:
+      return Napi::String::New(env, v.text);
+    case json::Type::Array: {
+      Napi::Array a = Napi::Array::New(env, v.items.size());
+      for (size_t i = 0; i < v.items.size(); ++i) a.Set(uint32_t(i), js_value(env, v.items[i]));
+      return a;
+    }
+    case json::Type::Object: {
+      Napi::Object o = Napi::Object::New(env);
+      for (const auto& [key, member] : v.members) o.Set(key, js_value(env, member));
+      return o;
+    }
+  }
+  return env.Null();
+}
+
 Napi::Object wrap_named(Napi::Env env, const NamedTensors& ts) {
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [name, t] : ts) o.Set(name, NativeTensor::wrap(env, t));
@@ -76,11 +102,13 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     return DefineClass(env, "NativeModel",
                        {InstanceMethod<&NativeModel::run>("run"), InstanceMethod<&NativeModel::parameters>("parameters"),
                         InstanceMethod<&NativeModel::dispose>("dispose"),
-                        InstanceAccessor<&NativeModel::kind>("kind")});
+                        InstanceAccessor<&NativeModel::kind>("kind"),
+                        InstanceAccessor<&NativeModel::config>("config")});
   }
   explicit NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {}
 
   void set(std::shared_ptr<Model> m, std::string kind) {
+    config_ = m->config();
     model_ = std::move(m);
     kind_ = std::move(kind);
   }
@@ -144,8 +172,12 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
 
   Napi::Value kind(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kind_); }
 
+  // The model's typed config as a fresh plain object (readable after dispose: it is kept here).
+  Napi::Value config(const Napi::CallbackInfo& info) { return js_value(info.Env(), config_); }
+
   std::shared_ptr<Model> model_;
   std::string kind_;
+  json::Value config_;
 };
 
 Napi::FunctionReference* g_model_ctor = nullptr;  // lives as long as the process's one env

@@ -1,26 +1,35 @@
 // florence2: Florence-2 remote code (Florence2ForConditionalGeneration) as VLV uses it: the
 // vision tower, image features, prompt merge, BART encoder and the learnable-query decoder.
 import { backward } from '../autograd.js';
-import { Model } from '../models/model.js';
+import { Florence2Model } from '../models/florence2.js';
 import type { Tensor } from '../tensor.js';
 import { registerComponent } from './registry.js';
 
 registerComponent('florence2', async (folder, options) => {
-  const model = await Model.load('florence2', folder, { device: options.device ?? 'cpu' });
-  const decode = (queries: Tensor, inputs: Record<string, Tensor>) =>
-    model.run('query_decoder', {
-      inputs_embeds: queries,
-      attention_mask: inputs.attention_mask,
-      encoder_hidden_states: inputs.encoder_hidden_states,
-      encoder_attention_mask: inputs.encoder_attention_mask,
+  const model = await Florence2Model.load(folder, { device: options.device ?? 'cpu' });
+  const decode = (queries: Tensor, inputs: Record<string, Tensor | undefined>) =>
+    model.queryDecoder({
+      inputsEmbeds: queries,
+      attentionMask: inputs.attention_mask,
+      encoderHiddenStates: inputs.encoder_hidden_states,
+      encoderAttentionMask: inputs.encoder_attention_mask,
     });
   return {
     runners: {
-      'florence2.vision_tower': (_spec, inputs) => model.run('vision_tower', inputs),
-      'florence2.image_features': (_spec, inputs) => model.run('image_features', inputs),
-      'florence2.merge': (_spec, inputs) => model.run('merge', inputs),
-      'florence2.encoder': (_spec, inputs) => model.run('encoder', inputs),
-      'florence2.query_decoder': (_spec, inputs) => decode(inputs.queries!, inputs),
+      'florence2.vision_tower': async (_spec, inputs) => model.visionTower({ pixelValues: inputs.pixel_values! }),
+      'florence2.image_features': async (_spec, inputs) => {
+        const { imageFeatures } = await model.imageFeatures({ pixelValues: inputs.pixel_values! });
+        return { image_features: imageFeatures };
+      },
+      'florence2.merge': async (_spec, inputs) => {
+        const out = await model.merge({ imageFeatures: inputs.image_features!, inputIds: inputs.input_ids });
+        return { inputs_embeds: out.inputsEmbeds, attention_mask: out.attentionMask };
+      },
+      'florence2.encoder': async (_spec, inputs) => {
+        const out = await model.encoder({ inputsEmbeds: inputs.inputs_embeds!, attentionMask: inputs.attention_mask });
+        return { last_hidden_state: out.lastHiddenState };
+      },
+      'florence2.query_decoder': async (_spec, inputs) => ({ last_hidden_state: (await decode(inputs.queries!, inputs)).lastHiddenState }),
       // image_features -> merge -> encoder -> query_decoder; gradients of
       // sum(last_hidden_state * grad_output) w.r.t. the queries and the pixels.
       'florence2.query_decoder_backward': async (_spec, inputs) => {
@@ -28,16 +37,16 @@ registerComponent('florence2', async (folder, options) => {
         const queries = inputs.queries!.detach();
         pixels.requiresGrad = true;
         queries.requiresGrad = true;
-        const { image_features } = await model.run('image_features', { pixel_values: pixels });
-        const merged = await model.run('merge', { image_features, input_ids: inputs.input_ids });
-        const { last_hidden_state: encoded } = await model.run('encoder', merged);
+        const { imageFeatures } = await model.imageFeatures({ pixelValues: pixels });
+        const merged = await model.merge({ imageFeatures, inputIds: inputs.input_ids });
+        const { lastHiddenState: encoded } = await model.encoder(merged);
         const out = await decode(queries, {
           attention_mask: inputs.attention_mask!,
-          encoder_hidden_states: encoded!,
-          encoder_attention_mask: merged.attention_mask!,
+          encoder_hidden_states: encoded,
+          encoder_attention_mask: merged.attentionMask,
         });
-        await backward(out.last_hidden_state!, inputs.grad_output!);
-        return { last_hidden_state: out.last_hidden_state!, grad_queries: queries.grad!, grad_pixel_values: pixels.grad! };
+        await backward(out.lastHiddenState, inputs.grad_output!);
+        return { last_hidden_state: out.lastHiddenState, grad_queries: queries.grad!, grad_pixel_values: pixels.grad! };
       },
     },
     dispose: () => model.dispose(),

@@ -1,4 +1,6 @@
 // qwen2: transformers Qwen2ForCausalLM (forward with left padding, inputs_embeds, generate, loss).
+// The engine model itself (not CausalLM): a case's generate keyword arguments are the engine's
+// options one to one, with no generation_config.json defaults layered under them.
 import { backward } from '../autograd.js';
 import type { Attrs } from '../native.js';
 import { Model } from '../models/model.js';

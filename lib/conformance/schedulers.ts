@@ -1,5 +1,5 @@
 // scheduler:<class>: diffusers schedulers (DDPM, DDIM, Euler, DPM-Solver++) loaded from a
-// folder's scheduler_config.json as Model kind 'scheduler'.
+// folder's scheduler_config.json (Scheduler).
 //   scheduler.sample_loop: set_timesteps(steps), then per step scale_model_input, a fake model
 //     output 0.1 * scaled_input + step{i}.c, step (DDPM fed step{i}.variance_noise). Every
 //     per-step tensor (scaled_input, latent) is compared here with the case's tolerance; a
@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VlvError } from '../errors.js';
-import { Model } from '../models/model.js';
+import { Scheduler } from '../models/scheduler.js';
 import * as ops from '../ops.js';
 import { loadSafetensors } from '../safetensors.js';
 import type { Tensor } from '../tensor.js';
@@ -42,7 +42,7 @@ async function sampleLoop(folder: string, spec: LoopSpec, inputs: Record<string,
     if (!PER_STEP_INPUTS.has(key) && !PER_STEP_OUTPUTS.has(key))
       throw new VlvError('E_FILE_FORMAT', `conformance: per-step tensor '${key}' is not known to the scheduler runner`);
   const data = await loadSafetensors(join(folder, 'cases.safetensors'));
-  const model = await Model.load('scheduler', folder);
+  const model = await Scheduler.load(folder);
   const made: Tensor[] = [];
   try {
     const perStep = (key: string, i: number): Tensor | undefined => {
@@ -56,24 +56,29 @@ async function sampleLoop(folder: string, spec: LoopSpec, inputs: Record<string,
       const tol = toleranceFor(spec, key);
       if (!(rel <= tol)) throw new VlvError('E_INTERNAL', `step ${i} ${key}: rel ${rel.toExponential(2)} > tol ${tol}`);
     };
-    const schedule = await model.run('set_timesteps', {}, { num_inference_steps: spec.steps });
-    const timesteps = timestepValues(schedule.timesteps!);
+    const schedule = await model.setTimesteps(spec.steps);
+    const timesteps = timestepValues(schedule.timesteps);
     let latent = inputs.latent!;
     for (const [i, t] of timesteps.entries()) {
-      const scaled = (await model.run('scale_model_input', { sample: latent }, { timestep: t })).sample!;
+      const scaled = await model.scaleModelInput(latent, t);
       check('scaled_input', i, scaled);
       const c = perStep('c', i);
       if (!c) throw new VlvError('E_FILE_FORMAT', `conformance: step ${i} has no model-output offset c`);
       const tenth = await ops.scale(scaled, 0.1);
       const modelOutput = await ops.add(tenth, c);
-      const out = await model.run('step', { sample: latent, model_output: modelOutput, noise: perStep('variance_noise', i) }, { timestep: t });
-      made.push(tenth, modelOutput, out.pred_original_sample!);
+      const out = await model.step({ sample: latent, modelOutput, noise: perStep('variance_noise', i) }, { timestep: t });
+      made.push(tenth, modelOutput, out.predOriginalSample);
       if (scaled !== latent) made.push(scaled);
-      latent = out.prev_sample!;
+      latent = out.prevSample;
       made.push(latent);
       check('latent', i, latent);
     }
-    return schedule;
+    return {
+      timesteps: schedule.timesteps,
+      ...(schedule.sigmas ? { sigmas: schedule.sigmas } : {}),
+      alphas_cumprod: schedule.alphasCumprod,
+      init_noise_sigma: schedule.initNoiseSigma,
+    };
   } finally {
     model.dispose();
     for (const t of made) t.dispose();
@@ -83,24 +88,27 @@ async function sampleLoop(folder: string, spec: LoopSpec, inputs: Record<string,
 
 function register(className: string): void {
   registerComponent(`scheduler:${className}`, async (folder) => {
-    const fresh = async (): Promise<Model> => {
-      const model = await Model.load('scheduler', folder);
-      if (className === 'EulerDiscreteScheduler') await model.run('set_timesteps', {}, { num_inference_steps: loopSteps(folder) });
+    const fresh = async (): Promise<Scheduler> => {
+      const model = await Scheduler.load(folder);
+      if (className === 'EulerDiscreteScheduler') await model.setTimesteps(loopSteps(folder));
       return model;
     };
-    const oneShot = (method: string, key: string) => async (_spec: CaseSpec, inputs: Record<string, Tensor>) => {
-      const model = await fresh();
-      try {
-        return { [key]: (await model.run(method, inputs))[key]! };
-      } finally {
-        model.dispose();
-      }
-    };
+    const oneShot = (key: string, call: (s: Scheduler, inputs: Record<string, Tensor>) => Promise<Tensor>) =>
+      async (_spec: CaseSpec, inputs: Record<string, Tensor>) => {
+        const model = await fresh();
+        try {
+          return { [key]: await call(model, inputs) };
+        } finally {
+          model.dispose();
+        }
+      };
     return {
       runners: {
         'scheduler.sample_loop': (spec, inputs) => sampleLoop(folder, spec as LoopSpec, inputs),
-        'scheduler.add_noise': oneShot('add_noise', 'noisy'),
-        'scheduler.get_velocity': oneShot('get_velocity', 'velocity'),
+        'scheduler.add_noise': oneShot('noisy', (s, i) =>
+          s.addNoise({ originalSamples: i.original_samples!, noise: i.noise!, timesteps: i.timesteps! }),
+        ),
+        'scheduler.get_velocity': oneShot('velocity', (s, i) => s.getVelocity({ sample: i.sample!, noise: i.noise!, timesteps: i.timesteps! })),
       },
       dispose: () => {},
     };

@@ -3,7 +3,7 @@
 // vae.encode_backward / vae.decode_backward check gradients w.r.t. the image / the latent
 // (parameters frozen), as the folders of scripts/models/gen_vae.py record them.
 import { backward } from '../autograd.js';
-import { Model } from '../models/model.js';
+import { AutoencoderKL } from '../models/autoencoder-kl.js';
 import type { Tensor } from '../tensor.js';
 import { registerComponent, type ComponentLoader } from './registry.js';
 
@@ -14,21 +14,24 @@ function leaf(t: Tensor): Tensor {
 }
 
 const load: ComponentLoader = async (folder, options) => {
-  const model = await Model.load('vae', folder, { device: options.device ?? 'cpu' });
+  const model = await AutoencoderKL.load(folder, { device: options.device ?? 'cpu' });
   return {
     runners: {
-      'vae.encode': (_spec, inputs) => model.run('encode', inputs),
-      'vae.decode': (_spec, inputs) => model.run('decode', inputs),
+      'vae.encode': async (_spec, inputs) => {
+        const out = await model.encode({ sample: inputs.sample!, noise: inputs.noise });
+        return { mean: out.mean, logvar: out.logvar, ...(out.latentSample ? { latent_sample: out.latentSample } : {}) };
+      },
+      'vae.decode': async (_spec, inputs) => ({ ...(await model.decode({ latent: inputs.latent! })) }),
       'vae.encode_backward': async (_spec, inputs) => {
         const sample = leaf(inputs.sample!);
-        const out = await model.run('encode', { sample, noise: inputs.noise });
-        await backward(out.latent_sample!, inputs.grad_output!);
+        const out = await model.encode({ sample, noise: inputs.noise });
+        await backward(out.latentSample!, inputs.grad_output!);
         return { grad_sample: sample.grad! };
       },
       'vae.decode_backward': async (_spec, inputs) => {
         const latent = leaf(inputs.latent!);
-        const out = await model.run('decode', { latent });
-        await backward(out.sample!, inputs.grad_output!);
+        const out = await model.decode({ latent });
+        await backward(out.sample, inputs.grad_output!);
         return { grad_latent: latent.grad! };
       },
     },

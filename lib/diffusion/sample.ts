@@ -3,7 +3,7 @@
  * (csrc/models/guided_sample.cc): per step ONE batched UNet call on [uncond; cond] and ONE
  * fused scheduler step that also applies the guidance; then the VAE decode. It runs on the
  * UNet's device; on CUDA the UNet call is replayed from a CUDA graph from the second step.
- * This file checks the request, derives the latent shape from the typed configs, and
+ * This file checks the request, derives the latent shape from the models' typed configs, and
  * (text-to-image) runs the tokenizer and the CLIP text encoder in front.
  */
 import { nativeCallArgs, type CallOptions } from '../call-options.js';
@@ -11,16 +11,18 @@ import { VlvError, wrapAsync } from '../errors.js';
 import type { NativeTensor } from '../native.js';
 import { native } from '../native.js';
 import { noGrad } from '../grad-mode.js';
+import type { AutoencoderKL } from '../models/autoencoder-kl.js';
+import type { ClipTextModel } from '../models/clip-text.js';
 import type { NativeModel } from '../models/model.js';
+import type { Scheduler } from '../models/scheduler.js';
+import type { UNet2DConditionModel } from '../models/unet2d-condition.js';
 import { Tensor } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer.js';
-import { unetContextDim, vaeScaleFactor } from './configs.js';
-import type { LoadedScheduler, LoadedTextEncoder, LoadedUNet, LoadedVae } from './pipeline.js';
 
 export interface SampleOptions extends CallOptions {
-  unet: LoadedUNet;
-  vae: LoadedVae;
-  scheduler: LoadedScheduler;
+  unet: UNet2DConditionModel;
+  vae: AutoencoderKL;
+  scheduler: Scheduler;
   /** Conditioning [B, L, D] (D = the UNet's cross_attention_dim). */
   context: Tensor;
   /** Unconditional conditioning [B or 1, L, D]; without it (or guidanceScale <= 1) no guidance. */
@@ -95,7 +97,7 @@ function latentSide(pixels: number, factor: number, name: string): number {
  */
 export async function sample(opts: SampleOptions): Promise<SampleResult> {
   const { unet, vae, scheduler, context } = opts;
-  const factor = vaeScaleFactor(vae.config);
+  const factor = vae.scaleFactor;
   const fallback = (unet.config.sample_size ?? 64) * factor;
   const height = latentSide(opts.height ?? fallback, factor, 'height');
   const width = latentSide(opts.width ?? fallback, factor, 'width');
@@ -104,7 +106,7 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new VlvError('E_ARG', `sample: seed must be a non-negative integer, got ${seed}`);
   const guidance = opts.guidanceScale ?? 7.5;
   if (!Number.isFinite(guidance)) throw new VlvError('E_ARG', `sample: guidanceScale must be finite, got ${guidance}`);
-  const dim = unetContextDim(unet.config);
+  const dim = unet.crossAttentionDim;
   const shape = context.shape;
   if (shape.length !== 3 || shape[2] !== dim)
     throw new VlvError('E_SHAPE', `sample: context must be [B, L, ${dim}] (the UNet's cross_attention_dim), got [${shape.join(', ')}]`);
@@ -123,12 +125,12 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
     eta: opts.eta ?? 0,
     cuda_graphs: opts.cudaGraphs === false ? 0 : 1,
   };
-  return queued(scheduler.model, async () => {
+  return queued(scheduler, async () => {
     const args = nativeCallArgs(opts);
     const addon = native as unknown as SampleAddon;
     const out = await wrapAsync(() =>
       args.settle(() =>
-        addon.guidedSample(unet.model.native, vae.model.native, scheduler.model.native, inputs, options, args.token, args.progress),
+        addon.guidedSample(unet.native, vae.native, scheduler.native, inputs, options, args.token, args.progress),
       ),
     );
     return { images: new Tensor(out.images), latents: new Tensor(out.latents), graphReplays: out.graphReplays, graphNote: out.graphNote };
@@ -136,7 +138,7 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
 }
 
 export interface TextToImageOptions extends Omit<SampleOptions, 'context' | 'uncondContext'> {
-  textEncoder: LoadedTextEncoder;
+  textEncoder: ClipTextModel;
   tokenizer: Tokenizer;
   prompt: string | string[];
   /** Default '' (diffusers' unconditional prompt). */
@@ -152,7 +154,7 @@ export interface TextToImageOptions extends Omit<SampleOptions, 'context' | 'unc
 
 /** Prompts to context [B, 77, D]: ids padded / truncated to the encoder's positions. */
 export async function encodePrompts(
-  textEncoder: LoadedTextEncoder,
+  textEncoder: ClipTextModel,
   tokenizer: Tokenizer,
   prompts: readonly string[],
   layer: 'last' | 'penultimate' = 'last',
@@ -163,10 +165,9 @@ export async function encodePrompts(
   const idTensor = Tensor.from(BigInt64Array.from(ids.flat(), (v) => BigInt(v)), [ids.length, maxLength], 'i64');
   try {
     const clipSkip = layer === 'last' ? 0 : 1;
-    const out = await noGrad(() => textEncoder.model.run('forward', { input_ids: idTensor }, { clip_skip: clipSkip }, call));
-    const key = 'prompt_embeds';
-    for (const [k, t] of Object.entries(out)) if (k !== key) t.dispose();
-    return out[key]!;
+    const out = await noGrad(() => textEncoder.forward({ inputIds: idTensor }, { clipSkip, ...call }));
+    for (const t of [out.lastHiddenState, out.penultimateHiddenState, ...out.hiddenStates, out.poolerOutput]) t?.dispose();
+    return out.promptEmbeds;
   } finally {
     idTensor.dispose();
   }

@@ -3,13 +3,15 @@
  * generation_config.json, *.safetensors, tokenizer.json) with a typed API over the engine's
  * model ('qwen2'): forward (logits), loss (shifted cross-entropy), generate (greedy, sampling,
  * beam search) and stream (the tokens of greedy / sampled generation as an async iterator).
- * The math is all native (csrc/models/qwen2.cc, generation.cc); this file maps options, reads
- * the folder's defaults and turns ids into text.
+ * The math is all native (csrc/models/qwen2_*.cc, generation.cc), and so is the reading of
+ * config.json (`config`: the engine's Qwen2Config); this file maps options, reads
+ * generation_config.json for the defaults and turns ids into text.
  */
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VlvError } from '../errors.js';
-import { Model } from '../models/model.js';
+import type { Qwen2Config } from '../models/configs.js';
+import { Model, type LoadOptions } from '../models/model.js';
 import type { Attrs } from '../native.js';
 import type { CallOptions } from '../call-options.js';
 import { Tensor } from '../tensor.js';
@@ -20,23 +22,14 @@ import { TextStreamer } from './text-streamer.js';
 
 export type { GenerateOptions } from './generation-options.js';
 
-/** config.model_type -> the engine's model kind. */
-const KINDS: Record<string, string> = { qwen2: 'qwen2' };
+/**
+ * 'bf16' (or 'f16') dtype keeps the weight matrices 16-bit in memory (computation stays f32);
+ * device 'cuda' as every model's load.
+ */
+export type CausalLMLoadOptions = LoadOptions;
 
-export interface CausalLMLoadOptions {
-  /** 'bf16' (or 'f16') keeps the weight matrices 16-bit in memory; computation stays f32. Default 'f32'. */
-  dtype?: 'f32' | 'bf16' | 'f16';
-}
-
-/** The fields of config.json this API reads (the engine reads and checks all of them). */
-export interface CausalLMConfig {
-  modelType: string;
-  vocabSize: number;
-  hiddenSize: number;
-  numHiddenLayers: number;
-  /** The whole config.json. */
-  raw: Record<string, unknown>;
-}
+/** The config the engine read from config.json (the only supported model_type is 'qwen2'). */
+export type CausalLMConfig = Qwen2Config;
 
 type Ids = Tensor | readonly (readonly number[])[];
 
@@ -71,13 +64,13 @@ export interface StreamStep {
 
 export type CallGenerateOptions = GenerateOptions & CallOptions;
 
-async function readJson(path: string, required: boolean): Promise<Record<string, unknown> | null> {
+/** generation_config.json (not a model config: the engine does not read it), or null when absent. */
+async function readGenerationConfig(path: string): Promise<Record<string, unknown> | null> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (!required) return null;
-    throw new VlvError('E_FILE', `CausalLM: cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  } catch {
+    return null;
   }
   let v: unknown;
   try {
@@ -103,14 +96,6 @@ async function hasTokenizer(folder: string): Promise<boolean> {
   return false;
 }
 
-function intField(raw: Record<string, unknown>, key: string, source: string): number {
-  const v = raw[key];
-  if (typeof v !== 'number' || !Number.isInteger(v)) {
-    throw new VlvError('E_FILE_FORMAT', `CausalLM: ${source}: '${key}' must be an integer, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
 /** An i64 [rows, cols] tensor from rows of numbers (rectangular). */
 function idsTensor(rows: readonly (readonly number[])[], what: string): Tensor {
   const n = rows[0]?.length ?? 0;
@@ -134,33 +119,32 @@ function rowsOf(t: Tensor): number[][] {
 export class CausalLM {
   private constructor(
     readonly model: Model,
-    readonly config: CausalLMConfig,
     /** generation_config.json (and config.json's eos/pad ids) as defaults for generate(). */
     readonly generationConfig: GenerateOptions,
     readonly tokenizer: Tokenizer | null,
   ) {}
 
-  /** Loads a model folder; the tokenizer too when the folder has one. */
+  /**
+   * Loads a model folder (config.json + safetensors, read by the engine: a model_type it does
+   * not support is E_ARG); generation_config.json and the tokenizer too when the folder has them.
+   */
   static async load(folder: string, opts: CausalLMLoadOptions = {}): Promise<CausalLM> {
-    const configPath = join(folder, 'config.json');
-    const raw = (await readJson(configPath, true))!;
-    const modelType = String(raw.model_type ?? '');
-    const kind = KINDS[modelType];
-    if (!kind) {
-      throw new VlvError('E_ARG', `CausalLM: ${configPath}: model_type '${modelType}' is not a supported causal LM (${Object.keys(KINDS).join(', ')})`);
+    const model = await Model.load('qwen2', folder, opts);
+    try {
+      const config = model.config as unknown as CausalLMConfig;
+      const genPath = join(folder, 'generation_config.json');
+      const defaults = generationDefaults(config as unknown as Record<string, unknown>, await readGenerationConfig(genPath), genPath);
+      const tokenizer = (await hasTokenizer(folder)) ? await loadTokenizer(folder) : null;
+      return new CausalLM(model, defaults, tokenizer);
+    } catch (e) {
+      model.dispose();
+      throw e;
     }
-    const config: CausalLMConfig = {
-      modelType,
-      vocabSize: intField(raw, 'vocab_size', configPath),
-      hiddenSize: intField(raw, 'hidden_size', configPath),
-      numHiddenLayers: intField(raw, 'num_hidden_layers', configPath),
-      raw,
-    };
-    const genPath = join(folder, 'generation_config.json');
-    const defaults = generationDefaults(raw, await readJson(genPath, false), genPath);
-    const tokenizer = (await hasTokenizer(folder)) ? await loadTokenizer(folder) : null;
-    const model = await Model.load(kind, folder, { dtype: opts.dtype ?? 'f32' });
-    return new CausalLM(model, config, defaults, tokenizer);
+  }
+
+  /** The config the engine read from config.json (Qwen2Config: the file's names, defaults filled in). */
+  get config(): CausalLMConfig {
+    return this.model.config as unknown as CausalLMConfig;
   }
 
   /** Logits [B, L, vocab] (f32). Records for backward() when an input requires grad. */
@@ -258,6 +242,9 @@ export class CausalLM {
     this.model.dispose();
   }
   [Symbol.dispose](): void {
+    this.dispose();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
     this.dispose();
   }
 

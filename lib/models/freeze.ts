@@ -7,9 +7,9 @@
  * lm_head): changing it under any of its names changes it for all.
  */
 import { VlvError } from '../errors.js';
-import type { Model } from './model.js';
+import type { ParameterOwner } from './model.js';
 
-function setRequiresGrad(model: Model, prefixes: string | readonly string[], value: boolean, what: string): string[] {
+function setRequiresGrad(model: ParameterOwner, prefixes: string | readonly string[], value: boolean, what: string): string[] {
   const list = typeof prefixes === 'string' ? [prefixes] : prefixes;
   const params = model.parameters();
   const names = Object.keys(params);
@@ -26,17 +26,17 @@ function setRequiresGrad(model: Model, prefixes: string | readonly string[], val
 }
 
 /** Makes the parameters under the prefixes trainable (all of them for ''); returns their names. */
-export function unfreeze(model: Model, prefixes: string | readonly string[] = ''): string[] {
+export function unfreeze(model: ParameterOwner, prefixes: string | readonly string[] = ''): string[] {
   return setRequiresGrad(model, prefixes, true, 'unfreeze');
 }
 
 /** Freezes the parameters under the prefixes (all of them for ''); returns their names. */
-export function freeze(model: Model, prefixes: string | readonly string[] = ''): string[] {
+export function freeze(model: ParameterOwner, prefixes: string | readonly string[] = ''): string[] {
   return setRequiresGrad(model, prefixes, false, 'freeze');
 }
 
 /** The names of the parameters that are currently trainable. */
-export function trainableParameters(model: Model): string[] {
+export function trainableParameters(model: ParameterOwner): string[] {
   return Object.entries(model.parameters())
     .filter(([, t]) => t.requiresGrad)
     .map(([n]) => n)

@@ -1,6 +1,9 @@
 /**
- * A network loaded by the engine (csrc/models): run by method name on named tensors.
- * Architecture-specific classes wrap this with typed inputs and outputs.
+ * A network loaded by the engine (csrc/models). EngineModel is the base every model class
+ * shares: the native handle, the typed config the engine read (`config`), parameters(),
+ * dispose. The architecture classes (UNet2DConditionModel, AutoencoderKL, ClipTextModel,
+ * Scheduler, Florence2Model; CausalLM wraps one) add a static load() and typed methods;
+ * `Model` is the generic one: any kind by name, run by method name on named tensors.
  */
 import { native, type Attrs, type NativeTensor } from '../native.js';
 import { isGradEnabled } from '../grad-mode.js';
@@ -11,6 +14,8 @@ import { nativeCallArgs, type CallOptions, type NativeCancelToken } from '../cal
 /** @internal */
 export interface NativeModel {
   readonly kind: string;
+  /** The typed config the engine read (the file's field names, defaults filled in). */
+  readonly config: unknown;
   run(
     method: string,
     inputs: Record<string, NativeTensor>,
@@ -31,52 +36,72 @@ interface ModelAddon {
 
 const addon = native as unknown as ModelAddon;
 
-export interface LoadModelOptions {
+/** The architectures the engine can load ('clip_text', ...). */
+export function modelKinds(): string[] {
+  return addon.modelKinds();
+}
+
+/** Where and how a model is loaded: camelCase options of every load(). */
+export interface LoadOptions {
   /** The dtype of weight matrices in memory: 'f32' (default), 'bf16' or 'f16'. */
   dtype?: 'f32' | 'bf16' | 'f16';
   /** Where the weights live and the model computes: 'cpu' (default) or 'cuda' (E_DEVICE without a usable GPU). */
   device?: 'cpu' | 'cuda';
 }
 
-/** The architectures the engine can load ('clip_text', ...). */
-export function modelKinds(): string[] {
-  return addon.modelKinds();
+/** @deprecated the same as LoadOptions. */
+export type LoadModelOptions = LoadOptions;
+
+/** @internal the native load: `kind` from a folder, or from its config alone with random weights (seed). */
+export async function loadNative(kind: string, folder: string, opts: LoadOptions = {}): Promise<NativeModel> {
+  return wrapAsync(() => addon.loadModel(kind, folder, opts.dtype ?? 'f32', opts.device ?? 'cpu'));
 }
 
-export class Model {
-  private constructor(private readonly handle: NativeModel) {}
+/** @internal */
+export async function randomNative(kind: string, config: string, seed: number, opts: Pick<LoadOptions, 'device'> = {}): Promise<NativeModel> {
+  return wrapAsync(() => addon.randomModel(kind, config, seed, opts.device ?? 'cpu'));
+}
+
+/** Anything whose parameters can be frozen and unfrozen (freeze.ts). */
+export interface ParameterOwner {
+  readonly kind: string;
+  parameters(): Record<string, Tensor>;
+}
+
+/** The base every model class shares (see the file comment). C: its typed config. */
+export abstract class EngineModel<C = unknown> implements ParameterOwner {
+  protected constructor(protected readonly handle: NativeModel) {}
 
   /** @internal the native handle, for engine calls that take several models (lib/diffusion/sample.ts). */
   get native(): NativeModel {
     return this.handle;
   }
 
-  /**
-   * Loads `kind` from a Hugging Face folder: config.json + *.safetensors (sharded or not).
-   * `dtype` 'bf16' / 'f16' holds the weight matrices of linear and embedding layers in 16 bits
-   * (half the memory; computation stays f32); other tensors are f32. Default 'f32'.
-   */
-  static async load(kind: string, folder: string, opts: LoadModelOptions = {}): Promise<Model> {
-    return new Model(await wrapAsync(() => addon.loadModel(kind, folder, opts.dtype ?? 'f32', opts.device ?? 'cpu')));
-  }
-
-  /**
-   * Builds `kind` from its config alone with seeded random weights (norm scales 1, biases 0,
-   * embeddings N(0, 0.02²), matrices and convolutions N(0, 1/fan_in)): real sizes without the
-   * checkpoint, for benchmarks. `config` is the config file or a folder holding it; `opts.device`
-   * 'cuda' builds the weights on the GPU (as Model.load).
-   */
-  static async random(kind: string, config: string, seed = 0, opts: Pick<LoadModelOptions, 'device'> = {}): Promise<Model> {
-    return new Model(await wrapAsync(() => addon.randomModel(kind, config, seed, opts.device ?? 'cpu')));
-  }
-
+  /** The engine's model kind ('unet', 'vae', ...). */
   get kind(): string {
     return this.handle.kind;
   }
 
+  private cachedConfig: C | undefined;
+
+  /** The typed config the engine read from the folder (its field names, every default filled in). */
+  get config(): C {
+    this.cachedConfig ??= this.handle.config as C;
+    return this.cachedConfig;
+  }
+
+  /** The model's own parameters by reference name: set requiresGrad to train one. */
+  parameters(): Record<string, Tensor> {
+    const p = wrapSync(() => this.handle.parameters());
+    const out: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(p)) out[k] = new Tensor(t);
+    return out;
+  }
+
   /**
-   * Runs a method; records for backward() when an input requires grad (outside noGrad).
-   * `call.signal` aborts it (E_ABORTED), `call.onProgress` follows it.
+   * Runs an engine method on named tensors (the engine's names); records for backward() when
+   * an input requires grad (outside noGrad). `call.signal` aborts it (E_ABORTED),
+   * `call.onProgress` follows it. The model classes' typed methods are built on it.
    */
   async run(
     method: string,
@@ -95,18 +120,40 @@ export class Model {
     return result;
   }
 
-  /** The model's own parameters by reference name: set requiresGrad to train one. */
-  parameters(): Record<string, Tensor> {
-    const p = wrapSync(() => this.handle.parameters());
-    const out: Record<string, Tensor> = {};
-    for (const [k, t] of Object.entries(p)) out[k] = new Tensor(t);
-    return out;
-  }
-
+  /** Frees the weights (calls after it are E_DISPOSED). */
   dispose(): void {
     this.handle.dispose();
   }
   [Symbol.dispose](): void {
     this.dispose();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
+  }
+}
+
+/** Any architecture by its engine kind, run by method name: the generic model. */
+export class Model extends EngineModel<Record<string, unknown>> {
+  private constructor(handle: NativeModel) {
+    super(handle);
+  }
+
+  /**
+   * Loads `kind` from a Hugging Face folder: config.json + *.safetensors (sharded or not).
+   * `dtype` 'bf16' / 'f16' holds the weight matrices of linear and embedding layers in 16 bits
+   * (half the memory; computation stays f32); other tensors are f32. Default 'f32'.
+   */
+  static async load(kind: string, folder: string, opts: LoadOptions = {}): Promise<Model> {
+    return new Model(await loadNative(kind, folder, opts));
+  }
+
+  /**
+   * Builds `kind` from its config alone with seeded random weights (norm scales 1, biases 0,
+   * embeddings N(0, 0.02²), matrices and convolutions N(0, 1/fan_in)): real sizes without the
+   * checkpoint, for benchmarks. `config` is the config file or a folder holding it; `opts.device`
+   * 'cuda' builds the weights on the GPU (as Model.load).
+   */
+  static async random(kind: string, config: string, seed = 0, opts: Pick<LoadOptions, 'device'> = {}): Promise<Model> {
+    return new Model(await randomNative(kind, config, seed, opts));
   }
 }

@@ -17,13 +17,10 @@ namespace {
 
 class Ddim : public AlphaScheduler {
  public:
-  explicit Ddim(const Config& c) {
-    train_ = read_train_schedule(c, "leading");
-    clip_ = c.b("clip_sample", true) ? c.f("clip_sample_range", 1.0) : 0.0;
-    final_alpha_ = c.b("set_alpha_to_one", true) ? 1.0f : train_.alphas_cumprod[0];
-    VLV_CHECK(!c.b("thresholding", false), ErrorCode::Arg, c.source(), ": thresholding is not supported");
-    c.check_unread({"_diffusers_version", "clip_sample_range", "dynamic_thresholding_ratio", "sample_max_value",
-                    "skip_prk_steps", "variance_type"});
+  explicit Ddim(const SchedulerConfig& c) {
+    train_ = train_schedule(c);
+    clip_ = c.clip_sample ? c.clip_sample_range : 0.0;
+    final_alpha_ = c.set_alpha_to_one ? 1.0f : train_.alphas_cumprod[0];
   }
 
  protected:
@@ -84,6 +81,6 @@ class Ddim : public AlphaScheduler {
 
 }  // namespace
 
-std::unique_ptr<Model> make_ddim(const Config& c) { return std::make_unique<Ddim>(c); }
+std::unique_ptr<Model> make_ddim(const SchedulerConfig& c) { return std::make_unique<Ddim>(c); }
 
 }  // namespace vlv::models::sched

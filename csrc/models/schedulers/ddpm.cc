@@ -18,16 +18,10 @@ namespace {
 
 class Ddpm : public AlphaScheduler {
  public:
-  explicit Ddpm(const Config& c) {
-    train_ = read_train_schedule(c, "leading");
-    variance_ = c.s("variance_type", "fixed_small");
-    VLV_CHECK(variance_ == "fixed_small" || variance_ == "fixed_small_log" || variance_ == "fixed_large",
-              ErrorCode::Arg, c.source(), ": variance_type '", variance_,
-              "' is not supported (fixed_small, fixed_small_log, fixed_large)");
-    clip_ = c.b("clip_sample", true) ? c.f("clip_sample_range", 1.0) : 0.0;
-    VLV_CHECK(!c.b("thresholding", false), ErrorCode::Arg, c.source(), ": thresholding is not supported");
-    c.check_unread({"_diffusers_version", "clip_sample_range", "dynamic_thresholding_ratio", "sample_max_value",
-                    "set_alpha_to_one", "skip_prk_steps"});
+  explicit Ddpm(const SchedulerConfig& c) {
+    train_ = train_schedule(c);
+    variance_ = c.variance_type;
+    clip_ = c.clip_sample ? c.clip_sample_range : 0.0;
   }
 
  protected:
@@ -80,6 +74,6 @@ class Ddpm : public AlphaScheduler {
 
 }  // namespace
 
-std::unique_ptr<Model> make_ddpm(const Config& c) { return std::make_unique<Ddpm>(c); }
+std::unique_ptr<Model> make_ddpm(const SchedulerConfig& c) { return std::make_unique<Ddpm>(c); }
 
 }  // namespace vlv::models::sched

@@ -30,28 +30,14 @@ AlphaSigma alpha_sigma(double s) {
 
 class DpmSolver : public Scheduler {
  public:
-  explicit DpmSolver(const Config& c) {
-    train_ = read_train_schedule(c, "linspace");
-    c.expect_string("algorithm_type", "dpmsolver++");
-    order_ = c.i("solver_order", 2);
-    VLV_CHECK(order_ == 1 || order_ == 2, ErrorCode::Arg, c.source(), ": solver_order ", order_,
-              " is not supported (1, 2)");
-    solver_ = c.s("solver_type", "midpoint");
-    VLV_CHECK(solver_ == "midpoint" || solver_ == "heun", ErrorCode::Arg, c.source(), ": solver_type '", solver_,
-              "' is not supported (midpoint, heun)");
-    lower_order_final_ = c.b("lower_order_final", true);
-    euler_at_final_ = c.b("euler_at_final", false);
-    final_ = c.s("final_sigmas_type", "zero");
-    VLV_CHECK(final_ == "zero" || final_ == "sigma_min", ErrorCode::Arg, c.source(), ": final_sigmas_type '", final_,
-              "' is not supported (zero, sigma_min)");
-    lambda_min_clipped_ = c.f("lambda_min_clipped", -std::numeric_limits<double>::infinity());
-    VLV_CHECK(!c.has("variance_type"), ErrorCode::Arg, c.source(), ": variance_type (learned) is not supported");
-    for (const char* k : {"thresholding", "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas",
-                          "use_lu_lambdas", "use_flow_sigmas"})
-      VLV_CHECK(!c.b(k, false), ErrorCode::Arg, c.source(), ": ", k, " is not supported");
-    // flow_shift only acts with use_flow_sigmas, the thresholding fields only with thresholding.
-    c.check_unread({"_diffusers_version", "flow_shift", "dynamic_thresholding_ratio", "sample_max_value",
-                    "clip_sample", "set_alpha_to_one", "skip_prk_steps"});
+  explicit DpmSolver(const SchedulerConfig& c) {
+    train_ = train_schedule(c);
+    order_ = c.solver_order;
+    solver_ = c.solver_type;
+    lower_order_final_ = c.lower_order_final;
+    euler_at_final_ = c.euler_at_final;
+    final_ = c.final_sigmas_type;
+    lambda_min_clipped_ = c.lambda_min_clipped;
     for (int64_t i = train_.num_train_timesteps - 1; i >= 0; --i) timesteps_.push_back(double(i));
     sigmas_ = train_sigmas(train_.alphas_cumprod);  // ascending in t until set_timesteps
   }
@@ -163,6 +149,6 @@ class DpmSolver : public Scheduler {
 
 }  // namespace
 
-std::unique_ptr<Model> make_dpm_solver(const Config& c) { return std::make_unique<DpmSolver>(c); }
+std::unique_ptr<Model> make_dpm_solver(const SchedulerConfig& c) { return std::make_unique<DpmSolver>(c); }
 
 }  // namespace vlv::models::sched

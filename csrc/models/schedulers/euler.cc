@@ -20,18 +20,9 @@ namespace {
 
 class Euler : public Scheduler {
  public:
-  explicit Euler(const Config& c) {
-    train_ = read_train_schedule(c, "linspace");
-    for (const char* k : {"use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas"})
-      VLV_CHECK(!c.b(k, false), ErrorCode::Arg, c.source(), ": ", k, " is not supported");
-    c.expect_string("interpolation_type", "linear");
-    c.expect_string("timestep_type", "discrete");
-    final_ = c.s("final_sigmas_type", "zero");
-    VLV_CHECK(final_ == "zero" || final_ == "sigma_min", ErrorCode::Arg, c.source(), ": final_sigmas_type '", final_,
-              "' is not supported (zero, sigma_min)");
-    // sigma_min / sigma_max only shape the karras / exponential / beta sigmas, refused above.
-    c.check_unread({"_diffusers_version", "sigma_min", "sigma_max", "clip_sample", "set_alpha_to_one",
-                    "skip_prk_steps"});
+  explicit Euler(const SchedulerConfig& c) {
+    train_ = train_schedule(c);
+    final_ = c.final_sigmas_type;
     // Before set_timesteps: every training timestep, descending, and its sigma.
     std::vector<float> s = train_sigmas(train_.alphas_cumprod);
     for (int64_t i = train_.num_train_timesteps - 1; i >= 0; --i) {
@@ -123,6 +114,6 @@ class Euler : public Scheduler {
 
 }  // namespace
 
-std::unique_ptr<Model> make_euler(const Config& c) { return std::make_unique<Euler>(c); }
+std::unique_ptr<Model> make_euler(const SchedulerConfig& c) { return std::make_unique<Euler>(c); }
 
 }  // namespace vlv::models::sched

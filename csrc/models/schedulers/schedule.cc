@@ -38,47 +38,104 @@ std::vector<float> cosine_betas(int64_t n) {
   return out;
 }
 
-Prediction parse_prediction(const Config& c) {
-  std::string p = c.s("prediction_type", "epsilon");
-  if (p == "epsilon") return Prediction::Epsilon;
-  if (p == "v_prediction") return Prediction::VPrediction;
-  if (p == "sample") return Prediction::Sample;
-  fail(ErrorCode::Arg, c.source(), ": prediction_type '", p, "' is not supported (epsilon, v_prediction, sample)");
-}
-
 }  // namespace
 
-TrainSchedule read_train_schedule(const Config& c, const std::string& default_spacing) {
+// ---- the config ----
+
+SchedulerConfig read_scheduler_config(const Config& c) {
+  SchedulerConfig s = read_fields<SchedulerConfig>(c);
+  if (!s.timestep_spacing) s.timestep_spacing = s.is("DDPMScheduler") || s.is("DDIMScheduler") ? "leading" : "linspace";
+  return s;
+}
+
+void validate(const SchedulerConfig& c, const std::string& source) {
+  VLV_CHECK(c.is("DDPMScheduler") || c.is("DDIMScheduler") || c.is("EulerDiscreteScheduler") ||
+                c.is("DPMSolverMultistepScheduler"),
+            ErrorCode::Arg, source, ": _class_name '", c._class_name,
+            "' is not supported (DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler)");
+  VLV_CHECK(c.num_train_timesteps >= 2, ErrorCode::Arg, source, ": num_train_timesteps must be >= 2, got ",
+            c.num_train_timesteps);
+  VLV_CHECK(!c.trained_betas.present(), ErrorCode::Arg, source, ": trained_betas is not supported");
+  VLV_CHECK(!c.rescale_betas_zero_snr, ErrorCode::Arg, source, ": rescale_betas_zero_snr is not supported");
+  const std::string& kind = c.beta_schedule;
+  VLV_CHECK(kind == "linear" || kind == "scaled_linear" || kind == "squaredcos_cap_v2", ErrorCode::Arg, source,
+            ": beta_schedule '", kind, "' is not supported (linear, scaled_linear, squaredcos_cap_v2)");
+  const std::string& p = c.prediction_type;
+  VLV_CHECK(p == "epsilon" || p == "v_prediction" || p == "sample", ErrorCode::Arg, source, ": prediction_type '", p,
+            "' is not supported (epsilon, v_prediction, sample)");
+  const std::string& spacing = *c.timestep_spacing;
+  VLV_CHECK(spacing == "leading" || spacing == "linspace" || spacing == "trailing", ErrorCode::Arg, source,
+            ": timestep_spacing '", spacing, "' is not supported (leading, linspace, trailing)");
+  if (c.is("DDPMScheduler")) {
+    const std::string& v = c.variance_type;
+    VLV_CHECK(v == "fixed_small" || v == "fixed_small_log" || v == "fixed_large", ErrorCode::Arg, source,
+              ": variance_type '", v, "' is not supported (fixed_small, fixed_small_log, fixed_large)");
+  }
+  if (c.is("DDPMScheduler") || c.is("DDIMScheduler") || c.is("DPMSolverMultistepScheduler"))
+    VLV_CHECK(!c.thresholding, ErrorCode::Arg, source, ": thresholding is not supported");
+  if (c.is("EulerDiscreteScheduler") || c.is("DPMSolverMultistepScheduler")) {
+    const std::pair<const char*, bool> sigmas[] = {{"use_karras_sigmas", c.use_karras_sigmas},
+                                                   {"use_exponential_sigmas", c.use_exponential_sigmas},
+                                                   {"use_beta_sigmas", c.use_beta_sigmas}};
+    for (const auto& [k, set] : sigmas) VLV_CHECK(!set, ErrorCode::Arg, source, ": ", k, " is not supported");
+  }
+  if (c.is("EulerDiscreteScheduler")) {
+    expect_string(source, "interpolation_type", c.interpolation_type, "linear");
+    expect_string(source, "timestep_type", c.timestep_type, "discrete");
+  }
+  if (c.is("DPMSolverMultistepScheduler")) {
+    expect_string(source, "algorithm_type", c.algorithm_type, "dpmsolver++");
+    VLV_CHECK(c.solver_order == 1 || c.solver_order == 2, ErrorCode::Arg, source, ": solver_order ", c.solver_order,
+              " is not supported (1, 2)");
+    VLV_CHECK(c.solver_type == "midpoint" || c.solver_type == "heun", ErrorCode::Arg, source, ": solver_type '",
+              c.solver_type, "' is not supported (midpoint, heun)");
+    VLV_CHECK(!c.dpm_variance_type.present(), ErrorCode::Arg, source, ": variance_type (learned) is not supported");
+    VLV_CHECK(!c.use_lu_lambdas, ErrorCode::Arg, source, ": use_lu_lambdas is not supported");
+    VLV_CHECK(!c.use_flow_sigmas, ErrorCode::Arg, source, ": use_flow_sigmas is not supported");
+  }
+  if (c.is("EulerDiscreteScheduler") || c.is("DPMSolverMultistepScheduler"))
+    VLV_CHECK(c.final_sigmas_type == "zero" || c.final_sigmas_type == "sigma_min", ErrorCode::Arg, source,
+              ": final_sigmas_type '", c.final_sigmas_type, "' is not supported (zero, sigma_min)");
+}
+
+std::vector<std::string> SchedulerConfig::ignored() const {
+  // clip_sample_range acts only with clip_sample; the thresholding fields only with
+  // thresholding; sigma_min / sigma_max only shape the karras / exponential / beta sigmas;
+  // flow_shift only acts with use_flow_sigmas (all refused or off).
+  if (is("DDPMScheduler"))
+    return {"_diffusers_version", "dynamic_thresholding_ratio", "sample_max_value", "set_alpha_to_one",
+            "skip_prk_steps"};
+  if (is("DDIMScheduler"))
+    return {"_diffusers_version", "dynamic_thresholding_ratio", "sample_max_value", "skip_prk_steps", "variance_type"};
+  if (is("EulerDiscreteScheduler"))
+    return {"_diffusers_version", "sigma_min", "sigma_max", "clip_sample", "set_alpha_to_one", "skip_prk_steps"};
+  return {"_diffusers_version", "flow_shift", "dynamic_thresholding_ratio", "sample_max_value", "clip_sample",
+          "set_alpha_to_one", "skip_prk_steps"};
+}
+
+TrainSchedule train_schedule(const SchedulerConfig& c) {
   TrainSchedule s;
-  s.num_train_timesteps = c.i("num_train_timesteps", 1000);
+  s.num_train_timesteps = c.num_train_timesteps;
   const int64_t n = s.num_train_timesteps;
-  VLV_CHECK(n >= 2, ErrorCode::Arg, c.source(), ": num_train_timesteps must be >= 2, got ", n);
-  VLV_CHECK(!c.has("trained_betas"), ErrorCode::Arg, c.source(), ": trained_betas is not supported");
-  VLV_CHECK(!c.b("rescale_betas_zero_snr", false), ErrorCode::Arg, c.source(),
-            ": rescale_betas_zero_snr is not supported");
-  const double start = c.f("beta_start", 0.0001), end = c.f("beta_end", 0.02);
-  const std::string kind = c.s("beta_schedule", "linear");
   std::vector<float> betas;
-  if (kind == "linear") {
-    betas = linspace_f32(float(start), float(end), n);
-  } else if (kind == "scaled_linear") {
-    betas = linspace_f32(float(std::sqrt(start)), float(std::sqrt(end)), n);
+  if (c.beta_schedule == "linear") {
+    betas = linspace_f32(float(c.beta_start), float(c.beta_end), n);
+  } else if (c.beta_schedule == "scaled_linear") {
+    betas = linspace_f32(float(std::sqrt(c.beta_start)), float(std::sqrt(c.beta_end)), n);
     for (float& b : betas) b = b * b;
-  } else if (kind == "squaredcos_cap_v2") {
+  } else {  // squaredcos_cap_v2
     betas = cosine_betas(n);
-  } else {
-    fail(ErrorCode::Arg, c.source(), ": beta_schedule '", kind, "' is not supported (linear, scaled_linear, squaredcos_cap_v2)");
   }
   double acc = 1;
   for (float b : betas) {
     acc *= double(1.0f - b);
     s.alphas_cumprod.push_back(float(acc));
   }
-  s.prediction = parse_prediction(c);
-  s.steps_offset = c.i("steps_offset", 0);
-  s.spacing = c.s("timestep_spacing", default_spacing);
-  VLV_CHECK(s.spacing == "leading" || s.spacing == "linspace" || s.spacing == "trailing", ErrorCode::Arg, c.source(),
-            ": timestep_spacing '", s.spacing, "' is not supported (leading, linspace, trailing)");
+  s.prediction = c.prediction_type == "epsilon"        ? Prediction::Epsilon
+                 : c.prediction_type == "v_prediction" ? Prediction::VPrediction
+                                                       : Prediction::Sample;
+  s.steps_offset = c.steps_offset;
+  s.spacing = *c.timestep_spacing;
   return s;
 }
 
@@ -272,18 +329,15 @@ NamedTensors Scheduler::schedule_outputs(Tensor timesteps, float init_noise_sigm
 
 namespace {
 
-std::unique_ptr<Model> make_scheduler(const Config& c, Weights&) {
-  const std::string cls = c.s("_class_name");
-  if (cls == "DDPMScheduler") return make_ddpm(c);
-  if (cls == "DDIMScheduler") return make_ddim(c);
-  if (cls == "EulerDiscreteScheduler") return make_euler(c);
-  if (cls == "DPMSolverMultistepScheduler") return make_dpm_solver(c);
-  fail(ErrorCode::Arg, c.source(), ": _class_name '", cls,
-       "' is not supported (DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler)");
+std::unique_ptr<Model> make_scheduler(const SchedulerConfig& c, const WeightBuilder&) {
+  if (c.is("DDPMScheduler")) return make_ddpm(c);
+  if (c.is("DDIMScheduler")) return make_ddim(c);
+  if (c.is("EulerDiscreteScheduler")) return make_euler(c);
+  return make_dpm_solver(c);  // the classes validate() accepts
 }
 
 }  // namespace
 
-VLV_REGISTER_MODEL_FILES("scheduler", make_scheduler, (ModelFiles{"scheduler_config.json", false}));
+VLV_REGISTER_MODEL_FILES("scheduler", read_scheduler_config, make_scheduler, (ModelFiles{"scheduler_config.json", false}));
 
 }  // namespace vlv::models::sched

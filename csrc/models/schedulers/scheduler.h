@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "models/model.h"
+#include "models/schedulers/scheduler_config.h"
 
 namespace vlv::models::sched {
 
@@ -33,10 +34,9 @@ struct TrainSchedule {
   std::string spacing;  // "leading" | "linspace" | "trailing"
 };
 
-// Reads num_train_timesteps, beta_start/end, beta_schedule (linear, scaled_linear,
-// squaredcos_cap_v2), trained_betas (must be null), rescale_betas_zero_snr (false),
-// prediction_type, steps_offset and timestep_spacing (default given per class).
-TrainSchedule read_train_schedule(const Config& c, const std::string& default_spacing);
+// The schedule of a (validated) config: num_train_timesteps, beta_start/end, beta_schedule
+// (linear, scaled_linear, squaredcos_cap_v2), prediction_type, steps_offset, timestep_spacing.
+TrainSchedule train_schedule(const SchedulerConfig& c);
 
 // diffusers' integer inference timesteps (DDPM/DDIM rule; DPM-Solver passes steps + 1 and
 // drops the last): descending.
@@ -86,7 +86,6 @@ Tensor tensor_i64(const std::vector<int64_t>& v);
 class Scheduler : public Model {
  public:
   NamedTensors run(const std::string& method, const NamedTensors& inputs, const Attrs& options) override;
-  NamedTensors parameters() const override { return {}; }
 
  protected:
   virtual const char* name() const = 0;
@@ -113,9 +112,9 @@ class AlphaScheduler : public Scheduler {
   Tensor get_velocity(const Tensor& sample, const Tensor& noise, const std::vector<double>& timesteps) override;
 };
 
-std::unique_ptr<Model> make_ddpm(const Config& c);
-std::unique_ptr<Model> make_ddim(const Config& c);
-std::unique_ptr<Model> make_euler(const Config& c);
-std::unique_ptr<Model> make_dpm_solver(const Config& c);
+std::unique_ptr<Model> make_ddpm(const SchedulerConfig& c);
+std::unique_ptr<Model> make_ddim(const SchedulerConfig& c);
+std::unique_ptr<Model> make_euler(const SchedulerConfig& c);
+std::unique_ptr<Model> make_dpm_solver(const SchedulerConfig& c);
 
 }  // namespace vlv::models::sched

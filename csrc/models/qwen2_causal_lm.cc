@@ -1,9 +1,7 @@
-// Qwen2ForCausalLM (transformers 4.51.1): token embeddings (or inputs_embeds), decoder
-// layers [RMSNorm -> self-attention (q/k/v with bias, o without; RoPE on q and k; grouped
-// K/V heads read by the attention op directly) -> residual -> RMSNorm -> SwiGLU MLP ->
-// residual], final RMSNorm, LM head (the embedding matrix when tie_word_embeddings).
-// Keys: model.embed_tokens.weight, model.layers.N.{input_layernorm, self_attn.{q,k,v,o}_proj,
-// post_attention_layernorm, mlp.{gate,up,down}_proj}, model.norm.weight, lm_head.weight.
+// Qwen2ForCausalLM (transformers 4.51.1), kind "qwen2": Qwen2Model (qwen2_model.h: token
+// embeddings or inputs_embeds, Qwen2DecoderLayers of Qwen2Attention and Qwen2MLP, final
+// RMSNorm), then lm_head (the embedding matrix when tie_word_embeddings). Keys: model.*,
+// lm_head.weight.
 //
 // run("forward", {input_ids | inputs_embeds, attention_mask?, position_ids?}) -> {logits}, and
 //   with the option output_hidden_states, hidden_states.<i> for i = 0..num_hidden_layers.
@@ -21,77 +19,44 @@
 
 #include "autograd/autograd.h"
 #include "models/generation.h"
-#include "models/kv_cache.h"
-#include "models/layers.h"
+#include "models/qwen2_model.h"
 
 namespace vlv::models {
 
+Qwen2Config read_qwen2_config(const Config& c) {
+  // Which architecture the file describes comes first: another one's config fails by its
+  // model_type, not by the first Qwen2 field it lacks.
+  const std::string type = c.s("model_type", "qwen2");
+  VLV_CHECK(type == "qwen2", ErrorCode::Arg, c.source(), ": model_type '", type, "' is not a supported causal LM (qwen2)");
+  Qwen2Config q = read_fields<Qwen2Config>(c);
+  if (!q.num_key_value_heads) q.num_key_value_heads = q.num_attention_heads;
+  if (!q.head_dim) q.head_dim = q.num_attention_heads > 0 ? q.hidden_size / q.num_attention_heads : 0;
+  return q;
+}
+
+void validate(const Qwen2Config& c, const std::string& source) {
+  const int64_t heads = c.num_attention_heads, kv_heads = *c.num_key_value_heads, head_dim = *c.head_dim;
+  VLV_CHECK(heads > 0 && kv_heads > 0 && heads % kv_heads == 0 && head_dim > 0 && head_dim % 2 == 0,
+            ErrorCode::FileFormat, source, ": num_attention_heads ", heads, ", num_key_value_heads ", kv_heads,
+            ", head_dim ", head_dim, " do not form grouped heads of even size");
+  VLV_CHECK(c.hidden_act == "silu" || c.hidden_act == "swish", ErrorCode::Arg, source, ": hidden_act '", c.hidden_act,
+            "' is not supported (Qwen2's MLP is SwiGLU: silu)");
+  VLV_CHECK(!c.rope_scaling.present(), ErrorCode::Arg, source, ": rope_scaling is not supported (only null)");
+  VLV_CHECK(!c.use_sliding_window, ErrorCode::Arg, source, ": use_sliding_window = true is not supported");
+  expect_number(source, "attention_dropout", c.attention_dropout, 0, "dropout is not implemented");
+}
+
 namespace {
 
-struct Qwen2Layer {
-  Tensor input_layernorm, post_attention_layernorm;
-  Linear q, k, v, o, gate, up, down;
-};
-
-// Where a forward pass keeps its keys and values: nowhere (plain forward), or a cache with
-// positions [at, at + L) reserved for this pass. `attend_cache` reads the whole cache (one
-// new token) instead of the pass's own keys (the prompt).
-struct CacheUse {
-  KvCache* cache = nullptr;
-  int64_t at = 0;
-  bool attend_cache = false;
-};
-
-class Qwen2 : public Model {
+class Qwen2ForCausalLM : public Model {
  public:
-  Qwen2(const Config& c, Weights& w) {
-    hidden_ = c.i("hidden_size");
-    heads_ = c.i("num_attention_heads");
-    kv_heads_ = c.i("num_key_value_heads", heads_);
-    head_dim_ = c.i("head_dim", heads_ > 0 ? hidden_ / heads_ : 0);
-    const int64_t layers = c.i("num_hidden_layers"), inter = c.i("intermediate_size");
-    vocab_ = c.i("vocab_size");
-    eps_ = c.f("rms_norm_eps", 1e-6);
-    theta_ = c.f("rope_theta", 10000.0);
-    c.i("max_position_embeddings", 0);  // RoPE needs no table: any position works
-    VLV_CHECK(heads_ > 0 && kv_heads_ > 0 && heads_ % kv_heads_ == 0 && head_dim_ > 0 && head_dim_ % 2 == 0,
-              ErrorCode::FileFormat, c.source(), ": num_attention_heads ", heads_, ", num_key_value_heads ", kv_heads_,
-              ", head_dim ", head_dim_, " do not form grouped heads of even size");
-    const std::string act = c.s("hidden_act", "silu");
-    VLV_CHECK(act == "silu" || act == "swish", ErrorCode::Arg, c.source(), ": hidden_act '", act,
-              "' is not supported (Qwen2's MLP is SwiGLU: silu)");
-    VLV_CHECK(!c.has("rope_scaling"), ErrorCode::Arg, c.source(), ": rope_scaling is not supported (only null)");
-    VLV_CHECK(!c.b("use_sliding_window", false), ErrorCode::Arg, c.source(),
-              ": use_sliding_window = true is not supported");
-    c.expect_number("attention_dropout", 0, "dropout is not implemented");
-    const bool tied = c.b("tie_word_embeddings", false);
-    // sliding_window / max_window_layers only act with use_sliding_window (checked false);
-    // rope_scaling is null here (a value was rejected above).
-    c.check_unread({"architectures", "model_type", "transformers_version", "torch_dtype", "initializer_range",
-                    "use_cache", "bos_token_id", "eos_token_id", "pad_token_id", "sliding_window", "max_window_layers",
-                    "rope_scaling", "_name_or_path", "_attn_implementation_autoset", "output_attentions",
-                    "output_hidden_states", "use_return_dict"});
-
-    embed_tokens_ = w.take_matrix("model.embed_tokens.weight", {vocab_, hidden_});
-    const int64_t q_dim = heads_ * head_dim_, kv_dim = kv_heads_ * head_dim_;
-    for (int64_t i = 0; i < layers; ++i) {
-      const std::string p = "model.layers." + std::to_string(i) + ".";
-      Qwen2Layer L;
-      L.input_layernorm = w.take(p + "input_layernorm.weight", {hidden_});
-      L.post_attention_layernorm = w.take(p + "post_attention_layernorm.weight", {hidden_});
-      L.q = Linear::load(w, p + "self_attn.q_proj", hidden_, q_dim);
-      L.k = Linear::load(w, p + "self_attn.k_proj", hidden_, kv_dim);
-      L.v = Linear::load(w, p + "self_attn.v_proj", hidden_, kv_dim);
-      L.o = Linear::load(w, p + "self_attn.o_proj", q_dim, hidden_, /*has_bias=*/false);
-      L.gate = Linear::load(w, p + "mlp.gate_proj", hidden_, inter, false);
-      L.up = Linear::load(w, p + "mlp.up_proj", hidden_, inter, false);
-      L.down = Linear::load(w, p + "mlp.down_proj", inter, hidden_, false);
-      layers_.push_back(std::move(L));
-    }
-    norm_ = w.take("model.norm.weight", {hidden_});
-    // A checkpoint may carry lm_head.weight even when tied (transformers then uses the embedding).
-    lm_head_ = tied ? embed_tokens_ : w.take_matrix("lm_head.weight", {vocab_, hidden_});
-    if (tied && w.has("lm_head.weight")) w.take("lm_head.weight", {vocab_, hidden_});
+  Qwen2ForCausalLM(const Qwen2Config& c, const WeightBuilder& vb)
+      : model_(c, vb.at("model")), hidden_(c.hidden_size), vocab_(c.vocab_size), kv_heads_(*c.num_key_value_heads),
+        head_dim_(*c.head_dim) {
+    // A checkpoint may carry lm_head.weight even when tied (transformers then uses the
+    // embedding); it is not a parameter then.
+    lm_head_ = c.tie_word_embeddings ? model_.embed_tokens() : vb.take_matrix("lm_head.weight", {vocab_, hidden_});
+    if (c.tie_word_embeddings && vb.has("lm_head.weight")) vb.take_unlisted("lm_head.weight", {vocab_, hidden_});
   }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
@@ -107,66 +72,8 @@ class Qwen2 : public Model {
     fail(ErrorCode::Arg, "qwen2: unknown method '", method, "' (forward, loss, generate)");
   }
 
-  NamedTensors parameters() const override {
-    NamedTensors p;
-    p["model.embed_tokens.weight"] = embed_tokens_;
-    for (size_t i = 0; i < layers_.size(); ++i) {
-      const Qwen2Layer& L = layers_[i];
-      const std::string l = "model.layers." + std::to_string(i) + ".";
-      p[l + "input_layernorm.weight"] = L.input_layernorm;
-      p[l + "post_attention_layernorm.weight"] = L.post_attention_layernorm;
-      L.q.collect(p, l + "self_attn.q_proj");
-      L.k.collect(p, l + "self_attn.k_proj");
-      L.v.collect(p, l + "self_attn.v_proj");
-      L.o.collect(p, l + "self_attn.o_proj");
-      L.gate.collect(p, l + "mlp.gate_proj");
-      L.up.collect(p, l + "mlp.up_proj");
-      L.down.collect(p, l + "mlp.down_proj");
-    }
-    p["model.norm.weight"] = norm_;
-    if (lm_head_.storage() != embed_tokens_.storage()) p["lm_head.weight"] = lm_head_;
-    return p;
-  }
-
-  // The decoder stack on hidden states [B, L, H] -> final-normed hidden states.
-  // positions: i64 [B, L]; key_mask: bool [B, 1, 1, Lk] or undefined. With `hidden`, collects
-  // transformers' output_hidden_states: the input, each layer's output but the last, and the
-  // final-normed output.
-  Tensor decoder(Tensor h, const Tensor& positions, const Tensor& key_mask, const CacheUse& cache,
-                 std::vector<Tensor>* hidden = nullptr) const {
-    for (size_t i = 0; i < layers_.size(); ++i) {
-      if (hidden) hidden->push_back(h);
-      const Qwen2Layer& L = layers_[i];
-      Tensor x = ops::rms_norm(h, L.input_layernorm, eps_);
-      Tensor q = ops::rope(split_heads(L.q(x), heads_), positions, theta_);
-      Tensor k = ops::rope(split_heads(L.k(x), kv_heads_), positions, theta_);
-      Tensor v = split_heads(L.v(x), kv_heads_);
-      if (cache.cache) {
-        cache.cache->write(int64_t(i), cache.at, k, v);
-        if (cache.attend_cache) {
-          k = cache.cache->keys(int64_t(i));
-          v = cache.cache->values(int64_t(i));
-        }
-      }
-      Tensor a = ops::attention(q, k, v, key_mask, /*causal=*/!cache.attend_cache)[0];
-      h = ops::add(h, L.o(merge_heads(a)));
-      x = ops::rms_norm(h, L.post_attention_layernorm, eps_);
-      h = ops::add(h, L.down(ops::swiglu(L.gate(x), L.up(x))));
-    }
-    Tensor out = ops::rms_norm(h, norm_, eps_);
-    if (hidden) hidden->push_back(out);
-    return out;
-  }
-
   Tensor lm_head(const Tensor& h) const { return ops::linear(h, lm_head_); }
-
-  // Token embeddings of ids [B, L] (i32/i64).
-  Tensor embed(const Tensor& ids) const { return ops::embedding(embed_tokens_, ids); }
-
-  int64_t hidden() const { return hidden_; }
-  int64_t layer_count() const { return int64_t(layers_.size()); }
-  int64_t kv_heads() const { return kv_heads_; }
-  int64_t head_dim() const { return head_dim_; }
+  Tensor embed(const Tensor& ids) const { return model_.embed(ids); }
 
  private:
   // The hidden input [B, L, H] from input_ids or inputs_embeds (exactly one).
@@ -224,7 +131,7 @@ class Qwen2 : public Model {
       positions = default_positions(b, l);
     }
     Tensor mask = key_mask(mask_bytes(in, b, l, method), b, l);
-    return lm_head(decoder(h, positions, mask, CacheUse{}, hidden));
+    return lm_head(model_(h, positions, mask, CacheUse{}, hidden));
   }
 
   Tensor loss(const NamedTensors& in) const {
@@ -247,10 +154,9 @@ class Qwen2 : public Model {
 
   NamedTensors generate_method(const NamedTensors& in, const Attrs& options);
 
-  int64_t hidden_, heads_, kv_heads_, head_dim_, vocab_;
-  double eps_, theta_;
-  Tensor embed_tokens_, norm_, lm_head_;
-  std::vector<Qwen2Layer> layers_;
+  Qwen2Model model_;
+  int64_t hidden_, vocab_, kv_heads_, head_dim_;
+  Tensor lm_head_;
 
   friend class Qwen2Session;
 };
@@ -258,7 +164,7 @@ class Qwen2 : public Model {
 // One generate() call: the prompt, its mask and positions, and the KV cache.
 class Qwen2Session : public CausalDecoder {
  public:
-  Qwen2Session(const Qwen2& model, Tensor prompt, std::vector<uint8_t> mask)
+  Qwen2Session(const Qwen2ForCausalLM& model, Tensor prompt, std::vector<uint8_t> mask)
       : m_(model), prompt_(std::move(prompt)), mask_(std::move(mask)) {}
 
   int64_t batch() const override { return prompt_.size(0); }
@@ -266,7 +172,7 @@ class Qwen2Session : public CausalDecoder {
   Tensor prefill(int64_t rows_per_prompt, int64_t max_new) override {
     const int64_t b = prompt_.size(0), l = prompt_.size(1);
     repeat_ = rows_per_prompt;
-    cache_ = std::make_unique<KvCache>(m_.layer_count(), b * repeat_, m_.kv_heads(), l + max_new, m_.head_dim());
+    cache_ = std::make_unique<KvCache>(m_.model_.layer_count(), b * repeat_, m_.kv_heads_, l + max_new, m_.head_dim_);
     // transformers: position_ids = cumsum(mask) - 1, pads at 1.
     Tensor positions = Tensor::empty({b, l}, DType::I64);
     next_pos_.assign(size_t(b * repeat_), 0);
@@ -280,7 +186,7 @@ class Qwen2Session : public CausalDecoder {
       for (int64_t k = 0; k < repeat_; ++k) next_pos_[size_t(r * repeat_ + k)] = seen;
     }
     const int64_t at = cache_->advance(l, mask_);
-    Tensor h = m_.decoder(prompt_, positions, Qwen2::key_mask(mask_, b, l), CacheUse{cache_.get(), at, false});
+    Tensor h = m_.model_(prompt_, positions, Qwen2ForCausalLM::key_mask(mask_, b, l), CacheUse{cache_.get(), at, false});
     return ops::reshape(m_.lm_head(ops::slice(h, 1, l - 1, l)), {b, m_.vocab_});
   }
 
@@ -292,7 +198,7 @@ class Qwen2Session : public CausalDecoder {
       positions.data<int64_t>()[r] = next_pos_[size_t(r)]++;
     }
     const int64_t at = cache_->advance(1);
-    Tensor h = m_.decoder(m_.embed(tok), positions, cache_->key_mask(), CacheUse{cache_.get(), at, true});
+    Tensor h = m_.model_(m_.embed(tok), positions, cache_->key_mask(), CacheUse{cache_.get(), at, true});
     return ops::reshape(m_.lm_head(h), {n, m_.vocab_});
   }
 
@@ -304,7 +210,7 @@ class Qwen2Session : public CausalDecoder {
   }
 
  private:
-  const Qwen2& m_;
+  const Qwen2ForCausalLM& m_;
   Tensor prompt_;               // hidden states [B, L, H]
   std::vector<uint8_t> mask_;   // [B, L] or empty (all real)
   int64_t repeat_ = 1;
@@ -312,7 +218,7 @@ class Qwen2Session : public CausalDecoder {
   std::vector<int64_t> next_pos_;  // the position of each row's next token
 };
 
-NamedTensors Qwen2::generate_method(const NamedTensors& in, const Attrs& options) {
+NamedTensors Qwen2ForCausalLM::generate_method(const NamedTensors& in, const Attrs& options) {
   GenerationOptions o = GenerationOptions::parse(options, "qwen2.generate");
   GradModeGuard no_grad(false);
   Tensor h = input_hidden(in, "qwen2.generate");
@@ -330,10 +236,12 @@ NamedTensors Qwen2::generate_method(const NamedTensors& in, const Attrs& options
   return out;
 }
 
-std::unique_ptr<Model> make_qwen2(const Config& c, Weights& w) { return std::make_unique<Qwen2>(c, w); }
+std::unique_ptr<Model> make_qwen2(const Qwen2Config& c, const WeightBuilder& vb) {
+  return std::make_unique<Qwen2ForCausalLM>(c, vb);
+}
 
 }  // namespace
 
-VLV_REGISTER_MODEL("qwen2", make_qwen2);
+VLV_REGISTER_MODEL("qwen2", read_qwen2_config, make_qwen2);
 
 }  // namespace vlv::models
