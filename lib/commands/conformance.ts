@@ -1,7 +1,10 @@
-import { registerCommand } from './cli.js';
-import { runConformance } from './conformance/run.js';
+/**
+ * `vlv conformance <folder> [--device cpu|cuda]`: checks a reference folder in the golden
+ * format (lib/conformance/run.ts); one JSON line per case, exit 1 on any failure.
+ */
+import { runConformance } from '../conformance/run.js';
 
-registerCommand('conformance', 'check a reference folder (golden format) [--device cpu|cuda]: one JSON line per case', async (args) => {
+export async function run(args: string[]): Promise<number> {
   const folder = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--device');
   if (!folder) {
     console.error('usage: vlv conformance <folder>');
@@ -22,4 +25,4 @@ registerCommand('conformance', 'check a reference folder (golden format) [--devi
   const failed = results.filter((r) => !r.pass).length;
   console.error(`${results.length - failed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
-});
+}

@@ -5,9 +5,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { registerCommand } from './cli.js';
-import { VlvError } from './errors.js';
-import { inspectSafetensors } from './safetensors.js';
+import { VlvError } from '../errors.js';
+import { inspectSafetensors } from '../safetensors.js';
 
 function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -30,7 +29,7 @@ function readConfig(folder: string): string | null {
   }
 }
 
-async function inspect(args: string[]): Promise<number> {
+export async function run(args: string[]): Promise<number> {
   const target = args.find((a) => !a.startsWith('-'));
   if (!target) throw new VlvError('E_ARG', 'usage: vlv inspect <file.safetensors | model.safetensors.index.json | folder>');
   const result = inspectSafetensors(target);
@@ -56,5 +55,3 @@ async function inspect(args: string[]): Promise<number> {
   }
   return 0;
 }
-
-registerCommand('inspect', 'tensors (name, dtype, shape), totals and config.json of a safetensors checkpoint', inspect);

@@ -4,15 +4,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { registerCommand } from './cli.js';
-import { VlvError } from './errors.js';
-import { tensorToJpeg, tensorToPng } from './image.js';
-import { loadSafetensors } from './safetensors.js';
-import { randn } from './ops.js';
-import { Tensor } from './tensor.js';
-import { unetContextDim } from './diffusion/configs.js';
-import { loadPipeline, loadScheduler, loadUNet, loadVae, type DiffusionPipeline } from './diffusion/pipeline.js';
-import { sample, textToImage, type SampleResult } from './diffusion/sample.js';
+import { VlvError } from '../errors.js';
+import { tensorToJpeg, tensorToPng } from '../image.js';
+import { loadSafetensors } from '../safetensors.js';
+import { randn } from '../ops.js';
+import { Tensor } from '../tensor.js';
+import { unetContextDim } from '../diffusion/configs.js';
+import { loadPipeline, loadScheduler, loadUNet, loadVae, type DiffusionPipeline } from '../diffusion/pipeline.js';
+import { sample, textToImage, type SampleResult } from '../diffusion/sample.js';
 
 const USAGE = `usage: vlv sample (--pipeline <dir> --prompt <text> [--negative <text>] [--penultimate]
                    | --unet <dir> --vae <dir> --scheduler <dir> [--context <file.safetensors>])
@@ -56,7 +55,7 @@ async function readContext(file: string | undefined, dim: number, seed: number):
   return { context, uncond: Tensor.zeros([1, 77, dim]) };
 }
 
-registerCommand('sample', 'guided diffusion sample to a PNG/JPEG (--pipeline + --prompt, or --unet/--vae/--scheduler)', async (args) => {
+export async function run(args: string[]): Promise<number> {
   const { opts, switches } = parse(args);
   const out = opts.get('out') ?? 'out.png';
   const common = {
@@ -95,4 +94,4 @@ registerCommand('sample', 'guided diffusion sample to a PNG/JPEG (--pipeline + -
   const [, , h, w] = result.images.shape;
   console.log(`${out}: ${w}x${h}`);
   return 0;
-});
+}
