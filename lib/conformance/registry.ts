@@ -3,7 +3,7 @@
  * models. One file per component registers itself; components.ts imports them all.
  */
 import type { Tensor } from '../tensor.js';
-import type { CaseSpec } from './run.js';
+import type { CaseSpec } from './cases.js';
 
 /** Runs one case: named inputs from cases.safetensors -> named outputs to compare. */
 export type CaseRunner = (spec: CaseSpec, inputs: Record<string, Tensor>) => Promise<Record<string, Tensor>>;

@@ -14,7 +14,7 @@ import * as ops from '../ops.js';
 import { loadSafetensors } from '../safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { registerComponent } from './registry.js';
-import { compareValues, toleranceFor, type CaseSpec } from './run.js';
+import { compareValues, toleranceFor, type CaseSpec } from './cases.js';
 
 interface LoopSpec extends CaseSpec {
   steps?: number;
