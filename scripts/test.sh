@@ -28,7 +28,7 @@ count
 
 if [ $# -eq 0 ]; then
   echo "== ava (op fixtures on the scalar kernels, 1 thread)"
-  VLV_SIMD=scalar VLV_NUM_THREADS=1 npx ava test/ops-fixtures.test.ts 2>&1 | tee "$log"
+  VLV_SIMD=scalar VLV_NUM_THREADS=1 npx ava test/ops/ops-fixtures.test.ts 2>&1 | tee "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   count
 fi
