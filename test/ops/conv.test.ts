@@ -1,7 +1,7 @@
 // conv2d / upsample_nearest2x beyond the fixtures: argument errors, thread-count
 // independence, and the row-chunked im2col path (a large image) checked against bands.
 import test from 'ava';
-import { backward, noGrad, ops, setNumThreads, Tensor } from '../../lib/index.js';
+import { backward, info, noGrad, ops, setNumThreads, Tensor } from '../../lib/index.js';
 import { diff } from '../helpers/compare.js';
 import { forwardBackward, randArray, randTensor } from '../helpers/op-runs.js';
 
@@ -31,9 +31,8 @@ test('conv2d rejects bad attributes with E_ARG and non-f32 with E_DTYPE', async 
   await t.throwsAsync(ops.upsampleNearest2x(randTensor([3, 4, 5], 1)), { code: 'E_SHAPE', message: /upsample_nearest2x: 'x' must have 4 dimensions/ });
 });
 
-// Serial tests run before the concurrent ones, so the pool is resized here before any other
-// job ran: resizing it after parallel work crashes the pool in this snapshot (new workers
-// start with a stale job generation), so the thread count is set to 1, then 2, once each.
+// The thread count is process-wide: the test runs serially so that nothing else changes it
+// between the two passes, and puts the count back after.
 test.serial('conv2d results do not depend on the thread count', async (t) => {
   const cases: { name: string; x: number[]; w: number[]; opts: Parameters<typeof ops.conv2d>[3] }[] = [
     { name: '3x3', x: [2, 8, 21, 19], w: [16, 8, 3, 3], opts: { padding: 1 } },
@@ -52,10 +51,16 @@ test.serial('conv2d results do not depend on the thread count', async (t) => {
         ], [c.x, c.w, [c.w[0]!]]),
       ),
     );
-  setNumThreads(1);
-  const one = await runAll();
-  setNumThreads(2);
-  const two = await runAll();
+  const before = info().threads;
+  let one, two;
+  try {
+    setNumThreads(1);
+    one = await runAll();
+    setNumThreads(2);
+    two = await runAll();
+  } finally {
+    setNumThreads(before);
+  }
   cases.forEach((c, k) => {
     t.deepEqual(two[k]!.out, one[k]!.out, `${c.name}: output`);
     two[k]!.grads.forEach((g, i) => t.deepEqual(g, one[k]!.grads[i], `${c.name}: grad ${i}`));

@@ -1,11 +1,11 @@
 // group_norm / layer_norm / rms_norm / softmax beyond the fixtures: argument errors,
 // thread-count independence (row splits, parameter-gradient partial sums) and extreme inputs.
 import test from 'ava';
-import { ops, setNumThreads, Tensor } from '../../lib/index.js';
+import { info, ops, setNumThreads, Tensor } from '../../lib/index.js';
 import { forwardBackward, randArray, randTensor } from '../helpers/op-runs.js';
 
-// Serial tests run first, before any parallel job: the pool is resized here only (see
-// test/ops/conv.test.ts: resizing after parallel work crashes the pool in this snapshot).
+// The thread count is process-wide: the test runs serially so that nothing else changes it
+// between the two passes, and puts the count back after.
 test.serial('norms do not depend on the thread count', async (t) => {
   const n = (s: number[]) => s.reduce((a, d) => a * d, 1);
   const cases: { name: string; run: (xs: (Tensor | null)[]) => Promise<Tensor>; shapes: number[][] }[] = [
@@ -17,10 +17,16 @@ test.serial('norms do not depend on the thread count', async (t) => {
   ];
   const runAll = () =>
     Promise.all(cases.map((c) => forwardBackward(c.run, c.shapes.map((s, i) => randArray(n(s), 20 + i, i ? 1 : 3)), c.shapes)));
-  setNumThreads(1);
-  const one = await runAll();
-  setNumThreads(2);
-  const two = await runAll();
+  const before = info().threads;
+  let one, two;
+  try {
+    setNumThreads(1);
+    one = await runAll();
+    setNumThreads(2);
+    two = await runAll();
+  } finally {
+    setNumThreads(before);
+  }
   cases.forEach((c, k) => {
     t.deepEqual(two[k]!.out, one[k]!.out, `${c.name}: output`);
     two[k]!.grads.forEach((g, i) => t.deepEqual(g, one[k]!.grads[i], `${c.name}: grad ${i}`));
