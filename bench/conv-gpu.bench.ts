@@ -49,7 +49,7 @@ function oursMs(c: Case): number {
   return times.sort((p, q) => p - q)[Math.floor(times.length / 2)]!;
 }
 
-export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+export function run(ctx: BenchContext): BenchRow[] {
   const i = info();
   if (!i.cuda.available) return [row('conv2d gpu', '-', 0, 'ms', null, null, false, `CUDA off: ${i.cuda.reason}`)];
   const cs = cases(ctx.quick);

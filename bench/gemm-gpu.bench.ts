@@ -59,7 +59,7 @@ function oursMs(c: Case): number {
   return times[Math.floor(times.length / 2)]!;
 }
 
-export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+export function run(ctx: BenchContext): BenchRow[] {
   const i = info();
   if (!i.cuda.available) return [row('gemm gpu', '-', 0, 'TFLOP/s', null, null, true, `CUDA off: ${i.cuda.reason}`)];
   const cs = cases(ctx.quick);

@@ -8,9 +8,9 @@
  */
 import { VlvError } from './errors.js';
 
-/** What a command module exports: run the command on its arguments, resolve to the exit status. */
+/** What a command module exports: run the command on its arguments, return the exit status. */
 export interface CommandModule {
-  run(args: string[]): Promise<number>;
+  run(args: string[]): number | Promise<number>;
 }
 
 interface CommandEntry {

@@ -25,7 +25,7 @@ export class AdamW {
   constructor(params: Tensor[], opts: AdamWOptions) {
     if (!(opts.lr > 0)) throw new VlvError('E_ARG', `AdamW: lr must be positive, got ${opts.lr}`);
     for (const p of params)
-      if (!p.requiresGrad) throw new VlvError('E_ARG', `AdamW: every parameter must require grad (${p})`);
+      if (!p.requiresGrad) throw new VlvError('E_ARG', `AdamW: every parameter must require grad (${p.toString()})`);
     this.params = params;
     this.expAvg = params.map((p) => Tensor.zeros(p.shape));
     this.expAvgSq = params.map((p) => Tensor.zeros(p.shape));

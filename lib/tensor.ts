@@ -77,13 +77,13 @@ export class Tensor {
   static from(data: TensorData | ArrayLike<number>, shape?: readonly number[], dtype?: DType): Tensor {
     return wrapSync(() => {
       const typed = ArrayBuffer.isView(data);
-      const target: DType = dtype ?? (typed ? defaultDType(data as TensorData) : 'f32');
+      const target: DType = dtype ?? (typed ? defaultDType(data) : 'f32');
       const dims = shape ? [...shape] : [(data as ArrayLike<number>).length];
       if (!dims.every((d) => Number.isInteger(d) && d >= 0))
-        throw new VlvError('E_ARG', `Tensor.from: shape [${dims}] must hold non-negative integers`);
+        throw new VlvError('E_ARG', `Tensor.from: shape [${dims.join(',')}] must hold non-negative integers`);
       const n = product(dims);
       if ((data as ArrayLike<number>).length !== n)
-        throw new VlvError('E_SHAPE', `Tensor.from: ${(data as ArrayLike<number>).length} values for shape [${dims}]`);
+        throw new VlvError('E_SHAPE', `Tensor.from: ${(data as ArrayLike<number>).length} values for shape [${dims.join(',')}]`);
       if (!typed || ((target === 'bf16' || target === 'f16') && !(data instanceof Uint16Array))) {
         const values = numbersTo(target, data as ArrayLike<number>);
         const stored: DType = target === 'bf16' || target === 'f16' ? 'f32' : target;
@@ -93,7 +93,7 @@ export class Tensor {
         t.dispose();
         return new Tensor(cast);
       }
-      return new Tensor(native.tensorFromBuffer(target, dims, data as TensorData));
+      return new Tensor(native.tensorFromBuffer(target, dims, data));
     });
   }
 

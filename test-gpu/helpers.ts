@@ -63,7 +63,7 @@ export async function compareDevices(
       return;
     }
     if (JSON.stringify(a.shape) !== JSON.stringify(b.shape)) {
-      out.push({ what: `${what} shape [${a.shape}] vs [${b.shape}]`, rel: Infinity, nonFinite: 0 });
+      out.push({ what: `${what} shape [${a.shape.join(',')}] vs [${b.shape.join(',')}]`, rel: Infinity, nonFinite: 0 });
       return;
     }
     const d = diff(values(a), values(b));

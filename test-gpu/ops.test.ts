@@ -6,7 +6,7 @@
  * every allocation starts as NaN and an unwritten element fails its comparison.
  */
 import test, { type ExecutionContext } from 'ava';
-import { backward, cuda, info, Tensor, VlvError } from '../lib/index.js';
+import { backward, cuda, info, Tensor, type VlvError } from '../lib/index.js';
 import { runOp } from '../lib/ops.js';
 import type { Attrs } from '../lib/native.js';
 import { fixtureMeta, fixtureName, listFixtures } from '../test/helpers/op-fixtures.js';
@@ -114,7 +114,7 @@ if (!info().cuda.available) {
   // attention's mask (input 3) stays bool / f32. Gradients too for the part-2 ops.
   const lowPrecision = async (t: ExecutionContext, op: string, make: () => (Tensor | null)[], attrs: Attrs, dtype: 'bf16' | 'f16') => {
     const ins = make();
-    const low = (x: Tensor | null, i: number) => x && x.dtype === 'f32' && !(op === 'attention' && i === 3);
+    const low = (x: Tensor | null, i: number) => x?.dtype === 'f32' && !(op === 'attention' && i === 3);
     const lp = await Promise.all(ins.map(async (x, i) => (low(x, i) ? (await runOp('cast', [x], { dtype }))[0]! : x)));
     const widened = await Promise.all(lp.map(async (x, i) => (low(ins[i]!, i) ? (await runOp('cast', [x], { dtype: 'f32' }))[0]! : x)));
     const res = await compareDevices(op, lp, attrs, { grad: op === 'attention' || op === 'conv2d', cpuInputs: widened });
@@ -226,14 +226,14 @@ if (!info().cuda.available) {
     const ids = Tensor.from(Int32Array.from([1, 12, 3]), [3], 'i32').to('cuda');
     const e1 = await t.throwsAsync(runOp('embedding', [w, ids]));
     t.is((e1 as VlvError).code, 'E_ARG');
-    t.regex(e1!.message, /id 12 .*out of range/);
+    t.regex(e1.message, /id 12 .*out of range/);
     const e2 = t.throws(() => cuda.random('rand', [2 ** 30, 2 ** 10], 1));
     t.is((e2 as VlvError).code, 'E_OOM');
-    t.regex(e2!.message, /requested \d+ bytes, \d+ bytes free/);
+    t.regex(e2.message, /requested \d+ bytes, \d+ bytes free/);
     const q = randomF32([1, 1, 4, 300]).to('cuda');
     const e3 = await t.throwsAsync(runOp('attention', [q, q, q, null]));
     t.is((e3 as VlvError).code, 'E_ARG');
-    t.regex(e3!.message, /head dims must be in \[1, 256\]/);
+    t.regex(e3.message, /head dims must be in \[1, 256\]/);
     // The device is still usable after these errors.
     t.deepEqual(Array.from(Tensor.from([1, 2, 3], [3]).to('cuda').toFloat32()), [1, 2, 3]);
   });

@@ -1,7 +1,7 @@
 /** `vlv info [--json]`: what this build is, which backend runs, and why CUDA is off when it is. */
 import { info } from '../info.js';
 
-export async function run(args: string[]): Promise<number> {
+export function run(args: string[]): number {
   const i = info();
   if (args.includes('--json')) {
     console.log(JSON.stringify(i, null, 2));

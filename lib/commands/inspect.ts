@@ -29,7 +29,7 @@ function readConfig(folder: string): string | null {
   }
 }
 
-export async function run(args: string[]): Promise<number> {
+export function run(args: string[]): number {
   const target = args.find((a) => !a.startsWith('-'));
   if (!target) throw new VlvError('E_ARG', 'usage: vlv inspect <file.safetensors | model.safetensors.index.json | folder>');
   const result = inspectSafetensors(target);

@@ -12,7 +12,7 @@ registerComponent('clip_text', async (folder, options) => {
         const x = inputs.inputs_embeds!.detach();
         x.requiresGrad = true;
         const out = await model.run('forward', { inputs_embeds: x });
-        await backward(out.last_hidden_state!, inputs.grad_output!);
+        await backward(out.last_hidden_state!, inputs.grad_output);
         return { grad_inputs_embeds: x.grad! };
       },
     },

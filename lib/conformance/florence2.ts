@@ -36,7 +36,7 @@ registerComponent('florence2', async (folder, options) => {
           encoder_hidden_states: encoded!,
           encoder_attention_mask: merged.attention_mask!,
         });
-        await backward(out.last_hidden_state!, inputs.grad_output!);
+        await backward(out.last_hidden_state!, inputs.grad_output);
         return { last_hidden_state: out.last_hidden_state!, grad_queries: queries.grad!, grad_pixel_values: pixels.grad! };
       },
     },

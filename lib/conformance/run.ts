@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { loadSafetensors } from '../safetensors.js';
 import { VlvError } from '../errors.js';
 import { compareValues, toleranceFor, type CaseSpec } from './cases.js';
@@ -62,7 +62,8 @@ export async function runConformance(
     throw new VlvError('E_FILE', `conformance: cannot read ${join(folder, 'cases.json')}: ${(e as Error).message}`);
   }
   const data = await loadSafetensors(join(folder, 'cases.safetensors'));
-  const { runners, dispose } = await componentRunners(spec.component, folder, { device });
+  const session = await componentRunners(spec.component, folder, { device });
+  const { runners } = session;
   const results: CaseResult[] = [];
   try {
     for (const c of spec.cases) {
@@ -112,7 +113,7 @@ export async function runConformance(
       onCase?.(result);
     }
   } finally {
-    dispose();
+    session.dispose();
     for (const t of Object.values(data.tensors)) t.dispose();
   }
   return results;

@@ -82,7 +82,7 @@ async function sampleLoop(folder: string, spec: LoopSpec, inputs: Record<string,
 }
 
 function register(className: string): void {
-  registerComponent(`scheduler:${className}`, async (folder) => {
+  registerComponent(`scheduler:${className}`, (folder) => {
     const fresh = async (): Promise<Model> => {
       const model = await Model.load('scheduler', folder);
       if (className === 'EulerDiscreteScheduler') await model.run('set_timesteps', {}, { num_inference_steps: loopSteps(folder) });
@@ -98,7 +98,7 @@ function register(className: string): void {
     };
     return {
       runners: {
-        'scheduler.sample_loop': (spec, inputs) => sampleLoop(folder, spec as LoopSpec, inputs),
+        'scheduler.sample_loop': (spec, inputs) => sampleLoop(folder, spec, inputs),
         'scheduler.add_noise': oneShot('add_noise', 'noisy'),
         'scheduler.get_velocity': oneShot('get_velocity', 'velocity'),
       },

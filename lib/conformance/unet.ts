@@ -15,7 +15,7 @@ const loadUnet: ComponentLoader = async (folder, options) => {
         sample.requiresGrad = true;
         context.requiresGrad = true;
         const out = await model.run('forward', { ...rest, sample, encoder_hidden_states: context });
-        await backward(out.sample!, gradOutput!);
+        await backward(out.sample!, gradOutput);
         return { grad_encoder_hidden_states: context.grad!, grad_sample: sample.grad! };
       },
     },

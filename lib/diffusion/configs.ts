@@ -94,7 +94,7 @@ export async function readJsonConfig<T>(path: string): Promise<T> {
   } catch (e) {
     throw new VlvError('E_FILE', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
-  const sanitized = text.replace(/(?<=[:\[,]\s*)(-?)(Infinity|NaN)(?=\s*[,\]}])/g, (_m, sign: string, word: string) =>
+  const sanitized = text.replace(/(?<=[:[,]\s*)(-?)(Infinity|NaN)(?=\s*[,\]}])/g, (_m, sign: string, word: string) =>
     word === 'NaN' ? 'null' : sign === '-' ? '-1e999' : '1e999',
   );
   let value: unknown;

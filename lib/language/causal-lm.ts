@@ -144,7 +144,7 @@ export class CausalLM {
   static async load(folder: string, opts: CausalLMLoadOptions = {}): Promise<CausalLM> {
     const configPath = join(folder, 'config.json');
     const raw = (await readJson(configPath, true))!;
-    const modelType = String(raw.model_type ?? '');
+    const modelType = typeof raw.model_type === 'string' ? raw.model_type : '';
     const kind = KINDS[modelType];
     if (!kind) {
       throw new VlvError('E_ARG', `CausalLM: ${configPath}: model_type '${modelType}' is not a supported causal LM (${Object.keys(KINDS).join(', ')})`);
@@ -237,7 +237,7 @@ export class CausalLM {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
       }
-      if (failure) throw failure;
+      if (failure) throw VlvError.from(failure);
       // Steps whose progress events had not arrived when the call settled.
       const rows = final!;
       for (let s = step; s < (rows[0]?.length ?? 0); s++) yield emit(++step, rows.map((r) => r[s]!));

@@ -49,7 +49,7 @@ const KEYS: [string, keyof GenerateOptions][] = [
 function pick(raw: Record<string, unknown>, keys: readonly string[]): GenerateOptions {
   const out: Record<string, unknown> = {};
   for (const [key, opt] of KEYS) if (keys.includes(key) && raw[key] !== undefined && raw[key] !== null) out[opt] = raw[key];
-  return out as GenerateOptions;
+  return out;
 }
 
 /**
@@ -77,7 +77,7 @@ export function generationAttrs(o: GenerateOptions): Attrs {
     if (v === undefined || v === null) continue;
     if (opt === 'earlyStopping') attrs[key] = v === 'never' ? 'never' : v ? 'true' : 'false';
     else if (opt === 'eosTokenId') attrs[key] = Array.isArray(v) ? v : [v as number];
-    else attrs[key] = v as number | boolean;
+    else attrs[key] = v;
   }
   return attrs;
 }

@@ -45,8 +45,8 @@ test('clip_skip gives final_layer_norm(hidden_states[-(k+1)]) as diffusers pipel
   const p = model.parameters();
   const normed = await ops.layerNorm(
     base.penultimate_hidden_state!,
-    p['text_model.final_layer_norm.weight']!,
-    p['text_model.final_layer_norm.bias']!,
+    p['text_model.final_layer_norm.weight'],
+    p['text_model.final_layer_norm.bias'],
     1e-5,
   );
   const a = skip1.prompt_embeds!.toFloat32();

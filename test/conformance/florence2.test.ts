@@ -24,10 +24,16 @@ for (const [label, folder, count] of [
   });
 }
 
+/** The parts of the golden config.json the variants below edit (the rest is kept as read). */
+interface Florence2Config {
+  text_config: Record<string, unknown>;
+  vision_config: Record<string, unknown> & { image_pos_embed: Record<string, unknown> };
+}
+
 // A copy of the golden folder with its config edited and, optionally, other weights.
-async function variant(edit: (config: any) => void, weights?: Record<string, Tensor>): Promise<string> {
+async function variant(edit: (config: Florence2Config) => void, weights?: Record<string, Tensor>): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'vlv-florence2-'));
-  const config = JSON.parse(readFileSync(join(golden, 'config.json'), 'utf8'));
+  const config = JSON.parse(readFileSync(join(golden, 'config.json'), 'utf8')) as Florence2Config;
   edit(config);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   if (weights) await saveSafetensors(join(dir, 'model.safetensors'), weights);

@@ -1,7 +1,7 @@
 // AutoencoderKL ("vae") through the project's own loader: the golden folder, two folders of
 // other configurations made by scripts/models/gen_vae.py (float64 reference, gradients
 // included), and the errors a bad input or an unsupported config must raise.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { goldenPath } from '../helpers/golden.js';
 const golden = goldenPath('vae');
 const generated = join(import.meta.dirname, '..', 'fixtures', 'models', 'vae');
 
-async function expectAllPass(t: import('ava').ExecutionContext, folder: string, count: number) {
+async function expectAllPass(t: ExecutionContext, folder: string, count: number) {
   t.true(existsSync(folder), `${folder} is missing`);
   const results = await runConformance(folder);
   t.is(results.length, count);
@@ -36,7 +36,7 @@ test('vae exposes scaling_factor and sample_size, and every parameter under its 
   t.is(cfg.sample_size!.toFloat32()[0], 16);
   t.false('shift_factor' in cfg);
   const params = model.parameters();
-  const inspection = await inspectSafetensors(join(golden, 'diffusion_pytorch_model.safetensors'));
+  const inspection = inspectSafetensors(join(golden, 'diffusion_pytorch_model.safetensors'));
   const stored = inspection.files.flatMap((f) => f.tensors.map((e) => e.name));
   t.deepEqual(Object.keys(params).sort(), stored.sort());
   model.dispose();
@@ -77,10 +77,10 @@ test('vae rejects configs it would not honour', async (t) => {
   };
   const blockType = await load((c) => { c.down_block_types = ['DownEncoderBlock2D', 'AttnDownEncoderBlock2D']; });
   t.is(blockType?.code, 'E_ARG');
-  t.regex(blockType!.message, /AttnDownEncoderBlock2D/);
+  t.regex(blockType.message, /AttnDownEncoderBlock2D/);
   t.is((await load((c) => { c.up_block_types = ['UpDecoderBlock2D']; }))?.code, 'E_FILE_FORMAT');
-  t.regex((await load((c) => { c.act_fn = 'gelu'; }))!.message, /act_fn/);
-  t.regex((await load((c) => { c.norm_type = 'spatial'; }))!.message, /norm_type/);
+  t.regex((await load((c) => { c.act_fn = 'gelu'; })).message, /act_fn/);
+  t.regex((await load((c) => { c.norm_type = 'spatial'; })).message, /norm_type/);
   // A config that drops quant_conv leaves its weights unused: a loader error, not a silent skip.
-  t.regex((await load((c) => { c.use_quant_conv = false; }))!.message, /quant_conv/);
+  t.regex((await load((c) => { c.use_quant_conv = false; })).message, /quant_conv/);
 });

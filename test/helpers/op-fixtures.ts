@@ -1,7 +1,7 @@
 /** Runs one op fixture (format: scripts/fixtures/common.py) and reports every comparison. */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { backward, Tensor } from '../../lib/index.js';
+import { backward, type Tensor } from '../../lib/index.js';
 import { runOp } from '../../lib/ops.js';
 import type { Attrs } from '../../lib/native.js';
 import { readFixture, toFloat64, toTensor } from './fixture-file.js';
@@ -75,7 +75,7 @@ export async function runFixture(path: string): Promise<Check[]> {
     const raw = f.tensors.get(rawName)!;
     const shapeOk = JSON.stringify(t.shape) === JSON.stringify(raw.shape);
     if (!shapeOk) {
-      checks.push({ what, rel: Infinity, tol: meta.tol, pass: false, note: `shape [${t.shape}] vs [${raw.shape}]` });
+      checks.push({ what, rel: Infinity, tol: meta.tol, pass: false, note: `shape [${t.shape.join(',')}] vs [${raw.shape.join(',')}]` });
       return;
     }
     const d = diff(values(t), toFloat64(raw));

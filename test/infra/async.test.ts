@@ -1,6 +1,6 @@
 // Heavy calls run off the JS thread: the event loop keeps ticking while one runs.
 import test from 'ava';
-import { Tensor, ops } from '../../lib/index.js';
+import { type Tensor, ops } from '../../lib/index.js';
 
 test('the event loop keeps ticking during a long op', async (t) => {
   const n = 1024;

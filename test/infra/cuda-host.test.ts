@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cuda, info, ops, Tensor, VlvError } from '../../lib/index.js';
+import { cuda, info, ops, Tensor, type VlvError } from '../../lib/index.js';
 import { goldenPath } from '../helpers/golden.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -63,7 +63,7 @@ test('VLV_DEVICE=cpu skips CUDA and says so', (t) => {
 test('a missing CUDA library is reported, the CPU path stays', (t) => {
   const r = child({ VLV_DEVICE: 'auto', VLV_CUDA_LIBRARY: '/nonexistent/libvlv_cuda.so' }, printReason);
   t.is(r.status, 0, r.stderr);
-  const o = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { b: string; r: string };
   t.is(o.b, 'cpu');
   t.regex(o.r, /^library missing or unloadable: .*nonexistent/);
 });
@@ -83,16 +83,15 @@ test('without CUDA, device calls throw E_DEVICE and CPU ops keep working', async
   const x = Tensor.from([1, 2, 3], [3]);
   const e = t.throws(() => x.to('cuda'));
   t.is((e as VlvError).code, 'E_DEVICE');
-  t.regex(e!.message, /CUDA backend is not loaded/);
+  t.regex(e.message, /CUDA backend is not loaded/);
   for (const f of [() => cuda.memory(), () => cuda.emptyCache(), () => cuda.random('randn', [4], 1)])
-    t.is((t.throws(f) as VlvError).code, 'E_DEVICE');
+    t.is(t.throws<VlvError>(f).code, 'E_DEVICE');
   t.is(x.to('cpu'), x);
   t.deepEqual(Array.from((await ops.scale(x, 2)).toFloat32()), [2, 4, 6]);
 });
 
 test('a model asked onto CUDA without a usable GPU is E_DEVICE, and the CPU load still works', async (t) => {
   const { Model, VlvError, info } = await import('../../lib/index.js');
-  const { join } = await import('node:path');
   const folder = goldenPath('clip_text');
   if (info().cuda.available) {
     t.pass('a GPU is usable here: covered by npm run test:gpu');

@@ -78,11 +78,11 @@ for (const [file, expected] of Object.entries(manifest)) {
     const path = join(badDir, file);
     const err = await t.throwsAsync(loadSafetensors(path), { instanceOf: VlvError });
     t.is(err?.code, expected.code);
-    t.true(err!.message.startsWith(`${path}: `), err!.message);
-    t.true(err!.message.includes(expected.message), `got: ${err!.message}\nwant: ${expected.message}`);
+    t.true(err.message.startsWith(`${path}: `), err.message);
+    t.true(err.message.includes(expected.message), `got: ${err.message}\nwant: ${expected.message}`);
     // Inspection validates the same header without mapping the data: the same error.
     const err2 = t.throws(() => inspectSafetensors(path), { instanceOf: VlvError });
-    t.is(err2?.message, err!.message);
+    t.is(err2?.message, err.message);
   });
 }
 
@@ -97,10 +97,10 @@ test('a missing file is E_FILE, a folder without weights is E_FILE', async (t) =
   const dir = tempDir();
   const missing = await t.throwsAsync(loadSafetensors(join(dir, 'nope.safetensors')), { instanceOf: VlvError });
   t.is(missing?.code, 'E_FILE');
-  t.regex(missing!.message, /nope\.safetensors: no such file or directory/);
+  t.regex(missing.message, /nope\.safetensors: no such file or directory/);
   const empty = await t.throwsAsync(loadSafetensors(dir), { instanceOf: VlvError });
   t.is(empty?.code, 'E_FILE');
-  t.regex(empty!.message, /has no \*\.safetensors file/);
+  t.regex(empty.message, /has no \*\.safetensors file/);
 });
 
 // ---- round trips ------------------------------------------------------------------------
@@ -170,7 +170,7 @@ test('names selects tensors; an unknown name is E_ARG', async (t) => {
   t.deepEqual(Object.keys(tensors).sort(), ['a', 'c']);
   const err = await t.throwsAsync(loadSafetensors(path, { names: ['a', 'zz'] }), { instanceOf: VlvError });
   t.is(err?.code, 'E_ARG');
-  t.regex(err!.message, /no tensor named 'zz'/);
+  t.regex(err.message, /no tensor named 'zz'/);
 });
 
 test('integer types vlv lacks widen losslessly: I8/I16/U16 -> i32, U32/U64 -> i64', async (t) => {
@@ -209,7 +209,7 @@ test('integer types vlv lacks widen losslessly: I8/I16/U16 -> i32, U32/U64 -> i6
   writeFileSync(bigPath, rawFile({ x: { dtype: 'U64', shape: [1], data_offsets: [0, 8] } }, big));
   const err = await t.throwsAsync(loadSafetensors(bigPath), { instanceOf: VlvError });
   t.is(err?.code, 'E_DTYPE');
-  t.regex(err!.message, /tensor 'x': U64 value 9223372036854775808 at index 0 does not fit i64/);
+  t.regex(err.message, /tensor 'x': U64 value 9223372036854775808 at index 0 does not fit i64/);
 });
 
 test('misaligned data is copied (correct values); aligned data is mapped, not copied', async (t) => {
@@ -292,13 +292,13 @@ test('index faults: a tensor missing from its shard, an unlisted tensor, a path 
     writeFileSync(indexPath, JSON.stringify(index));
     const err = await t.throwsAsync(loadSafetensors(dir), { instanceOf: VlvError }, label);
     t.is(err?.code, code, label);
-    t.regex(err!.message, re, label);
+    t.regex(err.message, re, label);
   }
   const dir = tempDir();
   writeFileSync(join(dir, 'model.safetensors.index.json'), '{"weight_map": {"a": 1}}');
   const err = await t.throwsAsync(loadSafetensors(dir), { instanceOf: VlvError });
   t.is(err?.code, 'E_FILE_FORMAT');
-  t.regex(err!.message, /weight_map\['a'\] must be a file name, got a number/);
+  t.regex(err.message, /weight_map\['a'\] must be a file name, got a number/);
 });
 
 test('a folder: model.safetensors wins; a single file is used; several without an index is E_FILE', async (t) => {
@@ -308,7 +308,7 @@ test('a folder: model.safetensors wins; a single file is used; several without a
   await saveSafetensors(join(dir, 'extra.safetensors'), { y: Tensor.from([2]) });
   const err = await t.throwsAsync(loadSafetensors(dir), { instanceOf: VlvError });
   t.is(err?.code, 'E_FILE');
-  t.regex(err!.message, /has 2 \*\.safetensors files and no index/);
+  t.regex(err.message, /has 2 \*\.safetensors files and no index/);
   await saveSafetensors(join(dir, 'model.safetensors'), { z: Tensor.from([3]) });
   t.deepEqual(Object.keys((await loadSafetensors(dir)).tensors), ['z']);
 });
@@ -327,14 +327,14 @@ test('save is atomic: no temporary file left, overwrite replaces, a failed write
     instanceOf: VlvError,
   });
   t.is(err?.code, 'E_FILE');
-  t.regex(err!.message, /missing\/x\.safetensors: cannot create a temporary file beside it: No such file or directory/);
+  t.regex(err.message, /missing\/x\.safetensors: cannot create a temporary file beside it: No such file or directory/);
 
   mkdirSync(join(dir, 'adir.safetensors'));
   const err2 = await t.throwsAsync(saveSafetensors(join(dir, 'adir.safetensors'), { a: Tensor.from([1]) }), {
     instanceOf: VlvError,
   });
   t.is(err2?.code, 'E_FILE');
-  t.regex(err2!.message, /cannot rename the temporary file over it/);
+  t.regex(err2.message, /cannot rename the temporary file over it/);
   t.deepEqual(readdirSync(dir).sort(), ['adir.safetensors', 'ckpt.safetensors']);
 });
 
@@ -346,7 +346,7 @@ test('save rejects bad arguments with E_ARG / E_DISPOSED', async (t) => {
     saveSafetensors(join(dir, 'a.safetensors'), { a: Tensor.from([1]) }, { n: 1 } as unknown as Record<string, string>),
   );
   t.is((e2 as VlvError).code, 'E_ARG');
-  t.regex(e2!.message, /metadata\['n'\] must be a string/);
+  t.regex(e2.message, /metadata\['n'\] must be a string/);
   const gone = Tensor.from([1]);
   gone.dispose();
   const e3 = await t.throwsAsync(saveSafetensors(join(dir, 'a.safetensors'), { a: gone }));

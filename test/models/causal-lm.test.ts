@@ -118,7 +118,10 @@ test('bf16 weights: memory halves, logits match f32 computation with bf16-rounde
   const a = (await lm16.forward(inputs)).toArray() as Float32Array;
   const b = (await ref.forward(inputs)).toArray() as Float32Array;
   let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) (num += (a[i]! - b[i]!) ** 2), (den += b[i]! ** 2);
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
   t.true(Math.sqrt(num / den) <= 1e-5, `rel L2 ${Math.sqrt(num / den)}`);
   // Decoding (the direct 16-bit tiles) agrees with f32 too.
   t.deepEqual((await lm16.generate(inputs, { maxNewTokens: 6 })).ids, (await ref.generate(inputs, { maxNewTokens: 6 })).ids);
@@ -146,7 +149,7 @@ test('text in, text out with the real Qwen vocabulary on a tiny random model', a
   }
   // The streamed text pieces add up to the same text.
   const pieces = ['', ''];
-  for await (const s of lm.stream(prompts, { maxNewTokens: 10 })) s.text!.forEach((p, r) => (pieces[r] += p));
+  for await (const s of lm.stream(prompts, { maxNewTokens: 10 })) s.text!.forEach((p, r) => (pieces[r] = pieces[r]! + p));
   t.deepEqual(pieces, out.text);
   // Same ids as encoding ourselves (left padding, the tokenizer's pad id).
   const enc = tok.encodeBatch(prompts, { paddingSide: 'left' });

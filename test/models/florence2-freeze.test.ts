@@ -99,5 +99,5 @@ test('unfrozen decoder modules and queries get gradients matching finite differe
   t.deepEqual(freeze(model).length, Object.keys(params).length);
   t.deepEqual(trainableParameters(model), []);
   const e = t.throws(() => unfreeze(model, 'language_model.model.decodr.'));
-  t.true(e instanceof VlvError && e.code === 'E_ARG' && /decodr/.test(e.message), e?.message);
+  t.true(e instanceof VlvError && e.code === 'E_ARG' && e.message.includes('decodr'), e?.message);
 });

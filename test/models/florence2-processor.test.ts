@@ -45,7 +45,7 @@ test('task tokens expand as processing_florence2.py does', (t) => {
   t.is(constructPrompt('<CAPTION_TO_PHRASE_GROUNDING>A dog.'), 'Locate the phrases in the caption: A dog.');
   t.is(constructPrompt('a plain prompt'), 'a plain prompt');
   const e = t.throws(() => constructPrompt('<CAPTION> of a dog'));
-  t.true(e instanceof VlvError && e.code === 'E_ARG' && /<CAPTION>/.test(e.message), e?.message);
+  t.true(e instanceof VlvError && e.code === 'E_ARG' && e.message.includes('<CAPTION>'), e?.message);
   t.is(FLORENCE2_ADDED_TOKENS.length, 51289 - 50265);
 });
 

@@ -200,7 +200,6 @@ test('qwen2 rejects bad configs, inputs and options with typed errors', async (t
 
 test('forward returns the hidden states on request, as transformers output_hidden_states', async (t) => {
   const { Model, ops } = await import('../../lib/index.js');
-  const { join } = await import('node:path');
   const folder = goldenPath('qwen2');
   const model = await Model.load('qwen2', folder);
   const embeds = await ops.randn([1, 5, 64], 7);

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,7 @@ function folder(files: Record<string, unknown>): string {
 
 /** GPT-2's byte -> printable character table, written out here independently of the library. */
 function byteChars(): string[] {
-  const table: string[] = new Array(256);
+  const table = new Array<string>(256);
   let extra = 0;
   for (let b = 0; b < 256; b++) {
     const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
@@ -43,11 +43,11 @@ function byteChars(): string[] {
 const BYTE = byteChars();
 const byteLevel = (s: string) => Array.from(new TextEncoder().encode(s), (b) => BYTE[b]).join('');
 
-async function rejectsWith(t: import('ava').ExecutionContext, p: Promise<unknown>, code: VlvErrorCode, re: RegExp) {
+async function rejectsWith(t: ExecutionContext, p: Promise<unknown>, code: VlvErrorCode, re: RegExp) {
   const e = await t.throwsAsync(p);
   t.true(e instanceof VlvError, `expected a VlvError, got ${String(e)}`);
   t.is((e as VlvError).code, code);
-  t.regex(e!.message, re);
+  t.regex(e.message, re);
 }
 
 // ---------------------------------------------------------------- Qwen (real vocabulary)
@@ -170,7 +170,7 @@ test('qwen: the tokenizer.json path and the vocab.json + merges.txt path agree o
     'merges.txt': merges,
     'tokenizer_config.json': {
       // Qwen's own added-token table: without it the specials would get the next free ids in order.
-      added_tokens_decoder: JSON.parse(readFileSync(join(QWEN_DIR, 'tokenizer_config.json'), 'utf8')).added_tokens_decoder,
+      added_tokens_decoder: (JSON.parse(readFileSync(join(QWEN_DIR, 'tokenizer_config.json'), 'utf8')) as { added_tokens_decoder: unknown }).added_tokens_decoder,
       tokenizer_class: 'BartTokenizer',
       bos_token: '<|im_start|>',
       cls_token: '<|im_start|>',
@@ -244,7 +244,7 @@ test('clip: 77-token padding, and truncation keeps bos + 75 tokens + eos', async
   t.is(short.ids.length, 77);
   t.deepEqual(short.ids.slice(0, 4), [bos, vocab['a</w>'], vocab['photo</w>'], eos]);
   t.true(short.ids.slice(4).every((id) => id === eos)); // CLIP pads with <|endoftext|>
-  t.deepEqual(short.attentionMask, [1, 1, 1, 1, ...new Array(73).fill(0)]);
+  t.deepEqual(short.attentionMask, [1, 1, 1, 1, ...new Array<number>(73).fill(0)]);
   const long = tok.encode(Array.from({ length: 100 }, (_, i) => `word${i % 10}`).join(' '), { maxLength: 77, padding: 'max_length', truncation: true });
   t.is(long.ids.length, 77);
   t.is(long.ids[0], bos);
@@ -399,7 +399,7 @@ test('errors: bad encode/decode arguments are E_ARG', async (t) => {
     const e = t.throws(fn);
     t.true(e instanceof VlvError);
     t.is((e as VlvError).code, 'E_ARG');
-    t.regex(e!.message, re);
+    t.regex(e.message, re);
   };
   arg(() => tok.encode(42 as unknown as string), /text must be a string/);
   arg(() => tok.encode('x', { padding: 'max_length', maxLength: 0 }), /maxLength must be a positive integer/);

@@ -113,7 +113,7 @@ test('shape, rank, head-ratio and dtype errors name the op and the argument', as
   const bad = async (args: [Tensor, Tensor, Tensor], opts: ops.AttentionOptions, code: string, msg: RegExp) => {
     const e = await t.throwsAsync(ops.attention(...args, opts));
     t.is((e as Error & { code: string }).code, code, e?.message);
-    t.regex(e!.message, msg);
+    t.regex(e.message, msg);
   };
   await bad([f32([4, 5, 8]), k, v], {}, 'E_SHAPE', /attention: 'q' must have 4 dimensions/);
   await bad([q, f32([1, 2, 7]), v], {}, 'E_SHAPE', /attention: 'k' must have 4 dimensions/);

@@ -57,7 +57,7 @@ test('permute matches the definition for random ranks, shapes, perms and element
     const x = Tensor.from(data, shape, dtype);
     const y = await ops.permute(x, dims);
     t.deepEqual(y.shape, dims.map((d) => shape[d]!));
-    t.deepEqual(Array.from(y.toArray() as ArrayLike<number | bigint>), permuteRef(data, shape, dims), `[${shape}] by [${dims}] ${dtype}`);
+    t.deepEqual(Array.from(y.toArray() as ArrayLike<number | bigint>), permuteRef(data, shape, dims), `[${shape.join(',')}] by [${dims.join(',')}] ${dtype}`);
   }
 });
 

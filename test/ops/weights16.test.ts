@@ -38,7 +38,10 @@ test('bf16 / f16 weights at model sizes match an f32 weight with the same values
       const x = await ops.randn([rows, 4864], 6);
       const a = arr(linear(x, w16)), b = arr(linear(x, w32));
       let num = 0, den = 0;
-      for (let i = 0; i < a.length; i++) (num += (a[i]! - b[i]!) ** 2), (den += b[i]! ** 2);
+      for (let i = 0; i < a.length; i++) {
+        num += (a[i]! - b[i]!) ** 2;
+        den += b[i]! ** 2;
+      }
       t.true(Math.sqrt(num / den) < 1e-6, `${dt} rows ${rows}: ${Math.sqrt(num / den)}`);
     }
   }
