@@ -8,10 +8,8 @@
  */
 import { nativeCallArgs, type CallOptions } from '../call-options.js';
 import { VlvError, wrapAsync } from '../errors.js';
-import type { NativeTensor } from '../native.js';
-import { native } from '../native.js';
+import { native, type NativeTensor } from '../native.js';
 import { noGrad } from '../grad-mode.js';
-import type { NativeModel } from '../models/model.js';
 import { Tensor } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { unetContextDim, vaeScaleFactor } from './configs.js';
@@ -52,18 +50,6 @@ export interface SampleResult {
   graphReplays: number;
   /** Why CUDA graphs were given up during this sample ('' when they were not). */
   graphNote: string;
-}
-
-interface SampleAddon {
-  guidedSample(
-    unet: NativeModel,
-    vae: NativeModel,
-    scheduler: NativeModel,
-    inputs: Record<string, NativeTensor>,
-    options: Record<string, number>,
-    cancel: unknown,
-    onProgress: unknown,
-  ): Promise<{ images: NativeTensor; latents: NativeTensor; graphReplays: number; graphNote: string }>;
 }
 
 // A scheduler holds one loop's state (its timesteps, DPM-Solver's history): samples that share
@@ -125,10 +111,9 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
   };
   return queued(scheduler.model, async () => {
     const args = nativeCallArgs(opts);
-    const addon = native as unknown as SampleAddon;
     const out = await wrapAsync(() =>
       args.settle(() =>
-        addon.guidedSample(unet.model.native, vae.model.native, scheduler.model.native, inputs, options, args.token, args.progress),
+        native.guidedSample(unet.model.native, vae.model.native, scheduler.model.native, inputs, options, args.token, args.progress),
       ),
     );
     return { images: new Tensor(out.images), latents: new Tensor(out.latents), graphReplays: out.graphReplays, graphNote: out.graphNote };

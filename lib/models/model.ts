@@ -2,34 +2,11 @@
  * A network loaded by the engine (csrc/models): run by method name on named tensors.
  * Architecture-specific classes wrap this with typed inputs and outputs.
  */
-import { native, type Attrs, type NativeTensor } from '../native.js';
+import { native, type Attrs, type NativeModel, type NativeTensor } from '../native.js';
 import { isGradEnabled } from '../grad-mode.js';
 import { Tensor } from '../tensor.js';
 import { wrapAsync, wrapSync } from '../errors.js';
-import { nativeCallArgs, type CallOptions, type NativeCancelToken } from '../call-options.js';
-
-/** @internal */
-export interface NativeModel {
-  readonly kind: string;
-  run(
-    method: string,
-    inputs: Record<string, NativeTensor>,
-    options: Attrs,
-    record: boolean,
-    cancel: NativeCancelToken | null,
-    onProgress: ((stage: string, done: number, total: number, ids?: number[]) => void) | null,
-  ): Promise<Record<string, NativeTensor>>;
-  parameters(): Record<string, NativeTensor>;
-  dispose(): void;
-}
-
-interface ModelAddon {
-  loadModel(kind: string, folder: string, dtype?: string, device?: string): Promise<NativeModel>;
-  randomModel(kind: string, config: string, seed: number, device?: string): Promise<NativeModel>;
-  modelKinds(): string[];
-}
-
-const addon = native as unknown as ModelAddon;
+import { nativeCallArgs, type CallOptions } from '../call-options.js';
 
 export interface LoadModelOptions {
   /** The dtype of weight matrices in memory: 'f32' (default), 'bf16' or 'f16'. */
@@ -40,7 +17,7 @@ export interface LoadModelOptions {
 
 /** The architectures the engine can load ('clip_text', ...). */
 export function modelKinds(): string[] {
-  return addon.modelKinds();
+  return native.modelKinds();
 }
 
 export class Model {
@@ -57,7 +34,7 @@ export class Model {
    * (half the memory; computation stays f32); other tensors are f32. Default 'f32'.
    */
   static async load(kind: string, folder: string, opts: LoadModelOptions = {}): Promise<Model> {
-    return new Model(await wrapAsync(() => addon.loadModel(kind, folder, opts.dtype ?? 'f32', opts.device ?? 'cpu')));
+    return new Model(await wrapAsync(() => native.loadModel(kind, folder, opts.dtype ?? 'f32', opts.device ?? 'cpu')));
   }
 
   /**
@@ -67,7 +44,7 @@ export class Model {
    * 'cuda' builds the weights on the GPU (as Model.load).
    */
   static async random(kind: string, config: string, seed = 0, opts: Pick<LoadModelOptions, 'device'> = {}): Promise<Model> {
-    return new Model(await wrapAsync(() => addon.randomModel(kind, config, seed, opts.device ?? 'cpu')));
+    return new Model(await wrapAsync(() => native.randomModel(kind, config, seed, opts.device ?? 'cpu')));
   }
 
   get kind(): string {
