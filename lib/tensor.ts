@@ -151,10 +151,17 @@ export class Tensor {
   }
 
   /**
-   * A copy on `device` ('cpu' or 'cuda'), or this tensor when it is already there. The copy
-   * is not recorded for autograd: move inputs and parameters before building a graph.
+   * A copy on `device` ('cpu' or 'cuda'), or this tensor when it is already there: `await
+   * t.to('cuda')`. The copy is not recorded for autograd: move inputs and parameters before
+   * building a graph. E_DEVICE (a rejection) without a usable GPU.
    */
-  to(device: 'cpu' | 'cuda'): Tensor {
+  to(device: 'cpu' | 'cuda'): Promise<Tensor> {
+    // The addon copies on the calling thread today; the Promise lets a later engine copy
+    // asynchronously without changing any caller. A throw becomes the rejection.
+    return new Promise((resolve) => resolve(this.copyTo(device)));
+  }
+
+  private copyTo(device: 'cpu' | 'cuda'): Tensor {
     if (this.device === device) return this;
     return new Tensor(wrapSync(() => native.tensorTo(this.native, device)));
   }
@@ -162,7 +169,7 @@ export class Tensor {
   /** A copy of the raw elements in their own TypedArray (bf16/f16: 16-bit patterns). */
   toArray(): TensorData {
     if (this.device !== 'cpu') {
-      const host = this.to('cpu');
+      const host = this.copyTo('cpu');
       try {
         return host.toArray();
       } finally {

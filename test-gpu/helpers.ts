@@ -14,10 +14,10 @@ export interface Comparison {
 }
 
 /** A fresh copy of t on `device` with requiresGrad as asked (inputs of one run). */
-function leaf(t: Tensor | null, device: 'cpu' | 'cuda', grad: boolean): Tensor | null {
+async function leaf(t: Tensor | null, device: 'cpu' | 'cuda', grad: boolean): Promise<Tensor | null> {
   if (!t) return null;
   // A real copy on both devices: in-place ops (adamw, clip_grad_norm) must not touch `t`.
-  const fresh = device === 'cpu' ? Tensor.from(t.to('cpu').toArray(), t.shape, t.dtype) : t.to('cuda');
+  const fresh = device === 'cpu' ? Tensor.from((await t.to('cpu')).toArray(), t.shape, t.dtype) : await t.to('cuda');
   if (grad && (fresh.dtype === 'f32' || fresh.dtype === 'bf16' || fresh.dtype === 'f16')) fresh.requiresGrad = true;
   return fresh;
 }
@@ -34,7 +34,7 @@ export async function compareDevices(
   opts: { grad?: boolean; inPlace?: boolean; cpuInputs?: (Tensor | null)[] } = {},
 ): Promise<Comparison[]> {
   const run = async (device: 'cpu' | 'cuda', src: (Tensor | null)[]) => {
-    const ins = src.map((t) => leaf(t, device, !!opts.grad));
+    const ins = await Promise.all(src.map((t) => leaf(t, device, !!opts.grad)));
     const outs = await runOp(op, ins, attrs);
     const grads: (Tensor | null)[] = [];
     if (opts.grad) {
@@ -43,7 +43,7 @@ export async function compareDevices(
       const resolved = await Promise.all(
         roots.map(async (o, k) => {
           const n = o.shape.reduce((a, b) => a * b, 1);
-          const g = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k) * 0.5), o.shape).to(device);
+          const g = await Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k) * 0.5), o.shape).to(device);
           return o.dtype === 'f32' ? g : (await runOp('cast', [g], { dtype: o.dtype }))[0]!;
         }),
       );

@@ -153,15 +153,17 @@ if (!info().cuda.available) {
   const onCuda = async (ins: (Tensor | null)[], attrs: Attrs, rows: boolean) => {
     if (rows) process.env.VLV_ATTENTION = 'rows';
     try {
-      const leaves = ins.map((x, i) => {
-        if (!x) return null;
-        const c = x.to('cuda');
-        if (i < 3) c.requiresGrad = true;
-        return c;
-      });
+      const leaves = await Promise.all(
+        ins.map(async (x, i) => {
+          if (!x) return null;
+          const c = await x.to('cuda');
+          if (i < 3) c.requiresGrad = true;
+          return c;
+        }),
+      );
       const [o, lse] = await runOp('attention', leaves, attrs);
       const n = o!.shape.reduce((a, b) => a * b, 1);
-      const g = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 0.5), o!.shape).to('cuda');
+      const g = await Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 0.5), o!.shape).to('cuda');
       await backward([o!], [(await runOp('cast', [g], { dtype: o!.dtype }))[0]!]);
       cuda.synchronize();
       return [o!, lse!, leaves[0]!.grad, leaves[1]!.grad, leaves[2]!.grad];
@@ -222,20 +224,20 @@ if (!info().cuda.available) {
   });
 
   test.serial('errors: E_ARG for a bad id or a head dim over 256, E_OOM with sizes', async (t) => {
-    const w = randomF32([10, 4]).to('cuda');
-    const ids = Tensor.from(Int32Array.from([1, 12, 3]), [3], 'i32').to('cuda');
+    const w = await randomF32([10, 4]).to('cuda');
+    const ids = await Tensor.from(Int32Array.from([1, 12, 3]), [3], 'i32').to('cuda');
     const e1 = await t.throwsAsync(runOp('embedding', [w, ids]));
     t.is((e1 as VlvError).code, 'E_ARG');
     t.regex(e1.message, /id 12 .*out of range/);
     const e2 = t.throws(() => cuda.random('rand', [2 ** 30, 2 ** 10], 1));
     t.is((e2 as VlvError).code, 'E_OOM');
     t.regex(e2.message, /requested \d+ bytes, \d+ bytes free/);
-    const q = randomF32([1, 1, 4, 300]).to('cuda');
+    const q = await randomF32([1, 1, 4, 300]).to('cuda');
     const e3 = await t.throwsAsync(runOp('attention', [q, q, q, null]));
     t.is((e3 as VlvError).code, 'E_ARG');
     t.regex(e3.message, /head dims must be in \[1, 256\]/);
     // The device is still usable after these errors.
-    t.deepEqual(Array.from(Tensor.from([1, 2, 3], [3]).to('cuda').toFloat32()), [1, 2, 3]);
+    t.deepEqual(Array.from((await Tensor.from([1, 2, 3], [3]).to('cuda')).toFloat32()), [1, 2, 3]);
   });
 
   test.serial('caching allocator: in use and reserved, emptyCache', (t) => {

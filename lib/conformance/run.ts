@@ -75,7 +75,7 @@ export async function runConformance(
         for (const [arg, name] of Object.entries(c.inputs)) {
           const t = data.tensors[name];
           if (!t) throw new VlvError('E_FILE_FORMAT', `tensor '${name}' is missing from cases.safetensors`);
-          inputs[arg] = device === 'cpu' ? t : t.to(device);
+          inputs[arg] = device === 'cpu' ? t : await t.to(device);
         }
         const out = await runner(c, inputs);
         for (const [key, name] of Object.entries(c.outputs)) {

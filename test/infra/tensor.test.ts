@@ -71,3 +71,14 @@ test('unknown op and bad attributes are E_ARG', async (t) => {
   t.is((await t.throwsAsync(runOp('reshape', [x], {}), { instanceOf: VlvError }))?.code, 'E_ARG');
   t.is((await t.throwsAsync(runOp('reshape', [x], { shape: [3] }), { instanceOf: VlvError }))?.code, 'E_SHAPE');
 });
+
+test('to() is asynchronous: the same tensor when already there, failures are rejections', async (t) => {
+  const x = Tensor.from([1, 2, 3]);
+  const p = x.to('cpu');
+  t.true(p instanceof Promise);
+  t.is(await p, x);
+  const gone = Tensor.from([1]);
+  gone.dispose();
+  const moving = gone.to('cpu'); // never throws synchronously
+  t.is((await t.throwsAsync(moving, { instanceOf: VlvError }))?.code, 'E_DISPOSED');
+});
