@@ -20,7 +20,6 @@ export {
   type StreamStep,
 } from './language/causal-lm.js';
 export { freeze, unfreeze, trainableParameters } from './models/freeze.js';
-export { runConformance, type CaseResult } from './conformance/run.js';
 export type { CallOptions, Progress } from './call-options.js';
 export { loadPipeline, loadUNet, loadVae, loadScheduler, loadTextEncoder, randomUNet, type DiffusionPipeline, type Loaded } from './diffusion/pipeline.js';
 export { sample, textToImage, encodePrompts, type SampleOptions, type SampleResult, type TextToImageOptions } from './diffusion/sample.js';

@@ -5,7 +5,7 @@ import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runConformance } from '../../lib/conformance/run.js';
+import { runConformance } from '../../lib/testing.js';
 import { loadSafetensors, Model, saveSafetensors, Tensor, VlvError } from '../../lib/index.js';
 import { goldenPath } from '../helpers/golden.js';
 

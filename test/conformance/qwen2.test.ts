@@ -1,7 +1,7 @@
 // The golden Qwen2ForCausalLM folder through the project's own loader and conformance runner.
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { runConformance } from '../../lib/conformance/run.js';
+import { runConformance } from '../../lib/testing.js';
 import { goldenPath } from '../helpers/golden.js';
 
 const golden = goldenPath('qwen2');

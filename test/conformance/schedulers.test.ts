@@ -4,7 +4,7 @@
 import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { runConformance } from '../../lib/index.js';
+import { runConformance } from '../../lib/testing.js';
 import { goldenPath } from '../helpers/golden.js';
 
 const root = goldenPath('schedulers');

@@ -5,7 +5,7 @@ import test, { type ExecutionContext } from 'ava';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runConformance } from '../../lib/conformance/run.js';
+import { runConformance } from '../../lib/testing.js';
 import { inspectSafetensors, Model, Tensor, VlvError } from '../../lib/index.js';
 import { goldenPath } from '../helpers/golden.js';
 
