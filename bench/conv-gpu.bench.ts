@@ -39,7 +39,7 @@ async function oursMs(c: Case): Promise<number> {
   const gw = await input([c.Cin]), gb = await input([c.Cin]);
   const attrs = { stride: c.stride, padding: (c.k - 1) / 2, groups: c.groups };
   const call = c.fused
-    ? () => runOpSync('group_norm_conv2d', [x, gw, gb, w, b], { ...attrs, norm_groups: 32, eps: 1e-5, silu: 1 })[0]!.dispose()
+    ? () => runOpSync('group_norm_conv2d', [x, gw, gb, w, b], { ...attrs, normGroups: 32, eps: 1e-5, silu: 1 })[0]!.dispose()
     : () => runOpSync('conv2d', [x, w, b], attrs)[0]!.dispose();
   call();
   cuda.synchronize();

@@ -49,7 +49,7 @@ async function oursMs(c: Case): Promise<number> {
   for (let i = 0; i < 3; i++) sets.push([await mk(c.M, c.K), c.transB ? await mk(c.N, c.K) : await mk(c.K, c.N)]);
   const call = (i: number) => {
     const [a, b] = sets[i % 3]!;
-    runOpSync('matmul', [a, b], { trans_b: c.transB ? 1 : 0 })[0]!.dispose();
+    runOpSync('matmul', [a, b], { transB: c.transB ? 1 : 0 })[0]!.dispose();
   };
   for (let i = 0; i < 3; i++) call(i);
   cuda.synchronize();

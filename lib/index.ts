@@ -21,6 +21,7 @@ export {
 } from './language/causal-lm.js';
 export { freeze, unfreeze, trainableParameters } from './models/freeze.js';
 export type { CallOptions, Progress } from './call-options.js';
+export type { Options } from './options.js';
 export { loadPipeline, loadUNet, loadVae, loadScheduler, loadTextEncoder, randomUNet, type DiffusionPipeline, type Loaded } from './diffusion/pipeline.js';
 export { sample, textToImage, encodePrompts, type SampleOptions, type SampleResult, type TextToImageOptions } from './diffusion/sample.js';
 export type { UNet2DConditionConfig, AutoencoderKLConfig, SchedulerConfig, ClipTextConfig, ModelIndex } from './diffusion/configs.js';

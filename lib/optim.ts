@@ -50,7 +50,7 @@ export class AdamW {
             beta1,
             beta2,
             eps,
-            weight_decay: weightDecay,
+            weightDecay,
             step: this.stepCount,
           });
           g.dispose();
@@ -72,7 +72,7 @@ export class AdamW {
 export async function clipGradNorm(params: Tensor[], maxNorm: number): Promise<number> {
   const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
   if (grads.length === 0) return 0;
-  const [norm] = await noGrad(() => runOp('clip_grad_norm', grads, { max_norm: maxNorm }));
+  const [norm] = await noGrad(() => runOp('clip_grad_norm', grads, { maxNorm }));
   const value = (norm!.toArray() as Float32Array)[0]!;
   norm!.dispose();
   return value;

@@ -1,7 +1,7 @@
 /** Shared by the GPU tests: CPU vs CUDA comparison of one op call, forward and backward. */
 import { backward, Tensor, cuda } from '../lib/index.js';
 import { runOp } from '../lib/ops.js';
-import type { Attrs } from '../lib/native.js';
+import type { Options } from '../lib/options.js';
 import { diff, values } from '../test/helpers/compare.js';
 
 export const F32_TOL = 1e-5;
@@ -30,7 +30,7 @@ async function leaf(t: Tensor | null, device: 'cpu' | 'cuda', grad: boolean): Pr
 export async function compareDevices(
   op: string,
   inputs: (Tensor | null)[],
-  attrs: Attrs,
+  attrs: Options,
   opts: { grad?: boolean; inPlace?: boolean; cpuInputs?: (Tensor | null)[] } = {},
 ): Promise<Comparison[]> {
   const run = async (device: 'cpu' | 'cuda', src: (Tensor | null)[]) => {

@@ -56,7 +56,7 @@ async function sampleLoop(folder: string, spec: LoopSpec, inputs: Record<string,
       const tol = toleranceFor(spec, key);
       if (!(rel <= tol)) throw new VlvError('E_INTERNAL', `step ${i} ${key}: rel ${rel.toExponential(2)} > tol ${tol}`);
     };
-    const schedule = await model.run('set_timesteps', {}, { num_inference_steps: spec.steps });
+    const schedule = await model.run('set_timesteps', {}, { numInferenceSteps: spec.steps });
     const timesteps = timestepValues(schedule.timesteps!);
     let latent = inputs.latent!;
     for (const [i, t] of timesteps.entries()) {
@@ -85,7 +85,7 @@ function register(className: string): void {
   registerComponent(`scheduler:${className}`, (folder) => {
     const fresh = async (): Promise<Model> => {
       const model = await Model.load('scheduler', folder);
-      if (className === 'EulerDiscreteScheduler') await model.run('set_timesteps', {}, { num_inference_steps: loopSteps(folder) });
+      if (className === 'EulerDiscreteScheduler') await model.run('set_timesteps', {}, { numInferenceSteps: loopSteps(folder) });
       return model;
     };
     const oneShot = (method: string, key: string) => async (_spec: CaseSpec, inputs: Record<string, Tensor>) => {

@@ -10,6 +10,7 @@ import { nativeCallArgs, type CallOptions } from '../call-options.js';
 import { VlvError, wrapAsync } from '../errors.js';
 import { native, type NativeTensor } from '../native.js';
 import { noGrad } from '../grad-mode.js';
+import { engineAttrs } from '../options.js';
 import { Tensor } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { unetContextDim, vaeScaleFactor } from './configs.js';
@@ -99,16 +100,19 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
 
   const inputs: Record<string, NativeTensor> = { context: context.native };
   if (opts.uncondContext) inputs.uncond_context = opts.uncondContext.native;
-  const options = {
-    steps,
-    guidance,
-    seed,
-    latent_channels: unet.config.in_channels,
-    latent_height: height,
-    latent_width: width,
-    eta: opts.eta ?? 0,
-    cuda_graphs: opts.cudaGraphs === false ? 0 : 1,
-  };
+  const options = engineAttrs(
+    {
+      steps,
+      guidance,
+      seed,
+      latentChannels: unet.config.in_channels,
+      latentHeight: height,
+      latentWidth: width,
+      eta: opts.eta ?? 0,
+      cudaGraphs: opts.cudaGraphs === false ? 0 : 1,
+    },
+    'sample',
+  );
   return queued(scheduler.model, async () => {
     const args = nativeCallArgs(opts);
     const out = await wrapAsync(() =>
@@ -148,7 +152,7 @@ export async function encodePrompts(
   const idTensor = Tensor.from(BigInt64Array.from(ids.flat(), (v) => BigInt(v)), [ids.length, maxLength], 'i64');
   try {
     const clipSkip = layer === 'last' ? 0 : 1;
-    const out = await noGrad(() => textEncoder.model.run('forward', { input_ids: idTensor }, { clip_skip: clipSkip }, call));
+    const out = await noGrad(() => textEncoder.model.run('forward', { input_ids: idTensor }, { clipSkip }, call));
     const key = 'prompt_embeds';
     for (const [k, t] of Object.entries(out)) if (k !== key) t.dispose();
     return out[key]!;

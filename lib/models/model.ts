@@ -2,7 +2,8 @@
  * A network loaded by the engine (csrc/models): run by method name on named tensors.
  * Architecture-specific classes wrap this with typed inputs and outputs.
  */
-import { native, type Attrs, type NativeModel, type NativeTensor } from '../native.js';
+import { native, type NativeModel, type NativeTensor } from '../native.js';
+import { engineAttrs, type Options } from '../options.js';
 import { isGradEnabled } from '../grad-mode.js';
 import { Tensor } from '../tensor.js';
 import { wrapAsync, wrapSync } from '../errors.js';
@@ -53,19 +54,21 @@ export class Model {
 
   /**
    * Runs a method; records for backward() when an input requires grad (outside noGrad).
-   * `call.signal` aborts it (E_ABORTED), `call.onProgress` follows it.
+   * Options are camelCase (`{ maxNewTokens: 8 }`). `call.signal` aborts it (E_ABORTED),
+   * `call.onProgress` follows it.
    */
   async run(
     method: string,
     inputs: Record<string, Tensor | null | undefined>,
-    options: Attrs = {},
+    options: Options = {},
     call: CallOptions = {},
   ): Promise<Record<string, Tensor>> {
     const handles: Record<string, NativeTensor> = {};
     for (const [k, t] of Object.entries(inputs)) if (t) handles[k] = t.native;
+    const attrs = engineAttrs(options, `${this.handle.kind}.${method}`);
     const args = nativeCallArgs(call);
     const out = await wrapAsync(() =>
-      args.settle(() => this.handle.run(method, handles, options, isGradEnabled(), args.token, args.progress)),
+      args.settle(() => this.handle.run(method, handles, attrs, isGradEnabled(), args.token, args.progress)),
     );
     const result: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(out)) result[k] = new Tensor(t);

@@ -39,9 +39,9 @@ test('clip_skip gives final_layer_norm(hidden_states[-(k+1)]) as diffusers pipel
   const model = await Model.load('clip_text', golden);
   const ids = Tensor.from(BigInt64Array.from({ length: 77 }, (_, i) => BigInt((i * 7) % 1000)), [1, 77], 'i64');
   const base = await model.run('forward', { input_ids: ids });
-  const skip0 = await model.run('forward', { input_ids: ids }, { clip_skip: 0 });
+  const skip0 = await model.run('forward', { input_ids: ids }, { clipSkip: 0 });
   t.deepEqual(Array.from(skip0.prompt_embeds!.toFloat32()), Array.from(base.last_hidden_state!.toFloat32()));
-  const skip1 = await model.run('forward', { input_ids: ids }, { clip_skip: 1 });
+  const skip1 = await model.run('forward', { input_ids: ids }, { clipSkip: 1 });
   const p = model.parameters();
   const normed = await ops.layerNorm(
     base.penultimate_hidden_state!,
@@ -52,6 +52,6 @@ test('clip_skip gives final_layer_norm(hidden_states[-(k+1)]) as diffusers pipel
   const a = skip1.prompt_embeds!.toFloat32();
   const b = normed.toFloat32();
   t.true(a.every((v, i) => Math.abs(v - b[i]!) <= 1e-6 * (1 + Math.abs(b[i]!))));
-  t.is((await t.throwsAsync(model.run('forward', { input_ids: ids }, { clip_skip: 3 }), { instanceOf: VlvError }))?.code, 'E_ARG');
+  t.is((await t.throwsAsync(model.run('forward', { input_ids: ids }, { clipSkip: 3 }), { instanceOf: VlvError }))?.code, 'E_ARG');
   model.dispose();
 });

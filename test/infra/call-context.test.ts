@@ -17,7 +17,7 @@ test('generation reports progress per token and can be aborted mid-way', async (
   const model = await Model.load('qwen2', golden);
   const embeds = await prefix();
   const seen: number[] = [];
-  const out = await model.run('generate', { inputs_embeds: embeds }, { max_new_tokens: 6 }, {
+  const out = await model.run('generate', { inputs_embeds: embeds }, { maxNewTokens: 6 }, {
     onProgress: (p) => {
       t.is(p.stage, 'token');
       t.is(p.total, 6);
@@ -30,7 +30,7 @@ test('generation reports progress per token and can be aborted mid-way', async (
 
   const ac = new AbortController();
   let steps = 0;
-  const run = model.run('generate', { inputs_embeds: embeds }, { max_new_tokens: 200 }, {
+  const run = model.run('generate', { inputs_embeds: embeds }, { maxNewTokens: 200 }, {
     signal: ac.signal,
     onProgress: () => {
       if (++steps === 3) ac.abort();
@@ -46,7 +46,7 @@ test('generation reports progress per token and can be aborted mid-way', async (
     instanceOf: VlvError,
   });
   t.is(e2?.code, 'E_ABORTED');
-  const again = await model.run('generate', { inputs_embeds: embeds }, { max_new_tokens: 2 });
+  const again = await model.run('generate', { inputs_embeds: embeds }, { maxNewTokens: 2 });
   t.deepEqual(again.ids!.shape, [1, 2]);
   model.dispose();
 });

@@ -143,7 +143,7 @@ test("the engine's loop is diffusers' recipe: the same as composing the models' 
     const got = await sample({ ...m, context: ctx, uncondContext: unc, guidanceScale: g, steps, seed });
 
     const sch = m.scheduler.model;
-    const st = await sch.run('set_timesteps', {}, { num_inference_steps: steps });
+    const st = await sch.run('set_timesteps', {}, { numInferenceSteps: steps });
     const ts = Array.from(st.timesteps!.toArray() as ArrayLike<number | bigint>, Number);
     const sigma = (st.init_noise_sigma!.toArray() as Float32Array)[0]!;
     let lat = await ops.scale(await ops.randn([2, 4, 8, 8], seed), sigma);

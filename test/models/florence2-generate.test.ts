@@ -92,7 +92,7 @@ test('greedy generate with the KV cache equals a full-recompute greedy decode', 
   const { ids: out } = await model.run(
     'generate',
     { pixel_values: pixel, input_ids: ids },
-    { num_beams: 1, no_repeat_ngram_size: 0, max_new_tokens: maxNew },
+    { numBeams: 1, noRepeatNgramSize: 0, maxNewTokens: maxNew },
   );
   const got = rows(out!);
   for (let b = 0; b < 2; ++b) {
@@ -115,9 +115,9 @@ test('beam search finds a sequence at least as likely as greedy; its score match
   const maxNew = 5;
   const { model, pixel, ids, ref } = await setup(maxNew);
   // No eos: every hypothesis runs maxNew tokens, so scores are summed log-probs / maxNew.
-  const common = { no_repeat_ngram_size: 0, max_new_tokens: maxNew, eos_token_id: -1, length_penalty: 1 };
-  const greedy = rows((await model.run('generate', { pixel_values: pixel, input_ids: ids }, { ...common, num_beams: 1 })).ids!);
-  const beam = await model.run('generate', { pixel_values: pixel, input_ids: ids }, { ...common, num_beams: 4 });
+  const common = { noRepeatNgramSize: 0, maxNewTokens: maxNew, eosTokenId: -1, lengthPenalty: 1 };
+  const greedy = rows((await model.run('generate', { pixel_values: pixel, input_ids: ids }, { ...common, numBeams: 1 })).ids!);
+  const beam = await model.run('generate', { pixel_values: pixel, input_ids: ids }, { ...common, numBeams: 4 });
   const beamIds = rows(beam.ids!);
   const scores = beam.sequences_scores!.toArray() as Float32Array;
   const logProb = async (b: number, seq: number[]) => {
@@ -146,7 +146,7 @@ test('generate defaults come from text_config and bad options are refused', asyn
   t.is(out.ids!.shape[0], 2);
   t.true(out.ids!.shape[1]! <= 19);
   t.truthy(out.sequences_scores, 'beam search (num_beams 3) by default');
-  const e = await t.throwsAsync(model.run('generate', { pixel_values: pixel, input_ids: ids }, { num_beams: 0 }));
+  const e = await t.throwsAsync(model.run('generate', { pixel_values: pixel, input_ids: ids }, { numBeams: 0 }));
   t.true(e instanceof VlvError && e.code === 'E_ARG' && e.message.includes('num_beams'), e?.message);
   const m = await t.throwsAsync(model.run('generate', { pixel_values: pixel }));
   t.true(m instanceof VlvError && m.message.includes('input_ids'), m?.message);

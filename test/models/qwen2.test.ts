@@ -95,7 +95,7 @@ test('beam search as wide as every candidate returns the best-scoring sequence (
   const order = sums.map((_, i) => i).sort((a, b) => sums[b]! - sums[a]!);
   for (const lengthPenalty of [1.0, 2.0]) {
     const out = await model.run('generate', { input_ids: ids([prompt]) }, {
-      max_new_tokens: N, num_beams: V ** N, num_return_sequences: 10, early_stopping: true, length_penalty: lengthPenalty,
+      maxNewTokens: N, numBeams: V ** N, numReturnSequences: 10, earlyStopping: true, lengthPenalty,
     });
     t.deepEqual(out.ids!.shape, [10, N]);
     t.deepEqual(asNumbers(out.ids!).slice(0, N), seqs[order[0]!], `length_penalty ${lengthPenalty}`);
@@ -111,7 +111,7 @@ test('KV-cached greedy decoding of a left-padded batch equals full forwards of e
   const prompts = [[5, 2, 9, 9, 1, 7], [3, 8, 6, 2]];
   const padded = [prompts[0]!, [0, 0, ...prompts[1]!]];
   const mask = ids(padded.map((r, i) => r.map((_, j) => (i === 1 && j < 2 ? 0 : 1))));
-  const out = await model.run('generate', { input_ids: ids(padded), attention_mask: mask }, { max_new_tokens: 6 });
+  const out = await model.run('generate', { input_ids: ids(padded), attention_mask: mask }, { maxNewTokens: 6 });
   const got = asNumbers(out.ids!);
   for (const [i, p] of prompts.entries()) {
     const seq = [...p];
@@ -129,17 +129,17 @@ test('sampling is seeded; top_k 1 is greedy; no_repeat_ngram_size 1 never repeat
   const dir = await writeTinyQwen2({ vocab: 13, hidden: 16, heads: 2, kvHeads: 1, layers: 1, inter: 16, tied: true }, 3);
   const model = await Model.load('qwen2', dir);
   const input_ids = ids([[1, 2, 3]]);
-  const greedy = asNumbers((await model.run('generate', { input_ids }, { max_new_tokens: 8 })).ids!);
-  const top1 = asNumbers((await model.run('generate', { input_ids }, { max_new_tokens: 8, do_sample: true, top_k: 1, seed: 5 })).ids!);
+  const greedy = asNumbers((await model.run('generate', { input_ids }, { maxNewTokens: 8 })).ids!);
+  const top1 = asNumbers((await model.run('generate', { input_ids }, { maxNewTokens: 8, doSample: true, topK: 1, seed: 5 })).ids!);
   t.deepEqual(top1, greedy);
-  const opts = { max_new_tokens: 8, do_sample: true, temperature: 1.5, top_p: 0.9, seed: 42, num_return_sequences: 3 };
+  const opts = { maxNewTokens: 8, doSample: true, temperature: 1.5, topP: 0.9, seed: 42, numReturnSequences: 3 };
   const a = await model.run('generate', { input_ids }, opts);
   const b = await model.run('generate', { input_ids }, opts);
   t.deepEqual(a.ids!.shape, [3, 8]);
   t.deepEqual(asNumbers(a.ids!), asNumbers(b.ids!));
-  const fresh = asNumbers((await model.run('generate', { input_ids }, { max_new_tokens: 8, no_repeat_ngram_size: 1 })).ids!);
+  const fresh = asNumbers((await model.run('generate', { input_ids }, { maxNewTokens: 8, noRepeatNgramSize: 1 })).ids!);
   t.is(new Set([1, 2, 3, ...fresh]).size, 11);
-  const penalised = asNumbers((await model.run('generate', { input_ids }, { max_new_tokens: 8, repetition_penalty: 1e6 })).ids!);
+  const penalised = asNumbers((await model.run('generate', { input_ids }, { maxNewTokens: 8, repetitionPenalty: 1e6 })).ids!);
   t.is(new Set([1, 2, 3, ...penalised]).size, 11);
   model.dispose();
 });
@@ -190,10 +190,10 @@ test('qwen2 rejects bad configs, inputs and options with typed errors', async (t
   t.is(await code(model.run('forward', { inputs_embeds: Tensor.zeros([1, 2, 9]) })), 'E_SHAPE');
   t.is(await code(model.run('forward', { input_ids, attention_mask: ids([[1, 1, 1]]) })), 'E_SHAPE');
   t.is(await code(model.run('loss', { input_ids })), 'E_ARG');
-  t.is(await code(model.run('generate', { input_ids }, { num_beams: 2, num_return_sequences: 3 })), 'E_ARG');
-  t.is(await code(model.run('generate', { input_ids }, { max_new_tokens: 0 })), 'E_ARG');
-  t.is(await code(model.run('generate', { input_ids }, { num_beams: 2, do_sample: true })), 'E_ARG');
-  t.is(await code(model.run('generate', { input_ids }, { top_p: 0 })), 'E_ARG');
+  t.is(await code(model.run('generate', { input_ids }, { numBeams: 2, numReturnSequences: 3 })), 'E_ARG');
+  t.is(await code(model.run('generate', { input_ids }, { maxNewTokens: 0 })), 'E_ARG');
+  t.is(await code(model.run('generate', { input_ids }, { numBeams: 2, doSample: true })), 'E_ARG');
+  t.is(await code(model.run('generate', { input_ids }, { topP: 0 })), 'E_ARG');
   t.is(await code(model.run('generate', { input_ids }, { beams: 2 })), 'E_ARG');
   model.dispose();
 });
@@ -205,7 +205,7 @@ test('forward returns the hidden states on request, as transformers output_hidde
   const embeds = await ops.randn([1, 5, 64], 7);
   const plain = await model.run('forward', { inputs_embeds: embeds });
   t.deepEqual(Object.keys(plain), ['logits']);
-  const out = await model.run('forward', { inputs_embeds: embeds }, { output_hidden_states: true });
+  const out = await model.run('forward', { inputs_embeds: embeds }, { outputHiddenStates: true });
   const hidden = Object.keys(out).filter((k) => k.startsWith('hidden_states.')).sort();
   t.is(hidden.length, 3); // embeddings + 2 layers (the last one final-normed)
   t.deepEqual(Array.from(out['hidden_states.0']!.toFloat32()), Array.from(embeds.toFloat32()));

@@ -18,7 +18,7 @@ test('adamw: five steps in place match torch AdamW (float64 transcription)', asy
   const [lr, b1, b2, eps, wd] = [3e-3, 0.9, 0.98, 1e-6, 0.05];
   for (let step = 1; step <= 5; step++) {
     const gv = Float32Array.from({ length: n }, (_, i) => Math.cos(i * step) * 0.1);
-    const out = await adamw(p, Tensor.from(gv), m, v, { lr, beta1: b1, beta2: b2, eps, weight_decay: wd, step });
+    const out = await adamw(p, Tensor.from(gv), m, v, { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, step });
     t.is(out.length, 0, 'adamw returns nothing');
     const bc1 = 1 - b1 ** step, bc2 = 1 - b2 ** step;
     for (let i = 0; i < n; i++) {
@@ -55,7 +55,7 @@ test.serial('clip_grad_norm: the norm and the clipped grads do not depend on the
     for (const n of [1, 3]) {
       setNumThreads(n);
       const g1 = Tensor.from(data), g2 = Tensor.from(data.subarray(0, 77));
-      const [norm] = await ops.runOp('clip_grad_norm', [g1, null, g2], { max_norm: 0.25 });
+      const [norm] = await ops.runOp('clip_grad_norm', [g1, null, g2], { maxNorm: 0.25 });
       t.deepEqual(norm!.shape, []);
       runs.push({ norm: norm!.toFloat32()[0]!, g: g1.toFloat32() });
     }
@@ -73,10 +73,10 @@ test.serial('clip_grad_norm: the norm and the clipped grads do not depend on the
 });
 
 test('clip_grad_norm: no grads gives norm 0; errors', async (t) => {
-  const [norm] = await ops.runOp('clip_grad_norm', [], { max_norm: 1 });
+  const [norm] = await ops.runOp('clip_grad_norm', [], { maxNorm: 1 });
   t.deepEqual(Array.from(norm!.toFloat32()), [0]);
   await code(ops.runOp('clip_grad_norm', [Tensor.zeros([2])], {}), 'E_ARG', /clip_grad_norm: attribute 'max_norm' is required/, t);
-  await code(ops.runOp('clip_grad_norm', [Tensor.zeros([2]), Tensor.zeros([2], 'i32')], { max_norm: 1 }), 'E_DTYPE',
+  await code(ops.runOp('clip_grad_norm', [Tensor.zeros([2]), Tensor.zeros([2], 'i32')], { maxNorm: 1 }), 'E_DTYPE',
     /clip_grad_norm: grad 1 must be f32, got i32\[2\]/, t);
-  await code(ops.runOp('clip_grad_norm', [Tensor.zeros([2])], { max_norm: -1 }), 'E_ARG', /'max_norm' must be >= 0/, t);
+  await code(ops.runOp('clip_grad_norm', [Tensor.zeros([2])], { maxNorm: -1 }), 'E_ARG', /'max_norm' must be >= 0/, t);
 });

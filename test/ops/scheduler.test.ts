@@ -12,7 +12,7 @@ import { expectError } from '../helpers/expect-error.js';
 const code = (p: Promise<unknown>, c: VlvErrorCode, re: RegExp, t: ExecutionContext) => expectError(t, p, c, re);
 const root = join(import.meta.dirname, '..', '..');
 
-const COEFS = { x0_sample: 1.3, x0_model: -0.7, clip: 1.5, sample_coef: 0.9, model_coef: 0.2, x0_coef: -0.4, prev_x0_coef: 0.3, noise_coef: 0.05 };
+const COEFS = { x0Sample: 1.3, x0Model: -0.7, clip: 1.5, sampleCoef: 0.9, modelCoef: 0.2, x0Coef: -0.4, prevX0Coef: 0.3, noiseCoef: 0.05 };
 const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 2);
 const stepInputs = (n: number) => [Tensor.from(wave(n, 0.37)), Tensor.from(wave(n, 0.11)), Tensor.from(wave(n, 0.53)), Tensor.from(wave(n, 0.71))];
 
@@ -21,7 +21,7 @@ test('scheduler_step: errors', async (t) => {
   await code(ops.runOp('scheduler_step', [z(), z(5)], {}), 'E_SHAPE', /scheduler_step: model_output f32\[5\] must have the shape of sample f32\[4\]/, t);
   await code(ops.runOp('scheduler_step', [z(), z(), z(3)], {}), 'E_SHAPE', /scheduler_step: prev_x0 f32\[3\]/, t);
   await code(ops.runOp('scheduler_step', [z(), Tensor.zeros([4], 'bf16')], {}), 'E_DTYPE', /scheduler_step: 'model_output' must be f32/, t);
-  await code(ops.runOp('scheduler_step', [z(), z()], { noise_coef: 0.5 }), 'E_ARG', /input 'noise' is missing but its coefficient is 0.5/, t);
+  await code(ops.runOp('scheduler_step', [z(), z()], { noiseCoef: 0.5 }), 'E_ARG', /input 'noise' is missing but its coefficient is 0.5/, t);
   await code(ops.runOp('scheduler_step', [z(), z()], { clip: -1 }), 'E_ARG', /attribute 'clip' must be >= 0/, t);
 });
 
@@ -84,8 +84,8 @@ test('scheduler_step with guidance: the combine uncond + g (cond - uncond) folde
 test('a scheduler step with the guidance option equals the step on the combined model output', async (t) => {
   const dir = folder({ _class_name: 'DDIMScheduler', num_train_timesteps: 1000, beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 });
   const a = await Model.load('scheduler', dir), b = await Model.load('scheduler', dir);
-  await a.run('set_timesteps', {}, { num_inference_steps: 10 });
-  await b.run('set_timesteps', {}, { num_inference_steps: 10 });
+  await a.run('set_timesteps', {}, { numInferenceSteps: 10 });
+  await b.run('set_timesteps', {}, { numInferenceSteps: 10 });
   const x = Tensor.from(wave(2 * 4 * 5, 0.3), [2, 4, 5]);
   const eps = Tensor.from(wave(4 * 4 * 5, 0.7), [4, 4, 5]);
   const [u, c] = await ops.split(eps, 0, [2, 2]);
@@ -108,7 +108,7 @@ test('DDPM, linear betas, trailing spacing: schedule, a step and add_noise again
     _class_name: 'DDPMScheduler', num_train_timesteps: 100, beta_start: 0.001, beta_end: 0.03, beta_schedule: 'linear',
     timestep_spacing: 'trailing', clip_sample: false, prediction_type: 'epsilon',
   }));
-  const s = await m.run('set_timesteps', {}, { num_inference_steps: 7 });
+  const s = await m.run('set_timesteps', {}, { numInferenceSteps: 7 });
   // numpy: round(arange(100, 0, -100/7)) - 1
   t.deepEqual(values(s.timesteps!), [99, 85, 70, 56, 42, 28, 13]);
   const ac = s.alphas_cumprod!.toFloat32();
@@ -139,7 +139,7 @@ test('DDPM, linear betas, trailing spacing: schedule, a step and add_noise again
 
 test('DDIM leading, eta 0 and 1 against a float64 transcription', async (t) => {
   const m = await Model.load('scheduler', folder({ _class_name: 'DDIMScheduler', clip_sample: false, steps_offset: 1 }));
-  const s = await m.run('set_timesteps', {}, { num_inference_steps: 10 });
+  const s = await m.run('set_timesteps', {}, { numInferenceSteps: 10 });
   t.deepEqual(values(s.timesteps!).slice(0, 3), [901, 801, 701]);
   const x = Tensor.from(wave(8, 0.5)), e = Tensor.from(wave(8, 0.2)), n = Tensor.from(wave(8, 0.8));
   const det = (await m.run('step', { sample: x, model_output: e }, { timestep: 501 })).prev_sample!.toFloat32();
@@ -160,7 +160,7 @@ test('DDIM leading, eta 0 and 1 against a float64 transcription', async (t) => {
 
 test('Euler leading: init_noise_sigma = sqrt(max sigma^2 + 1); unknown timesteps are refused', async (t) => {
   const m = await Model.load('scheduler', folder({ _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'leading', steps_offset: 1, beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 }));
-  const s = await m.run('set_timesteps', {}, { num_inference_steps: 4 });
+  const s = await m.run('set_timesteps', {}, { numInferenceSteps: 4 });
   t.deepEqual(values(s.timesteps!), [751, 501, 251, 1]);
   const sig = s.sigmas!.toFloat32();
   t.is(sig.length, 5);
@@ -177,7 +177,7 @@ test('scheduler configs and methods: errors', async (t) => {
   await code(Model.load('scheduler', folder({ _class_name: 'DPMSolverMultistepScheduler', solver_order: 3 })), 'E_ARG', /solver_order 3 is not supported/, t);
   await code(Model.load('scheduler', folder({ _class_name: 'EulerDiscreteScheduler', use_karras_sigmas: true })), 'E_ARG', /use_karras_sigmas is not supported/, t);
   const m = await Model.load('scheduler', folder({ _class_name: 'DPMSolverMultistepScheduler' }));
-  await code(m.run('set_timesteps', {}, { num_inference_steps: 0 }), 'E_ARG', /num_inference_steps must lie in \[1, 1000\]/, t);
+  await code(m.run('set_timesteps', {}, { numInferenceSteps: 0 }), 'E_ARG', /num_inference_steps must lie in \[1, 1000\]/, t);
   await code(m.run('step', { sample: Tensor.zeros([2]), model_output: Tensor.zeros([2]) }, { timestep: 999 }), 'E_ARG', /call set_timesteps first/, t);
   await code(m.run('get_velocity', { sample: Tensor.zeros([1]), noise: Tensor.zeros([1]), timesteps: Tensor.zeros([1]) }), 'E_ARG', /get_velocity is not available/, t);
   await code(m.run('denoise', {}), 'E_ARG', /unknown method 'denoise'/, t);
