@@ -21,17 +21,17 @@ function cases(quick: boolean): Case[] {
     mk(4096, 77, 64), mk(4096, 77, 128), mk(1024, 1024, 64, 'f32')];
 }
 
-function input(shape: number[], dtype: Case['dtype']): Tensor {
+async function input(shape: number[], dtype: Case['dtype']): Promise<Tensor> {
   const n = shape.reduce((a, b) => a * b, 1);
-  const t = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), shape).to('cuda');
+  const t = await Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), shape).to('cuda');
   return dtype === 'f32' ? t : runOpSync('cast', [t], { dtype })[0]!;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function ours(c: Case): Promise<{ fwd: number; fwdBwd: number }> {
-  const q = input([c.B, c.H, c.Lq, c.D], c.dtype), k = input([c.B, c.H, c.Lk, c.D], c.dtype), v = input([c.B, c.H, c.Lk, c.D], c.dtype);
-  const g = input([c.B, c.H, c.Lq, c.D], c.dtype);
+  const q = await input([c.B, c.H, c.Lq, c.D], c.dtype), k = await input([c.B, c.H, c.Lk, c.D], c.dtype), v = await input([c.B, c.H, c.Lk, c.D], c.dtype);
+  const g = await input([c.B, c.H, c.Lq, c.D], c.dtype);
   const fwd = () => runOpSync('attention', [q, k, v, null])[0]!.dispose();
   fwd();
   cuda.synchronize();

@@ -28,18 +28,18 @@ function cases(quick: boolean): Case[] {
     mk(640, 32, 640, 3, 1, 1, 'resnet GN+SiLU+3x3 640', true), mk(1280, 16, 1280, 3, 1, 1, 'resnet GN+SiLU+3x3 1280', true)];
 }
 
-function input(shape: number[]): Tensor {
+async function input(shape: number[]): Promise<Tensor> {
   const n = shape.reduce((a, b) => a * b, 1);
-  const t = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), shape).to('cuda');
+  const t = await Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), shape).to('cuda');
   return runOpSync('cast', [t], { dtype: 'bf16' })[0]!;
 }
 
-function oursMs(c: Case): number {
-  const x = input([c.N, c.Cin, c.H, c.H]), w = input([c.Cout, c.Cin / c.groups, c.k, c.k]), b = input([c.Cout]);
-  const gw = input([c.Cin]), gb = input([c.Cin]);
+async function oursMs(c: Case): Promise<number> {
+  const x = await input([c.N, c.Cin, c.H, c.H]), w = await input([c.Cout, c.Cin / c.groups, c.k, c.k]), b = await input([c.Cout]);
+  const gw = await input([c.Cin]), gb = await input([c.Cin]);
   const attrs = { stride: c.stride, padding: (c.k - 1) / 2, groups: c.groups };
   const call = c.fused
-    ? () => runOpSync('group_norm_conv2d', [x, gw, gb, w, b], { ...attrs, norm_groups: 32, eps: 1e-5, silu: 1 })[0]!.dispose()
+    ? () => runOpSync('group_norm_conv2d', [x, gw, gb, w, b], { ...attrs, normGroups: 32, eps: 1e-5, silu: 1 })[0]!.dispose()
     : () => runOpSync('conv2d', [x, w, b], attrs)[0]!.dispose();
   call();
   cuda.synchronize();
@@ -57,18 +57,20 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   // The im2col + GEMM path (VLV_CONV=im2col) in a child process, for the before / after.
   const im2col = process.env.VLV_CONV ? null : runChild<number[]>(import.meta.filename, '--im2col-child', { VLV_CONV: 'im2col' }, cs);
   const rows: BenchRow[] = [];
-  cs.forEach((c, k) => {
+  for (const [k, c] of cs.entries()) {
     const op = c.fused ? 'group_norm_conv2d' : 'conv2d';
     const shape = `${c.N}x${c.Cin}x${c.H}x${c.H} -> ${c.Cout} k${c.k} s${c.stride} g${c.groups}${process.env.VLV_CONV ? ` VLV_CONV=${process.env.VLV_CONV}` : ''}`;
     const peerName = peer ? `torch ${peer.torch} ${c.fused ? 'group_norm+silu+cudnn' : 'cudnn'}` : null;
-    rows.push(row(`${op} bf16 gpu`, shape, oursMs(c), 'ms', peerName, peer ? peer.ms[k]! : null, false, c.note));
+    rows.push(row(`${op} bf16 gpu`, shape, await oursMs(c), 'ms', peerName, peer ? peer.ms[k]! : null, false, c.note));
     if (im2col && c.groups === 1) rows.push(row(`${op} bf16 gpu im2col`, shape, im2col[k]!, 'ms', peerName, peer ? peer.ms[k]! : null, false, `${c.note}; VLV_CONV=im2col`));
-  });
+  }
   if (peer) console.log(`device: ${peer.device}`);
   return rows;
 }
 
 if (process.argv[2] === '--im2col-child') {
   const cs = JSON.parse(process.argv[3]!) as Case[];
-  console.log(JSON.stringify(cs.map(oursMs)));
+  const ms: number[] = [];
+  for (const c of cs) ms.push(await oursMs(c));
+  console.log(JSON.stringify(ms));
 }

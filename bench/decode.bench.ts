@@ -31,7 +31,7 @@ async function stepSeconds(lm: CausalLM, batch: number, steps: number): Promise<
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const shape: Qwen2Shape = ctx.quick
     ? QUICK
-    : JSON.parse(readFileSync(join(import.meta.dirname, 'configs', 'qwen2.5-0.5b.json'), 'utf8'));
+    : (JSON.parse(readFileSync(join(import.meta.dirname, 'configs', 'qwen2.5-0.5b.json'), 'utf8')) as Qwen2Shape);
   const label = ctx.quick ? 'tiny' : 'qwen2.5-0.5b';
   const steps = ctx.quick ? 4 : 16;
   const { copyGBps } = await native.measureCeilings(ctx.quick ? 0.05 : 0.3);

@@ -40,15 +40,16 @@ function cases(quick: boolean): Case[] {
 }
 
 /** Our median ms per call for one case, in this process (GEMM backend as found). */
-function oursMs(c: Case): number {
-  const mk = (r: number, k: number) => {
-    const t = Tensor.from(Float32Array.from({ length: r * k }, (_, i) => Math.sin(i * 0.7)), [r, k]).to('cuda');
+async function oursMs(c: Case): Promise<number> {
+  const mk = async (r: number, k: number) => {
+    const t = await Tensor.from(Float32Array.from({ length: r * k }, (_, i) => Math.sin(i * 0.7)), [r, k]).to('cuda');
     return c.dtype === 'f32' ? t : runOpSync('cast', [t], { dtype: c.dtype })[0]!;
   };
-  const sets = [0, 1, 2].map(() => [mk(c.M, c.K), c.transB ? mk(c.N, c.K) : mk(c.K, c.N)] as const);
+  const sets: (readonly [Tensor, Tensor])[] = [];
+  for (let i = 0; i < 3; i++) sets.push([await mk(c.M, c.K), c.transB ? await mk(c.N, c.K) : await mk(c.K, c.N)]);
   const call = (i: number) => {
     const [a, b] = sets[i % 3]!;
-    runOpSync('matmul', [a, b], { trans_b: c.transB ? 1 : 0 })[0]!.dispose();
+    runOpSync('matmul', [a, b], { transB: c.transB ? 1 : 0 })[0]!.dispose();
   };
   for (let i = 0; i < 3; i++) call(i);
   cuda.synchronize();
@@ -71,20 +72,22 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const own = process.env.VLV_GEMM ? null : runChild<number[]>(import.meta.filename, '--own-child', { VLV_GEMM: 'own' }, cs);
   const backend = cuda.gemmBackend();
   const rows: BenchRow[] = [];
-  cs.forEach((c, k) => {
+  for (const [k, c] of cs.entries()) {
     const shape = `${c.M}x${c.K}x${c.N}`;
     const tf = (ms: number) => flops(c) / (ms * 1e-3) / 1e12;
     const peerTf = peer ? peer.tflops[k]! : null;
     const pct = (v: number) => (ceiling ? ` ${((100 * v) / ceiling).toFixed(0)}% of ceiling` : '');
-    const mine = tf(oursMs(c));
+    const mine = tf(await oursMs(c));
     rows.push(row(`gemm ${c.dtype} ${backend.split(' ')[0]}`, shape, mine, 'TFLOP/s', peer ? `torch ${peer.torch}` : null, peerTf, true, `${c.note};${pct(mine)}`));
     if (own) rows.push(row(`gemm ${c.dtype} own mma.sync`, shape, tf(own[k]!), 'TFLOP/s', peer ? `torch ${peer.torch}` : null, peerTf, true, `${c.note};${pct(tf(own[k]!))}`));
-  });
+  }
   if (peer) console.log(`device: ${peer.device}; ceiling (fastest torch rate this run): ${ceiling!.toFixed(1)} TFLOP/s`);
   return rows;
 }
 
 if (process.argv[2] === '--own-child') {
   const cs = JSON.parse(process.argv[3]!) as Case[];
-  console.log(JSON.stringify(cs.map(oursMs)));
+  const ms: number[] = [];
+  for (const c of cs) ms.push(await oursMs(c));
+  console.log(JSON.stringify(ms));
 }

@@ -52,7 +52,7 @@ export async function oursGflops(c: Case): Promise<number> {
   const a = Tensor.from(new Float32Array(c.M * c.K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5), [c.M, c.K]);
   const bShape = c.transB ? [c.N, c.K] : [c.K, c.N];
   const b = Tensor.from(new Float32Array(c.K * c.N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5), bShape);
-  const attrs = { trans_a: false, trans_b: c.transB, alpha: 1 };
+  const attrs = { transA: false, transB: c.transB, alpha: 1 };
   const ms = await timeMs(() => ops.runOpSync('matmul', [a, b], attrs)[0]!.dispose(), c.reps, 1);
   a.dispose();
   b.dispose();

@@ -26,7 +26,7 @@ export interface BenchContext {
 }
 
 /** Median wall time in ms of fn over `reps` runs after `warmup` runs. */
-export async function timeMs(fn: () => Promise<unknown> | unknown, reps = 5, warmup = 1): Promise<number> {
+export async function timeMs(fn: () => unknown, reps = 5, warmup = 1): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {

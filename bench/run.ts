@@ -25,7 +25,7 @@ if (!json) {
 }
 const fmt = (v: number | null) => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
 for (const f of files) {
-  const mod = (await import(join(import.meta.dirname, f))) as { run(ctx: BenchContext): Promise<BenchRow[]> };
+  const mod = (await import(join(import.meta.dirname, f))) as { run(ctx: BenchContext): BenchRow[] | Promise<BenchRow[]> };
   const rows = await mod.run(ctx);
   for (const r of rows) {
     if (json) console.log(JSON.stringify(r));

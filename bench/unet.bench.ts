@@ -22,7 +22,7 @@ interface StepResult {
   gradNorm: number;
 }
 
-export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+export function run(ctx: BenchContext): BenchRow[] {
   const config = join(import.meta.dirname, 'configs', ctx.quick ? 'tiny-unet.json' : 'sd21-unet.json');
   const req = { config, batch: 2, latent: ctx.quick ? 16 : 64, contextLen: 77, reps: ctx.quick ? 1 : 2 };
   const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'unet-step.ts'), JSON.stringify(req)], {

@@ -1,5 +1,5 @@
 import { native } from './native.js';
-import { Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
 import { wrapAsync } from './errors.js';
 
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';

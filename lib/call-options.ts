@@ -1,5 +1,5 @@
 /** Options of every long call: cancellation and progress. */
-import { native } from './native.js';
+import { native, type NativeCancelToken, type NativeProgress } from './native.js';
 import { VlvError } from './errors.js';
 
 export interface Progress {
@@ -18,16 +18,10 @@ export interface CallOptions {
   onProgress?: (p: Progress) => void;
 }
 
-/** @internal the native cancel token of csrc/napi/call_context_binding.cc. */
-export interface NativeCancelToken {
-  cancel(): void;
-  readonly cancelled: boolean;
-}
-
 /** @internal the native arguments for a call's options, and how to settle the call. */
 export interface NativeCallArgs {
   token: NativeCancelToken | null;
-  progress: ((stage: string, done: number, total: number, ids?: number[]) => void) | null;
+  progress: NativeProgress | null;
   /**
    * Starts the native call and settles with it, but only after every progress event it sent
    * reached onProgress (the engine queues an end marker behind the last one: its completion and
@@ -42,7 +36,7 @@ export function nativeCallArgs(opts: CallOptions): NativeCallArgs {
   let token: NativeCancelToken | null = null;
   let detach = () => {};
   if (opts.signal) {
-    const t = (native.createCancelToken as () => NativeCancelToken)();
+    const t = native.createCancelToken();
     const onAbort = () => t.cancel();
     opts.signal.addEventListener('abort', onAbort, { once: true });
     const signal = opts.signal;

@@ -2,7 +2,7 @@
  * `vlv demo`: trains a two-layer MLP on a synthetic regression task with the engine's own
  * ops, autograd and AdamW, and prints the loss falling. Runs in seconds on any machine.
  */
-import { Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
 import * as ops from './ops.js';
 import { backward, noGrad } from './autograd.js';
 import { AdamW, clipGradNorm } from './optim.js';

@@ -47,8 +47,8 @@ export {
   type StreamStep,
 } from './language/causal-lm.js';
 export { freeze, unfreeze, trainableParameters } from './models/freeze.js';
-export { runConformance, type CaseResult } from './conformance/run.js';
 export type { CallOptions, Progress } from './call-options.js';
+export type { Options } from './options.js';
 export { DiffusionPipeline, loadPipeline, type ModelIndex } from './diffusion/pipeline.js';
 export { sample, textToImage, encodePrompts, type SampleOptions, type SampleResult, type TextToImageOptions } from './diffusion/sample.js';
 export { tensorToPng, tensorToJpeg, imageToTensor, type ImageToTensorOptions } from './image.js';

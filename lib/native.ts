@@ -72,25 +72,94 @@ export interface NativeOpInfo {
   family: string;
 }
 
-/** The addon's exports. Binding files may add more; these are the ones lib/ uses. */
+/** A cancel token of csrc/napi/call_context_binding.cc: cancel() stops the call it was given to. */
+export interface NativeCancelToken {
+  cancel(): void;
+  readonly cancelled: boolean;
+}
+
+/**
+ * A long call's progress callback (called on the JS thread). The engine sends one last event
+ * ('', -1, 0) behind the others: csrc/napi/call_context_binding.h's kProgressEndStage.
+ */
+export type NativeProgress = (stage: string, done: number, total: number, ids?: number[]) => void;
+
+/** A model the engine loaded (csrc/napi/model_binding.cc), run by method name on named tensors. */
+export interface NativeModel {
+  readonly kind: string;
+  /** The typed config the engine read (the file's field names, defaults filled in). */
+  readonly config: unknown;
+  run(
+    method: string,
+    inputs: Record<string, NativeTensor>,
+    options: Attrs,
+    record: boolean,
+    cancel: NativeCancelToken | null,
+    onProgress: NativeProgress | null,
+  ): Promise<Record<string, NativeTensor>>;
+  parameters(): Record<string, NativeTensor>;
+  dispose(): void;
+}
+
+/** One file's header as csrc/napi/io_binding.cc reads it (dtype as the file spells it: "F32", ...). */
+export interface NativeSafetensorsHeader {
+  tensors: { name: string; dtype: string; shape: number[]; offsets: [number, number] }[];
+  metadata: Record<string, string> | null;
+  headerBytes: number;
+  fileBytes: number;
+}
+
+/**
+ * Every export of the addon (csrc/napi/*.cc, one exports.Set each), typed once: lib/ reaches
+ * the engine only through this. test/infra/native.test.ts checks that the built addon exports
+ * exactly these names.
+ */
 export interface NativeAddon {
+  // tensors (tensor_wrap.cc): the class is exported for instanceof only, handles come from the functions.
+  readonly NativeTensor: abstract new () => NativeTensor;
   tensorFromBuffer(dtype: NativeDType, shape: number[], data: ArrayBufferView): NativeTensor;
+  tensorTo(t: NativeTensor, device: 'cpu' | 'cuda'): NativeTensor;
+  // ops and autograd (ops_binding.cc)
   runOp(name: string, inputs: (NativeTensor | null)[], attrs: Attrs, record: boolean): Promise<NativeTensor[]>;
   runOpSync(name: string, inputs: (NativeTensor | null)[], attrs: Attrs, record: boolean): NativeTensor[];
   backward(roots: NativeTensor[], grads: (NativeTensor | null)[]): Promise<void>;
   opList(): NativeOpInfo[];
   setNumThreads(n: number): void;
+  // build, CPU and CUDA status (info_binding.cc)
   info(): NativeInfo;
   initCuda(library: string, skipReason: string): NativeCudaStatus;
-  tensorTo(t: NativeTensor, device: 'cpu' | 'cuda'): NativeTensor;
+  measureCeilings(secondsEach: number): Promise<{ fmaGflops: number; fmaGflops1t: number; copyGBps: number }>;
+  // the CUDA device layer (cuda_binding.cc)
   cudaMemory(): NativeCudaMemory;
   cudaEmptyCache(): void;
   cudaSynchronize(): void;
   cudaTime(fn: () => void, reps: number): number;
   cudaGemmBackend(): string;
   cudaRandom(normal: boolean, shape: number[], seed: number, offset: number): NativeTensor;
-  measureCeilings(secondsEach: number): Promise<{ fmaGflops: number; fmaGflops1t: number; copyGBps: number }>;
-  [name: string]: unknown;
+  // safetensors (io_binding.cc)
+  safetensorsLoad(
+    path: string,
+    options: { dtype?: NativeDType; names?: string[] },
+  ): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
+  safetensorsSave(path: string, tensors: Record<string, NativeTensor>, metadata?: Record<string, string>): Promise<void>;
+  safetensorsInspect(path: string): NativeSafetensorsHeader;
+  safetensorsResolve(path: string): { index: string | null; files: string[] };
+  // models (model_binding.cc): the class is exported for instanceof only.
+  readonly NativeModel: abstract new () => NativeModel;
+  loadModel(kind: string, folder: string, dtype?: string, device?: string): Promise<NativeModel>;
+  randomModel(kind: string, config: string, seed: number, device?: string): Promise<NativeModel>;
+  modelKinds(): string[];
+  guidedSample(
+    unet: NativeModel,
+    vae: NativeModel,
+    scheduler: NativeModel,
+    inputs: Record<string, NativeTensor>,
+    options: Attrs,
+    cancel: NativeCancelToken | null,
+    onProgress: NativeProgress | null,
+  ): Promise<{ images: NativeTensor; latents: NativeTensor; graphReplays: number; graphNote: string }>;
+  // cancellation (call_context_binding.cc)
+  createCancelToken(): NativeCancelToken;
 }
 
 /** The package root: lib/ (sources via tsx) and dist/ (compiled) both sit one level below. */

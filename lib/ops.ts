@@ -3,8 +3,9 @@
  * calls on tensors that require grad record themselves unless inside noGrad().
  * Semantics are those of csrc/ops/ops.h (the one op list).
  */
-import { native, type Attrs, type NativeOpInfo } from './native.js';
+import { native, type NativeOpInfo } from './native.js';
 import { isGradEnabled } from './grad-mode.js';
+import { engineAttrs, type Options } from './options.js';
 import { Tensor, type DType } from './tensor.js';
 import { wrapAsync, wrapSync } from './errors.js';
 
@@ -14,19 +15,24 @@ function handles(inputs: readonly Input[]) {
   return inputs.map((t) => (t ? t.native : null));
 }
 
-/** Runs any op of the list by name; resolves to all of its outputs. */
-export async function runOp(name: string, inputs: readonly Input[], attrs: Attrs = {}): Promise<Tensor[]> {
-  const out = await wrapAsync(() => native.runOp(name, handles(inputs), attrs, isGradEnabled()));
+/**
+ * Runs any op of the list by name; resolves to all of its outputs. Attributes are camelCase
+ * (csrc/ops/ops.h's `trans_b` is `transB`).
+ */
+export async function runOp(name: string, inputs: readonly Input[], options: Options = {}): Promise<Tensor[]> {
+  const out = await wrapAsync(() => native.runOp(name, handles(inputs), engineAttrs(options, name), isGradEnabled()));
   return out.map((h) => new Tensor(h));
 }
 
 /** The same on the calling thread: for tiny tensors, where a Promise costs more than the op. */
-export function runOpSync(name: string, inputs: readonly Input[], attrs: Attrs = {}): Tensor[] {
-  return wrapSync(() => native.runOpSync(name, handles(inputs), attrs, isGradEnabled())).map((h) => new Tensor(h));
+export function runOpSync(name: string, inputs: readonly Input[], options: Options = {}): Tensor[] {
+  return wrapSync(() => native.runOpSync(name, handles(inputs), engineAttrs(options, name), isGradEnabled())).map(
+    (h) => new Tensor(h),
+  );
 }
 
-async function one(name: string, inputs: readonly Input[], attrs: Attrs = {}): Promise<Tensor> {
-  return (await runOp(name, inputs, attrs))[0]!;
+async function one(name: string, inputs: readonly Input[], options: Options = {}): Promise<Tensor> {
+  return (await runOp(name, inputs, options))[0]!;
 }
 
 /** The op list: name, number of tensor inputs (-1: any), whether it has a backward rule. */
@@ -54,7 +60,7 @@ export const geglu = (x: Tensor) => one('geglu', [x]);
 export const swiglu = (gate: Tensor, up: Tensor) => one('swiglu', [gate, up]);
 
 export const matmul = (a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean; alpha?: number } = {}) =>
-  one('matmul', [a, b], { trans_a: opts.transA ?? false, trans_b: opts.transB ?? false, alpha: opts.alpha ?? 1 });
+  one('matmul', [a, b], { transA: opts.transA ?? false, transB: opts.transB ?? false, alpha: opts.alpha ?? 1 });
 /** x @ weight^T + bias, then the activation, in one pass. weight is [out, in] as in PyTorch. */
 export const linear = (x: Tensor, weight: Tensor, bias?: Tensor | null, activation: Activation = 'none') =>
   one('linear', [x, weight, bias], { activation });
@@ -86,7 +92,7 @@ export const groupNormConv2d = (
   opts: { stride?: number | [number, number]; padding?: number | [number, number] } = {},
 ) =>
   one('group_norm_conv2d', [x, norm.weight ?? null, norm.bias ?? null, weight, bias], {
-    norm_groups: norm.groups,
+    normGroups: norm.groups,
     eps: norm.eps ?? 1e-5,
     silu: norm.silu ?? false,
     stride: opts.stride ?? 1,
@@ -116,10 +122,10 @@ export const timestepEmbedding = (
 ) =>
   one('timestep_embedding', [t], {
     dim: opts.dim,
-    flip_sin_to_cos: opts.flipSinToCos ?? false,
-    downscale_freq_shift: opts.downscaleFreqShift ?? 1,
+    flipSinToCos: opts.flipSinToCos ?? false,
+    downscaleFreqShift: opts.downscaleFreqShift ?? 1,
     scale: opts.scale ?? 1,
-    max_period: opts.maxPeriod ?? 10000,
+    maxPeriod: opts.maxPeriod ?? 10000,
   });
 
 export const reshape = (x: Tensor, shape: number[]) => one('reshape', [x], { shape });
@@ -144,7 +150,7 @@ export const crossEntropy = (
   logits: Tensor,
   targets: Tensor,
   opts: { ignoreIndex?: number; reduction?: Reduction } = {},
-) => one('cross_entropy', [logits, targets], { ignore_index: opts.ignoreIndex ?? -100, reduction: opts.reduction ?? 'mean' });
+) => one('cross_entropy', [logits, targets], { ignoreIndex: opts.ignoreIndex ?? -100, reduction: opts.reduction ?? 'mean' });
 
 /** Philox 4x32-10 normals: the same numbers for the same (seed, offset) on any device or thread count. */
 export const randn = (shape: number[], seed: number | bigint, offset: number | bigint = 0) =>

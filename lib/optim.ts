@@ -25,7 +25,7 @@ export class AdamW {
   constructor(params: Tensor[], opts: AdamWOptions) {
     if (!(opts.lr > 0)) throw new VlvError('E_ARG', `AdamW: lr must be positive, got ${opts.lr}`);
     for (const p of params)
-      if (!p.requiresGrad) throw new VlvError('E_ARG', `AdamW: every parameter must require grad (${p})`);
+      if (!p.requiresGrad) throw new VlvError('E_ARG', `AdamW: every parameter must require grad (${p.toString()})`);
     this.params = params;
     this.expAvg = params.map((p) => Tensor.zeros(p.shape));
     this.expAvgSq = params.map((p) => Tensor.zeros(p.shape));
@@ -50,7 +50,7 @@ export class AdamW {
             beta1,
             beta2,
             eps,
-            weight_decay: weightDecay,
+            weightDecay,
             step: this.stepCount,
           });
           g.dispose();
@@ -72,7 +72,7 @@ export class AdamW {
 export async function clipGradNorm(params: Tensor[], maxNorm: number): Promise<number> {
   const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
   if (grads.length === 0) return 0;
-  const [norm] = await noGrad(() => runOp('clip_grad_norm', grads, { max_norm: maxNorm }));
+  const [norm] = await noGrad(() => runOp('clip_grad_norm', grads, { maxNorm }));
   const value = (norm!.toArray() as Float32Array)[0]!;
   norm!.dispose();
   return value;

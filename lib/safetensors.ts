@@ -45,19 +45,6 @@ export interface LoadedSafetensors {
   metadata: Record<string, string>;
 }
 
-/** The addon functions of csrc/napi/io_binding.cc. */
-interface IoAddon {
-  safetensorsLoad(
-    path: string,
-    options: { dtype?: NativeDType; names?: string[] },
-  ): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
-  safetensorsSave(path: string, tensors: Record<string, NativeTensor>, metadata?: Record<string, string>): Promise<void>;
-  safetensorsInspect(path: string): Omit<SafetensorsFileInfo, 'path'>;
-  safetensorsResolve(path: string): { index: string | null; files: string[] };
-}
-
-const io = native as unknown as IoAddon;
-
 /**
  * Loads a .safetensors file, a `*.safetensors.index.json` (every shard), or a folder holding
  * one of those (index first, then model.safetensors / diffusion_pytorch_model.safetensors,
@@ -70,7 +57,7 @@ export async function loadSafetensors(
   const opts: { dtype?: NativeDType; names?: string[] } = {};
   if (options.dtype !== undefined) opts.dtype = options.dtype;
   if (options.names !== undefined) opts.names = [...options.names];
-  const raw = await wrapAsync(() => io.safetensorsLoad(pathOrFolder, opts));
+  const raw = await wrapAsync(() => native.safetensorsLoad(pathOrFolder, opts));
   const tensors: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(raw.tensors)) tensors[name] = new Tensor(t);
   return { tensors, metadata: raw.metadata };
@@ -84,13 +71,13 @@ export async function saveSafetensors(
 ): Promise<void> {
   const handles: Record<string, NativeTensor> = {};
   for (const [name, t] of Object.entries(tensors)) handles[name] = t.native;
-  await wrapAsync(() => io.safetensorsSave(path, handles, metadata));
+  await wrapAsync(() => native.safetensorsSave(path, handles, metadata));
 }
 
 /** Reads and validates the headers of a file, index or folder (no tensor data is read). */
 export function inspectSafetensors(pathOrFolder: string): SafetensorsInspection {
   return wrapSync(() => {
-    const { index, files } = io.safetensorsResolve(pathOrFolder);
-    return { index, files: files.map((path) => ({ path, ...io.safetensorsInspect(path) })) };
+    const { index, files } = native.safetensorsResolve(pathOrFolder);
+    return { index, files: files.map((path) => ({ path, ...native.safetensorsInspect(path) })) };
   });
 }

@@ -77,13 +77,13 @@ export class Tensor {
   static from(data: TensorData | ArrayLike<number>, shape?: readonly number[], dtype?: DType): Tensor {
     return wrapSync(() => {
       const typed = ArrayBuffer.isView(data);
-      const target: DType = dtype ?? (typed ? defaultDType(data as TensorData) : 'f32');
+      const target: DType = dtype ?? (typed ? defaultDType(data) : 'f32');
       const dims = shape ? [...shape] : [(data as ArrayLike<number>).length];
       if (!dims.every((d) => Number.isInteger(d) && d >= 0))
-        throw new VlvError('E_ARG', `Tensor.from: shape [${dims}] must hold non-negative integers`);
+        throw new VlvError('E_ARG', `Tensor.from: shape [${dims.join(',')}] must hold non-negative integers`);
       const n = product(dims);
       if ((data as ArrayLike<number>).length !== n)
-        throw new VlvError('E_SHAPE', `Tensor.from: ${(data as ArrayLike<number>).length} values for shape [${dims}]`);
+        throw new VlvError('E_SHAPE', `Tensor.from: ${(data as ArrayLike<number>).length} values for shape [${dims.join(',')}]`);
       if (!typed || ((target === 'bf16' || target === 'f16') && !(data instanceof Uint16Array))) {
         const values = numbersTo(target, data as ArrayLike<number>);
         const stored: DType = target === 'bf16' || target === 'f16' ? 'f32' : target;
@@ -93,7 +93,7 @@ export class Tensor {
         t.dispose();
         return new Tensor(cast);
       }
-      return new Tensor(native.tensorFromBuffer(target, dims, data as TensorData));
+      return new Tensor(native.tensorFromBuffer(target, dims, data));
     });
   }
 
@@ -151,10 +151,17 @@ export class Tensor {
   }
 
   /**
-   * A copy on `device` ('cpu' or 'cuda'), or this tensor when it is already there. The copy
-   * is not recorded for autograd: move inputs and parameters before building a graph.
+   * A copy on `device` ('cpu' or 'cuda'), or this tensor when it is already there: `await
+   * t.to('cuda')`. The copy is not recorded for autograd: move inputs and parameters before
+   * building a graph. E_DEVICE (a rejection) without a usable GPU.
    */
-  to(device: 'cpu' | 'cuda'): Tensor {
+  to(device: 'cpu' | 'cuda'): Promise<Tensor> {
+    // The addon copies on the calling thread today; the Promise lets a later engine copy
+    // asynchronously without changing any caller. A throw becomes the rejection.
+    return new Promise((resolve) => resolve(this.copyTo(device)));
+  }
+
+  private copyTo(device: 'cpu' | 'cuda'): Tensor {
     if (this.device === device) return this;
     return new Tensor(wrapSync(() => native.tensorTo(this.native, device)));
   }
@@ -162,7 +169,7 @@ export class Tensor {
   /** A copy of the raw elements in their own TypedArray (bf16/f16: 16-bit patterns). */
   toArray(): TensorData {
     if (this.device !== 'cpu') {
-      const host = this.to('cpu');
+      const host = this.copyTo('cpu');
       try {
         return host.toArray();
       } finally {

@@ -189,7 +189,7 @@ function addedTokens(family: LegacyFamily, files: LegacyFiles, config: Tokenizer
 /** AddedToken flags: from the config's object form when given, else the slow tokenizer's defaults. */
 function tokenFlags(family: LegacyFamily, content: string, v: unknown, special: boolean): Omit<AddedTokenJson, 'id' | 'content'> {
   const o = v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
-  const flag = (k: string, d: boolean) => (typeof o[k] === 'boolean' ? (o[k] as boolean) : d);
+  const flag = (k: string, d: boolean) => (typeof o[k] === 'boolean' ? (o[k]) : d);
   return {
     single_word: flag('single_word', false),
     lstrip: flag('lstrip', family === 'bart' && content === '<mask>'),

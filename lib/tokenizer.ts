@@ -6,8 +6,24 @@
  * padding (left or right) with attention masks, rectangular batches, the bos/eos/pad ids named
  * in `tokenizer_config.json`, and typed VlvErrors. Loading from a folder is lib/tokenizer-files.ts.
  */
-import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { Tokenizer as HfTokenizerClass } from '@huggingface/tokenizers';
 import { VlvError } from './errors.js';
+
+/**
+ * The part of tokenizers.js this layer calls, typed here: the package's own declarations
+ * (types/index.d.ts) re-export with extensionless relative paths, which NodeNext resolution
+ * cannot follow, so TypeScript sees its Tokenizer as `any`.
+ */
+interface HfTokenizer {
+  model: { vocab: string[]; unk_token_id?: number; end_of_word_suffix?: string } | null;
+  post_processor: { post_process(tokens: string[], pair: string[] | null, addSpecialTokens: boolean): { tokens: string[] } } | null;
+  encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
+  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
+  tokenize(text: string, options?: { add_special_tokens?: boolean }): string[];
+  token_to_id(token: string): number | undefined;
+  id_to_token(id: number): string | undefined;
+}
+const HfTokenizer = HfTokenizerClass as new (json: object, config: object) => HfTokenizer;
 
 /** Where padding goes: 'right' (the default) or 'left' (what batched generation wants). */
 export type PaddingSide = 'left' | 'right';
@@ -93,7 +109,7 @@ export interface TokenizerConfig {
 }
 
 /** The token string of a special-token entry (string, AddedToken object or null). */
-export function specialTokenContent(v: SpecialTokenValue | unknown): string | null {
+export function specialTokenContent(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') {
     return (v as { content: string }).content;
@@ -180,7 +196,7 @@ export class Tokenizer {
     if (!pp) return [[], []];
     const tokens = pp.post_process([SENTINEL], null, true).tokens;
     const at = tokens.indexOf(SENTINEL);
-    if (at < 0 || tokens.indexOf(SENTINEL, at + 1) >= 0) {
+    if (at < 0 || tokens.includes(SENTINEL, at + 1)) {
       throw new VlvError('E_FILE_FORMAT', `tokenizer: ${this.source}: the post-processor's single-text template is not understood`);
     }
     const ids = (ts: string[]) =>
@@ -227,7 +243,8 @@ export class Tokenizer {
 
   /** Token ids of several texts as a rectangular batch, padded to the longest (or to maxLength). */
   encodeBatch(texts: readonly string[], opts: BatchEncodeOptions = {}): BatchEncoded {
-    if (!Array.isArray(texts)) throw new VlvError('E_ARG', 'encodeBatch: texts must be an array of strings');
+    const given: unknown = texts; // from JS anything can come; checked without narrowing `texts`
+    if (!Array.isArray(given)) throw new VlvError('E_ARG', 'encodeBatch: texts must be an array of strings');
     texts.forEach((t, i) => checkText(t, `encodeBatch: texts[${i}]`));
     const padding = opts.padding ?? 'longest';
     checkPadding(padding, 'encodeBatch');

@@ -11,7 +11,6 @@ export VLV_ADDON="$PWD/build-asan/Release/vlv.node"
 export LD_PRELOAD="$asan:$ubsan"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-files=(test/ops-fixtures.test.ts test/tensor.test.ts test/autograd.test.ts)
-[ -f test/safetensors.test.ts ] && files+=(test/safetensors.test.ts)
-files+=(test/scheduler.test.ts test/call-context.test.ts test/diffusion-sample.test.ts)
+files=(test/ops/ops-fixtures.test.ts test/infra/tensor.test.ts test/infra/autograd.test.ts test/infra/safetensors.test.ts
+  test/ops/scheduler.test.ts test/infra/call-context.test.ts test/models/diffusion-sample.test.ts)
 npx ava "${files[@]}" "$@"

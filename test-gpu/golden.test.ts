@@ -5,7 +5,7 @@
 import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { runConformance } from '../lib/conformance/run.js';
+import { runConformance } from '../lib/testing.js';
 import { goldenPath } from '../test/helpers/golden.js';
 
 const golden = goldenPath();

@@ -1,7 +1,7 @@
 /** Shared by the GPU tests: CPU vs CUDA comparison of one op call, forward and backward. */
 import { backward, Tensor, cuda } from '../lib/index.js';
 import { runOp } from '../lib/ops.js';
-import type { Attrs } from '../lib/native.js';
+import type { Options } from '../lib/options.js';
 import { diff, values } from '../test/helpers/compare.js';
 
 export const F32_TOL = 1e-5;
@@ -14,10 +14,10 @@ export interface Comparison {
 }
 
 /** A fresh copy of t on `device` with requiresGrad as asked (inputs of one run). */
-function leaf(t: Tensor | null, device: 'cpu' | 'cuda', grad: boolean): Tensor | null {
+async function leaf(t: Tensor | null, device: 'cpu' | 'cuda', grad: boolean): Promise<Tensor | null> {
   if (!t) return null;
   // A real copy on both devices: in-place ops (adamw, clip_grad_norm) must not touch `t`.
-  const fresh = device === 'cpu' ? Tensor.from(t.to('cpu').toArray(), t.shape, t.dtype) : t.to('cuda');
+  const fresh = device === 'cpu' ? Tensor.from((await t.to('cpu')).toArray(), t.shape, t.dtype) : await t.to('cuda');
   if (grad && (fresh.dtype === 'f32' || fresh.dtype === 'bf16' || fresh.dtype === 'f16')) fresh.requiresGrad = true;
   return fresh;
 }
@@ -30,11 +30,11 @@ function leaf(t: Tensor | null, device: 'cpu' | 'cuda', grad: boolean): Tensor |
 export async function compareDevices(
   op: string,
   inputs: (Tensor | null)[],
-  attrs: Attrs,
+  attrs: Options,
   opts: { grad?: boolean; inPlace?: boolean; cpuInputs?: (Tensor | null)[] } = {},
 ): Promise<Comparison[]> {
   const run = async (device: 'cpu' | 'cuda', src: (Tensor | null)[]) => {
-    const ins = src.map((t) => leaf(t, device, !!opts.grad));
+    const ins = await Promise.all(src.map((t) => leaf(t, device, !!opts.grad)));
     const outs = await runOp(op, ins, attrs);
     const grads: (Tensor | null)[] = [];
     if (opts.grad) {
@@ -43,7 +43,7 @@ export async function compareDevices(
       const resolved = await Promise.all(
         roots.map(async (o, k) => {
           const n = o.shape.reduce((a, b) => a * b, 1);
-          const g = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k) * 0.5), o.shape).to(device);
+          const g = await Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k) * 0.5), o.shape).to(device);
           return o.dtype === 'f32' ? g : (await runOp('cast', [g], { dtype: o.dtype }))[0]!;
         }),
       );
@@ -63,7 +63,7 @@ export async function compareDevices(
       return;
     }
     if (JSON.stringify(a.shape) !== JSON.stringify(b.shape)) {
-      out.push({ what: `${what} shape [${a.shape}] vs [${b.shape}]`, rel: Infinity, nonFinite: 0 });
+      out.push({ what: `${what} shape [${a.shape.join(',')}] vs [${b.shape.join(',')}]`, rel: Infinity, nonFinite: 0 });
       return;
     }
     const d = diff(values(a), values(b));

@@ -6,9 +6,9 @@
  * every allocation starts as NaN and an unwritten element fails its comparison.
  */
 import test, { type ExecutionContext } from 'ava';
-import { backward, cuda, info, Tensor, VlvError } from '../lib/index.js';
+import { backward, cuda, info, Tensor, type VlvError } from '../lib/index.js';
 import { runOp } from '../lib/ops.js';
-import type { Attrs } from '../lib/native.js';
+import type { Options } from '../lib/options.js';
 import { fixtureMeta, fixtureName, listFixtures } from '../test/helpers/op-fixtures.js';
 import { readFixture, toTensor } from '../test/helpers/fixture-file.js';
 import { diff, values } from '../test/helpers/compare.js';
@@ -43,7 +43,7 @@ if (!info().cuda.available) {
   }
 
   // Fresh random inputs at odd sizes: [op, inputs(), attrs, grad].
-  type Case = [string, () => (Tensor | null)[], Attrs, boolean];
+  type Case = [string, () => (Tensor | null)[], Options, boolean];
   const cases: Case[] = [
     ['add', () => [randomF32([3, 37, 19]), randomF32([37, 1])], {}, true],
     ['sub', () => [randomF32([5, 1, 33]), randomF32([7, 1])], {}, true],
@@ -72,7 +72,7 @@ if (!info().cuda.available) {
     ['split', () => [randomF32([3, 9, 7])], { dim: 1, sizes: [2, 4, 3] }, true],
     ['slice', () => [randomF32([4, 9, 7])], { dim: 2, start: 1, end: 6 }, true],
     ['matmul', () => [randomF32([3, 67, 129]), randomF32([3, 129, 45])], {}, true],
-    ['matmul', () => [randomF32([2, 129, 67]), randomF32([45, 129])], { trans_a: 1, trans_b: 1, alpha: 0.5 }, true],
+    ['matmul', () => [randomF32([2, 129, 67]), randomF32([45, 129])], { transA: 1, transB: 1, alpha: 0.5 }, true],
     ['linear', () => [randomF32([3, 37, 130]), randomF32([77, 130]), randomF32([77])], { activation: 'gelu_tanh' }, true],
     ['linear', () => [randomF32([257, 96]), randomF32([131, 96]), null], { activation: 'silu' }, true],
     // Part 2: fused attention (GQA, causal bottom-right, masks, cross, odd head dims).
@@ -104,17 +104,17 @@ if (!info().cuda.available) {
     ['conv2d', () => [randomF32([2, 64, 17, 15]), randomF32([96, 64, 3, 3], 0.1), randomF32([96])], { padding: 1 }, true],
     // The fused group norm + SiLU prologue (inference only: no gradients).
     ['group_norm_conv2d', () => [randomF32([2, 6, 9, 9], 2), randomF32([6]), randomF32([6]), randomF32([7, 6, 3, 3]), randomF32([7])],
-      { norm_groups: 2, eps: 1e-5, silu: 1, padding: 1 }, false],
+      { normGroups: 2, eps: 1e-5, silu: 1, padding: 1 }, false],
     ['group_norm_conv2d', () => [randomF32([2, 5, 13, 13], 2), randomF32([5]), randomF32([5]), randomF32([7, 5, 3, 3]), null],
-      { norm_groups: 5, eps: 1e-5, silu: 1, stride: 2, padding: 1 }, false],
+      { normGroups: 5, eps: 1e-5, silu: 1, stride: 2, padding: 1 }, false],
     ['group_norm_conv2d', () => [randomF32([2, 64, 16, 16], 2), null, null, randomF32([130, 64, 1, 1], 0.1), randomF32([130])],
-      { norm_groups: 32, eps: 1e-5, silu: 0 }, false],
+      { normGroups: 32, eps: 1e-5, silu: 0 }, false],
   ];
   // CUDA computes on bf16 / f16 tensors; the CPU reference on the same values widened to f32.
   // attention's mask (input 3) stays bool / f32. Gradients too for the part-2 ops.
-  const lowPrecision = async (t: ExecutionContext, op: string, make: () => (Tensor | null)[], attrs: Attrs, dtype: 'bf16' | 'f16') => {
+  const lowPrecision = async (t: ExecutionContext, op: string, make: () => (Tensor | null)[], attrs: Options, dtype: 'bf16' | 'f16') => {
     const ins = make();
-    const low = (x: Tensor | null, i: number) => x && x.dtype === 'f32' && !(op === 'attention' && i === 3);
+    const low = (x: Tensor | null, i: number) => x?.dtype === 'f32' && !(op === 'attention' && i === 3);
     const lp = await Promise.all(ins.map(async (x, i) => (low(x, i) ? (await runOp('cast', [x], { dtype }))[0]! : x)));
     const widened = await Promise.all(lp.map(async (x, i) => (low(ins[i]!, i) ? (await runOp('cast', [x], { dtype: 'f32' }))[0]! : x)));
     const res = await compareDevices(op, lp, attrs, { grad: op === 'attention' || op === 'conv2d', cpuInputs: widened });
@@ -150,18 +150,20 @@ if (!info().cuda.available) {
 
   // The tensor-core tiles against the row kernels on the same card: VLV_ATTENTION is read at
   // each call, so one process runs both.
-  const onCuda = async (ins: (Tensor | null)[], attrs: Attrs, rows: boolean) => {
+  const onCuda = async (ins: (Tensor | null)[], attrs: Options, rows: boolean) => {
     if (rows) process.env.VLV_ATTENTION = 'rows';
     try {
-      const leaves = ins.map((x, i) => {
-        if (!x) return null;
-        const c = x.to('cuda');
-        if (i < 3) c.requiresGrad = true;
-        return c;
-      });
+      const leaves = await Promise.all(
+        ins.map(async (x, i) => {
+          if (!x) return null;
+          const c = await x.to('cuda');
+          if (i < 3) c.requiresGrad = true;
+          return c;
+        }),
+      );
       const [o, lse] = await runOp('attention', leaves, attrs);
       const n = o!.shape.reduce((a, b) => a * b, 1);
-      const g = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 0.5), o!.shape).to('cuda');
+      const g = await Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 0.5), o!.shape).to('cuda');
       await backward([o!], [(await runOp('cast', [g], { dtype: o!.dtype }))[0]!]);
       cuda.synchronize();
       return [o!, lse!, leaves[0]!.grad, leaves[1]!.grad, leaves[2]!.grad];
@@ -182,14 +184,14 @@ if (!info().cuda.available) {
   }
 
   test.serial('scheduler_step: the CPU bits, with and without the optional inputs and guidance', async (t) => {
-    const attrs = { x0_sample: 1.3, x0_model: -0.7, clip: 1, sample_coef: 0.9, model_coef: 0.2, x0_coef: 0.4 };
+    const attrs = { x0Sample: 1.3, x0Model: -0.7, clip: 1, sampleCoef: 0.9, modelCoef: 0.2, x0Coef: 0.4 };
     const shape = [2, 4, 17, 19];
     const full = await compareDevices('scheduler_step', [randomF32(shape, 2), randomF32(shape, 2), randomF32(shape), randomF32(shape)],
-      { ...attrs, prev_x0_coef: -0.3, noise_coef: 0.05 });
+      { ...attrs, prevX0Coef: -0.3, noiseCoef: 0.05 });
     const bare = await compareDevices('scheduler_step', [randomF32(shape, 2), randomF32(shape, 2), null, null], { ...attrs, clip: 0 });
     // Classifier-free guidance folded in: model_output [uncond; cond] of twice the batch.
     const guided = await compareDevices('scheduler_step', [randomF32(shape, 2), randomF32([4, 4, 17, 19], 2), null, randomF32(shape)],
-      { ...attrs, noise_coef: 0.1, guidance: 7.5 });
+      { ...attrs, noiseCoef: 0.1, guidance: 7.5 });
     for (const r of [...full, ...bare, ...guided]) t.is(r.rel, 0, `${r.what}: rel ${r.rel}`);
   });
 
@@ -199,7 +201,7 @@ if (!info().cuda.available) {
     const res = await compareDevices('adamw', [p, g, m, v], { lr: 1e-3, step: 3 }, { inPlace: true });
     for (const r of res) t.true(r.rel <= F32_TOL, `${r.what}: rel ${r.rel}`);
     const grads = [randomF32([17, 33], 3), randomF32([5000], 3), randomF32([3])];
-    const res2 = await compareDevices('clip_grad_norm', grads, { max_norm: 1 }, { inPlace: true });
+    const res2 = await compareDevices('clip_grad_norm', grads, { maxNorm: 1 }, { inPlace: true });
     for (const r of res2) t.true(r.rel <= F32_TOL, `${r.what}: rel ${r.rel}`);
   });
 
@@ -222,20 +224,20 @@ if (!info().cuda.available) {
   });
 
   test.serial('errors: E_ARG for a bad id or a head dim over 256, E_OOM with sizes', async (t) => {
-    const w = randomF32([10, 4]).to('cuda');
-    const ids = Tensor.from(Int32Array.from([1, 12, 3]), [3], 'i32').to('cuda');
+    const w = await randomF32([10, 4]).to('cuda');
+    const ids = await Tensor.from(Int32Array.from([1, 12, 3]), [3], 'i32').to('cuda');
     const e1 = await t.throwsAsync(runOp('embedding', [w, ids]));
     t.is((e1 as VlvError).code, 'E_ARG');
-    t.regex(e1!.message, /id 12 .*out of range/);
+    t.regex(e1.message, /id 12 .*out of range/);
     const e2 = t.throws(() => cuda.random('rand', [2 ** 30, 2 ** 10], 1));
     t.is((e2 as VlvError).code, 'E_OOM');
-    t.regex(e2!.message, /requested \d+ bytes, \d+ bytes free/);
-    const q = randomF32([1, 1, 4, 300]).to('cuda');
+    t.regex(e2.message, /requested \d+ bytes, \d+ bytes free/);
+    const q = await randomF32([1, 1, 4, 300]).to('cuda');
     const e3 = await t.throwsAsync(runOp('attention', [q, q, q, null]));
     t.is((e3 as VlvError).code, 'E_ARG');
-    t.regex(e3!.message, /head dims must be in \[1, 256\]/);
+    t.regex(e3.message, /head dims must be in \[1, 256\]/);
     // The device is still usable after these errors.
-    t.deepEqual(Array.from(Tensor.from([1, 2, 3], [3]).to('cuda').toFloat32()), [1, 2, 3]);
+    t.deepEqual(Array.from((await Tensor.from([1, 2, 3], [3]).to('cuda')).toFloat32()), [1, 2, 3]);
   });
 
   test.serial('caching allocator: in use and reserved, emptyCache', (t) => {

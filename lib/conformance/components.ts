@@ -16,5 +16,5 @@ export async function componentRunners(
   const load = componentLoader(component);
   if (!load)
     throw new VlvError('E_ARG', `conformance: component '${component}' is not supported (known: ${knownComponents().join(', ')})`);
-  return load(folder, options);
+  return await load(folder, options);
 }

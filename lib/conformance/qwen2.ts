@@ -2,18 +2,19 @@
 // The engine model itself (not CausalLM): a case's generate keyword arguments are the engine's
 // options one to one, with no generation_config.json defaults layered under them.
 import { backward } from '../autograd.js';
-import type { Attrs } from '../native.js';
+import type { AttrValue } from '../native.js';
 import { Model } from '../models/model.js';
+import { optionsFromEngine, type Options } from '../options.js';
 import { registerComponent } from './registry.js';
 
-/** A case's `generate` keyword arguments as options: nulls dropped, the prefix mask note skipped. */
-function generateOptions(spec: { generate?: Record<string, unknown> }): Attrs {
-  const options: Attrs = {};
+/** A case's `generate` keyword arguments (Python's spelling) as options: nulls dropped, the prefix mask note skipped. */
+function generateOptions(spec: { generate?: Record<string, unknown> }): Options {
+  const kwargs: Record<string, AttrValue> = {};
   for (const [k, v] of Object.entries(spec.generate ?? {})) {
     if (v === null || k === 'attention_mask') continue;
-    options[k] = v as Attrs[string];
+    kwargs[k] = v as AttrValue;
   }
-  return options;
+  return optionsFromEngine(kwargs);
 }
 
 registerComponent('qwen2', async (folder, options) => {

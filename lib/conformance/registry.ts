@@ -3,7 +3,7 @@
  * models. One file per component registers itself; components.ts imports them all.
  */
 import type { Tensor } from '../tensor.js';
-import type { CaseSpec } from './run.js';
+import type { CaseSpec } from './cases.js';
 
 /** Runs one case: named inputs from cases.safetensors -> named outputs to compare. */
 export type CaseRunner = (spec: CaseSpec, inputs: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
@@ -19,7 +19,7 @@ export interface ComponentOptions {
 }
 
 /** Loads what a folder of this component needs (its model from the folder, through the project's loaders). */
-export type ComponentLoader = (folder: string, options: ComponentOptions) => Promise<ComponentSession>;
+export type ComponentLoader = (folder: string, options: ComponentOptions) => ComponentSession | Promise<ComponentSession>;
 
 const loaders = new Map<string, ComponentLoader>();
 

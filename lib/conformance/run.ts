@@ -6,23 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { loadSafetensors } from '../safetensors.js';
 import { VlvError } from '../errors.js';
+import { compareValues, toleranceFor, type CaseSpec } from './cases.js';
 import { componentRunners } from './components.js';
-
-export interface CaseSpec {
-  name: string;
-  call: string;
-  inputs: Record<string, string>;
-  outputs: Record<string, string>;
-  tol: { rel?: number; exact?: boolean } & Record<string, unknown>;
-  doc?: string;
-  /** A tensor [d0, .., dk] of 0/1: compare only the output entries whose leading indices hold 1. */
-  compare_where?: string;
-  /** generate() keyword arguments of a decoding case. */
-  generate?: Record<string, unknown>;
-}
 
 export interface CaseResult {
   case: string;
@@ -40,22 +28,6 @@ interface CasesFile {
   cases: CaseSpec[];
 }
 
-/** ‖a − b‖₂ / ‖b‖₂ and max |a − b| in float64 (NaN/inf in a where b is finite fail). */
-export function compareValues(actual: ArrayLike<number>, expected: ArrayLike<number>): { rel: number; maxAbs: number } {
-  if (actual.length !== expected.length) return { rel: Infinity, maxAbs: Infinity };
-  let num = 0;
-  let den = 0;
-  let maxAbs = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const d = actual[i]! - expected[i]!;
-    if (!Number.isFinite(d)) return { rel: Infinity, maxAbs: Infinity };
-    num += d * d;
-    den += expected[i]! * expected[i]!;
-    maxAbs = Math.max(maxAbs, Math.abs(d));
-  }
-  return { rel: den === 0 ? Math.sqrt(num) : Math.sqrt(num / den), maxAbs };
-}
-
 /** The entries of `values` (shaped `shape`) whose leading indices select a nonzero of `where`. */
 function selectWhere(values: Float64Array, shape: readonly number[], where: Tensor): Float64Array {
   const mask = asNumbers(where);
@@ -64,14 +36,6 @@ function selectWhere(values: Float64Array, shape: readonly number[], where: Tens
     throw new VlvError('E_SHAPE', `compare_where: mask [${where.shape.join(', ')}] does not lead [${shape.join(', ')}]`);
   const inner = values.length / Math.max(mask.length, 1);
   return values.filter((_, i) => mask[Math.floor(i / inner)] !== 0);
-}
-
-/** The tolerance of one output: its own entry ({rel}, {exact: true} or "exact") wins over the case's. */
-export function toleranceFor(c: CaseSpec, key: string): number {
-  const own = c.tol[key] as { rel?: number; exact?: boolean } | string | undefined;
-  if (own === 'exact') return 0;
-  if (own && typeof own === 'object') return own.exact ? 0 : (own.rel ?? c.tol.rel ?? 1e-4);
-  return c.tol.exact ? 0 : (c.tol.rel ?? 1e-4);
 }
 
 function asNumbers(t: Tensor): Float64Array {
@@ -98,7 +62,8 @@ export async function runConformance(
     throw new VlvError('E_FILE', `conformance: cannot read ${join(folder, 'cases.json')}: ${(e as Error).message}`);
   }
   const data = await loadSafetensors(join(folder, 'cases.safetensors'));
-  const { runners, dispose } = await componentRunners(spec.component, folder, { device });
+  const session = await componentRunners(spec.component, folder, { device });
+  const { runners } = session;
   const results: CaseResult[] = [];
   try {
     for (const c of spec.cases) {
@@ -110,7 +75,7 @@ export async function runConformance(
         for (const [arg, name] of Object.entries(c.inputs)) {
           const t = data.tensors[name];
           if (!t) throw new VlvError('E_FILE_FORMAT', `tensor '${name}' is missing from cases.safetensors`);
-          inputs[arg] = device === 'cpu' ? t : t.to(device);
+          inputs[arg] = device === 'cpu' ? t : await t.to(device);
         }
         const out = await runner(c, inputs);
         for (const [key, name] of Object.entries(c.outputs)) {
@@ -148,7 +113,7 @@ export async function runConformance(
       onCase?.(result);
     }
   } finally {
-    dispose();
+    session.dispose();
     for (const t of Object.values(data.tensors)) t.dispose();
   }
   return results;

@@ -14,7 +14,7 @@ import * as ops from '../ops.js';
 import { loadSafetensors } from '../safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { registerComponent } from './registry.js';
-import { compareValues, toleranceFor, type CaseSpec } from './run.js';
+import { compareValues, toleranceFor, type CaseSpec } from './cases.js';
 
 interface LoopSpec extends CaseSpec {
   steps?: number;
@@ -87,7 +87,7 @@ async function sampleLoop(folder: string, spec: LoopSpec, inputs: Record<string,
 }
 
 function register(className: string): void {
-  registerComponent(`scheduler:${className}`, async (folder) => {
+  registerComponent(`scheduler:${className}`, (folder) => {
     const fresh = async (): Promise<Scheduler> => {
       const model = await Scheduler.load(folder);
       if (className === 'EulerDiscreteScheduler') await model.setTimesteps(loopSteps(folder));

@@ -8,14 +8,13 @@
  */
 import { nativeCallArgs, type CallOptions } from '../call-options.js';
 import { VlvError, wrapAsync } from '../errors.js';
-import type { NativeTensor } from '../native.js';
-import { native } from '../native.js';
+import { native, type NativeTensor } from '../native.js';
 import { noGrad } from '../grad-mode.js';
 import type { AutoencoderKL } from '../models/autoencoder-kl.js';
 import type { ClipTextModel } from '../models/clip-text.js';
-import type { NativeModel } from '../models/model.js';
 import type { Scheduler } from '../models/scheduler.js';
 import type { UNet2DConditionModel } from '../models/unet2d-condition.js';
+import { engineAttrs } from '../options.js';
 import { Tensor } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer.js';
 
@@ -54,18 +53,6 @@ export interface SampleResult {
   graphReplays: number;
   /** Why CUDA graphs were given up during this sample ('' when they were not). */
   graphNote: string;
-}
-
-interface SampleAddon {
-  guidedSample(
-    unet: NativeModel,
-    vae: NativeModel,
-    scheduler: NativeModel,
-    inputs: Record<string, NativeTensor>,
-    options: Record<string, number>,
-    cancel: unknown,
-    onProgress: unknown,
-  ): Promise<{ images: NativeTensor; latents: NativeTensor; graphReplays: number; graphNote: string }>;
 }
 
 // A scheduler holds one loop's state (its timesteps, DPM-Solver's history): samples that share
@@ -115,22 +102,24 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
 
   const inputs: Record<string, NativeTensor> = { context: context.native };
   if (opts.uncondContext) inputs.uncond_context = opts.uncondContext.native;
-  const options = {
-    steps,
-    guidance,
-    seed,
-    latent_channels: unet.config.in_channels,
-    latent_height: height,
-    latent_width: width,
-    eta: opts.eta ?? 0,
-    cuda_graphs: opts.cudaGraphs === false ? 0 : 1,
-  };
+  const options = engineAttrs(
+    {
+      steps,
+      guidance,
+      seed,
+      latentChannels: unet.config.in_channels,
+      latentHeight: height,
+      latentWidth: width,
+      eta: opts.eta ?? 0,
+      cudaGraphs: opts.cudaGraphs === false ? 0 : 1,
+    },
+    'sample',
+  );
   return queued(scheduler, async () => {
     const args = nativeCallArgs(opts);
-    const addon = native as unknown as SampleAddon;
     const out = await wrapAsync(() =>
       args.settle(() =>
-        addon.guidedSample(unet.native, vae.native, scheduler.native, inputs, options, args.token, args.progress),
+        native.guidedSample(unet.native, vae.native, scheduler.native, inputs, options, args.token, args.progress),
       ),
     );
     return { images: new Tensor(out.images), latents: new Tensor(out.latents), graphReplays: out.graphReplays, graphNote: out.graphNote };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { VlvError } from '../errors.js';
 import type { Qwen2Config } from '../models/configs.js';
 import { Model, type LoadOptions } from '../models/model.js';
-import type { Attrs } from '../native.js';
+import type { Options } from '../options.js';
 import type { CallOptions } from '../call-options.js';
 import { Tensor } from '../tensor.js';
 import { loadTokenizer } from '../tokenizer-files.js';
@@ -179,7 +179,7 @@ export class CausalLM {
    */
   async *stream(prompt: Prompt, options: CallGenerateOptions = {}): AsyncGenerator<StreamStep, void, undefined> {
     const { inputs, attrs } = this.prepare(prompt, options);
-    if (Number(attrs.num_beams ?? 1) > 1) {
+    if (Number(attrs.numBeams ?? 1) > 1) {
       throw new VlvError('E_ARG', 'CausalLM.stream: beam search cannot stream (its beams are final only at the end); use generate()');
     }
     const stop = new AbortController();
@@ -221,7 +221,7 @@ export class CausalLM {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
       }
-      if (failure) throw failure;
+      if (failure) throw VlvError.from(failure);
       // Steps whose progress events had not arrived when the call settled.
       const rows = final!;
       for (let s = step; s < (rows[0]?.length ?? 0); s++) yield emit(++step, rows.map((r) => r[s]!));
@@ -258,7 +258,7 @@ export class CausalLM {
   }
 
   /** Native inputs and options for a prompt; text is encoded left-padded, as batched generation needs. */
-  private prepare(prompt: Prompt, options: GenerateOptions): { inputs: Record<string, Tensor | undefined>; attrs: Attrs } {
+  private prepare(prompt: Prompt, options: GenerateOptions): { inputs: Record<string, Tensor | undefined>; attrs: Options } {
     const attrs = generationAttrs({ ...this.generationConfig, ...options });
     if (typeof prompt === 'string' || (Array.isArray(prompt) && typeof prompt[0] === 'string')) {
       if (!this.tokenizer) throw new VlvError('E_ARG', 'CausalLM: a text prompt needs a tokenizer (the folder has none); pass token ids');

@@ -1,10 +1,11 @@
 /**
  * Generation options in TS spelling, their defaults from a model folder (config.json's
  * eos/pad ids, then generation_config.json, as transformers' GenerationConfig.from_model_config
- * and from_pretrained layer them), and their native spelling (csrc/models/generation.h).
+ * and from_pretrained layer them), and their values as the engine reads them (csrc/models/generation.h).
  */
 import { VlvError } from '../errors.js';
-import type { Attrs } from '../native.js';
+import type { AttrValue } from '../native.js';
+import type { Options } from '../options.js';
 
 export interface GenerateOptions {
   /** New tokens at most (default 20). */
@@ -49,7 +50,7 @@ const KEYS: [string, keyof GenerateOptions][] = [
 function pick(raw: Record<string, unknown>, keys: readonly string[]): GenerateOptions {
   const out: Record<string, unknown> = {};
   for (const [key, opt] of KEYS) if (keys.includes(key) && raw[key] !== undefined && raw[key] !== null) out[opt] = raw[key];
-  return out as GenerateOptions;
+  return out;
 }
 
 /**
@@ -69,15 +70,19 @@ export function generationDefaults(
   return { ...pick(config, ['eos_token_id', 'pad_token_id']), ...fromGen };
 }
 
-/** Options as the native generate() attributes. */
-export function generationAttrs(o: GenerateOptions): Attrs {
-  const attrs: Attrs = {};
-  for (const [key, opt] of KEYS) {
+/**
+ * The generation options (and only those) as the model's generate() options, values in the
+ * form the engine reads (earlyStopping as 'true' | 'false' | 'never', eosTokenId as a list);
+ * Model.run turns the names into the engine's spelling.
+ */
+export function generationAttrs(o: GenerateOptions): Options {
+  const attrs: Record<string, AttrValue> = {};
+  for (const [, opt] of KEYS) {
     const v = o[opt];
     if (v === undefined || v === null) continue;
-    if (opt === 'earlyStopping') attrs[key] = v === 'never' ? 'never' : v ? 'true' : 'false';
-    else if (opt === 'eosTokenId') attrs[key] = Array.isArray(v) ? v : [v as number];
-    else attrs[key] = v as number | boolean;
+    if (opt === 'earlyStopping') attrs[opt] = v === 'never' ? 'never' : v ? 'true' : 'false';
+    else if (opt === 'eosTokenId') attrs[opt] = Array.isArray(v) ? v : [v as number];
+    else attrs[opt] = v;
   }
   return attrs;
 }

@@ -50,11 +50,11 @@ export class AutoencoderKL extends EngineModel<AutoencoderKLConfig> {
   }
 
   async encode(inputs: VaeEncodeInputs, call: CallOptions = {}): Promise<VaeEncodeOutput> {
-    const out = await this.run('encode', { sample: inputs.sample, noise: inputs.noise }, {}, call);
+    const out = await this.runEngine('encode', { sample: inputs.sample, noise: inputs.noise }, {}, call);
     return { mean: out.mean!, logvar: out.logvar!, ...(out.latent_sample ? { latentSample: out.latent_sample } : {}) };
   }
 
   async decode(inputs: VaeDecodeInputs, call: CallOptions = {}): Promise<VaeDecodeOutput> {
-    return { sample: (await this.run('decode', { latent: inputs.latent }, {}, call)).sample! };
+    return { sample: (await this.runEngine('decode', { latent: inputs.latent }, {}, call)).sample! };
   }
 }

@@ -51,7 +51,7 @@ export class ClipTextModel extends EngineModel<ClipTextConfig> {
 
   async forward(inputs: ClipTextInputs, options: ClipTextForwardOptions = {}): Promise<ClipTextOutput> {
     const { clipSkip, ...call } = options;
-    const out = await this.run(
+    const out = await this.runEngine(
       'forward',
       { input_ids: inputs.inputIds, inputs_embeds: inputs.inputsEmbeds, attention_mask: inputs.attentionMask },
       clipSkip === undefined ? {} : { clip_skip: clipSkip },

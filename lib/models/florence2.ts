@@ -56,12 +56,12 @@ export class Florence2Model extends EngineModel<Florence2Config> {
 
   /** The DaViT tower's tokens [B, h*w, dim_embed[-1]]. */
   async visionTower(inputs: { pixelValues: Tensor }, call: CallOptions = {}): Promise<{ features: Tensor }> {
-    return { features: (await this.run('vision_tower', { pixel_values: inputs.pixelValues }, {}, call)).features! };
+    return { features: (await this.runEngine('vision_tower', { pixel_values: inputs.pixelValues }, {}, call)).features! };
   }
 
   /** The projected image tokens [B, tokens, projection_dim] (the reference's _encode_image). */
   async imageFeatures(inputs: { pixelValues: Tensor }, call: CallOptions = {}): Promise<{ imageFeatures: Tensor }> {
-    const out = await this.run('image_features', { pixel_values: inputs.pixelValues }, {}, call);
+    const out = await this.runEngine('image_features', { pixel_values: inputs.pixelValues }, {}, call);
     return { imageFeatures: out.image_features! };
   }
 
@@ -70,19 +70,19 @@ export class Florence2Model extends EngineModel<Florence2Config> {
     inputs: { imageFeatures: Tensor; inputIds?: Tensor },
     call: CallOptions = {},
   ): Promise<{ inputsEmbeds: Tensor; attentionMask: Tensor }> {
-    const out = await this.run('merge', { image_features: inputs.imageFeatures, input_ids: inputs.inputIds }, {}, call);
+    const out = await this.runEngine('merge', { image_features: inputs.imageFeatures, input_ids: inputs.inputIds }, {}, call);
     return { inputsEmbeds: out.inputs_embeds!, attentionMask: out.attention_mask! };
   }
 
   /** The BART encoder over embeddings. */
   async encoder(inputs: { inputsEmbeds: Tensor; attentionMask?: Tensor }, call: CallOptions = {}): Promise<{ lastHiddenState: Tensor }> {
-    const out = await this.run('encoder', { inputs_embeds: inputs.inputsEmbeds, attention_mask: inputs.attentionMask }, {}, call);
+    const out = await this.runEngine('encoder', { inputs_embeds: inputs.inputsEmbeds, attention_mask: inputs.attentionMask }, {}, call);
     return { lastHiddenState: out.last_hidden_state! };
   }
 
   /** The BART decoder on learnable queries (causal self-attention, cross-attention to the encoder). */
   async queryDecoder(inputs: Florence2DecoderInputs, call: CallOptions = {}): Promise<{ lastHiddenState: Tensor }> {
-    const out = await this.run(
+    const out = await this.runEngine(
       'query_decoder',
       {
         inputs_embeds: inputs.inputsEmbeds,
@@ -98,7 +98,7 @@ export class Florence2Model extends EngineModel<Florence2Config> {
 
   /** lm_head + final_logits_bias: [..., d_model] -> [..., vocab_size]. */
   async lmHead(inputs: { hiddenStates: Tensor }, call: CallOptions = {}): Promise<{ logits: Tensor }> {
-    return { logits: (await this.run('lm_head', { hidden_states: inputs.hiddenStates }, {}, call)).logits! };
+    return { logits: (await this.runEngine('lm_head', { hidden_states: inputs.hiddenStates }, {}, call)).logits! };
   }
 
   /**
@@ -107,8 +107,7 @@ export class Florence2Model extends EngineModel<Florence2Config> {
    */
   async generate(inputs: Florence2GenerateInputs, options: GenerateOptions & CallOptions = {}): Promise<Florence2GenerateResult> {
     const { signal, onProgress, ...gen } = options;
-    const attrs = generationAttrs(gen);
-    if (gen.eosTokenId === null) attrs.eos_token_id = [-1];
+    const attrs = { ...generationAttrs(gen), ...(gen.eosTokenId === null ? { eosTokenId: [-1] } : {}) };
     const out = await this.run(
       'generate',
       { pixel_values: inputs.pixelValues, input_ids: inputs.inputIds, attention_mask: inputs.attentionMask },

@@ -5,40 +5,17 @@
  * Scheduler, Florence2Model; CausalLM wraps one) add a static load() and typed methods;
  * `Model` is the generic one: any kind by name, run by method name on named tensors.
  */
-import { native, type Attrs, type NativeTensor } from '../native.js';
+import { native, type Attrs, type NativeModel, type NativeTensor } from '../native.js';
+import { engineAttrs, type Options } from '../options.js';
 import { isGradEnabled } from '../grad-mode.js';
 import { Tensor } from '../tensor.js';
 import { wrapAsync, wrapSync } from '../errors.js';
-import { nativeCallArgs, type CallOptions, type NativeCancelToken } from '../call-options.js';
+import { nativeCallArgs, type CallOptions } from '../call-options.js';
 
-/** @internal */
-export interface NativeModel {
-  readonly kind: string;
-  /** The typed config the engine read (the file's field names, defaults filled in). */
-  readonly config: unknown;
-  run(
-    method: string,
-    inputs: Record<string, NativeTensor>,
-    options: Attrs,
-    record: boolean,
-    cancel: NativeCancelToken | null,
-    onProgress: ((stage: string, done: number, total: number, ids?: number[]) => void) | null,
-  ): Promise<Record<string, NativeTensor>>;
-  parameters(): Record<string, NativeTensor>;
-  dispose(): void;
-}
-
-interface ModelAddon {
-  loadModel(kind: string, folder: string, dtype?: string, device?: string): Promise<NativeModel>;
-  randomModel(kind: string, config: string, seed: number, device?: string): Promise<NativeModel>;
-  modelKinds(): string[];
-}
-
-const addon = native as unknown as ModelAddon;
 
 /** The architectures the engine can load ('clip_text', ...). */
 export function modelKinds(): string[] {
-  return addon.modelKinds();
+  return native.modelKinds();
 }
 
 /** Where and how a model is loaded: camelCase options of every load(). */
@@ -54,12 +31,12 @@ export type LoadModelOptions = LoadOptions;
 
 /** @internal the native load: `kind` from a folder, or from its config alone with random weights (seed). */
 export async function loadNative(kind: string, folder: string, opts: LoadOptions = {}): Promise<NativeModel> {
-  return wrapAsync(() => addon.loadModel(kind, folder, opts.dtype ?? 'f32', opts.device ?? 'cpu'));
+  return wrapAsync(() => native.loadModel(kind, folder, opts.dtype ?? 'f32', opts.device ?? 'cpu'));
 }
 
 /** @internal */
 export async function randomNative(kind: string, config: string, seed: number, opts: Pick<LoadOptions, 'device'> = {}): Promise<NativeModel> {
-  return wrapAsync(() => addon.randomModel(kind, config, seed, opts.device ?? 'cpu'));
+  return wrapAsync(() => native.randomModel(kind, config, seed, opts.device ?? 'cpu'));
 }
 
 /** Anything whose parameters can be frozen and unfrozen (freeze.ts). */
@@ -99,21 +76,31 @@ export abstract class EngineModel<C = unknown> implements ParameterOwner {
   }
 
   /**
-   * Runs an engine method on named tensors (the engine's names); records for backward() when
-   * an input requires grad (outside noGrad). `call.signal` aborts it (E_ABORTED),
-   * `call.onProgress` follows it. The model classes' typed methods are built on it.
+   * Runs a method on named tensors (the engine's names); records for backward() when an input
+   * requires grad (outside noGrad). Options are camelCase (`{ maxNewTokens: 8 }`).
+   * `call.signal` aborts it (E_ABORTED), `call.onProgress` follows it.
    */
   async run(
     method: string,
     inputs: Record<string, Tensor | null | undefined>,
-    options: Attrs = {},
+    options: Options = {},
+    call: CallOptions = {},
+  ): Promise<Record<string, Tensor>> {
+    return this.runEngine(method, inputs, engineAttrs(options, `${this.handle.kind}.${method}`), call);
+  }
+
+  /** run() with the engine's own attribute names: the typed methods of the model classes. */
+  protected async runEngine(
+    method: string,
+    inputs: Record<string, Tensor | null | undefined>,
+    attrs: Attrs,
     call: CallOptions = {},
   ): Promise<Record<string, Tensor>> {
     const handles: Record<string, NativeTensor> = {};
     for (const [k, t] of Object.entries(inputs)) if (t) handles[k] = t.native;
     const args = nativeCallArgs(call);
     const out = await wrapAsync(() =>
-      args.settle(() => this.handle.run(method, handles, options, isGradEnabled(), args.token, args.progress)),
+      args.settle(() => this.handle.run(method, handles, attrs, isGradEnabled(), args.token, args.progress)),
     );
     const result: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(out)) result[k] = new Tensor(t);

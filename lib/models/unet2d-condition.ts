@@ -53,7 +53,7 @@ export class UNet2DConditionModel extends EngineModel<UNet2DConditionConfig> {
   async forward(inputs: UNetForwardInputs, call: CallOptions = {}): Promise<UNetOutput> {
     const t = typeof inputs.timestep === 'number' ? timestepTensor(inputs.timestep) : inputs.timestep;
     try {
-      const out = await this.run(
+      const out = await this.runEngine(
         'forward',
         {
           sample: inputs.sample,

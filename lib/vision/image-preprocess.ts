@@ -99,7 +99,7 @@ export function parseImageProcessorConfig(json: Record<string, unknown>, source 
   let size: ImageProcessorConfig['size'];
   if (typeof rawSize === 'number') size = { shortestEdge: rawSize };
   else if (rawSize && typeof rawSize === 'object' && 'shortest_edge' in rawSize) {
-    const s = (rawSize as { shortest_edge: unknown }).shortest_edge;
+    const s = rawSize.shortest_edge;
     if (!Number.isInteger(s) || (s as number) <= 0) fail(source, `size.shortest_edge must be a positive integer, got ${JSON.stringify(s)}`);
     size = { shortestEdge: s as number };
   } else size = hw(rawSize, 'size', source);

@@ -1,4 +1,4 @@
-"""A second Florence-2 folder, other sizes than the shared golden one, for test/conformance-florence2.
+"""A second Florence-2 folder, other sizes than the shared golden one, for test/conformance/florence2.test.ts.
 
 Writes test/fixtures/models/florence2-alt/ in the golden format (config.json, model.safetensors
 with the reference's key names, cases.json, cases.safetensors). The expected outputs come from

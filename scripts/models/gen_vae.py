@@ -1,4 +1,4 @@
-"""Small AutoencoderKL folders for test/conformance-vae.test.ts, in the golden format
+"""Small AutoencoderKL folders for test/conformance/vae.test.ts, in the golden format
 (../shared/golden/README.md): config.json, diffusion_pytorch_model.safetensors under
 diffusers' parameter names, cases.json + cases.safetensors. The expected outputs come from
 the float64 reference below, written from diffusers 0.33.1's AutoencoderKL (Encoder,

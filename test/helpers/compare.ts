@@ -1,4 +1,4 @@
-import { Tensor } from '../../lib/index.js';
+import type { Tensor } from '../../lib/index.js';
 
 export interface Diff {
   rel: number; // ||a - b||_2 / ||b||_2 (0 when both are zero)

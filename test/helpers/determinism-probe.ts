@@ -63,7 +63,7 @@ if (family === 'elementwise') {
     ['quick_gelu', (t: Tensor) => ops.quickGelu(t)],
     ['gelu_tanh', (t: Tensor) => ops.gelu(t, 'tanh')],
   ] as const) {
-    const leafX = Tensor.from(x.toArray() as Float32Array);
+    const leafX = Tensor.from(x.toArray());
     leafX.requiresGrad = true;
     const y = await f(leafX);
     await backward(await ops.sum(y));

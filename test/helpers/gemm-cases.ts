@@ -1,4 +1,4 @@
-/** Shared by test/gemm.test.ts and its child process (gemm-child.ts): seeded inputs and a runner. */
+/** Shared by test/ops/gemm.test.ts and its child process (gemm-child.ts): seeded inputs and a runner. */
 import { ops, Tensor } from '../../lib/index.js';
 
 /** Uniform [-1, 1) floats from a seed (mulberry32). */

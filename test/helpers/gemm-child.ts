@@ -1,5 +1,5 @@
 /**
- * Child process of test/gemm.test.ts (run with VLV_SIMD / VLV_NUM_THREADS set): argv[2] is a
+ * Child process of test/ops/gemm.test.ts (run with VLV_SIMD / VLV_NUM_THREADS set): argv[2] is a
  * JSON list of MatmulCase; prints {simd, threads, out: base64 of each result's f32 bytes}.
  */
 import { info } from '../../lib/index.js';

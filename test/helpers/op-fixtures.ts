@@ -1,9 +1,10 @@
 /** Runs one op fixture (format: scripts/fixtures/common.py) and reports every comparison. */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { backward, Tensor } from '../../lib/index.js';
+import { backward, type Tensor } from '../../lib/index.js';
 import { runOp } from '../../lib/ops.js';
-import type { Attrs } from '../../lib/native.js';
+import type { AttrValue } from '../../lib/native.js';
+import { optionsFromEngine, type Options } from '../../lib/options.js';
 import { readFixture, toFloat64, toTensor } from './fixture-file.js';
 import { diff, values } from './compare.js';
 
@@ -32,7 +33,8 @@ export interface Check {
 
 export interface FixtureMeta {
   op: string;
-  attrs: Attrs;
+  /** The op's attributes as options (the file holds them in the engine's spelling). */
+  attrs: Options;
   nInputs: number;
   tol: number;
   hasGrad: boolean;
@@ -44,7 +46,7 @@ export function fixtureMeta(path: string): FixtureMeta {
   const m = f.metadata;
   return {
     op: m.op!,
-    attrs: JSON.parse(m.attrs ?? '{}') as Attrs,
+    attrs: optionsFromEngine(JSON.parse(m.attrs ?? '{}') as Record<string, AttrValue>),
     nInputs: Number(m.n_inputs),
     tol: Number(m.tol ?? '1e-4'),
     hasGrad: [...f.tensors.keys()].some((k) => k.startsWith('gin.')),
@@ -75,7 +77,7 @@ export async function runFixture(path: string): Promise<Check[]> {
     const raw = f.tensors.get(rawName)!;
     const shapeOk = JSON.stringify(t.shape) === JSON.stringify(raw.shape);
     if (!shapeOk) {
-      checks.push({ what, rel: Infinity, tol: meta.tol, pass: false, note: `shape [${t.shape}] vs [${raw.shape}]` });
+      checks.push({ what, rel: Infinity, tol: meta.tol, pass: false, note: `shape [${t.shape.join(',')}] vs [${raw.shape.join(',')}]` });
       return;
     }
     const d = diff(values(t), toFloat64(raw));

@@ -28,7 +28,7 @@ export async function forwardBackward(
 ): Promise<{ out: Float32Array; grads: (Float32Array | null)[] }> {
   const xs = inputs.map((a, i) => {
     if (!a) return null;
-    const t = Tensor.from(a, shapes[i]!);
+    const t = Tensor.from(a, shapes[i]);
     t.requiresGrad = true;
     return t;
   });

@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ops, saveSafetensors, Tensor } from '../../lib/index.js';
+import { ops, saveSafetensors, type Tensor } from '../../lib/index.js';
 
 export interface Qwen2Shape {
   hidden_size: number;

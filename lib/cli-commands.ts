@@ -1,4 +1,0 @@
-// Subcommands beyond `info` register themselves here, one import per owning module.
-import './inspect-command.js';
-import './conformance-command.js';
-import './sample-command.js';

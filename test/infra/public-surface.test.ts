@@ -1,0 +1,22 @@
+// The package's entry points: `vlv` (lib/index.ts) for users, `vlv/testing` (lib/testing.ts)
+// for checks against references; package.json maps both to their compiled files.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as root from '../../lib/index.js';
+import * as testing from '../../lib/testing.js';
+
+const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+  exports: Record<string, { types: string; default: string }>;
+};
+
+test('package.json exports vlv and vlv/testing from dist/', (t) => {
+  t.deepEqual(pkg.exports['.'], { types: './dist/index.d.ts', default: './dist/index.js' });
+  t.deepEqual(pkg.exports['./testing'], { types: './dist/testing.d.ts', default: './dist/testing.js' });
+});
+
+test('the conformance runner and its comparison live in vlv/testing, not in the root API', (t) => {
+  t.is(typeof testing.runConformance, 'function');
+  t.deepEqual(testing.compareValues([1, 2], [1, 2]), { rel: 0, maxAbs: 0 });
+  for (const name of ['runConformance', 'compareValues', 'toleranceFor']) t.false(name in root, name);
+});
