@@ -36,11 +36,11 @@ for (let i = 0; i < req.reps; i++) {
   context.requiresGrad = true;
   const s = performance.now();
   const out = await unet.forward({ sample, timestep: 500, encoderHiddenStates: context });
-  await backward(out.sample!, await noGrad(() => ops.randn(out.sample!.shape, 99)));
+  await backward(out.sample, await noGrad(() => ops.randn(out.sample.shape, 99)));
   times.push((performance.now() - s) / 1000);
   const g = context.grad!.toArray() as Float32Array;
   gradNorm = Math.sqrt(g.reduce((a, v) => a + v * v, 0));
-  out.sample!.dispose();
+  out.sample.dispose();
   context.dispose();
 }
 times.sort((a, b) => a - b);

@@ -5,13 +5,40 @@ export { info, setNumThreads, type VlvInfo } from './info.js';
 export { cuda, type CudaMemory } from './cuda.js';
 export { VlvError, type VlvErrorCode } from './errors.js';
 export { AdamW, clipGradNorm, type AdamWOptions } from './optim.js';
-export { loadSafetensors, saveSafetensors, inspectSafetensors, type LoadSafetensorsOptions, type LoadedSafetensors, type SafetensorsInspection, type SafetensorsFileInfo, type SafetensorsEntry } from './safetensors.js';
+export {
+  loadSafetensors,
+  saveSafetensors,
+  inspectSafetensors,
+  type LoadSafetensorsOptions,
+  type LoadedSafetensors,
+  type SafetensorsInspection,
+  type SafetensorsFileInfo,
+  type SafetensorsEntry,
+} from './safetensors.js';
 export { loadTokenizer } from './tokenizer-files.js';
 export { Tokenizer, type EncodeOptions, type Encoded, type BatchEncoded } from './tokenizer.js';
-export { Model, EngineModel, modelKinds, type LoadOptions, type LoadModelOptions, type ParameterOwner } from './models/model.js';
+export {
+  Model,
+  EngineModel,
+  modelKinds,
+  type LoadOptions,
+  type LoadModelOptions,
+  type ParameterOwner,
+} from './models/model.js';
 export { UNet2DConditionModel, UNet, type UNetForwardInputs, type UNetOutput } from './models/unet2d-condition.js';
-export { AutoencoderKL, type VaeEncodeInputs, type VaeEncodeOutput, type VaeDecodeInputs, type VaeDecodeOutput } from './models/autoencoder-kl.js';
-export { ClipTextModel, type ClipTextInputs, type ClipTextForwardOptions, type ClipTextOutput } from './models/clip-text.js';
+export {
+  AutoencoderKL,
+  type VaeEncodeInputs,
+  type VaeEncodeOutput,
+  type VaeDecodeInputs,
+  type VaeDecodeOutput,
+} from './models/autoencoder-kl.js';
+export {
+  ClipTextModel,
+  type ClipTextInputs,
+  type ClipTextForwardOptions,
+  type ClipTextOutput,
+} from './models/clip-text.js';
 export {
   Scheduler,
   type Schedule,
@@ -50,6 +77,13 @@ export { freeze, unfreeze, trainableParameters } from './models/freeze.js';
 export type { CallOptions, Progress } from './call-options.js';
 export type { Options } from './options.js';
 export { DiffusionPipeline, loadPipeline, type ModelIndex } from './diffusion/pipeline.js';
-export { sample, textToImage, encodePrompts, type SampleOptions, type SampleResult, type TextToImageOptions } from './diffusion/sample.js';
+export {
+  sample,
+  textToImage,
+  encodePrompts,
+  type SampleOptions,
+  type SampleResult,
+  type TextToImageOptions,
+} from './diffusion/sample.js';
 export { tensorToPng, tensorToJpeg, imageToTensor, type ImageToTensorOptions } from './image.js';
 export { Florence2Processor, constructPrompt, type Florence2Inputs } from './vision/florence2-processor.js';

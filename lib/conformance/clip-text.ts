@@ -22,13 +22,17 @@ registerComponent('clip_text', async (folder, options) => {
     runners: {
       'clip_text.forward': async (_spec, inputs) =>
         referenceNames(
-          await model.forward({ inputIds: inputs.input_ids, inputsEmbeds: inputs.inputs_embeds, attentionMask: inputs.attention_mask }),
+          await model.forward({
+            inputIds: inputs.input_ids,
+            inputsEmbeds: inputs.inputs_embeds,
+            attentionMask: inputs.attention_mask,
+          }),
         ),
       'clip_text.backward': async (_spec, inputs) => {
         const x = inputs.inputs_embeds!.detach();
         x.requiresGrad = true;
         const out = await model.forward({ inputsEmbeds: x });
-        await backward(out.lastHiddenState, inputs.grad_output!);
+        await backward(out.lastHiddenState, inputs.grad_output);
         return { grad_inputs_embeds: x.grad! };
       },
     },

@@ -29,7 +29,9 @@ registerComponent('florence2', async (folder, options) => {
         const out = await model.encoder({ inputsEmbeds: inputs.inputs_embeds!, attentionMask: inputs.attention_mask });
         return { last_hidden_state: out.lastHiddenState };
       },
-      'florence2.query_decoder': async (_spec, inputs) => ({ last_hidden_state: (await decode(inputs.queries!, inputs)).lastHiddenState }),
+      'florence2.query_decoder': async (_spec, inputs) => ({
+        last_hidden_state: (await decode(inputs.queries!, inputs)).lastHiddenState,
+      }),
       // image_features -> merge -> encoder -> query_decoder; gradients of
       // sum(last_hidden_state * grad_output) w.r.t. the queries and the pixels.
       'florence2.query_decoder_backward': async (_spec, inputs) => {
@@ -45,7 +47,7 @@ registerComponent('florence2', async (folder, options) => {
           encoder_hidden_states: encoded,
           encoder_attention_mask: merged.attentionMask,
         });
-        await backward(out.lastHiddenState, inputs.grad_output!);
+        await backward(out.lastHiddenState, inputs.grad_output);
         return { last_hidden_state: out.lastHiddenState, grad_queries: queries.grad!, grad_pixel_values: pixels.grad! };
       },
     },

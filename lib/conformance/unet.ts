@@ -25,7 +25,7 @@ const loadUnet: ComponentLoader = async (folder, options) => {
         sample.requiresGrad = true;
         context.requiresGrad = true;
         const out = await model.forward({ ...forwardInputs(inputs), sample, encoderHiddenStates: context });
-        await backward(out.sample, inputs.grad_output!);
+        await backward(out.sample, inputs.grad_output);
         return { grad_encoder_hidden_states: context.grad!, grad_sample: sample.grad! };
       },
     },

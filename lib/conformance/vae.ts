@@ -25,13 +25,13 @@ const load: ComponentLoader = async (folder, options) => {
       'vae.encode_backward': async (_spec, inputs) => {
         const sample = leaf(inputs.sample!);
         const out = await model.encode({ sample, noise: inputs.noise });
-        await backward(out.latentSample!, inputs.grad_output!);
+        await backward(out.latentSample!, inputs.grad_output);
         return { grad_sample: sample.grad! };
       },
       'vae.decode_backward': async (_spec, inputs) => {
         const latent = leaf(inputs.latent!);
         const out = await model.decode({ latent });
-        await backward(out.sample, inputs.grad_output!);
+        await backward(out.sample, inputs.grad_output);
         return { grad_latent: latent.grad! };
       },
     },

@@ -107,7 +107,10 @@ export class DiffusionPipeline {
         throw new VlvError('E_ARG', `${indexPath}: component "${name}" is not supported (set it to null to skip it)`);
       const cls = (entry as unknown[])[1];
       if (!allowed.includes(String(cls)))
-        throw new VlvError('E_ARG', `${indexPath}: ${name} class ${String(cls)} is not supported (${allowed.join(', ')})`);
+        throw new VlvError(
+          'E_ARG',
+          `${indexPath}: ${name} class ${String(cls)} is not supported (${allowed.join(', ')})`,
+        );
       dirs[name] = dir;
     }
     for (const name of REQUIRED)
@@ -140,10 +143,12 @@ export class DiffusionPipeline {
   [Symbol.dispose](): void {
     this.dispose();
   }
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     this.dispose();
+    return Promise.resolve();
   }
 }
 
 /** DiffusionPipeline.load(folder, opts). */
-export const loadPipeline = (folder: string, opts: LoadOptions = {}): Promise<DiffusionPipeline> => DiffusionPipeline.load(folder, opts);
+export const loadPipeline = (folder: string, opts: LoadOptions = {}): Promise<DiffusionPipeline> =>
+  DiffusionPipeline.load(folder, opts);

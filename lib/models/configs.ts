@@ -90,7 +90,8 @@ export interface AutoencoderKLConfig {
   mid_block_add_attention: boolean;
 }
 
-export type SchedulerClass = 'DDPMScheduler' | 'DDIMScheduler' | 'EulerDiscreteScheduler' | 'DPMSolverMultistepScheduler';
+export type SchedulerClass =
+  'DDPMScheduler' | 'DDIMScheduler' | 'EulerDiscreteScheduler' | 'DPMSolverMultistepScheduler';
 
 /**
  * diffusers' scheduler_config.json (csrc/models/schedulers/scheduler_config.h): the training

@@ -56,7 +56,9 @@ export class Florence2Model extends EngineModel<Florence2Config> {
 
   /** The DaViT tower's tokens [B, h*w, dim_embed[-1]]. */
   async visionTower(inputs: { pixelValues: Tensor }, call: CallOptions = {}): Promise<{ features: Tensor }> {
-    return { features: (await this.runEngine('vision_tower', { pixel_values: inputs.pixelValues }, {}, call)).features! };
+    return {
+      features: (await this.runEngine('vision_tower', { pixel_values: inputs.pixelValues }, {}, call)).features!,
+    };
   }
 
   /** The projected image tokens [B, tokens, projection_dim] (the reference's _encode_image). */
@@ -70,13 +72,26 @@ export class Florence2Model extends EngineModel<Florence2Config> {
     inputs: { imageFeatures: Tensor; inputIds?: Tensor },
     call: CallOptions = {},
   ): Promise<{ inputsEmbeds: Tensor; attentionMask: Tensor }> {
-    const out = await this.runEngine('merge', { image_features: inputs.imageFeatures, input_ids: inputs.inputIds }, {}, call);
+    const out = await this.runEngine(
+      'merge',
+      { image_features: inputs.imageFeatures, input_ids: inputs.inputIds },
+      {},
+      call,
+    );
     return { inputsEmbeds: out.inputs_embeds!, attentionMask: out.attention_mask! };
   }
 
   /** The BART encoder over embeddings. */
-  async encoder(inputs: { inputsEmbeds: Tensor; attentionMask?: Tensor }, call: CallOptions = {}): Promise<{ lastHiddenState: Tensor }> {
-    const out = await this.runEngine('encoder', { inputs_embeds: inputs.inputsEmbeds, attention_mask: inputs.attentionMask }, {}, call);
+  async encoder(
+    inputs: { inputsEmbeds: Tensor; attentionMask?: Tensor },
+    call: CallOptions = {},
+  ): Promise<{ lastHiddenState: Tensor }> {
+    const out = await this.runEngine(
+      'encoder',
+      { inputs_embeds: inputs.inputsEmbeds, attention_mask: inputs.attentionMask },
+      {},
+      call,
+    );
     return { lastHiddenState: out.last_hidden_state! };
   }
 
@@ -105,7 +120,10 @@ export class Florence2Model extends EngineModel<Florence2Config> {
    * Florence-2's own generation (the baseline captioner): options override text_config's
    * generation fields; eosTokenId null means no end token.
    */
-  async generate(inputs: Florence2GenerateInputs, options: GenerateOptions & CallOptions = {}): Promise<Florence2GenerateResult> {
+  async generate(
+    inputs: Florence2GenerateInputs,
+    options: GenerateOptions & CallOptions = {},
+  ): Promise<Florence2GenerateResult> {
     const { signal, onProgress, ...gen } = options;
     const attrs = { ...generationAttrs(gen), ...(gen.eosTokenId === null ? { eosTokenId: [-1] } : {}) };
     const out = await this.run(

@@ -9,14 +9,20 @@
 import { VlvError } from '../errors.js';
 import type { ParameterOwner } from './model.js';
 
-function setRequiresGrad(model: ParameterOwner, prefixes: string | readonly string[], value: boolean, what: string): string[] {
+function setRequiresGrad(
+  model: ParameterOwner,
+  prefixes: string | readonly string[],
+  value: boolean,
+  what: string,
+): string[] {
   const list = typeof prefixes === 'string' ? [prefixes] : prefixes;
   const params = model.parameters();
   const names = Object.keys(params);
   const changed: string[] = [];
   for (const prefix of list) {
     const hits = names.filter((n) => n.startsWith(prefix));
-    if (hits.length === 0) throw new VlvError('E_ARG', `${what}: no parameter of this ${model.kind} model starts with '${prefix}'`);
+    if (hits.length === 0)
+      throw new VlvError('E_ARG', `${what}: no parameter of this ${model.kind} model starts with '${prefix}'`);
     for (const n of hits) {
       params[n]!.requiresGrad = value;
       changed.push(n);

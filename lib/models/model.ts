@@ -12,7 +12,6 @@ import { Tensor } from '../tensor.js';
 import { wrapAsync, wrapSync } from '../errors.js';
 import { nativeCallArgs, type CallOptions } from '../call-options.js';
 
-
 /** The architectures the engine can load ('clip_text', ...). */
 export function modelKinds(): string[] {
   return native.modelKinds();
@@ -35,7 +34,12 @@ export async function loadNative(kind: string, folder: string, opts: LoadOptions
 }
 
 /** @internal */
-export async function randomNative(kind: string, config: string, seed: number, opts: Pick<LoadOptions, 'device'> = {}): Promise<NativeModel> {
+export async function randomNative(
+  kind: string,
+  config: string,
+  seed: number,
+  opts: Pick<LoadOptions, 'device'> = {},
+): Promise<NativeModel> {
   return wrapAsync(() => native.randomModel(kind, config, seed, opts.device ?? 'cpu'));
 }
 
@@ -114,8 +118,9 @@ export abstract class EngineModel<C = unknown> implements ParameterOwner {
   [Symbol.dispose](): void {
     this.dispose();
   }
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     this.dispose();
+    return Promise.resolve();
   }
 }
 

@@ -76,18 +76,30 @@ export class Scheduler extends EngineModel<SchedulerConfig> {
     if (useClippedModelOutput !== undefined) attrs.use_clipped_model_output = useClippedModelOutput;
     if (seed !== undefined) attrs.seed = seed;
     if (offset !== undefined) attrs.offset = offset;
-    const out = await this.runEngine('step', { sample: inputs.sample, model_output: inputs.modelOutput, noise: inputs.noise }, attrs, call);
+    const out = await this.runEngine(
+      'step',
+      { sample: inputs.sample, model_output: inputs.modelOutput, noise: inputs.noise },
+      attrs,
+      call,
+    );
     return { prevSample: out.prev_sample!, predOriginalSample: out.pred_original_sample! };
   }
 
   /** sqrt(a_t) x0 + sqrt(1 - a_t) noise per batch item (Euler: x0 + sigma_t noise). */
-  async addNoise(inputs: { originalSamples: Tensor; noise: Tensor; timesteps: Tensor }, call: CallOptions = {}): Promise<Tensor> {
+  async addNoise(
+    inputs: { originalSamples: Tensor; noise: Tensor; timesteps: Tensor },
+    call: CallOptions = {},
+  ): Promise<Tensor> {
     const { originalSamples, noise, timesteps } = inputs;
-    return (await this.runEngine('add_noise', { original_samples: originalSamples, noise, timesteps }, {}, call)).noisy!;
+    return (await this.runEngine('add_noise', { original_samples: originalSamples, noise, timesteps }, {}, call))
+      .noisy!;
   }
 
   /** sqrt(a_t) noise - sqrt(1 - a_t) sample per batch item (DDPM, DDIM). */
-  async getVelocity(inputs: { sample: Tensor; noise: Tensor; timesteps: Tensor }, call: CallOptions = {}): Promise<Tensor> {
+  async getVelocity(
+    inputs: { sample: Tensor; noise: Tensor; timesteps: Tensor },
+    call: CallOptions = {},
+  ): Promise<Tensor> {
     return (await this.runEngine('get_velocity', inputs, {}, call)).velocity!;
   }
 }

@@ -44,7 +44,10 @@ const context = rand([2, 5, 64], 2);
 
 test('unet rejects config fields that change the computation, naming them', async (t) => {
   const cases: Array<[Record<string, unknown>, RegExp]> = [
-    [{ down_block_types: ['CrossAttnDownBlock2D', 'SimpleCrossAttnDownBlock2D', 'DownBlock2D'] }, /SimpleCrossAttnDownBlock2D/],
+    [
+      { down_block_types: ['CrossAttnDownBlock2D', 'SimpleCrossAttnDownBlock2D', 'DownBlock2D'] },
+      /SimpleCrossAttnDownBlock2D/,
+    ],
     [{ up_block_types: ['UpBlock2D', 'AttnUpBlock2D', 'CrossAttnUpBlock2D'] }, /AttnUpBlock2D/],
     [{ num_attention_heads: 4 }, /num_attention_heads/],
     [{ resnet_time_scale_shift: 'scale_shift' }, /resnet_time_scale_shift/],
@@ -75,13 +78,21 @@ test('unet validates its inputs with typed errors', async (t) => {
     [{ sample, timestep: t64 }, 'E_ARG', /encoder_hidden_states/],
     [{ sample: rand([2, 3, 8, 8], 3), timestep: t64, encoder_hidden_states: context }, 'E_SHAPE', /sample/],
     [{ sample, timestep: t64, encoder_hidden_states: rand([2, 5, 32], 4) }, 'E_SHAPE', /encoder_hidden_states/],
-    [{ sample, timestep: Tensor.from(new BigInt64Array(3), [3]), encoder_hidden_states: context }, 'E_SHAPE', /timestep/],
+    [
+      { sample, timestep: Tensor.from(new BigInt64Array(3), [3]), encoder_hidden_states: context },
+      'E_SHAPE',
+      /timestep/,
+    ],
     [{ sample, timestep: Tensor.from([1, 0], [2], 'bool'), encoder_hidden_states: context }, 'E_DTYPE', /timestep/],
-    [{ sample, timestep: t64, encoder_hidden_states: context, encoder_attention_mask: Tensor.from([1, 1], [1, 2]) }, 'E_SHAPE', /encoder_attention_mask/],
+    [
+      { sample, timestep: t64, encoder_hidden_states: context, encoder_attention_mask: Tensor.from([1, 1], [1, 2]) },
+      'E_SHAPE',
+      /encoder_attention_mask/,
+    ],
   ];
   for (const [inputs, code, message] of bad) {
     const err = await t.throwsAsync(model.run('forward', inputs), { instanceOf: VlvError });
-    t.is(err?.code, code as VlvError["code"]);
+    t.is(err?.code, code as VlvError['code']);
     t.regex(err?.message ?? '', message);
   }
   const err = await t.throwsAsync(model.run('decode', {}), { instanceOf: VlvError });
@@ -124,7 +135,9 @@ test('unet output does not depend on the thread count', async (t) => {
   const outputs: Float32Array[] = [];
   for (const n of [1, 2]) {
     setNumThreads(n);
-    outputs.push((await model.run('forward', { sample, timestep, encoder_hidden_states: context })).sample!.toFloat32());
+    outputs.push(
+      (await model.run('forward', { sample, timestep, encoder_hidden_states: context })).sample!.toFloat32(),
+    );
   }
   t.deepEqual(outputs[0], outputs[1]);
   model.dispose();
@@ -135,10 +148,19 @@ test('UNet2DConditionModel: the config the engine read on .config, typed forward
   // Every field the file sets reads back as written (the engine is the only reader of the file),
   // but those that do not act on the computation (the engine's ignored list).
   const read = unet.config as unknown as Record<string, unknown>;
-  const irrelevant = ['addition_embed_type_num_heads', 'addition_time_embed_dim', 'projection_class_embeddings_input_dim',
-    'mid_block_only_cross_attention', 'resnet_out_scale_factor', 'resnet_skip_time_act'];
-  for (const [k, v] of Object.entries(config))
-    if (!k.startsWith('_')) irrelevant.includes(k) ? t.false(k in read, k) : t.deepEqual(read[k], v, k);
+  const irrelevant = [
+    'addition_embed_type_num_heads',
+    'addition_time_embed_dim',
+    'projection_class_embeddings_input_dim',
+    'mid_block_only_cross_attention',
+    'resnet_out_scale_factor',
+    'resnet_skip_time_act',
+  ];
+  for (const [k, v] of Object.entries(config)) {
+    if (k.startsWith('_')) continue;
+    if (irrelevant.includes(k)) t.false(k in read, k);
+    else t.deepEqual(read[k], v, k);
+  }
   // Defaults the file leaves out are diffusers'.
   t.is(unet.config.conv_in_kernel, 3);
   t.is(unet.config.time_embedding_dim, null);
@@ -148,12 +170,16 @@ test('UNet2DConditionModel: the config the engine read on .config, typed forward
   const raw = await unet.run('forward', { sample, timestep, encoder_hidden_states: context });
   t.deepEqual(typed.sample.toFloat32(), raw.sample!.toFloat32());
   await unet[Symbol.asyncDispose]();
-  t.is((await t.throwsAsync(unet.forward({ sample, timestep: 1, encoderHiddenStates: context }), { instanceOf: VlvError }))?.code, 'E_DISPOSED');
+  t.is(
+    (await t.throwsAsync(unet.forward({ sample, timestep: 1, encoderHiddenStates: context }), { instanceOf: VlvError }))
+      ?.code,
+    'E_DISPOSED',
+  );
   // An unsupported field is refused by name before any weight file is opened (the folder has none).
   const dir = mkdtempSync(join(tmpdir(), 'vlv-unet-'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, addition_embed_type: 'text' }));
   const e = await t.throwsAsync(UNet2DConditionModel.load(dir), { instanceOf: VlvError });
   t.is(e?.code, 'E_ARG');
-  t.regex(e!.message, /addition_embed_type/);
+  t.regex(e.message, /addition_embed_type/);
   rmSync(dir, { recursive: true, force: true });
 });
