@@ -12,25 +12,54 @@ import { backward, cuda, info, Tensor } from '../lib/index.js';
 import { runOp, runOpSync } from '../lib/ops.js';
 import { row, runPeer, type BenchContext, type BenchRow } from './lib.js';
 
-interface Case { B: number; H: number; Lq: number; Lk: number; D: number; dtype: 'bf16' | 'f32'; reps: number }
+interface Case {
+  B: number;
+  H: number;
+  Lq: number;
+  Lk: number;
+  D: number;
+  dtype: 'bf16' | 'f32';
+  reps: number;
+}
 
 function cases(quick: boolean): Case[] {
-  const mk = (Lq: number, Lk: number, D: number, dtype: Case['dtype'] = 'bf16'): Case => ({ B: 2, H: 8, Lq, Lk, D, dtype, reps: quick ? 2 : 20 });
+  const mk = (Lq: number, Lk: number, D: number, dtype: Case['dtype'] = 'bf16'): Case => ({
+    B: 2,
+    H: 8,
+    Lq,
+    Lk,
+    D,
+    dtype,
+    reps: quick ? 2 : 20,
+  });
   if (quick) return [mk(256, 256, 64)];
-  return [mk(77, 77, 64), mk(1024, 1024, 64), mk(4096, 4096, 64), mk(1024, 1024, 128), mk(4096, 4096, 128),
-    mk(4096, 77, 64), mk(4096, 77, 128), mk(1024, 1024, 64, 'f32')];
+  return [
+    mk(77, 77, 64),
+    mk(1024, 1024, 64),
+    mk(4096, 4096, 64),
+    mk(1024, 1024, 128),
+    mk(4096, 4096, 128),
+    mk(4096, 77, 64),
+    mk(4096, 77, 128),
+    mk(1024, 1024, 64, 'f32'),
+  ];
 }
 
 async function input(shape: number[], dtype: Case['dtype']): Promise<Tensor> {
   const n = shape.reduce((a, b) => a * b, 1);
-  const t = await Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), shape).to('cuda');
+  const t = await Tensor.from(
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)),
+    shape,
+  ).to('cuda');
   return dtype === 'f32' ? t : runOpSync('cast', [t], { dtype })[0]!;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function ours(c: Case): Promise<{ fwd: number; fwdBwd: number }> {
-  const q = await input([c.B, c.H, c.Lq, c.D], c.dtype), k = await input([c.B, c.H, c.Lk, c.D], c.dtype), v = await input([c.B, c.H, c.Lk, c.D], c.dtype);
+  const q = await input([c.B, c.H, c.Lq, c.D], c.dtype),
+    k = await input([c.B, c.H, c.Lk, c.D], c.dtype),
+    v = await input([c.B, c.H, c.Lk, c.D], c.dtype);
   const g = await input([c.B, c.H, c.Lq, c.D], c.dtype);
   const fwd = () => runOpSync('attention', [q, k, v, null])[0]!.dispose();
   fwd();
@@ -39,7 +68,11 @@ async function ours(c: Case): Promise<{ fwd: number; fwdBwd: number }> {
   for (let r = 0; r < c.reps; r++) f.push(cuda.time(fwd, 1));
   const fb: number[] = [];
   for (let r = 0; r < c.reps + 1; r++) {
-    const [qq, kk, vv] = [q, k, v].map((x) => { const y = x.detach(); y.requiresGrad = true; return y; });
+    const [qq, kk, vv] = [q, k, v].map((x) => {
+      const y = x.detach();
+      y.requiresGrad = true;
+      return y;
+    });
     const t0 = performance.now();
     const [o] = await runOp('attention', [qq!, kk!, vv!, null]);
     await backward(o!, g);
@@ -55,14 +88,29 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const i = info();
   if (!i.cuda.available) return [row('attention gpu', '-', 0, 'ms', null, null, false, `CUDA off: ${i.cuda.reason}`)];
   const cs = cases(ctx.quick);
-  const peer = runPeer<{ fwd: number[]; fwd_bwd: number[]; torch: string; device: string }>('torch_sdpa_gpu.py', { cases: cs });
+  const peer = runPeer<{ fwd: number[]; fwd_bwd: number[]; torch: string; device: string }>('torch_sdpa_gpu.py', {
+    cases: cs,
+  });
   const rows: BenchRow[] = [];
   for (const [k, c] of cs.entries()) {
     const m = await ours(c);
     const shape = `B${c.B} H${c.H} ${c.Lq}x${c.Lk} D${c.D} ${c.dtype}`;
     const who = peer ? `torch ${peer.torch} SDPA` : null;
-    rows.push(row('attention fwd gpu', shape, m.fwd, 'ms', who, peer ? peer.fwd[k]! : null, false, c.Lq === c.Lk ? 'self' : 'cross'));
-    rows.push(row('attention fwd+bwd gpu', shape, m.fwdBwd, 'ms', who, peer ? peer.fwd_bwd[k]! : null, false, 'wall clock'));
+    rows.push(
+      row(
+        'attention fwd gpu',
+        shape,
+        m.fwd,
+        'ms',
+        who,
+        peer ? peer.fwd[k]! : null,
+        false,
+        c.Lq === c.Lk ? 'self' : 'cross',
+      ),
+    );
+    rows.push(
+      row('attention fwd+bwd gpu', shape, m.fwdBwd, 'ms', who, peer ? peer.fwd_bwd[k]! : null, false, 'wall clock'),
+    );
   }
   if (peer) console.log(`device: ${peer.device}`);
   return rows;

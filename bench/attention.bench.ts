@@ -52,7 +52,11 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     // The peer runs right before ours, shape by shape, so both see the same machine load.
     const reps = ctx.quick ? 1 : b * h * lq * lk * d > 1e9 ? 5 : 11;
     const p = ctx.hasTorch
-      ? runPeer<{ fwd_ms: number; bwd_ms: number }[]>('torch_attention.py', { shapes: [[b, h, lq, lk, d]], reps, threads: 2 })?.[0]
+      ? runPeer<{ fwd_ms: number; bwd_ms: number }[]>('torch_attention.py', {
+          shapes: [[b, h, lq, lk, d]],
+          reps,
+          threads: 2,
+        })?.[0]
       : undefined;
     const q = randn([b, h, lq, d], 1);
     const k = randn([b, h, lk, d], 2);

@@ -14,32 +14,81 @@ import { runOpSync } from '../lib/ops.js';
 import { row, runChild, runPeer, type BenchContext, type BenchRow } from './lib.js';
 
 // fused: group_norm(32 groups) + SiLU before the conv (group_norm_conv2d).
-interface Case { N: number; Cin: number; H: number; Cout: number; k: number; stride: number; groups: number; fused: boolean; reps: number; note: string }
+interface Case {
+  N: number;
+  Cin: number;
+  H: number;
+  Cout: number;
+  k: number;
+  stride: number;
+  groups: number;
+  fused: boolean;
+  reps: number;
+  note: string;
+}
 
 function cases(quick: boolean): Case[] {
-  const mk = (Cin: number, H: number, Cout: number, k: number, stride: number, groups: number, note: string, fused = false): Case => ({
-    N: 2, Cin, H, Cout, k, stride, groups, fused, reps: quick ? 2 : 20, note,
+  const mk = (
+    Cin: number,
+    H: number,
+    Cout: number,
+    k: number,
+    stride: number,
+    groups: number,
+    note: string,
+    fused = false,
+  ): Case => ({
+    N: 2,
+    Cin,
+    H,
+    Cout,
+    k,
+    stride,
+    groups,
+    fused,
+    reps: quick ? 2 : 20,
+    note,
   });
   if (quick) return [mk(64, 32, 64, 3, 1, 1, '3x3'), mk(64, 32, 64, 3, 1, 1, 'GN+SiLU+3x3', true)];
-  return [mk(320, 64, 320, 3, 1, 1, 'UNet 3x3 320'), mk(640, 32, 640, 3, 1, 1, 'UNet 3x3 640'), mk(1280, 16, 1280, 3, 1, 1, 'UNet 3x3 1280'),
-    mk(320, 64, 320, 1, 1, 1, 'UNet 1x1 320'), mk(320, 32, 640, 1, 1, 1, 'UNet 1x1 shortcut 320->640'),
-    mk(640, 16, 1280, 1, 1, 1, 'UNet 1x1 shortcut 640->1280'), mk(320, 64, 320, 3, 2, 1, 'downsample 3x3 s2'),
-    mk(256, 96, 256, 3, 1, 256, 'depthwise 3x3'), mk(320, 64, 320, 3, 1, 1, 'resnet GN+SiLU+3x3 320', true),
-    mk(640, 32, 640, 3, 1, 1, 'resnet GN+SiLU+3x3 640', true), mk(1280, 16, 1280, 3, 1, 1, 'resnet GN+SiLU+3x3 1280', true)];
+  return [
+    mk(320, 64, 320, 3, 1, 1, 'UNet 3x3 320'),
+    mk(640, 32, 640, 3, 1, 1, 'UNet 3x3 640'),
+    mk(1280, 16, 1280, 3, 1, 1, 'UNet 3x3 1280'),
+    mk(320, 64, 320, 1, 1, 1, 'UNet 1x1 320'),
+    mk(320, 32, 640, 1, 1, 1, 'UNet 1x1 shortcut 320->640'),
+    mk(640, 16, 1280, 1, 1, 1, 'UNet 1x1 shortcut 640->1280'),
+    mk(320, 64, 320, 3, 2, 1, 'downsample 3x3 s2'),
+    mk(256, 96, 256, 3, 1, 256, 'depthwise 3x3'),
+    mk(320, 64, 320, 3, 1, 1, 'resnet GN+SiLU+3x3 320', true),
+    mk(640, 32, 640, 3, 1, 1, 'resnet GN+SiLU+3x3 640', true),
+    mk(1280, 16, 1280, 3, 1, 1, 'resnet GN+SiLU+3x3 1280', true),
+  ];
 }
 
 async function input(shape: number[]): Promise<Tensor> {
   const n = shape.reduce((a, b) => a * b, 1);
-  const t = await Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), shape).to('cuda');
+  const t = await Tensor.from(
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)),
+    shape,
+  ).to('cuda');
   return runOpSync('cast', [t], { dtype: 'bf16' })[0]!;
 }
 
 async function oursMs(c: Case): Promise<number> {
-  const x = await input([c.N, c.Cin, c.H, c.H]), w = await input([c.Cout, c.Cin / c.groups, c.k, c.k]), b = await input([c.Cout]);
-  const gw = await input([c.Cin]), gb = await input([c.Cin]);
+  const x = await input([c.N, c.Cin, c.H, c.H]),
+    w = await input([c.Cout, c.Cin / c.groups, c.k, c.k]),
+    b = await input([c.Cout]);
+  const gw = await input([c.Cin]),
+    gb = await input([c.Cin]);
   const attrs = { stride: c.stride, padding: (c.k - 1) / 2, groups: c.groups };
   const call = c.fused
-    ? () => runOpSync('group_norm_conv2d', [x, gw, gb, w, b], { ...attrs, normGroups: 32, eps: 1e-5, silu: 1 })[0]!.dispose()
+    ? () =>
+        runOpSync('group_norm_conv2d', [x, gw, gb, w, b], {
+          ...attrs,
+          normGroups: 32,
+          eps: 1e-5,
+          silu: 1,
+        })[0]!.dispose()
     : () => runOpSync('conv2d', [x, w, b], attrs)[0]!.dispose();
   call();
   cuda.synchronize();
@@ -55,14 +104,28 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const cs = cases(ctx.quick);
   const peer = runPeer<{ ms: number[]; torch: string; device: string }>('torch_conv_gpu.py', { cases: cs });
   // The im2col + GEMM path (VLV_CONV=im2col) in a child process, for the before / after.
-  const im2col = process.env.VLV_CONV ? null : runChild<number[]>(import.meta.filename, '--im2col-child', { VLV_CONV: 'im2col' }, cs);
+  const im2col = process.env.VLV_CONV
+    ? null
+    : runChild<number[]>(import.meta.filename, '--im2col-child', { VLV_CONV: 'im2col' }, cs);
   const rows: BenchRow[] = [];
   for (const [k, c] of cs.entries()) {
     const op = c.fused ? 'group_norm_conv2d' : 'conv2d';
     const shape = `${c.N}x${c.Cin}x${c.H}x${c.H} -> ${c.Cout} k${c.k} s${c.stride} g${c.groups}${process.env.VLV_CONV ? ` VLV_CONV=${process.env.VLV_CONV}` : ''}`;
     const peerName = peer ? `torch ${peer.torch} ${c.fused ? 'group_norm+silu+cudnn' : 'cudnn'}` : null;
     rows.push(row(`${op} bf16 gpu`, shape, await oursMs(c), 'ms', peerName, peer ? peer.ms[k]! : null, false, c.note));
-    if (im2col && c.groups === 1) rows.push(row(`${op} bf16 gpu im2col`, shape, im2col[k]!, 'ms', peerName, peer ? peer.ms[k]! : null, false, `${c.note}; VLV_CONV=im2col`));
+    if (im2col && c.groups === 1)
+      rows.push(
+        row(
+          `${op} bf16 gpu im2col`,
+          shape,
+          im2col[k]!,
+          'ms',
+          peerName,
+          peer ? peer.ms[k]! : null,
+          false,
+          `${c.note}; VLV_CONV=im2col`,
+        ),
+      );
   }
   if (peer) console.log(`device: ${peer.device}`);
   return rows;

@@ -49,20 +49,30 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     if (c.op === 'conv2d') {
       const w = rand(c.w);
       const b = rand([c.w[0]!]);
-      const ms = await timeMs(async () => (await ops.conv2d(x, w, b, { stride: c.stride, padding: c.padding })).dispose(), reps);
+      const ms = await timeMs(
+        async () => (await ops.conv2d(x, w, b, { stride: c.stride, padding: c.padding })).dispose(),
+        reps,
+      );
       const [, , kh, kw] = c.w;
       const flops = 2 * c.w[0]! * c.x[1]! * kh! * kw! * c.x[2]! * c.x[3]!;
       const gflops = flops / (ms * 1e6);
       const name = `conv2d ${kh}x${kw} ${c.x[1]}->${c.w[0]}`;
-      rows.push(row(name, shape, ms, 'ms', peerMs == null ? null : 'torch 1.13', peerMs, false, `${gflops.toFixed(1)} GFLOP/s`));
+      rows.push(
+        row(name, shape, ms, 'ms', peerMs == null ? null : 'torch 1.13', peerMs, false, `${gflops.toFixed(1)} GFLOP/s`),
+      );
       w.dispose();
       b.dispose();
     } else {
       const ch = c.x[1]!;
       const w = rand([ch]);
       const b = rand([ch]);
-      const ms = await timeMs(async () => (await ops.groupNorm(x, w, b, { groups: c.groups, eps: 1e-6, silu: true })).dispose(), reps);
-      rows.push(row(`group_norm+silu g${c.groups}`, shape, ms, 'ms', peerMs == null ? null : 'torch 1.13', peerMs, false));
+      const ms = await timeMs(
+        async () => (await ops.groupNorm(x, w, b, { groups: c.groups, eps: 1e-6, silu: true })).dispose(),
+        reps,
+      );
+      rows.push(
+        row(`group_norm+silu g${c.groups}`, shape, ms, 'ms', peerMs == null ? null : 'torch 1.13', peerMs, false),
+      );
       w.dispose();
       b.dispose();
     }

@@ -14,17 +14,28 @@ import { weightBytesPerToken, writeRandomQwen2, type Qwen2Shape } from '../test/
 import { row, type BenchContext, type BenchRow } from './lib.js';
 
 const QUICK: Qwen2Shape = {
-  hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
-  vocab_size: 1000, tie_word_embeddings: true, rope_theta: 1e6,
+  hidden_size: 64,
+  intermediate_size: 128,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 1000,
+  tie_word_embeddings: true,
+  rope_theta: 1e6,
 };
 
 /** Median seconds per decode step of one generate() call (steps 2..n: step 1 includes the prefill). */
 async function stepSeconds(lm: CausalLM, batch: number, steps: number): Promise<number> {
-  const prompt = Array.from({ length: batch }, (_, r) => Array.from({ length: 8 }, (_, j) => 1 + ((r * 8 + j) * 37) % 900));
+  const prompt = Array.from({ length: batch }, (_, r) =>
+    Array.from({ length: 8 }, (_, j) => 1 + (((r * 8 + j) * 37) % 900)),
+  );
   const stamps: number[] = [];
   await lm.generate(prompt, { maxNewTokens: steps, onProgress: () => stamps.push(performance.now()) });
   await new Promise((r) => setTimeout(r, 20)); // the last progress events may land after the call
-  const dt = stamps.slice(1).map((t, i) => t - stamps[i]!).sort((a, b) => a - b);
+  const dt = stamps
+    .slice(1)
+    .map((t, i) => t - stamps[i]!)
+    .sort((a, b) => a - b);
   return dt[Math.floor(dt.length / 2)]! / 1000;
 }
 
@@ -47,8 +58,16 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
         let s = Infinity;
         for (let rep = 0; rep < (ctx.quick ? 1 : 3); rep++) s = Math.min(s, await stepSeconds(lm, batch, steps));
         rows.push(
-          row(`decode ${dtype} weights`, `${label} batch ${batch}`, batch / s, 'tok/s', 'bandwidth floor', batch / floorStep, true,
-            `${(bytes / 1e9).toFixed(2)} GB/step at ${copyGBps.toFixed(1)} GB/s`),
+          row(
+            `decode ${dtype} weights`,
+            `${label} batch ${batch}`,
+            batch / s,
+            'tok/s',
+            'bandwidth floor',
+            batch / floorStep,
+            true,
+            `${(bytes / 1e9).toFixed(2)} GB/step at ${copyGBps.toFixed(1)} GB/s`,
+          ),
         );
       }
       lm.dispose();

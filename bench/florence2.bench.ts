@@ -35,32 +35,88 @@ interface Shape {
 }
 
 const LARGE: Shape = {
-  dims: [256, 512, 1024, 2048], depths: [1, 1, 9, 1], heads: [8, 16, 32, 64],
-  patch: [7, 3, 3, 3], stride: [4, 2, 2, 2], padding: [3, 1, 1, 1], prenorm: [false, true, true, true],
-  window: 12, proj: 1024, d: 1024, layers: 12, textHeads: 16, ffn: 4096, image: 768,
+  dims: [256, 512, 1024, 2048],
+  depths: [1, 1, 9, 1],
+  heads: [8, 16, 32, 64],
+  patch: [7, 3, 3, 3],
+  stride: [4, 2, 2, 2],
+  padding: [3, 1, 1, 1],
+  prenorm: [false, true, true, true],
+  window: 12,
+  proj: 1024,
+  d: 1024,
+  layers: 12,
+  textHeads: 16,
+  ffn: 4096,
+  image: 768,
 };
 const TINY: Shape = {
-  dims: [16, 32], depths: [1, 1], heads: [2, 4], patch: [7, 3], stride: [4, 2], padding: [3, 1], prenorm: [false, true],
-  window: 2, proj: 32, d: 32, layers: 2, textHeads: 4, ffn: 64, image: 64,
+  dims: [16, 32],
+  depths: [1, 1],
+  heads: [2, 4],
+  patch: [7, 3],
+  stride: [4, 2],
+  padding: [3, 1],
+  prenorm: [false, true],
+  window: 2,
+  proj: 32,
+  d: 32,
+  layers: 2,
+  textHeads: 4,
+  ffn: 64,
+  image: 64,
 };
 const VOCAB = 1024;
 const PROMPT = [0, 47066, 21700, 19, 10, 17818, 99, 16, 2343, 11, 5, 2]; // token count of the real prompt
 
 function config(s: Shape) {
   return {
-    model_type: 'florence2', architectures: ['Florence2ForConditionalGeneration'], bos_token_id: 0, eos_token_id: 2,
-    pad_token_id: 1, ignore_index: -100, projection_dim: s.proj, vocab_size: VOCAB, is_encoder_decoder: true,
+    model_type: 'florence2',
+    architectures: ['Florence2ForConditionalGeneration'],
+    bos_token_id: 0,
+    eos_token_id: 2,
+    pad_token_id: 1,
+    ignore_index: -100,
+    projection_dim: s.proj,
+    vocab_size: VOCAB,
+    is_encoder_decoder: true,
     text_config: {
-      model_type: 'florence2_language', vocab_size: VOCAB, activation_function: 'gelu', d_model: s.d,
-      encoder_layers: s.layers, encoder_attention_heads: s.textHeads, encoder_ffn_dim: s.ffn,
-      decoder_layers: 0, decoder_attention_heads: s.textHeads, decoder_ffn_dim: s.ffn, max_position_embeddings: 1024,
-      scale_embedding: false, decoder_start_token_id: 2, forced_bos_token_id: 0, forced_eos_token_id: 2,
-      eos_token_id: 2, pad_token_id: 1, bos_token_id: 0, num_beams: 3, no_repeat_ngram_size: 3, early_stopping: true,
+      model_type: 'florence2_language',
+      vocab_size: VOCAB,
+      activation_function: 'gelu',
+      d_model: s.d,
+      encoder_layers: s.layers,
+      encoder_attention_heads: s.textHeads,
+      encoder_ffn_dim: s.ffn,
+      decoder_layers: 0,
+      decoder_attention_heads: s.textHeads,
+      decoder_ffn_dim: s.ffn,
+      max_position_embeddings: 1024,
+      scale_embedding: false,
+      decoder_start_token_id: 2,
+      forced_bos_token_id: 0,
+      forced_eos_token_id: 2,
+      eos_token_id: 2,
+      pad_token_id: 1,
+      bos_token_id: 0,
+      num_beams: 3,
+      no_repeat_ngram_size: 3,
+      early_stopping: true,
     },
     vision_config: {
-      model_type: 'davit', drop_path_rate: 0.1, patch_size: s.patch, patch_stride: s.stride, patch_padding: s.padding,
-      patch_prenorm: s.prenorm, enable_checkpoint: false, dim_embed: s.dims, num_heads: s.heads, num_groups: s.heads,
-      depths: s.depths, window_size: s.window, projection_dim: s.proj,
+      model_type: 'davit',
+      drop_path_rate: 0.1,
+      patch_size: s.patch,
+      patch_stride: s.stride,
+      patch_padding: s.padding,
+      patch_prenorm: s.prenorm,
+      enable_checkpoint: false,
+      dim_embed: s.dims,
+      num_heads: s.heads,
+      num_groups: s.heads,
+      depths: s.depths,
+      window_size: s.window,
+      projection_dim: s.proj,
       visual_temporal_embedding: { type: 'COSINE', max_temporal_embeddings: 100 },
       image_pos_embed: { type: 'learned_abs_2d', max_pos_embeddings: 50 },
       image_feature_source: ['spatial_avg_pool', 'temporal_avg_pool'],
@@ -75,12 +131,19 @@ function weightList(s: Shape): [string, number[], 'mat' | 'one' | 'zero' | 'emb'
   const norm = (p: string, d: number) => w.push([`${p}.weight`, [d], 'one'], [`${p}.bias`, [d], 'zero']);
   s.dims.forEach((d, i) => {
     const cin = i === 0 ? 3 : s.dims[i - 1]!;
-    w.push([`vision_tower.convs.${i}.proj.weight`, [d, cin, s.patch[i]!, s.patch[i]!], 'mat'], [`vision_tower.convs.${i}.proj.bias`, [d], 'zero']);
+    w.push(
+      [`vision_tower.convs.${i}.proj.weight`, [d, cin, s.patch[i]!, s.patch[i]!], 'mat'],
+      [`vision_tower.convs.${i}.proj.bias`, [d], 'zero'],
+    );
     norm(`vision_tower.convs.${i}.norm`, s.prenorm[i] ? cin : d);
     for (let j = 0; j < s.depths[i]!; ++j)
-      for (const [blk, attn] of [['spatial_block', 'window_attn'], ['channel_block', 'channel_attn']] as const) {
+      for (const [blk, attn] of [
+        ['spatial_block', 'window_attn'],
+        ['channel_block', 'channel_attn'],
+      ] as const) {
         const p = `vision_tower.blocks.${i}.${j}.${blk}.`;
-        for (const c of ['conv1', 'conv2']) w.push([`${p}${c}.fn.dw.weight`, [d, 1, 3, 3], 'mat'], [`${p}${c}.fn.dw.bias`, [d], 'zero']);
+        for (const c of ['conv1', 'conv2'])
+          w.push([`${p}${c}.fn.dw.weight`, [d, 1, 3, 3], 'mat'], [`${p}${c}.fn.dw.bias`, [d], 'zero']);
         norm(`${p}${attn}.norm`, d);
         lin(`${p}${attn}.fn.qkv`, d, 3 * d);
         lin(`${p}${attn}.fn.proj`, d, d);
@@ -90,7 +153,10 @@ function weightList(s: Shape): [string, number[], 'mat' | 'one' | 'zero' | 'emb'
       }
   });
   const D = s.dims[s.dims.length - 1]!;
-  w.push(['image_pos_embed.row_embeddings.weight', [50, D / 2], 'emb'], ['image_pos_embed.column_embeddings.weight', [50, D - D / 2], 'emb']);
+  w.push(
+    ['image_pos_embed.row_embeddings.weight', [50, D / 2], 'emb'],
+    ['image_pos_embed.column_embeddings.weight', [50, D - D / 2], 'emb'],
+  );
   w.push(['visual_temporal_embed.pos_idx_to_embed', [100, D], 'emb'], ['image_projection', [s.proj, D], 'mat']);
   w[w.length - 1]![1] = [D, s.proj]; // image_projection is [D, proj] (x @ W); fan-in D
   norm('image_proj_norm', s.proj);
@@ -132,11 +198,14 @@ function randomTensor(shape: number[], kind: 'mat' | 'one' | 'zero' | 'emb', see
 
 /** FLOPs of the forward (2 per multiply-add: matmuls, convs, attention scores and values). */
 function flops(s: Shape, tokens: number): number {
-  let f = 0, h = s.image;
+  let f = 0,
+    h = s.image;
   s.dims.forEach((d, i) => {
     const cin = i === 0 ? 3 : s.dims[i - 1]!;
     h = Math.floor((h + 2 * s.padding[i]! - s.patch[i]!) / s.stride[i]!) + 1;
-    const n = h * h, win = s.window * s.window, padded = Math.ceil(h / s.window) ** 2 * win;
+    const n = h * h,
+      win = s.window * s.window,
+      padded = Math.ceil(h / s.window) ** 2 * win;
     f += 2 * n * d * cin * s.patch[i]! ** 2; // patch embedding
     const linears = 2 * n * 12 * d * d; // qkv 3d^2 + proj d^2 + mlp 8d^2
     const dwconvs = 2 * 2 * n * d * 9;
@@ -162,7 +231,11 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
 
     const model = await Model.load('florence2', dir);
     const pixels = randomTensor([1, 3, s.image, s.image], 'mat', 99);
-    const ids = Tensor.from(PROMPT.map((v) => v % VOCAB), [1, PROMPT.length], 'i64');
+    const ids = Tensor.from(
+      PROMPT.map((v) => v % VOCAB),
+      [1, PROMPT.length],
+      'i64',
+    );
     let tokens = 0;
     const forward = () =>
       noGrad(async () => {
@@ -174,12 +247,27 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       });
     const ms = await timeMs(forward, reps, 1);
     model.dispose();
-    const peer = ctx.hasTorch ? runPeer<{ ms: number }>('torch_florence2.py', { folder: dir, reps, image: s.image, prompt: PROMPT.map((v) => v % VOCAB) }) : null;
+    const peer = ctx.hasTorch
+      ? runPeer<{ ms: number }>('torch_florence2.py', {
+          folder: dir,
+          reps,
+          image: s.image,
+          prompt: PROMPT.map((v) => v % VOCAB),
+        })
+      : null;
     const gflop = flops(s, tokens) / 1e9;
     const shape = `${s.image}x${s.image}, ${tokens} tokens`;
     return [
-      row(`florence2${ctx.quick ? '-tiny' : '-large'} tower+encoder`, shape, ms, 'ms', peer ? 'torch 1.13' : null, peer?.ms ?? null, false,
-        `${gflop.toFixed(1)} GFLOP, ${(gflop / (ms / 1e3)).toFixed(1)} GFLOP/s`),
+      row(
+        `florence2${ctx.quick ? '-tiny' : '-large'} tower+encoder`,
+        shape,
+        ms,
+        'ms',
+        peer ? 'torch 1.13' : null,
+        peer?.ms ?? null,
+        false,
+        `${gflop.toFixed(1)} GFLOP, ${(gflop / (ms / 1e3)).toFixed(1)} GFLOP/s`,
+      ),
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -25,7 +25,13 @@ const flops = (c: Case) => 2 * c.M * c.K * c.N;
 
 function cases(quick: boolean): Case[] {
   const mk = (M: number, K: number, N: number, dtype: Case['dtype'], transB: boolean, note: string): Case => ({
-    M, K, N, dtype, transB, reps: quick ? 3 : 50, note,
+    M,
+    K,
+    N,
+    dtype,
+    transB,
+    reps: quick ? 3 : 50,
+    note,
   });
   if (quick) return [mk(1024, 1024, 1024, 'bf16', false, 'cube')];
   return [
@@ -42,7 +48,10 @@ function cases(quick: boolean): Case[] {
 /** Our median ms per call for one case, in this process (GEMM backend as found). */
 async function oursMs(c: Case): Promise<number> {
   const mk = async (r: number, k: number) => {
-    const t = await Tensor.from(Float32Array.from({ length: r * k }, (_, i) => Math.sin(i * 0.7)), [r, k]).to('cuda');
+    const t = await Tensor.from(
+      Float32Array.from({ length: r * k }, (_, i) => Math.sin(i * 0.7)),
+      [r, k],
+    ).to('cuda');
     return c.dtype === 'f32' ? t : runOpSync('cast', [t], { dtype: c.dtype })[0]!;
   };
   const sets: (readonly [Tensor, Tensor])[] = [];
@@ -69,7 +78,9 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   });
   const ceiling = peer ? Math.max(...peer.tflops) : null;
   // The own kernels in a child process, so this process keeps the backend it found.
-  const own = process.env.VLV_GEMM ? null : runChild<number[]>(import.meta.filename, '--own-child', { VLV_GEMM: 'own' }, cs);
+  const own = process.env.VLV_GEMM
+    ? null
+    : runChild<number[]>(import.meta.filename, '--own-child', { VLV_GEMM: 'own' }, cs);
   const backend = cuda.gemmBackend();
   const rows: BenchRow[] = [];
   for (const [k, c] of cs.entries()) {
@@ -78,10 +89,34 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     const peerTf = peer ? peer.tflops[k]! : null;
     const pct = (v: number) => (ceiling ? ` ${((100 * v) / ceiling).toFixed(0)}% of ceiling` : '');
     const mine = tf(await oursMs(c));
-    rows.push(row(`gemm ${c.dtype} ${backend.split(' ')[0]}`, shape, mine, 'TFLOP/s', peer ? `torch ${peer.torch}` : null, peerTf, true, `${c.note};${pct(mine)}`));
-    if (own) rows.push(row(`gemm ${c.dtype} own mma.sync`, shape, tf(own[k]!), 'TFLOP/s', peer ? `torch ${peer.torch}` : null, peerTf, true, `${c.note};${pct(tf(own[k]!))}`));
+    rows.push(
+      row(
+        `gemm ${c.dtype} ${backend.split(' ')[0]}`,
+        shape,
+        mine,
+        'TFLOP/s',
+        peer ? `torch ${peer.torch}` : null,
+        peerTf,
+        true,
+        `${c.note};${pct(mine)}`,
+      ),
+    );
+    if (own)
+      rows.push(
+        row(
+          `gemm ${c.dtype} own mma.sync`,
+          shape,
+          tf(own[k]!),
+          'TFLOP/s',
+          peer ? `torch ${peer.torch}` : null,
+          peerTf,
+          true,
+          `${c.note};${pct(tf(own[k]!))}`,
+        ),
+      );
   }
-  if (peer) console.log(`device: ${peer.device}; ceiling (fastest torch rate this run): ${ceiling!.toFixed(1)} TFLOP/s`);
+  if (peer)
+    console.log(`device: ${peer.device}; ceiling (fastest torch rate this run): ${ceiling!.toFixed(1)} TFLOP/s`);
   return rows;
 }
 

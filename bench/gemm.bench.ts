@@ -31,7 +31,12 @@ const label = (c: Case) => `${c.M}x${c.K}x${c.N}${c.transB ? ' (b^T)' : ''}`;
 function cases(quick: boolean): { all: Case[]; single: Case[] } {
   const reps = (f: number) => (quick ? 2 : Math.max(5, Math.min(100, Math.floor(3e9 / f))));
   const mk = (M: number, K: number, N: number, transB: boolean, note?: string): Case => ({
-    M, K, N, transB, reps: reps(2 * M * K * N), ...(note ? { note } : {}),
+    M,
+    K,
+    N,
+    transB,
+    reps: reps(2 * M * K * N),
+    ...(note ? { note } : {}),
   });
   if (quick) return { all: [mk(256, 256, 256, false)], single: [] };
   return {
@@ -49,9 +54,15 @@ function cases(quick: boolean): { all: Case[]; single: Case[] } {
 
 /** Ours in this process (exported for the one-thread child). */
 export async function oursGflops(c: Case): Promise<number> {
-  const a = Tensor.from(new Float32Array(c.M * c.K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5), [c.M, c.K]);
+  const a = Tensor.from(
+    new Float32Array(c.M * c.K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5),
+    [c.M, c.K],
+  );
   const bShape = c.transB ? [c.N, c.K] : [c.K, c.N];
-  const b = Tensor.from(new Float32Array(c.K * c.N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5), bShape);
+  const b = Tensor.from(
+    new Float32Array(c.K * c.N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5),
+    bShape,
+  );
   const attrs = { transA: false, transB: c.transB, alpha: 1 };
   const ms = await timeMs(() => ops.runOpSync('matmul', [a, b], attrs)[0]!.dispose(), c.reps, 1);
   a.dispose();
@@ -85,9 +96,14 @@ function openblasGflops(cs: Case[], threads: number): (number | null)[] {
   const dir = mkdtempSync(join(tmpdir(), 'vlv-openblas-'));
   try {
     const exe = join(dir, 'openblas_gemm');
-    execFileSync('gcc', ['-O2', '-o', exe, join(import.meta.dirname, 'peers', 'openblas_gemm.c'), '-lopenblas'], { stdio: 'ignore' });
+    execFileSync('gcc', ['-O2', '-o', exe, join(import.meta.dirname, 'peers', 'openblas_gemm.c'), '-lopenblas'], {
+      stdio: 'ignore',
+    });
     const args = [String(threads), ...cs.map((c) => `${c.M},${c.K},${c.N},${c.transB ? 1 : 0},${c.reps}`)];
-    const out = execFileSync(exe, args, { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) } });
+    const out = execFileSync(exe, args, {
+      encoding: 'utf8',
+      env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) },
+    });
     return (JSON.parse(out) as { gflops: number[] }).gflops;
   } catch (e) {
     console.error(`openblas peer failed: ${(e as Error).message.split('\n')[0]}`);

@@ -96,6 +96,7 @@ export function row(
   higherIsBetter: boolean,
   note?: string,
 ): BenchRow {
-  const ratio = peerValue == null || peerValue === 0 || value === 0 ? null : higherIsBetter ? value / peerValue : peerValue / value;
+  const ratio =
+    peerValue == null || peerValue === 0 || value === 0 ? null : higherIsBetter ? value / peerValue : peerValue / value;
   return { name, shape, value, unit, peer, peerValue, ratio, ...(note ? { note } : {}) };
 }

@@ -9,7 +9,16 @@
  * Not yet run on a GPU.
  */
 import { join } from 'node:path';
-import { info, loadScheduler, loadUNet, loadVae, randomUNet, sample, Tensor, type SampleOptions } from '../lib/index.js';
+import {
+  info,
+  loadScheduler,
+  loadUNet,
+  loadVae,
+  randomUNet,
+  sample,
+  Tensor,
+  type SampleOptions,
+} from '../lib/index.js';
 import type { LoadedUNet } from '../lib/diffusion/pipeline.js';
 import { unetContextDim } from '../lib/diffusion/configs.js';
 import { row, type BenchContext, type BenchRow } from './lib.js';
@@ -20,8 +29,11 @@ const golden = goldenPath();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const bits = (t: Tensor) => Buffer.from((t.toArray() as Float32Array).buffer).toString('base64');
 
-async function timeLoop(opts: SampleOptions, reps: number): Promise<{ ms: number; latents: string; replays: number; note: string }> {
-  let last = await sample(opts);  // warm-up: allocator cache, GEMM library state
+async function timeLoop(
+  opts: SampleOptions,
+  reps: number,
+): Promise<{ ms: number; latents: string; replays: number; note: string }> {
+  let last = await sample(opts); // warm-up: allocator cache, GEMM library state
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -31,17 +43,51 @@ async function timeLoop(opts: SampleOptions, reps: number): Promise<{ ms: number
   return { ms: median(times), latents: bits(last.latents), replays: last.graphReplays, note: last.graphNote };
 }
 
-async function unetCase(name: string, unet: LoadedUNet, latent: number, ctxLen: number, steps: number, reps: number): Promise<BenchRow[]> {
-  const [vae, scheduler] = await Promise.all([loadVae(join(golden, 'vae'), { device: 'cuda' }), loadScheduler(join(golden, 'schedulers', 'ddim-epsilon'))]);
+async function unetCase(
+  name: string,
+  unet: LoadedUNet,
+  latent: number,
+  ctxLen: number,
+  steps: number,
+  reps: number,
+): Promise<BenchRow[]> {
+  const [vae, scheduler] = await Promise.all([
+    loadVae(join(golden, 'vae'), { device: 'cuda' }),
+    loadScheduler(join(golden, 'schedulers', 'ddim-epsilon')),
+  ]);
   const dim = unetContextDim(unet.config);
   const n = ctxLen * dim;
-  const context = Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), [1, ctxLen, dim]);
-  const opts: SampleOptions = { unet, vae, scheduler, context, uncondContext: Tensor.zeros([1, ctxLen, dim]), steps, seed: 1, height: latent * 2, width: latent * 2 };
+  const context = Tensor.from(
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)),
+    [1, ctxLen, dim],
+  );
+  const opts: SampleOptions = {
+    unet,
+    vae,
+    scheduler,
+    context,
+    uncondContext: Tensor.zeros([1, ctxLen, dim]),
+    steps,
+    seed: 1,
+    height: latent * 2,
+    width: latent * 2,
+  };
   const graph = await timeLoop({ ...opts, cudaGraphs: true }, reps);
   const eager = await timeLoop({ ...opts, cudaGraphs: false }, reps);
   const same = graph.latents === eager.latents ? 'same bits' : 'LATENTS DIFFER';
   const note = `${same}; ${graph.replays}/${steps} steps replayed${graph.note ? `; ${graph.note}` : ''}`;
-  return [row('sample step gpu (graph)', `${name} ${latent}x${latent}`, graph.ms, 'ms', 'eager launches', eager.ms, false, note)];
+  return [
+    row(
+      'sample step gpu (graph)',
+      `${name} ${latent}x${latent}`,
+      graph.ms,
+      'ms',
+      'eager launches',
+      eager.ms,
+      false,
+      note,
+    ),
+  ];
 }
 
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {

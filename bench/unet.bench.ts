@@ -25,17 +25,40 @@ interface StepResult {
 export function run(ctx: BenchContext): BenchRow[] {
   const config = join(import.meta.dirname, 'configs', ctx.quick ? 'tiny-unet.json' : 'sd21-unet.json');
   const req = { config, batch: 2, latent: ctx.quick ? 16 : 64, contextLen: 77, reps: ctx.quick ? 1 : 2 };
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'unet-step.ts'), JSON.stringify(req)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'unet-step.ts'), JSON.stringify(req)],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const r = JSON.parse(out.trim().split('\n').pop()!) as StepResult;
-  if (!Number.isFinite(r.gradNorm) || r.gradNorm === 0) throw new Error(`unet bench: bad context gradient (norm ${r.gradNorm})`);
+  if (!Number.isFinite(r.gradNorm) || r.gradNorm === 0)
+    throw new Error(`unet bench: bad context gradient (norm ${r.gradNorm})`);
   const name = ctx.quick ? 'unet tiny' : 'unet sd2.1';
   const shape = `${req.batch}x4x${req.latent}x${req.latent}`;
   const params = `${(r.params / 1e6).toFixed(1)}M params`;
   return [
-    row(name + ' fwd+bwd(ctx)', shape, r.stepS, 's/step', null, null, false, `${params}; built in ${r.buildS.toFixed(1)} s`),
-    row(name + ' peak', shape, r.peakGiB, 'GiB', null, null, false, `VmHWM of the whole process; ${r.weightsGiB.toFixed(2)} GiB after building`),
+    row(
+      name + ' fwd+bwd(ctx)',
+      shape,
+      r.stepS,
+      's/step',
+      null,
+      null,
+      false,
+      `${params}; built in ${r.buildS.toFixed(1)} s`,
+    ),
+    row(
+      name + ' peak',
+      shape,
+      r.peakGiB,
+      'GiB',
+      null,
+      null,
+      false,
+      `VmHWM of the whole process; ${r.weightsGiB.toFixed(2)} GiB after building`,
+    ),
   ];
 }

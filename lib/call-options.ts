@@ -48,14 +48,15 @@ export function nativeCallArgs(opts: CallOptions): NativeCallArgs {
   const end = new Promise<void>((resolve) => (ended = resolve));
   const progress = cb
     ? (stage: string, d: number, total: number, ids?: number[]) => {
-        if (stage === '' && d === -1) ended();  // csrc/napi/call_context_binding.h: kProgressEndStage
+        if (stage === '' && d === -1)
+          ended(); // csrc/napi/call_context_binding.h: kProgressEndStage
         else cb({ stage, done: d, total, ...(ids ? { ids } : {}) });
       }
     : null;
   const settle = async <T>(start: () => Promise<T>): Promise<T> => {
     let call: Promise<T>;
     try {
-      call = start();  // a synchronous throw: nothing was queued, no marker will come
+      call = start(); // a synchronous throw: nothing was queued, no marker will come
     } catch (e) {
       detach();
       throw e;

@@ -24,7 +24,10 @@ async function param(shape: number[], seed: number, scale: number): Promise<Tens
 export async function runDemo(opts: { steps?: number; log?: (line: string) => void } = {}): Promise<DemoResult> {
   const steps = opts.steps ?? 200;
   const log = opts.log ?? (() => {});
-  const nIn = 16, nHidden = 64, nOut = 4, batch = 128;
+  const nIn = 16,
+    nHidden = 64,
+    nOut = 4,
+    batch = 128;
   // The world to learn: y = tanh-like map of x through a fixed random teacher MLP.
   const teacherW1 = await ops.randn([nHidden, nIn], 1);
   const teacherW2 = await ops.randn([nOut, nHidden], 2);

@@ -70,7 +70,9 @@ export async function imageToTensor(input: string | Buffer, opts: ImageToTensorO
   try {
     raw = await img.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new VlvError('E_FILE_FORMAT', `imageToTensor: cannot decode the image: ${(e as Error).message}`, { cause: e });
+    throw new VlvError('E_FILE_FORMAT', `imageToTensor: cannot decode the image: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const { width, height, channels } = raw.info;
   const hw = width * height;

@@ -137,7 +137,11 @@ export interface NativeAddon {
     path: string,
     options: { dtype?: NativeDType; names?: string[] },
   ): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
-  safetensorsSave(path: string, tensors: Record<string, NativeTensor>, metadata?: Record<string, string>): Promise<void>;
+  safetensorsSave(
+    path: string,
+    tensors: Record<string, NativeTensor>,
+    metadata?: Record<string, string>,
+  ): Promise<void>;
   safetensorsInspect(path: string): NativeSafetensorsHeader;
   safetensorsResolve(path: string): { index: string | null; files: string[] };
   // models (model_binding.cc): the class is exported for instanceof only.

@@ -110,7 +110,10 @@ export interface AttentionOptions {
 }
 /** Fused attention; resolves to { out, lse }. See ops.h for shapes and masks. */
 export async function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}) {
-  const [out, lse] = await runOp('attention', [q, k, v, opts.mask], { causal: opts.causal ?? false, scale: opts.scale });
+  const [out, lse] = await runOp('attention', [q, k, v, opts.mask], {
+    causal: opts.causal ?? false,
+    scale: opts.scale,
+  });
   return { out: out!, lse: lse! };
 }
 
@@ -150,7 +153,11 @@ export const crossEntropy = (
   logits: Tensor,
   targets: Tensor,
   opts: { ignoreIndex?: number; reduction?: Reduction } = {},
-) => one('cross_entropy', [logits, targets], { ignoreIndex: opts.ignoreIndex ?? -100, reduction: opts.reduction ?? 'mean' });
+) =>
+  one('cross_entropy', [logits, targets], {
+    ignoreIndex: opts.ignoreIndex ?? -100,
+    reduction: opts.reduction ?? 'mean',
+  });
 
 /** Philox 4x32-10 normals: the same numbers for the same (seed, offset) on any device or thread count. */
 export const randn = (shape: number[], seed: number | bigint, offset: number | bigint = 0) =>

@@ -8,13 +8,7 @@ import { VlvError, wrapSync } from './errors.js';
 
 export type DType = NativeDType;
 
-export type TensorData =
-  | Float32Array
-  | Float64Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array;
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
 
 /** The TypedArray that holds each dtype's raw elements (bf16/f16: their 16-bit patterns). */
 export type ArrayFor<D extends DType> = D extends 'f32'
@@ -83,7 +77,10 @@ export class Tensor {
         throw new VlvError('E_ARG', `Tensor.from: shape [${dims.join(',')}] must hold non-negative integers`);
       const n = product(dims);
       if ((data as ArrayLike<number>).length !== n)
-        throw new VlvError('E_SHAPE', `Tensor.from: ${(data as ArrayLike<number>).length} values for shape [${dims.join(',')}]`);
+        throw new VlvError(
+          'E_SHAPE',
+          `Tensor.from: ${(data as ArrayLike<number>).length} values for shape [${dims.join(',')}]`,
+        );
       if (!typed || ((target === 'bf16' || target === 'f16') && !(data instanceof Uint16Array))) {
         const values = numbersTo(target, data as ArrayLike<number>);
         const stored: DType = target === 'bf16' || target === 'f16' ? 'f32' : target;

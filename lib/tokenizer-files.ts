@@ -90,13 +90,19 @@ export async function loadTokenizer(folder: string, opts: LoadTokenizerOptions =
   const mergesPath = join(folder, 'merges.txt');
   for (const p of [vocabPath, mergesPath]) {
     if (!(await exists(p))) {
-      throw new VlvError('E_FILE', `tokenizer: ${folder} has no tokenizer.json, and ${p} is missing for a vocab.json + merges.txt tokenizer`);
+      throw new VlvError(
+        'E_FILE',
+        `tokenizer: ${folder} has no tokenizer.json, and ${p} is missing for a vocab.json + merges.txt tokenizer`,
+      );
     }
   }
   const vocab = await readJsonObject<Record<string, number>>(vocabPath);
   for (const [token, id] of Object.entries(vocab)) {
     if (!Number.isInteger(id) || id < 0) {
-      throw new VlvError('E_FILE_FORMAT', `tokenizer: ${vocabPath}: id of ${JSON.stringify(token)} is not a non-negative integer`);
+      throw new VlvError(
+        'E_FILE_FORMAT',
+        `tokenizer: ${vocabPath}: id of ${JSON.stringify(token)} is not a non-negative integer`,
+      );
     }
   }
   const merges = parseMerges(await readText(mergesPath), mergesPath);

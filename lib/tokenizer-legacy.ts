@@ -23,7 +23,12 @@ const CLIP_MAX_MERGES = 49152 - 256 - 2;
 
 /** The slow tokenizers' default special tokens (their __init__ defaults). */
 const DEFAULTS: Record<LegacyFamily, Partial<Record<string, string>>> = {
-  clip: { unk_token: '<|endoftext|>', bos_token: '<|startoftext|>', eos_token: '<|endoftext|>', pad_token: '<|endoftext|>' },
+  clip: {
+    unk_token: '<|endoftext|>',
+    bos_token: '<|startoftext|>',
+    eos_token: '<|endoftext|>',
+    pad_token: '<|endoftext|>',
+  },
   bart: {
     bos_token: '<s>',
     eos_token: '</s>',
@@ -55,7 +60,10 @@ export function parseMerges(text: string, file = 'merges.txt'): [string, string]
     if (line === '' || (i === 0 && line.startsWith('#version'))) return;
     const parts = line.split(' ');
     if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
-      throw new VlvError('E_FILE_FORMAT', `tokenizer: ${file} line ${i + 1} is not two tokens separated by one space: ${JSON.stringify(line)}`);
+      throw new VlvError(
+        'E_FILE_FORMAT',
+        `tokenizer: ${file} line ${i + 1} is not two tokens separated by one space: ${JSON.stringify(line)}`,
+      );
     }
     out.push([parts[0]!, parts[1]!]);
   });
@@ -72,13 +80,17 @@ export interface LegacyFiles {
 }
 
 /** The tokenizer.json (and config with the family's default special tokens filled in) for a slow tokenizer. */
-export function legacyTokenizerJson(family: LegacyFamily, files: LegacyFiles): { json: TokenizerJson; config: TokenizerConfig } {
+export function legacyTokenizerJson(
+  family: LegacyFamily,
+  files: LegacyFiles,
+): { json: TokenizerJson; config: TokenizerConfig } {
   const config: TokenizerConfig = { ...files.config };
   for (const [key, value] of Object.entries(DEFAULTS[family])) if (!(key in config)) config[key] = value;
   const added_tokens = addedTokens(family, files, config);
   const idOf = (key: string): [string, number] => {
     const content = specialTokenContent(config[key]);
-    const id = content === null ? undefined : (files.vocab[content] ?? added_tokens.find((t) => t.content === content)?.id);
+    const id =
+      content === null ? undefined : (files.vocab[content] ?? added_tokens.find((t) => t.content === content)?.id);
     if (content === null || id === undefined) {
       throw new VlvError('E_FILE_FORMAT', `tokenizer: ${key} ${JSON.stringify(content)} has no id in vocab.json`);
     }
@@ -102,7 +114,11 @@ export function legacyTokenizerJson(family: LegacyFamily, files: LegacyFiles): {
         added_tokens,
         normalizer: {
           type: 'Sequence',
-          normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }],
+          normalizers: [
+            { type: 'NFC' },
+            { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' },
+            { type: 'Lowercase' },
+          ],
         },
         pre_tokenizer: {
           type: 'Sequence',
@@ -163,13 +179,20 @@ function addedTokens(family: LegacyFamily, files: LegacyFiles, config: Tokenizer
     for (const [id, v] of Object.entries(decoder as Record<string, Record<string, unknown>>)) {
       const content = specialTokenContent(v);
       if (content === null || !/^\d+$/.test(id)) {
-        throw new VlvError('E_FILE_FORMAT', `tokenizer: tokenizer_config.json added_tokens_decoder entry ${id} is malformed`);
+        throw new VlvError(
+          'E_FILE_FORMAT',
+          `tokenizer: tokenizer_config.json added_tokens_decoder entry ${id} is malformed`,
+        );
       }
       push({ ...tokenFlags(family, content, v, Boolean(v.special)), id: Number(id), content });
     }
   }
   for (const [content, id] of Object.entries(files.addedTokens ?? {})) {
-    if (!Number.isInteger(id)) throw new VlvError('E_FILE_FORMAT', `tokenizer: added_tokens.json id of ${JSON.stringify(content)} is not an integer`);
+    if (!Number.isInteger(id))
+      throw new VlvError(
+        'E_FILE_FORMAT',
+        `tokenizer: added_tokens.json id of ${JSON.stringify(content)} is not an integer`,
+      );
     push({ ...tokenFlags(family, content, undefined, false), id, content });
   }
   const specials = [...SPECIAL_KEYS.map((k) => config[k]), ...(config.additional_special_tokens ?? [])];
@@ -187,9 +210,14 @@ function addedTokens(family: LegacyFamily, files: LegacyFiles, config: Tokenizer
 }
 
 /** AddedToken flags: from the config's object form when given, else the slow tokenizer's defaults. */
-function tokenFlags(family: LegacyFamily, content: string, v: unknown, special: boolean): Omit<AddedTokenJson, 'id' | 'content'> {
+function tokenFlags(
+  family: LegacyFamily,
+  content: string,
+  v: unknown,
+  special: boolean,
+): Omit<AddedTokenJson, 'id' | 'content'> {
   const o = v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
-  const flag = (k: string, d: boolean) => (typeof o[k] === 'boolean' ? (o[k]) : d);
+  const flag = (k: string, d: boolean) => (typeof o[k] === 'boolean' ? o[k] : d);
   return {
     single_word: flag('single_word', false),
     lstrip: flag('lstrip', family === 'bart' && content === '<mask>'),

@@ -16,7 +16,9 @@ import { VlvError } from './errors.js';
  */
 interface HfTokenizer {
   model: { vocab: string[]; unk_token_id?: number; end_of_word_suffix?: string } | null;
-  post_processor: { post_process(tokens: string[], pair: string[] | null, addSpecialTokens: boolean): { tokens: string[] } } | null;
+  post_processor: {
+    post_process(tokens: string[], pair: string[] | null, addSpecialTokens: boolean): { tokens: string[] };
+  } | null;
   encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
   decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
   tokenize(text: string, options?: { add_special_tokens?: boolean }): string[];
@@ -117,7 +119,15 @@ export function specialTokenContent(v: unknown): string | null {
   return null;
 }
 
-const SPECIAL_KEYS = ['bos_token', 'eos_token', 'pad_token', 'unk_token', 'sep_token', 'cls_token', 'mask_token'] as const;
+const SPECIAL_KEYS = [
+  'bos_token',
+  'eos_token',
+  'pad_token',
+  'unk_token',
+  'sep_token',
+  'cls_token',
+  'mask_token',
+] as const;
 
 /** The config as tokenizers.js reads it: special tokens as plain strings, chat template dropped. */
 function libraryConfig(config: TokenizerConfig): Record<string, unknown> {
@@ -197,13 +207,19 @@ export class Tokenizer {
     const tokens = pp.post_process([SENTINEL], null, true).tokens;
     const at = tokens.indexOf(SENTINEL);
     if (at < 0 || tokens.includes(SENTINEL, at + 1)) {
-      throw new VlvError('E_FILE_FORMAT', `tokenizer: ${this.source}: the post-processor's single-text template is not understood`);
+      throw new VlvError(
+        'E_FILE_FORMAT',
+        `tokenizer: ${this.source}: the post-processor's single-text template is not understood`,
+      );
     }
     const ids = (ts: string[]) =>
       ts.map((t) => {
         const id = this.lib.token_to_id(t);
         if (id === undefined) {
-          throw new VlvError('E_FILE_FORMAT', `tokenizer: ${this.source}: special token ${JSON.stringify(t)} is not in the vocabulary`);
+          throw new VlvError(
+            'E_FILE_FORMAT',
+            `tokenizer: ${this.source}: special token ${JSON.stringify(t)} is not in the vocabulary`,
+          );
         }
         return id;
       });
@@ -296,7 +312,15 @@ export class Tokenizer {
       }
       if (this.lib.token_to_id(content) !== undefined || fresh.has(content)) continue;
       fresh.add(content);
-      added.push({ id: next++, content, single_word: false, lstrip: false, rstrip: false, normalized: !special, special });
+      added.push({
+        id: next++,
+        content,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: !special,
+        special,
+      });
     }
     const config: TokenizerConfig = { ...this.config };
     if (special) {
@@ -324,7 +348,8 @@ export class Tokenizer {
   private lengthLimit(opts: { maxLength?: number }, why: 'truncation' | 'padding'): number {
     const m = opts.maxLength;
     if (m !== undefined) {
-      if (!Number.isInteger(m) || m < 1) throw new VlvError('E_ARG', `encode: maxLength must be a positive integer, got ${m}`);
+      if (!Number.isInteger(m) || m < 1)
+        throw new VlvError('E_ARG', `encode: maxLength must be a positive integer, got ${m}`);
       return m;
     }
     if (this.modelMaxLength !== null) return this.modelMaxLength;
@@ -345,7 +370,10 @@ function checkText(text: unknown, what: string): void {
 
 function checkPadding(padding: unknown, op: string): void {
   if (padding !== 'max_length' && padding !== 'longest') {
-    throw new VlvError('E_ARG', `${op}: padding must be 'max_length', 'longest'${op === 'encode' ? ' or false' : ''}, got ${String(padding)}`);
+    throw new VlvError(
+      'E_ARG',
+      `${op}: padding must be 'max_length', 'longest'${op === 'encode' ? ' or false' : ''}, got ${String(padding)}`,
+    );
   }
 }
 

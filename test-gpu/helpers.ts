@@ -43,7 +43,10 @@ export async function compareDevices(
       const resolved = await Promise.all(
         roots.map(async (o, k) => {
           const n = o.shape.reduce((a, b) => a * b, 1);
-          const g = await Tensor.from(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k) * 0.5), o.shape).to(device);
+          const g = await Tensor.from(
+            Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k) * 0.5),
+            o.shape,
+          ).to(device);
           return o.dtype === 'f32' ? g : (await runOp('cast', [g], { dtype: o.dtype }))[0]!;
         }),
       );

@@ -19,7 +19,16 @@ export async function run(args: string[]): Promise<number> {
   const results = await runConformance(
     folder,
     (r) =>
-      console.log(JSON.stringify({ case: r.case, maxAbs: r.maxAbs, rel: r.rel, tol: r.tol, pass: r.pass, ...(r.error ? { error: r.error } : {}) })),
+      console.log(
+        JSON.stringify({
+          case: r.case,
+          maxAbs: r.maxAbs,
+          rel: r.rel,
+          tol: r.tol,
+          pass: r.pass,
+          ...(r.error ? { error: r.error } : {}),
+        }),
+      ),
     { device },
   );
   const failed = results.filter((r) => !r.pass).length;

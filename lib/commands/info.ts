@@ -14,7 +14,9 @@ export function run(args: string[]): number {
   console.log(`threads:  ${i.threads}`);
   if (i.cuda.available) {
     for (const d of i.cuda.devices ?? [])
-      console.log(`cuda:     ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB)`);
+      console.log(
+        `cuda:     ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB)`,
+      );
   } else {
     console.log(`cuda:     off — ${i.cuda.reason}`);
   }

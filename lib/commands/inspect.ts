@@ -31,15 +31,17 @@ function readConfig(folder: string): string | null {
 
 export function run(args: string[]): number {
   const target = args.find((a) => !a.startsWith('-'));
-  if (!target) throw new VlvError('E_ARG', 'usage: vlv inspect <file.safetensors | model.safetensors.index.json | folder>');
+  if (!target)
+    throw new VlvError('E_ARG', 'usage: vlv inspect <file.safetensors | model.safetensors.index.json | folder>');
   const result = inspectSafetensors(target);
   let params = 0;
   let bytes = 0;
   if (result.index) console.log(`index: ${result.index}`);
   for (const file of result.files) {
-    console.log(`${file.path}  (${formatBytes(file.fileBytes)}, header ${file.headerBytes} B, ${file.tensors.length} tensors)`);
-    if (file.metadata && Object.keys(file.metadata).length)
-      console.log(`  metadata: ${JSON.stringify(file.metadata)}`);
+    console.log(
+      `${file.path}  (${formatBytes(file.fileBytes)}, header ${file.headerBytes} B, ${file.tensors.length} tensors)`,
+    );
+    if (file.metadata && Object.keys(file.metadata).length) console.log(`  metadata: ${JSON.stringify(file.metadata)}`);
     const width = Math.max(0, ...file.tensors.map((t) => t.name.length));
     for (const t of [...file.tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       console.log(`  ${t.name.padEnd(width)}  ${t.dtype.padEnd(4)}  [${t.shape.join(', ')}]`);

@@ -17,14 +17,32 @@ const USAGE = `usage: vlv sample (--pipeline <dir> --prompt <text> [--negative <
                    | --unet <dir> --vae <dir> --scheduler <dir> [--context <file.safetensors>])
                   [--steps 20] [--guidance 7.5] [--seed 1] [--height H --width W] [--eta 0] [--out out.png|.jpg]`;
 
-const FLAGS = new Set(['pipeline', 'prompt', 'negative', 'unet', 'vae', 'scheduler', 'context', 'steps', 'guidance', 'seed', 'height', 'width', 'eta', 'out']);
+const FLAGS = new Set([
+  'pipeline',
+  'prompt',
+  'negative',
+  'unet',
+  'vae',
+  'scheduler',
+  'context',
+  'steps',
+  'guidance',
+  'seed',
+  'height',
+  'width',
+  'eta',
+  'out',
+]);
 
 function parse(args: string[]): { opts: Map<string, string>; switches: Set<string> } {
   const opts = new Map<string, string>();
   const switches = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--penultimate') { switches.add('penultimate'); continue; }
+    if (a === '--penultimate') {
+      switches.add('penultimate');
+      continue;
+    }
     const name = a.startsWith('--') ? a.slice(2) : '';
     if (!FLAGS.has(name)) throw new VlvError('E_ARG', `unknown argument '${a}'\n${USAGE}`);
     const v = args[++i];
@@ -43,7 +61,11 @@ function num(opts: Map<string, string>, name: string): number | undefined {
 }
 
 /** Context [1, L, D]: the file's "context" tensor, or seeded N(0,1) values with L = 77. */
-async function readContext(file: string | undefined, dim: number, seed: number): Promise<{ context: Tensor; uncond: Tensor }> {
+async function readContext(
+  file: string | undefined,
+  dim: number,
+  seed: number,
+): Promise<{ context: Tensor; uncond: Tensor }> {
   if (file) {
     const loaded = await loadSafetensors(file);
     const context = loaded.tensors.context;
@@ -74,12 +96,27 @@ export async function run(args: string[]): Promise<number> {
       pipe = await loadPipeline(opts.get('pipeline')!);
       const prompt = opts.get('prompt');
       if (prompt === undefined || !pipe.textEncoder || !pipe.tokenizer)
-        throw new VlvError('E_ARG', `--pipeline needs --prompt and a pipeline with text_encoder and tokenizer\n${USAGE}`);
-      result = await textToImage({ ...pipe, textEncoder: pipe.textEncoder, tokenizer: pipe.tokenizer, ...common, prompt,
-        negativePrompt: opts.get('negative'), contextLayer: switches.has('penultimate') ? 'penultimate' : 'last' });
+        throw new VlvError(
+          'E_ARG',
+          `--pipeline needs --prompt and a pipeline with text_encoder and tokenizer\n${USAGE}`,
+        );
+      result = await textToImage({
+        ...pipe,
+        textEncoder: pipe.textEncoder,
+        tokenizer: pipe.tokenizer,
+        ...common,
+        prompt,
+        negativePrompt: opts.get('negative'),
+        contextLayer: switches.has('penultimate') ? 'penultimate' : 'last',
+      });
     } else {
-      for (const k of ['unet', 'vae', 'scheduler']) if (!opts.has(k)) throw new VlvError('E_ARG', `missing --${k}\n${USAGE}`);
-      const [unet, vae, scheduler] = await Promise.all([loadUNet(opts.get('unet')!), loadVae(opts.get('vae')!), loadScheduler(opts.get('scheduler')!)]);
+      for (const k of ['unet', 'vae', 'scheduler'])
+        if (!opts.has(k)) throw new VlvError('E_ARG', `missing --${k}\n${USAGE}`);
+      const [unet, vae, scheduler] = await Promise.all([
+        loadUNet(opts.get('unet')!),
+        loadVae(opts.get('vae')!),
+        loadScheduler(opts.get('scheduler')!),
+      ]);
       pipe = { unet, vae, scheduler, dispose: () => [unet, vae, scheduler].forEach((c) => c.model.dispose()) };
       const { context, uncond } = await readContext(opts.get('context'), unetContextDim(unet.config), common.seed);
       result = await sample({ unet, vae, scheduler, context, uncondContext: uncond, ...common });
@@ -89,7 +126,8 @@ export async function run(args: string[]): Promise<number> {
   }
   process.stderr.write('\n');
   const ext = extname(out).toLowerCase();
-  const bytes = ext === '.jpg' || ext === '.jpeg' ? await tensorToJpeg(result.images) : await tensorToPng(result.images);
+  const bytes =
+    ext === '.jpg' || ext === '.jpeg' ? await tensorToJpeg(result.images) : await tensorToPng(result.images);
   await writeFile(out, bytes);
   const [, , h, w] = result.images.shape;
   console.log(`${out}: ${w}x${h}`);

@@ -15,6 +15,9 @@ export async function componentRunners(
 ): Promise<ComponentSession> {
   const load = componentLoader(component);
   if (!load)
-    throw new VlvError('E_ARG', `conformance: component '${component}' is not supported (known: ${knownComponents().join(', ')})`);
+    throw new VlvError(
+      'E_ARG',
+      `conformance: component '${component}' is not supported (known: ${knownComponents().join(', ')})`,
+    );
   return await load(folder, options);
 }

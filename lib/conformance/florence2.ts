@@ -37,7 +37,11 @@ registerComponent('florence2', async (folder, options) => {
           encoder_attention_mask: merged.attention_mask!,
         });
         await backward(out.last_hidden_state!, inputs.grad_output);
-        return { last_hidden_state: out.last_hidden_state!, grad_queries: queries.grad!, grad_pixel_values: pixels.grad! };
+        return {
+          last_hidden_state: out.last_hidden_state!,
+          grad_queries: queries.grad!,
+          grad_pixel_values: pixels.grad!,
+        };
       },
     },
     dispose: () => model.dispose(),

@@ -19,7 +19,10 @@ export interface ComponentOptions {
 }
 
 /** Loads what a folder of this component needs (its model from the folder, through the project's loaders). */
-export type ComponentLoader = (folder: string, options: ComponentOptions) => ComponentSession | Promise<ComponentSession>;
+export type ComponentLoader = (
+  folder: string,
+  options: ComponentOptions,
+) => ComponentSession | Promise<ComponentSession>;
 
 const loaders = new Map<string, ComponentLoader>();
 

@@ -33,7 +33,10 @@ function selectWhere(values: Float64Array, shape: readonly number[], where: Tens
   const mask = asNumbers(where);
   const leading = where.shape.length;
   if (JSON.stringify(shape.slice(0, leading)) !== JSON.stringify(where.shape))
-    throw new VlvError('E_SHAPE', `compare_where: mask [${where.shape.join(', ')}] does not lead [${shape.join(', ')}]`);
+    throw new VlvError(
+      'E_SHAPE',
+      `compare_where: mask [${where.shape.join(', ')}] does not lead [${shape.join(', ')}]`,
+    );
   const inner = values.length / Math.max(mask.length, 1);
   return values.filter((_, i) => mask[Math.floor(i / inner)] !== 0);
 }
@@ -88,7 +91,8 @@ export async function runConformance(
             let e = asNumbers(expected);
             if (c.compare_where) {
               const where = data.tensors[c.compare_where];
-              if (!where) throw new VlvError('E_FILE_FORMAT', `tensor '${c.compare_where}' is missing from cases.safetensors`);
+              if (!where)
+                throw new VlvError('E_FILE_FORMAT', `tensor '${c.compare_where}' is missing from cases.safetensors`);
               a = selectWhere(a, expected.shape, where);
               e = selectWhere(e, expected.shape, where);
             }

@@ -24,7 +24,6 @@ interface LoopSpec extends CaseSpec {
 const PER_STEP_INPUTS = new Set(['c', 'variance_noise']);
 const PER_STEP_OUTPUTS = new Set(['scaled_input', 'latent']);
 
-
 function timestepValues(t: Tensor): number[] {
   return Array.from(t.toArray() as ArrayLike<number | bigint>, Number);
 }
@@ -32,12 +31,18 @@ function timestepValues(t: Tensor): number[] {
 function loopSteps(folder: string): number {
   const cases = (JSON.parse(readFileSync(join(folder, 'cases.json'), 'utf8')) as { cases: LoopSpec[] }).cases;
   const steps = cases.find((c) => c.call === 'scheduler.sample_loop')?.steps;
-  if (!steps) throw new VlvError('E_FILE_FORMAT', `conformance: ${folder}/cases.json has no sample_loop case with steps`);
+  if (!steps)
+    throw new VlvError('E_FILE_FORMAT', `conformance: ${folder}/cases.json has no sample_loop case with steps`);
   return steps;
 }
 
-async function sampleLoop(folder: string, spec: LoopSpec, inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-  if (!spec.steps || !spec.per_step) throw new VlvError('E_FILE_FORMAT', `conformance: case '${spec.name}' needs steps and per_step`);
+async function sampleLoop(
+  folder: string,
+  spec: LoopSpec,
+  inputs: Record<string, Tensor>,
+): Promise<Record<string, Tensor>> {
+  if (!spec.steps || !spec.per_step)
+    throw new VlvError('E_FILE_FORMAT', `conformance: case '${spec.name}' needs steps and per_step`);
   for (const key of Object.keys(spec.per_step))
     if (!PER_STEP_INPUTS.has(key) && !PER_STEP_OUTPUTS.has(key))
       throw new VlvError('E_FILE_FORMAT', `conformance: per-step tensor '${key}' is not known to the scheduler runner`);
@@ -66,7 +71,11 @@ async function sampleLoop(folder: string, spec: LoopSpec, inputs: Record<string,
       if (!c) throw new VlvError('E_FILE_FORMAT', `conformance: step ${i} has no model-output offset c`);
       const tenth = await ops.scale(scaled, 0.1);
       const modelOutput = await ops.add(tenth, c);
-      const out = await model.run('step', { sample: latent, model_output: modelOutput, noise: perStep('variance_noise', i) }, { timestep: t });
+      const out = await model.run(
+        'step',
+        { sample: latent, model_output: modelOutput, noise: perStep('variance_noise', i) },
+        { timestep: t },
+      );
       made.push(tenth, modelOutput, out.pred_original_sample!);
       if (scaled !== latent) made.push(scaled);
       latent = out.prev_sample!;
@@ -85,7 +94,8 @@ function register(className: string): void {
   registerComponent(`scheduler:${className}`, (folder) => {
     const fresh = async (): Promise<Model> => {
       const model = await Model.load('scheduler', folder);
-      if (className === 'EulerDiscreteScheduler') await model.run('set_timesteps', {}, { numInferenceSteps: loopSteps(folder) });
+      if (className === 'EulerDiscreteScheduler')
+        await model.run('set_timesteps', {}, { numInferenceSteps: loopSteps(folder) });
       return model;
     };
     const oneShot = (method: string, key: string) => async (_spec: CaseSpec, inputs: Record<string, Tensor>) => {
@@ -107,4 +117,5 @@ function register(className: string): void {
   });
 }
 
-for (const name of ['DDPMScheduler', 'DDIMScheduler', 'EulerDiscreteScheduler', 'DPMSolverMultistepScheduler']) register(name);
+for (const name of ['DDPMScheduler', 'DDIMScheduler', 'EulerDiscreteScheduler', 'DPMSolverMultistepScheduler'])
+  register(name);

@@ -48,10 +48,7 @@ export interface AutoencoderKLConfig {
 }
 
 export type SchedulerClass =
-  | 'DDPMScheduler'
-  | 'DDIMScheduler'
-  | 'EulerDiscreteScheduler'
-  | 'DPMSolverMultistepScheduler';
+  'DDPMScheduler' | 'DDIMScheduler' | 'EulerDiscreteScheduler' | 'DPMSolverMultistepScheduler';
 
 /** diffusers' scheduler_config.json (the fields SD 2.1 uses). */
 export interface SchedulerConfig {

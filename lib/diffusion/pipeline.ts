@@ -54,7 +54,12 @@ async function requireDir(path: string, what: string): Promise<void> {
 }
 
 /** Loads the engine model `kind` from `folder` with its config (`configFile` in that folder). */
-async function loadComponent<C>(kind: string, folder: string, configFile: string, opts: LoadModelOptions = {}): Promise<Loaded<C>> {
+async function loadComponent<C>(
+  kind: string,
+  folder: string,
+  configFile: string,
+  opts: LoadModelOptions = {},
+): Promise<Loaded<C>> {
   await requireDir(folder, kind);
   const config = await readJsonConfig<C>(join(folder, configFile));
   return { model: await Model.load(kind, folder, opts), config, folder };
@@ -74,7 +79,11 @@ export const loadTextEncoder = (folder: string): Promise<LoadedTextEncoder> =>
  * A UNet of real size from its config alone, with seeded random weights (benchmarks without
  * the checkpoint). `config` is a config.json or a folder holding one.
  */
-export async function randomUNet(config: string, seed = 0, opts: Pick<LoadModelOptions, 'device'> = {}): Promise<LoadedUNet> {
+export async function randomUNet(
+  config: string,
+  seed = 0,
+  opts: Pick<LoadModelOptions, 'device'> = {},
+): Promise<LoadedUNet> {
   const path = (await isDir(config)) ? join(config, 'config.json') : config;
   return { model: await Model.random('unet', path, seed, opts), config: await readJsonConfig(path), folder: path };
 }
@@ -119,7 +128,10 @@ export async function loadPipeline(folder: string): Promise<DiffusionPipeline> {
       throw new VlvError('E_ARG', `${indexPath}: component "${name}" is not supported (set it to null to skip it)`);
     const cls = (entry as unknown[])[1];
     if (!allowed.includes(String(cls)))
-      throw new VlvError('E_ARG', `${indexPath}: ${name} class ${String(cls)} is not supported (${allowed.join(', ')})`);
+      throw new VlvError(
+        'E_ARG',
+        `${indexPath}: ${name} class ${String(cls)} is not supported (${allowed.join(', ')})`,
+      );
     dirs[name] = dir;
   }
   for (const name of REQUIRED)

@@ -60,19 +60,26 @@ const schedulerQueue = new WeakMap<object, Promise<unknown>>();
 function queued<T>(scheduler: object, fn: () => Promise<T>): Promise<T> {
   const prev = schedulerQueue.get(scheduler) ?? Promise.resolve();
   const next = prev.then(fn, fn);
-  schedulerQueue.set(scheduler, next.catch(() => undefined));
+  schedulerQueue.set(
+    scheduler,
+    next.catch(() => undefined),
+  );
   return next;
 }
 
 function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new VlvError('E_ARG', `sample: ${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new VlvError('E_ARG', `sample: ${name} must be a positive integer, got ${value}`);
   return value;
 }
 
 function latentSide(pixels: number, factor: number, name: string): number {
   positiveInt(pixels, name);
   if (pixels % factor !== 0)
-    throw new VlvError('E_ARG', `sample: ${name} ${pixels} must be a multiple of the VAE's downsampling factor ${factor}`);
+    throw new VlvError(
+      'E_ARG',
+      `sample: ${name} ${pixels} must be a multiple of the VAE's downsampling factor ${factor}`,
+    );
   return pixels / factor;
 }
 
@@ -88,15 +95,22 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
   const width = latentSide(opts.width ?? fallback, factor, 'width');
   const steps = positiveInt(opts.steps ?? 20, 'steps');
   const seed = opts.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new VlvError('E_ARG', `sample: seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new VlvError('E_ARG', `sample: seed must be a non-negative integer, got ${seed}`);
   const guidance = opts.guidanceScale ?? 7.5;
   if (!Number.isFinite(guidance)) throw new VlvError('E_ARG', `sample: guidanceScale must be finite, got ${guidance}`);
   const dim = unetContextDim(unet.config);
   const shape = context.shape;
   if (shape.length !== 3 || shape[2] !== dim)
-    throw new VlvError('E_SHAPE', `sample: context must be [B, L, ${dim}] (the UNet's cross_attention_dim), got [${shape.join(', ')}]`);
+    throw new VlvError(
+      'E_SHAPE',
+      `sample: context must be [B, L, ${dim}] (the UNet's cross_attention_dim), got [${shape.join(', ')}]`,
+    );
   if (vae.config.latent_channels !== unet.config.in_channels)
-    throw new VlvError('E_ARG', `sample: the VAE's latent_channels ${vae.config.latent_channels} differ from the UNet's in_channels ${unet.config.in_channels}`);
+    throw new VlvError(
+      'E_ARG',
+      `sample: the VAE's latent_channels ${vae.config.latent_channels} differ from the UNet's in_channels ${unet.config.in_channels}`,
+    );
 
   const inputs: Record<string, NativeTensor> = { context: context.native };
   if (opts.uncondContext) inputs.uncond_context = opts.uncondContext.native;
@@ -117,10 +131,23 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
     const args = nativeCallArgs(opts);
     const out = await wrapAsync(() =>
       args.settle(() =>
-        native.guidedSample(unet.model.native, vae.model.native, scheduler.model.native, inputs, options, args.token, args.progress),
+        native.guidedSample(
+          unet.model.native,
+          vae.model.native,
+          scheduler.model.native,
+          inputs,
+          options,
+          args.token,
+          args.progress,
+        ),
       ),
     );
-    return { images: new Tensor(out.images), latents: new Tensor(out.latents), graphReplays: out.graphReplays, graphNote: out.graphNote };
+    return {
+      images: new Tensor(out.images),
+      latents: new Tensor(out.latents),
+      graphReplays: out.graphReplays,
+      graphNote: out.graphNote,
+    };
   });
 }
 
@@ -149,7 +176,11 @@ export async function encodePrompts(
 ): Promise<Tensor> {
   const maxLength = textEncoder.config.max_position_embeddings;
   const { ids } = tokenizer.encodeBatch(prompts, { padding: 'max_length', maxLength, truncation: true });
-  const idTensor = Tensor.from(BigInt64Array.from(ids.flat(), (v) => BigInt(v)), [ids.length, maxLength], 'i64');
+  const idTensor = Tensor.from(
+    BigInt64Array.from(ids.flat(), (v) => BigInt(v)),
+    [ids.length, maxLength],
+    'i64',
+  );
   try {
     const clipSkip = layer === 'last' ? 0 : 1;
     const out = await noGrad(() => textEncoder.model.run('forward', { input_ids: idTensor }, { clipSkip }, call));

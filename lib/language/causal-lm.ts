@@ -114,10 +114,16 @@ function intField(raw: Record<string, unknown>, key: string, source: string): nu
 /** An i64 [rows, cols] tensor from rows of numbers (rectangular). */
 function idsTensor(rows: readonly (readonly number[])[], what: string): Tensor {
   const n = rows[0]?.length ?? 0;
-  if (rows.length === 0 || n === 0) throw new VlvError('E_ARG', `CausalLM: ${what} must be a non-empty [rows, length] array`);
+  if (rows.length === 0 || n === 0)
+    throw new VlvError('E_ARG', `CausalLM: ${what} must be a non-empty [rows, length] array`);
   for (const [i, r] of rows.entries()) {
-    if (r.length !== n) throw new VlvError('E_SHAPE', `CausalLM: ${what} rows differ in length (row 0 has ${n}, row ${i} has ${r.length})`);
-    for (const v of r) if (!Number.isInteger(v)) throw new VlvError('E_ARG', `CausalLM: ${what} holds a non-integer ${v}`);
+    if (r.length !== n)
+      throw new VlvError(
+        'E_SHAPE',
+        `CausalLM: ${what} rows differ in length (row 0 has ${n}, row ${i} has ${r.length})`,
+      );
+    for (const v of r)
+      if (!Number.isInteger(v)) throw new VlvError('E_ARG', `CausalLM: ${what} holds a non-integer ${v}`);
   }
   return Tensor.from(BigInt64Array.from(rows.flat(), BigInt), [rows.length, n]);
 }
@@ -147,7 +153,10 @@ export class CausalLM {
     const modelType = typeof raw.model_type === 'string' ? raw.model_type : '';
     const kind = KINDS[modelType];
     if (!kind) {
-      throw new VlvError('E_ARG', `CausalLM: ${configPath}: model_type '${modelType}' is not a supported causal LM (${Object.keys(KINDS).join(', ')})`);
+      throw new VlvError(
+        'E_ARG',
+        `CausalLM: ${configPath}: model_type '${modelType}' is not a supported causal LM (${Object.keys(KINDS).join(', ')})`,
+      );
     }
     const config: CausalLMConfig = {
       modelType,
@@ -177,12 +186,20 @@ export class CausalLM {
   /** Generates from a prompt: options override generation_config.json's defaults. */
   async generate(prompt: Prompt, options: CallGenerateOptions = {}): Promise<GenerateResult> {
     const { inputs, attrs } = this.prepare(prompt, options);
-    const out = await this.model.run('generate', inputs, attrs, { signal: options.signal, onProgress: options.onProgress });
+    const out = await this.model.run('generate', inputs, attrs, {
+      signal: options.signal,
+      onProgress: options.onProgress,
+    });
     const ids = rowsOf(out.ids!);
     const result: GenerateResult = { ids };
     if (this.tokenizer) {
       const tok = this.tokenizer;
-      result.text = ids.map((r) => tok.decode(r.filter((t) => t >= 0), { skipSpecialTokens: true }));
+      result.text = ids.map((r) =>
+        tok.decode(
+          r.filter((t) => t >= 0),
+          { skipSpecialTokens: true },
+        ),
+      );
     }
     if (out.sequences_scores) result.scores = Array.from(out.sequences_scores.toArray() as Float32Array);
     return result;
@@ -196,7 +213,10 @@ export class CausalLM {
   async *stream(prompt: Prompt, options: CallGenerateOptions = {}): AsyncGenerator<StreamStep, void, undefined> {
     const { inputs, attrs } = this.prepare(prompt, options);
     if (Number(attrs.numBeams ?? 1) > 1) {
-      throw new VlvError('E_ARG', 'CausalLM.stream: beam search cannot stream (its beams are final only at the end); use generate()');
+      throw new VlvError(
+        'E_ARG',
+        'CausalLM.stream: beam search cannot stream (its beams are final only at the end); use generate()',
+      );
     }
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
@@ -240,7 +260,11 @@ export class CausalLM {
       if (failure) throw VlvError.from(failure);
       // Steps whose progress events had not arrived when the call settled.
       const rows = final!;
-      for (let s = step; s < (rows[0]?.length ?? 0); s++) yield emit(++step, rows.map((r) => r[s]!));
+      for (let s = step; s < (rows[0]?.length ?? 0); s++)
+        yield emit(
+          ++step,
+          rows.map((r) => r[s]!),
+        );
     } finally {
       if (!settled) {
         stop.abort();
@@ -271,16 +295,21 @@ export class CausalLM {
   }
 
   /** Native inputs and options for a prompt; text is encoded left-padded, as batched generation needs. */
-  private prepare(prompt: Prompt, options: GenerateOptions): { inputs: Record<string, Tensor | undefined>; attrs: Options } {
+  private prepare(
+    prompt: Prompt,
+    options: GenerateOptions,
+  ): { inputs: Record<string, Tensor | undefined>; attrs: Options } {
     const attrs = generationAttrs({ ...this.generationConfig, ...options });
     if (typeof prompt === 'string' || (Array.isArray(prompt) && typeof prompt[0] === 'string')) {
-      if (!this.tokenizer) throw new VlvError('E_ARG', 'CausalLM: a text prompt needs a tokenizer (the folder has none); pass token ids');
+      if (!this.tokenizer)
+        throw new VlvError('E_ARG', 'CausalLM: a text prompt needs a tokenizer (the folder has none); pass token ids');
       const texts = typeof prompt === 'string' ? [prompt] : (prompt as readonly string[]);
       const enc = this.tokenizer.encodeBatch(texts, { paddingSide: 'left' });
       return { inputs: this.native({ inputIds: enc.ids, attentionMask: enc.attentionMask }), attrs };
     }
     if (Array.isArray(prompt)) {
-      const rows = typeof prompt[0] === 'number' ? [prompt as readonly number[]] : (prompt as readonly (readonly number[])[]);
+      const rows =
+        typeof prompt[0] === 'number' ? [prompt as readonly number[]] : (prompt as readonly (readonly number[])[]);
       return { inputs: this.native({ inputIds: rows }), attrs };
     }
     return { inputs: this.native(prompt as LMInputs), attrs };

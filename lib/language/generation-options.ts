@@ -49,7 +49,8 @@ const KEYS: [string, keyof GenerateOptions][] = [
 
 function pick(raw: Record<string, unknown>, keys: readonly string[]): GenerateOptions {
   const out: Record<string, unknown> = {};
-  for (const [key, opt] of KEYS) if (keys.includes(key) && raw[key] !== undefined && raw[key] !== null) out[opt] = raw[key];
+  for (const [key, opt] of KEYS)
+    if (keys.includes(key) && raw[key] !== undefined && raw[key] !== null) out[opt] = raw[key];
   return out;
 }
 
@@ -62,10 +63,20 @@ export function generationDefaults(
   generationConfig: Record<string, unknown> | null,
   source: string,
 ): GenerateOptions {
-  const fromGen = generationConfig ? pick(generationConfig, KEYS.map(([k]) => k)) : {};
+  const fromGen = generationConfig
+    ? pick(
+        generationConfig,
+        KEYS.map(([k]) => k),
+      )
+    : {};
   for (const [k, v] of Object.entries(fromGen)) {
-    const ok = typeof v === 'number' || typeof v === 'boolean' || v === 'never' || (Array.isArray(v) && v.every(Number.isInteger));
-    if (!ok) throw new VlvError('E_FILE_FORMAT', `CausalLM: ${source}: '${k}' has an unusable value ${JSON.stringify(v)}`);
+    const ok =
+      typeof v === 'number' ||
+      typeof v === 'boolean' ||
+      v === 'never' ||
+      (Array.isArray(v) && v.every(Number.isInteger));
+    if (!ok)
+      throw new VlvError('E_FILE_FORMAT', `CausalLM: ${source}: '${k}' has an unusable value ${JSON.stringify(v)}`);
   }
   return { ...pick(config, ['eos_token_id', 'pad_token_id']), ...fromGen };
 }

@@ -16,7 +16,8 @@ function setRequiresGrad(model: Model, prefixes: string | readonly string[], val
   const changed: string[] = [];
   for (const prefix of list) {
     const hits = names.filter((n) => n.startsWith(prefix));
-    if (hits.length === 0) throw new VlvError('E_ARG', `${what}: no parameter of this ${model.kind} model starts with '${prefix}'`);
+    if (hits.length === 0)
+      throw new VlvError('E_ARG', `${what}: no parameter of this ${model.kind} model starts with '${prefix}'`);
     for (const n of hits) {
       params[n]!.requiresGrad = value;
       changed.push(n);

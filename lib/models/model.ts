@@ -44,7 +44,12 @@ export class Model {
    * checkpoint, for benchmarks. `config` is the config file or a folder holding it; `opts.device`
    * 'cuda' builds the weights on the GPU (as Model.load).
    */
-  static async random(kind: string, config: string, seed = 0, opts: Pick<LoadModelOptions, 'device'> = {}): Promise<Model> {
+  static async random(
+    kind: string,
+    config: string,
+    seed = 0,
+    opts: Pick<LoadModelOptions, 'device'> = {},
+  ): Promise<Model> {
     return new Model(await wrapAsync(() => native.randomModel(kind, config, seed, opts.device ?? 'cpu')));
   }
 

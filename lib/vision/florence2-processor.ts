@@ -10,7 +10,13 @@ import { VlvError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { loadTokenizer } from '../tokenizer-files.js';
-import { parseImageProcessorConfig, preprocessImage, type ImageInput, type ImageProcessorConfig, type Resampler } from './image-preprocess.js';
+import {
+  parseImageProcessorConfig,
+  preprocessImage,
+  type ImageInput,
+  type ImageProcessorConfig,
+  type Resampler,
+} from './image-preprocess.js';
 
 /** Task tokens that must be the whole text, and the prompt each becomes. */
 export const TASK_PROMPTS_WITHOUT_INPUTS: Readonly<Record<string, string>> = {
@@ -37,18 +43,42 @@ export const TASK_PROMPTS_WITH_INPUT: Readonly<Record<string, string>> = {
 
 /** The special tokens the processor adds to the BART tokenizer, in its order (ids 50265.. on BART's vocabulary). */
 export const FLORENCE2_ADDED_TOKENS: readonly string[] = [
-  '<od>', '</od>', '<ocr>', '</ocr>',
+  '<od>',
+  '</od>',
+  '<ocr>',
+  '</ocr>',
   ...Array.from({ length: 1000 }, (_, i) => `<loc_${i}>`),
-  '<cap>', '</cap>', '<ncap>', '</ncap>', '<dcap>', '</dcap>', '<grounding>', '</grounding>', '<seg>', '</seg>',
-  '<sep>', '<region_cap>', '</region_cap>', '<region_to_desciption>', '</region_to_desciption>', '<proposal>',
-  '</proposal>', '<poly>', '</poly>', '<and>',
+  '<cap>',
+  '</cap>',
+  '<ncap>',
+  '</ncap>',
+  '<dcap>',
+  '</dcap>',
+  '<grounding>',
+  '</grounding>',
+  '<seg>',
+  '</seg>',
+  '<sep>',
+  '<region_cap>',
+  '</region_cap>',
+  '<region_to_desciption>',
+  '</region_to_desciption>',
+  '<proposal>',
+  '</proposal>',
+  '<poly>',
+  '</poly>',
+  '<and>',
 ];
 
 /** Florence2Processor._construct_prompts for one text. */
 export function constructPrompt(text: string): string {
   for (const [token, prompt] of Object.entries(TASK_PROMPTS_WITHOUT_INPUTS)) {
     if (!text.includes(token)) continue;
-    if (text !== token) throw new VlvError('E_ARG', `florence2 processor: task token ${token} must be the only text, got ${JSON.stringify(text)}`);
+    if (text !== token)
+      throw new VlvError(
+        'E_ARG',
+        `florence2 processor: task token ${token} must be the only text, got ${JSON.stringify(text)}`,
+      );
     text = prompt;
     break;
   }
@@ -86,16 +116,25 @@ export class Florence2Processor {
       const code = (e as NodeJS.ErrnoException).code ? 'E_FILE' : 'E_FILE_FORMAT';
       throw new VlvError(code, `florence2 processor: cannot read ${path}: ${(e as Error).message}`, { cause: e });
     }
-    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new VlvError('E_FILE_FORMAT', `${path} must hold a JSON object`);
+    if (!json || typeof json !== 'object' || Array.isArray(json))
+      throw new VlvError('E_FILE_FORMAT', `${path} must hold a JSON object`);
     const tokenizer = await loadTokenizer(folder, { family: 'bart' });
-    return new Florence2Processor(tokenizer.withAddedTokens(FLORENCE2_ADDED_TOKENS), parseImageProcessorConfig(json as Record<string, unknown>, path));
+    return new Florence2Processor(
+      tokenizer.withAddedTokens(FLORENCE2_ADDED_TOKENS),
+      parseImageProcessorConfig(json as Record<string, unknown>, path),
+    );
   }
 
   /** Prompts (task tokens expanded) and images, one image per text. */
-  async process(texts: string | readonly string[], images: ImageInput | readonly ImageInput[], opts: { resampler?: Resampler } = {}): Promise<Florence2Inputs> {
+  async process(
+    texts: string | readonly string[],
+    images: ImageInput | readonly ImageInput[],
+    opts: { resampler?: Resampler } = {},
+  ): Promise<Florence2Inputs> {
     const t = typeof texts === 'string' ? [texts] : [...texts];
     const im = Array.isArray(images) ? (images as readonly ImageInput[]) : [images as ImageInput];
-    if (im.length < t.length) throw new VlvError('E_ARG', `florence2 processor: ${im.length} images for ${t.length} prompts`);
+    if (im.length < t.length)
+      throw new VlvError('E_ARG', `florence2 processor: ${im.length} images for ${t.length} prompts`);
     const enc = this.tokenizer.encodeBatch(t.map(constructPrompt), { padding: 'longest' });
     const pixels = await Promise.all(im.map((x) => preprocessImage(x, this.image, opts.resampler)));
     const { width, height } = pixels[0]!;
@@ -103,7 +142,8 @@ export class Florence2Processor {
       throw new VlvError('E_SHAPE', 'florence2 processor: the images have different sizes after preprocessing');
     const flat = new Float32Array(pixels.length * 3 * width * height);
     pixels.forEach((p, i) => flat.set(p.data, i * p.data.length));
-    const rows = enc.ids.length, len = enc.ids[0]?.length ?? 0;
+    const rows = enc.ids.length,
+      len = enc.ids[0]?.length ?? 0;
     return {
       inputIds: Tensor.from(enc.ids.flat(), [rows, len], 'i64'),
       attentionMask: Tensor.from(enc.attentionMask.flat(), [rows, len], 'i64'),

@@ -77,7 +77,12 @@ function bool(json: Record<string, unknown>, key: string, fallback: boolean, sou
   return v;
 }
 
-function triple(json: Record<string, unknown>, key: string, fallback: number[], source: string): [number, number, number] {
+function triple(
+  json: Record<string, unknown>,
+  key: string,
+  fallback: number[],
+  source: string,
+): [number, number, number] {
   const v = json[key] ?? fallback;
   const list = typeof v === 'number' ? [v, v, v] : v;
   if (!Array.isArray(list) || list.length !== 3 || !list.every((x) => typeof x === 'number' && Number.isFinite(x)))
@@ -94,13 +99,17 @@ function hw(v: unknown, key: string, source: string): { height: number; width: n
 }
 
 /** Reads a preprocessor_config.json object (CLIPImageProcessor defaults for absent fields). */
-export function parseImageProcessorConfig(json: Record<string, unknown>, source = 'preprocessor_config.json'): ImageProcessorConfig {
+export function parseImageProcessorConfig(
+  json: Record<string, unknown>,
+  source = 'preprocessor_config.json',
+): ImageProcessorConfig {
   const rawSize = json['size'] ?? { shortest_edge: 224 };
   let size: ImageProcessorConfig['size'];
   if (typeof rawSize === 'number') size = { shortestEdge: rawSize };
   else if (rawSize && typeof rawSize === 'object' && 'shortest_edge' in rawSize) {
     const s = rawSize.shortest_edge;
-    if (!Number.isInteger(s) || (s as number) <= 0) fail(source, `size.shortest_edge must be a positive integer, got ${JSON.stringify(s)}`);
+    if (!Number.isInteger(s) || (s as number) <= 0)
+      fail(source, `size.shortest_edge must be a positive integer, got ${JSON.stringify(s)}`);
     size = { shortestEdge: s as number };
   } else size = hw(rawSize, 'size', source);
   const resample = num(json, 'resample', 3, source);
@@ -113,7 +122,11 @@ export function parseImageProcessorConfig(json: Record<string, unknown>, source 
     size,
     resample,
     doCenterCrop,
-    cropSize: doCenterCrop ? (typeof rawCrop === 'number' ? { height: rawCrop, width: rawCrop } : hw(rawCrop, 'crop_size', source)) : null,
+    cropSize: doCenterCrop
+      ? typeof rawCrop === 'number'
+        ? { height: rawCrop, width: rawCrop }
+        : hw(rawCrop, 'crop_size', source)
+      : null,
     doRescale: bool(json, 'do_rescale', true, source),
     rescaleFactor: num(json, 'rescale_factor', 1 / 255, source),
     doNormalize: bool(json, 'do_normalize', true, source),
@@ -123,7 +136,8 @@ export function parseImageProcessorConfig(json: Record<string, unknown>, source 
 }
 
 /** An image: a file path, encoded bytes (PNG, JPEG, ...), or raw interleaved 8-bit pixels. */
-export type ImageInput = string | Buffer | Uint8Array | { data: Uint8Array; width: number; height: number; channels: 1 | 2 | 3 | 4 };
+export type ImageInput =
+  string | Buffer | Uint8Array | { data: Uint8Array; width: number; height: number; channels: 1 | 2 | 3 | 4 };
 
 /** An 8-bit RGB image, interleaved (HWC). */
 export interface RgbImage {
@@ -142,7 +156,12 @@ function open(input: ImageInput): sharp.Sharp {
 
 async function toRgb(pipeline: sharp.Sharp): Promise<RgbImage> {
   const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  if (info.channels === 3) return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  if (info.channels === 3)
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+    };
   if (info.channels !== 1) throw new VlvError('E_ARG', `image: ${info.channels} channels after RGB conversion`);
   const rgb = new Uint8Array(info.width * info.height * 3);
   for (let i = 0; i < info.width * info.height; ++i) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = data[i]!;
@@ -150,17 +169,27 @@ async function toRgb(pipeline: sharp.Sharp): Promise<RgbImage> {
 }
 
 /** The output size of the resize step for an image of (width, height). */
-export function resizedSize(cfg: ImageProcessorConfig, width: number, height: number): { width: number; height: number } {
+export function resizedSize(
+  cfg: ImageProcessorConfig,
+  width: number,
+  height: number,
+): { width: number; height: number } {
   if (!cfg.doResize) return { width, height };
   if ('height' in cfg.size) return { width: cfg.size.width, height: cfg.size.height };
   // transformers' get_resize_output_image_size(default_to_square=False): the short side
   // becomes shortest_edge, the long side int(shortest_edge * long / short).
   const s = cfg.size.shortestEdge;
-  return width <= height ? { width: s, height: Math.trunc((s * height) / width) } : { width: Math.trunc((s * width) / height), height: s };
+  return width <= height
+    ? { width: s, height: Math.trunc((s * height) / width) }
+    : { width: Math.trunc((s * width) / height), height: s };
 }
 
 /** Decodes and resizes (and centre-crops) an image as the config says: 8-bit RGB. */
-export async function resizeImage(input: ImageInput, cfg: ImageProcessorConfig, resampler: Resampler = 'pil'): Promise<RgbImage> {
+export async function resizeImage(
+  input: ImageInput,
+  cfg: ImageProcessorConfig,
+  resampler: Resampler = 'pil',
+): Promise<RgbImage> {
   let pipeline = open(input);
   let rgb: RgbImage;
   if (resampler === 'sharp') {
@@ -169,12 +198,20 @@ export async function resizeImage(input: ImageInput, cfg: ImageProcessorConfig, 
     const { width, height } = resizedSize(cfg, meta.width, meta.height);
     // fastShrinkOnLoad off: decode the whole JPEG as PIL does, then resize.
     if (width !== meta.width || height !== meta.height)
-      pipeline = pipeline.resize(width, height, { fit: 'fill', kernel: KERNELS[cfg.resample]![1], fastShrinkOnLoad: false });
+      pipeline = pipeline.resize(width, height, {
+        fit: 'fill',
+        kernel: KERNELS[cfg.resample]![1],
+        fastShrinkOnLoad: false,
+      });
     rgb = await toRgb(pipeline);
   } else {
     rgb = await toRgb(pipeline);
     const { width, height } = resizedSize(cfg, rgb.width, rgb.height);
-    rgb = { data: pilResize(rgb.data, rgb.width, rgb.height, 3, width, height, KERNELS[cfg.resample]![0]), width, height };
+    rgb = {
+      data: pilResize(rgb.data, rgb.width, rgb.height, 3, width, height, KERNELS[cfg.resample]![0]),
+      width,
+      height,
+    };
   }
   if (cfg.cropSize) rgb = centerCrop(rgb, cfg.cropSize);
   return rgb;
@@ -182,11 +219,13 @@ export async function resizeImage(input: ImageInput, cfg: ImageProcessorConfig, 
 
 /** transformers' center_crop for a crop inside the image (top = (h - ch) // 2, left likewise); pads with 0 otherwise. */
 function centerCrop(img: RgbImage, crop: { height: number; width: number }): RgbImage {
-  const top = Math.floor((img.height - crop.height) / 2), left = Math.floor((img.width - crop.width) / 2);
+  const top = Math.floor((img.height - crop.height) / 2),
+    left = Math.floor((img.width - crop.width) / 2);
   const out = new Uint8Array(crop.width * crop.height * 3);
   for (let y = 0; y < crop.height; ++y)
     for (let x = 0; x < crop.width; ++x) {
-      const sy = y + top, sx = x + left;
+      const sy = y + top,
+        sx = x + left;
       if (sy < 0 || sx < 0 || sy >= img.height || sx >= img.width) continue;
       for (let c = 0; c < 3; ++c) out[(y * crop.width + x) * 3 + c] = img.data[(sy * img.width + sx) * 3 + c]!;
     }
@@ -199,7 +238,8 @@ export function normalizeImage(img: RgbImage, cfg: ImageProcessorConfig): Float3
   const out = new Float32Array(3 * plane);
   const f = Math.fround;
   for (let c = 0; c < 3; ++c) {
-    const mean = f(cfg.doNormalize ? cfg.imageMean[c]! : 0), std = f(cfg.doNormalize ? cfg.imageStd[c]! : 1);
+    const mean = f(cfg.doNormalize ? cfg.imageMean[c]! : 0),
+      std = f(cfg.doNormalize ? cfg.imageStd[c]! : 1);
     for (let i = 0; i < plane; ++i) {
       const v = img.data[i * 3 + c]!;
       const x = cfg.doRescale ? f(v * cfg.rescaleFactor) : v;

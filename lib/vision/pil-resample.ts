@@ -94,7 +94,9 @@ function pass(
   const half = 1 << (PRECISION_BITS - 1);
   for (let l = 0; l < lines; ++l)
     for (let xx = 0; xx < outSize; ++xx) {
-      const min = c.bounds[xx * 2]!, count = c.bounds[xx * 2 + 1]!, k = xx * c.ksize;
+      const min = c.bounds[xx * 2]!,
+        count = c.bounds[xx * 2 + 1]!,
+        k = xx * c.ksize;
       for (let ch = 0; ch < channels; ++ch) {
         // Exact integer arithmetic: |sum| < 2^53 (weights < 2^23, 255 * ksize terms).
         let ss = half;
@@ -121,29 +123,50 @@ export function pilResize(
   if (outWidth === width && outHeight === height) return data.slice();
   if (filter === 'nearest') {
     const out = new Uint8Array(outWidth * outHeight * channels);
-    const sx = width / outWidth, sy = height / outHeight;
+    const sx = width / outWidth,
+      sy = height / outHeight;
     for (let y = 0; y < outHeight; ++y) {
       const iy = Math.min(Math.floor((y + 0.5) * sy), height - 1);
       for (let x = 0; x < outWidth; ++x) {
         const ix = Math.min(Math.floor((x + 0.5) * sx), width - 1);
-        for (let c = 0; c < channels; ++c) out[(y * outWidth + x) * channels + c] = data[(iy * width + ix) * channels + c]!;
+        for (let c = 0; c < channels; ++c)
+          out[(y * outWidth + x) * channels + c] = data[(iy * width + ix) * channels + c]!;
       }
     }
     return out;
   }
   const f = FILTERS[filter];
-  let cur = data, w = width;
+  let cur = data,
+    w = width;
   if (outWidth !== width) {
     const c = coefficients(width, outWidth, f);
     const next = new Uint8Array(outWidth * height * channels);
-    pass(cur, next, height, channels, c, outWidth, (l, p) => (l * w + p) * channels, (l, p) => (l * outWidth + p) * channels);
+    pass(
+      cur,
+      next,
+      height,
+      channels,
+      c,
+      outWidth,
+      (l, p) => (l * w + p) * channels,
+      (l, p) => (l * outWidth + p) * channels,
+    );
     cur = next;
     w = outWidth;
   }
   if (outHeight !== height) {
     const c = coefficients(height, outHeight, f);
     const next = new Uint8Array(w * outHeight * channels);
-    pass(cur, next, w, channels, c, outHeight, (l, p) => (p * w + l) * channels, (l, p) => (p * w + l) * channels);
+    pass(
+      cur,
+      next,
+      w,
+      channels,
+      c,
+      outHeight,
+      (l, p) => (p * w + l) * channels,
+      (l, p) => (p * w + l) * channels,
+    );
     cur = next;
   }
   return cur;

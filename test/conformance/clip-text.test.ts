@@ -37,7 +37,11 @@ test('an unknown model kind and a missing folder are typed errors', async (t) =>
 test('clip_skip gives final_layer_norm(hidden_states[-(k+1)]) as diffusers pipelines use it', async (t) => {
   const { Tensor, ops } = await import('../../lib/index.js');
   const model = await Model.load('clip_text', golden);
-  const ids = Tensor.from(BigInt64Array.from({ length: 77 }, (_, i) => BigInt((i * 7) % 1000)), [1, 77], 'i64');
+  const ids = Tensor.from(
+    BigInt64Array.from({ length: 77 }, (_, i) => BigInt((i * 7) % 1000)),
+    [1, 77],
+    'i64',
+  );
   const base = await model.run('forward', { input_ids: ids });
   const skip0 = await model.run('forward', { input_ids: ids }, { clipSkip: 0 });
   t.deepEqual(Array.from(skip0.prompt_embeds!.toFloat32()), Array.from(base.last_hidden_state!.toFloat32()));
@@ -52,6 +56,9 @@ test('clip_skip gives final_layer_norm(hidden_states[-(k+1)]) as diffusers pipel
   const a = skip1.prompt_embeds!.toFloat32();
   const b = normed.toFloat32();
   t.true(a.every((v, i) => Math.abs(v - b[i]!) <= 1e-6 * (1 + Math.abs(b[i]!))));
-  t.is((await t.throwsAsync(model.run('forward', { input_ids: ids }, { clipSkip: 3 }), { instanceOf: VlvError }))?.code, 'E_ARG');
+  t.is(
+    (await t.throwsAsync(model.run('forward', { input_ids: ids }, { clipSkip: 3 }), { instanceOf: VlvError }))?.code,
+    'E_ARG',
+  );
   model.dispose();
 });

@@ -14,7 +14,10 @@ const variants = join(import.meta.dirname, '..', 'fixtures', 'models');
 test('unet golden: forward and backward pass', async (t) => {
   t.true(existsSync(golden), `${golden} is missing`);
   const results = await runConformance(golden);
-  t.deepEqual(results.map((r) => r.case), ['forward', 'backward']);
+  t.deepEqual(
+    results.map((r) => r.case),
+    ['forward', 'backward'],
+  );
   for (const r of results) t.true(r.pass, `${r.case}: rel ${r.rel} tol ${r.tol} ${r.error ?? ''}`);
 });
 

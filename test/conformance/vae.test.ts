@@ -54,8 +54,10 @@ test('vae rejects bad inputs with typed errors', async (t) => {
   t.is(await code(model.run('encode', { sample: Tensor.zeros([1, 4, 8, 8]) })), 'E_SHAPE');
   t.is(await code(model.run('decode', { latent: Tensor.zeros([1, 3, 8, 8]) })), 'E_SHAPE');
   t.is(await code(model.run('decode', { latent: Tensor.zeros([4, 8, 8]) })), 'E_SHAPE');
-  t.is(await code(model.run('encode', { sample: Tensor.zeros([1, 3, 8, 8]), noise: Tensor.zeros([1, 4, 8, 8]) })),
-    'E_SHAPE');
+  t.is(
+    await code(model.run('encode', { sample: Tensor.zeros([1, 3, 8, 8]), noise: Tensor.zeros([1, 4, 8, 8]) })),
+    'E_SHAPE',
+  );
   model.dispose();
 });
 
@@ -75,12 +77,42 @@ test('vae rejects configs it would not honour', async (t) => {
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     return t.throwsAsync(Model.load('vae', dir), { instanceOf: VlvError });
   };
-  const blockType = await load((c) => { c.down_block_types = ['DownEncoderBlock2D', 'AttnDownEncoderBlock2D']; });
+  const blockType = await load((c) => {
+    c.down_block_types = ['DownEncoderBlock2D', 'AttnDownEncoderBlock2D'];
+  });
   t.is(blockType?.code, 'E_ARG');
   t.regex(blockType.message, /AttnDownEncoderBlock2D/);
-  t.is((await load((c) => { c.up_block_types = ['UpDecoderBlock2D']; }))?.code, 'E_FILE_FORMAT');
-  t.regex((await load((c) => { c.act_fn = 'gelu'; })).message, /act_fn/);
-  t.regex((await load((c) => { c.norm_type = 'spatial'; })).message, /norm_type/);
+  t.is(
+    (
+      await load((c) => {
+        c.up_block_types = ['UpDecoderBlock2D'];
+      })
+    )?.code,
+    'E_FILE_FORMAT',
+  );
+  t.regex(
+    (
+      await load((c) => {
+        c.act_fn = 'gelu';
+      })
+    ).message,
+    /act_fn/,
+  );
+  t.regex(
+    (
+      await load((c) => {
+        c.norm_type = 'spatial';
+      })
+    ).message,
+    /norm_type/,
+  );
   // A config that drops quant_conv leaves its weights unused: a loader error, not a silent skip.
-  t.regex((await load((c) => { c.use_quant_conv = false; })).message, /quant_conv/);
+  t.regex(
+    (
+      await load((c) => {
+        c.use_quant_conv = false;
+      })
+    ).message,
+    /quant_conv/,
+  );
 });

@@ -10,7 +10,14 @@ import { backward, ops, Tensor } from '../../lib/index.js';
 import { lcgValues } from './thread-counts.js';
 
 function leaf(n: number[], seed: number, scale = 1): Tensor {
-  const t = Tensor.from(lcgValues(n.reduce((a, b) => a * b, 1), seed, scale), n);
+  const t = Tensor.from(
+    lcgValues(
+      n.reduce((a, b) => a * b, 1),
+      seed,
+      scale,
+    ),
+    n,
+  );
   t.requiresGrad = true;
   return t;
 }
@@ -48,7 +55,10 @@ if (family === 'elementwise') {
   const x = leaf([61, 33, 129], 6);
   const y = leaf([61, 33, 129], 7);
   const logits = leaf([517, 301], 8, 5);
-  const targets = Tensor.from(Int32Array.from({ length: 517 }, (_, i) => (i % 7 === 3 ? -100 : (i * 37) % 301)), [517]);
+  const targets = Tensor.from(
+    Int32Array.from({ length: 517 }, (_, i) => (i % 7 === 3 ? -100 : (i * 37) % 301)),
+    [517],
+  );
   lines.push(await probe('sum_all', [x], () => ops.sum(x)));
   lines.push(await probe('mean_0_2', [x], () => ops.mean(x, [0, 2])));
   lines.push(await probe('sum_0_keep', [x], () => ops.sum(x, [0], true)));

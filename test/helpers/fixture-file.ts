@@ -29,13 +29,24 @@ export function readFixture(path: string): FixtureFile {
       continue;
     }
     const e = v as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const bytes = new Uint8Array(buf.buffer.slice(buf.byteOffset + base + e.data_offsets[0], buf.byteOffset + base + e.data_offsets[1]));
+    const bytes = new Uint8Array(
+      buf.buffer.slice(buf.byteOffset + base + e.data_offsets[0], buf.byteOffset + base + e.data_offsets[1]),
+    );
     tensors.set(name, { dtype: e.dtype, shape: e.shape, bytes });
   }
   return { tensors, metadata };
 }
 
-const TAGS: Record<string, DType> = { F32: 'f32', F64: 'f64', I32: 'i32', I64: 'i64', BOOL: 'bool', U8: 'u8', BF16: 'bf16', F16: 'f16' };
+const TAGS: Record<string, DType> = {
+  F32: 'f32',
+  F64: 'f64',
+  I32: 'i32',
+  I64: 'i64',
+  BOOL: 'bool',
+  U8: 'u8',
+  BF16: 'bf16',
+  F16: 'f16',
+};
 
 export function toTensor(raw: RawTensor): Tensor {
   const dtype = TAGS[raw.dtype];
@@ -43,13 +54,19 @@ export function toTensor(raw: RawTensor): Tensor {
   const b = raw.bytes;
   const view = (() => {
     switch (dtype) {
-      case 'f32': return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-      case 'f64': return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
-      case 'i32': return new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-      case 'i64': return new BigInt64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+      case 'f32':
+        return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+      case 'f64':
+        return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+      case 'i32':
+        return new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+      case 'i64':
+        return new BigInt64Array(b.buffer, b.byteOffset, b.byteLength / 8);
       case 'bf16':
-      case 'f16': return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
-      default: return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      case 'f16':
+        return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
+      default:
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     }
   })();
   return Tensor.from(view, raw.shape, dtype);
@@ -59,10 +76,15 @@ export function toTensor(raw: RawTensor): Tensor {
 export function toFloat64(raw: RawTensor): Float64Array {
   const b = raw.bytes;
   switch (raw.dtype) {
-    case 'F64': return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    case 'F32': return Float64Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
-    case 'I32': return Float64Array.from(new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
-    case 'I64': return Float64Array.from(new BigInt64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), Number);
-    default: return Float64Array.from(b);
+    case 'F64':
+      return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    case 'F32':
+      return Float64Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+    case 'I32':
+      return Float64Array.from(new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+    case 'I64':
+      return Float64Array.from(new BigInt64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), Number);
+    default:
+      return Float64Array.from(b);
   }
 }

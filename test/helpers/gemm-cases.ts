@@ -32,7 +32,9 @@ export interface MatmulCase {
   seed: number;
 }
 
-export async function runMatmul(c: MatmulCase): Promise<{ a: Float32Array; b: Float32Array; c: Float32Array; shape: number[] }> {
+export async function runMatmul(
+  c: MatmulCase,
+): Promise<{ a: Float32Array; b: Float32Array; c: Float32Array; shape: number[] }> {
   const { M, K, N, ta, tb, seed } = c;
   const a = rand(M * K, seed);
   const b = rand(K * N, seed + 1);

@@ -72,18 +72,36 @@ export async function runFixture(path: string): Promise<Check[]> {
   const outputs = await runOp(meta.op, inputs, meta.attrs);
   const expectedOuts = [...f.tensors.keys()].filter((k) => k.startsWith('out.')).length;
   if (expectedOuts > outputs.length)
-    checks.push({ what: 'output count', rel: Infinity, tol: 0, pass: false, note: `${outputs.length} < ${expectedOuts}` });
+    checks.push({
+      what: 'output count',
+      rel: Infinity,
+      tol: 0,
+      pass: false,
+      note: `${outputs.length} < ${expectedOuts}`,
+    });
   const compare = (what: string, t: Tensor, rawName: string) => {
     const raw = f.tensors.get(rawName)!;
     const shapeOk = JSON.stringify(t.shape) === JSON.stringify(raw.shape);
     if (!shapeOk) {
-      checks.push({ what, rel: Infinity, tol: meta.tol, pass: false, note: `shape [${t.shape.join(',')}] vs [${raw.shape.join(',')}]` });
+      checks.push({
+        what,
+        rel: Infinity,
+        tol: meta.tol,
+        pass: false,
+        note: `shape [${t.shape.join(',')}] vs [${raw.shape.join(',')}]`,
+      });
       return;
     }
     const d = diff(values(t), toFloat64(raw));
     const exact = !raw.dtype.startsWith('F') && raw.dtype !== 'BF16';
     const tol = exact ? 0 : meta.tol;
-    checks.push({ what, rel: d.rel, tol, pass: d.nonFinite === 0 && d.rel <= tol, note: d.nonFinite ? `${d.nonFinite} non-finite` : undefined });
+    checks.push({
+      what,
+      rel: d.rel,
+      tol,
+      pass: d.nonFinite === 0 && d.rel <= tol,
+      note: d.nonFinite ? `${d.nonFinite} non-finite` : undefined,
+    });
   };
   outputs.forEach((o, i) => {
     if (f.tensors.has(`out.${i}`)) compare(`out.${i}`, o, `out.${i}`);

@@ -7,13 +7,20 @@ export function randArray(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 2 ** 32 * 2 - 1) * scale;
+    a[i] = ((s / 2 ** 32) * 2 - 1) * scale;
   }
   return a;
 }
 
 export function randTensor(shape: number[], seed: number, scale = 1): Tensor {
-  return Tensor.from(randArray(shape.reduce((p, d) => p * d, 1), seed, scale), shape);
+  return Tensor.from(
+    randArray(
+      shape.reduce((p, d) => p * d, 1),
+      seed,
+      scale,
+    ),
+    shape,
+  );
 }
 
 /**

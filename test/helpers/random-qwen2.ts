@@ -32,10 +32,20 @@ export interface RandomQwen2Options {
 export async function writeRandomQwen2(shape: Qwen2Shape, opts: RandomQwen2Options = {}): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'vlv-qwen2-random-'));
   const config = {
-    architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_act: 'silu', attention_dropout: 0.0,
-    max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1e6, rope_scaling: null, sliding_window: 32768,
-    use_sliding_window: false, max_window_layers: 21, torch_dtype: opts.dtype === 'bf16' ? 'bfloat16' : 'float32',
-    use_cache: true, ...shape,
+    architectures: ['Qwen2ForCausalLM'],
+    model_type: 'qwen2',
+    hidden_act: 'silu',
+    attention_dropout: 0.0,
+    max_position_embeddings: 32768,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1e6,
+    rope_scaling: null,
+    sliding_window: 32768,
+    use_sliding_window: false,
+    max_window_layers: 21,
+    torch_dtype: opts.dtype === 'bf16' ? 'bfloat16' : 'float32',
+    use_cache: true,
+    ...shape,
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 1));
   if (opts.generationConfig) writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(opts.generationConfig));
@@ -47,11 +57,13 @@ export async function writeRandomQwen2(shape: Qwen2Shape, opts: RandomQwen2Optio
 
   const seed = opts.seed ?? 1;
   let stream = 0;
-  const h = shape.hidden_size, inter = shape.intermediate_size;
-  const d = h / shape.num_attention_heads, kv = shape.num_key_value_heads * d;
+  const h = shape.hidden_size,
+    inter = shape.intermediate_size;
+  const d = h / shape.num_attention_heads,
+    kv = shape.num_key_value_heads * d;
   // N(0, scale^2) (each tensor its own Philox offset), stored in the folder's dtype.
   const normal = async (dims: number[], scale: number, shift = 0): Promise<Tensor> => {
-    const r = await ops.randn(dims, seed, (stream++) * 2 ** 32);
+    const r = await ops.randn(dims, seed, stream++ * 2 ** 32);
     const x = await ops.scale(r, scale, shift);
     r.dispose();
     if (opts.dtype !== 'bf16') return x;
@@ -85,7 +97,8 @@ export async function writeRandomQwen2(shape: Qwen2Shape, opts: RandomQwen2Optio
 
 /** Bytes a decode step reads from the weight matrices (everything but norms and biases are tiny). */
 export function weightBytesPerToken(shape: Qwen2Shape, bytesPerValue: number): number {
-  const h = shape.hidden_size, inter = shape.intermediate_size;
+  const h = shape.hidden_size,
+    inter = shape.intermediate_size;
   const kv = (h / shape.num_attention_heads) * shape.num_key_value_heads;
   const perLayer = h * h * 2 + kv * h * 2 + inter * h * 3;
   // The LM head reads the whole [vocab, hidden] matrix; the embedding only one row.

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 /** The probe's output with extra environment variables. */
 export function runProbe(family: string, env: Record<string, string>): string {
   const script = join(import.meta.dirname, 'determinism-probe.ts');
-  return execFileSync(process.execPath, ['--import=tsx', script, family], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return execFileSync(process.execPath, ['--import=tsx', script, family], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
 }
 
 export function probeUnderThreadCounts(family: string, counts: readonly number[]): string[] {

@@ -43,7 +43,9 @@ test('requiresGrad cannot be set on an op output; non-scalar roots need a gradie
 
 test('a composite graph matches central finite differences (f64 on the JS side)', async (t) => {
   // loss = mean(silu(layer_norm(x @ w^T + b)) * x2)
-  const n = 5, k = 7, m = 6;
+  const n = 5,
+    k = 7,
+    m = 6;
   const xs = await ops.randn([n, k], 11);
   const w = await ops.randn([m, k], 12);
   const b = await ops.randn([m], 13);

@@ -17,25 +17,35 @@ test('generation reports progress per token and can be aborted mid-way', async (
   const model = await Model.load('qwen2', golden);
   const embeds = await prefix();
   const seen: number[] = [];
-  const out = await model.run('generate', { inputs_embeds: embeds }, { maxNewTokens: 6 }, {
-    onProgress: (p) => {
-      t.is(p.stage, 'token');
-      t.is(p.total, 6);
-      seen.push(p.done);
+  const out = await model.run(
+    'generate',
+    { inputs_embeds: embeds },
+    { maxNewTokens: 6 },
+    {
+      onProgress: (p) => {
+        t.is(p.stage, 'token');
+        t.is(p.total, 6);
+        seen.push(p.done);
+      },
     },
-  });
+  );
   t.deepEqual(out.ids!.shape, [1, 6]);
   await new Promise((r) => setImmediate(r)); // let queued progress calls land
   t.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
 
   const ac = new AbortController();
   let steps = 0;
-  const run = model.run('generate', { inputs_embeds: embeds }, { maxNewTokens: 200 }, {
-    signal: ac.signal,
-    onProgress: () => {
-      if (++steps === 3) ac.abort();
+  const run = model.run(
+    'generate',
+    { inputs_embeds: embeds },
+    { maxNewTokens: 200 },
+    {
+      signal: ac.signal,
+      onProgress: () => {
+        if (++steps === 3) ac.abort();
+      },
     },
-  });
+  );
   const e = await t.throwsAsync(run, { instanceOf: VlvError });
   t.is(e?.code, 'E_ABORTED');
   t.true(steps < 200, `stopped after ${steps} steps`);

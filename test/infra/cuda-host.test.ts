@@ -20,25 +20,40 @@ function hostTestBinary(name: string, sources: string[]): string {
   const built = join(root, 'build', 'Release', name);
   if (existsSync(built)) return built;
   const out = join(mkdtempSync(join(tmpdir(), 'vlv-cuda-host-')), name);
-  execFileSync('c++', ['-std=c++17', '-O1', `-I${join(root, 'csrc')}`, ...sources.map((s) => join(root, s)), '-o', out, '-lpthread']);
+  execFileSync('c++', [
+    '-std=c++17',
+    '-O1',
+    `-I${join(root, 'csrc')}`,
+    ...sources.map((s) => join(root, s)),
+    '-o',
+    out,
+    '-lpthread',
+  ]);
   return out;
 }
 
 test('caching allocator bookkeeping (host test binary)', (t) => {
-  const bin = hostTestBinary('vlv_cuda_host_tests', ['csrc/cuda/caching_allocator.cc', 'csrc/cuda/test/caching_allocator_test.cc']);
+  const bin = hostTestBinary('vlv_cuda_host_tests', [
+    'csrc/cuda/caching_allocator.cc',
+    'csrc/cuda/test/caching_allocator_test.cc',
+  ]);
   const r = spawnSync(bin, { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /\d+ checks passed/);
 });
 
 test('attention row loops and conv index maps of the CUDA kernels (host test binary)', (t) => {
-  const r = spawnSync(hostTestBinary('vlv_cuda_kernel_tests', ['csrc/cuda/test/kernels_host_test.cc']), { encoding: 'utf8' });
+  const r = spawnSync(hostTestBinary('vlv_cuda_kernel_tests', ['csrc/cuda/test/kernels_host_test.cc']), {
+    encoding: 'utf8',
+  });
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /\d+ checks passed/);
 });
 
 test('tensor-core attention tile loops, emulated on the host (host test binary)', (t) => {
-  const r = spawnSync(hostTestBinary('vlv_cuda_attention_tests', ['csrc/cuda/test/attention_tiles_host_test.cc']), { encoding: 'utf8' });
+  const r = spawnSync(hostTestBinary('vlv_cuda_attention_tests', ['csrc/cuda/test/attention_tiles_host_test.cc']), {
+    encoding: 'utf8',
+  });
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /\d+ checks passed/);
 });
@@ -52,12 +67,17 @@ function child(env: Record<string, string>, code: string) {
   });
 }
 
-const printReason = "import {info} from './lib/index.ts'; const i = info(); console.log(JSON.stringify({b: i.backend, d: i.device, r: i.cuda.reason}))";
+const printReason =
+  "import {info} from './lib/index.ts'; const i = info(); console.log(JSON.stringify({b: i.backend, d: i.device, r: i.cuda.reason}))";
 
 test('VLV_DEVICE=cpu skips CUDA and says so', (t) => {
   const r = child({ VLV_DEVICE: 'cpu' }, printReason);
   t.is(r.status, 0, r.stderr);
-  t.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { b: 'cpu', d: 'cpu', r: 'off by request: VLV_DEVICE=cpu' });
+  t.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), {
+    b: 'cpu',
+    d: 'cpu',
+    r: 'off by request: VLV_DEVICE=cpu',
+  });
 });
 
 test('a missing CUDA library is reported, the CPU path stays', (t) => {
@@ -104,7 +124,9 @@ test('a model asked onto CUDA without a usable GPU is E_DEVICE, and the CPU load
   m.dispose();
   const r = await t.throwsAsync(Model.random('clip_text', folder, 0, { device: 'cuda' }), { instanceOf: VlvError });
   t.is(r?.code, 'E_DEVICE');
-  const bad = await t.throwsAsync(Model.random('clip_text', folder, 0, { device: 'tpu' as 'cpu' }), { instanceOf: VlvError });
+  const bad = await t.throwsAsync(Model.random('clip_text', folder, 0, { device: 'tpu' as 'cpu' }), {
+    instanceOf: VlvError,
+  });
   t.is(bad?.code, 'E_ARG');
   t.regex(bad?.message ?? '', /randomModel: device must be 'cpu' or 'cuda', got 'tpu'/);
 });

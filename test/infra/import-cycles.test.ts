@@ -15,7 +15,10 @@ test('lib/ has no import cycles', async (t) => {
   });
   const modules = Object.keys(graph.obj());
   // The graph must be real: every module of lib/ seen, imports resolved ('.js' -> '.ts').
-  t.true(modules.includes('index.ts') && modules.includes('cli.ts') && modules.includes('conformance/run.ts'), modules.join(' '));
+  t.true(
+    modules.includes('index.ts') && modules.includes('cli.ts') && modules.includes('conformance/run.ts'),
+    modules.join(' '),
+  );
   t.true(graph.obj()['index.ts']!.includes('tensor.ts'), JSON.stringify(graph.obj()['index.ts']));
   t.deepEqual(graph.warnings().skipped, []);
   t.deepEqual(

@@ -68,7 +68,9 @@ const manifest = JSON.parse(readFileSync(join(badDir, 'expected.json'), 'utf8'))
 >;
 
 test('the bad-file manifest covers every crafted file (>= 24)', (t) => {
-  const files = readdirSync(badDir).filter((f) => f.endsWith('.safetensors')).sort();
+  const files = readdirSync(badDir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort();
   t.deepEqual(files, Object.keys(manifest).sort());
   t.true(files.length >= 24);
 });
@@ -243,8 +245,16 @@ async function writeShards(dir: string): Promise<Record<string, Tensor>> {
     'layer.1.weight': randomTensor('bf16', [2, 4]),
     'layer.1.bias': randomTensor('bf16', [2]),
   };
-  await saveSafetensors(join(dir, 'model-00001-of-00002.safetensors'), { 'layer.0.weight': all['layer.0.weight']!, 'layer.0.bias': all['layer.0.bias']! }, { format: 'pt' });
-  await saveSafetensors(join(dir, 'model-00002-of-00002.safetensors'), { 'layer.1.weight': all['layer.1.weight']!, 'layer.1.bias': all['layer.1.bias']! }, { format: 'pt' });
+  await saveSafetensors(
+    join(dir, 'model-00001-of-00002.safetensors'),
+    { 'layer.0.weight': all['layer.0.weight']!, 'layer.0.bias': all['layer.0.bias']! },
+    { format: 'pt' },
+  );
+  await saveSafetensors(
+    join(dir, 'model-00002-of-00002.safetensors'),
+    { 'layer.1.weight': all['layer.1.weight']!, 'layer.1.bias': all['layer.1.bias']! },
+    { format: 'pt' },
+  );
   const index = {
     metadata: { total_size: 80 },
     weight_map: {
@@ -277,11 +287,46 @@ test('a sharded folder loads through its index (folder or index path)', async (t
 
 test('index faults: a tensor missing from its shard, an unlisted tensor, a path outside, a missing shard', async (t) => {
   const cases: Array<[string, (wm: Record<string, string>) => void, VlvErrorCode, RegExp]> = [
-    ['missing', (wm) => { wm['layer.9.weight'] = 'model-00001-of-00002.safetensors'; }, 'E_FILE_FORMAT', /tensor 'layer\.9\.weight' is missing from its shard '.*model-00001-of-00002\.safetensors'/],
-    ['unlisted', (wm) => { delete wm['layer.0.bias']; }, 'E_FILE_FORMAT', /holds tensor 'layer\.0\.bias', which the weight_map does not list/],
-    ['moved', (wm) => { wm['layer.0.bias'] = 'model-00002-of-00002.safetensors'; }, 'E_FILE_FORMAT', /holds tensor 'layer\.0\.bias', which the weight_map puts in/],
-    ['outside', (wm) => { wm['layer.0.bias'] = '../model-00001-of-00002.safetensors'; }, 'E_FILE_FORMAT', /not a file inside the index's folder/],
-    ['absent', (wm) => { wm['layer.2.bias'] = 'model-00003-of-00002.safetensors'; }, 'E_FILE', /model-00003-of-00002\.safetensors: cannot open/],
+    [
+      'missing',
+      (wm) => {
+        wm['layer.9.weight'] = 'model-00001-of-00002.safetensors';
+      },
+      'E_FILE_FORMAT',
+      /tensor 'layer\.9\.weight' is missing from its shard '.*model-00001-of-00002\.safetensors'/,
+    ],
+    [
+      'unlisted',
+      (wm) => {
+        delete wm['layer.0.bias'];
+      },
+      'E_FILE_FORMAT',
+      /holds tensor 'layer\.0\.bias', which the weight_map does not list/,
+    ],
+    [
+      'moved',
+      (wm) => {
+        wm['layer.0.bias'] = 'model-00002-of-00002.safetensors';
+      },
+      'E_FILE_FORMAT',
+      /holds tensor 'layer\.0\.bias', which the weight_map puts in/,
+    ],
+    [
+      'outside',
+      (wm) => {
+        wm['layer.0.bias'] = '../model-00001-of-00002.safetensors';
+      },
+      'E_FILE_FORMAT',
+      /not a file inside the index's folder/,
+    ],
+    [
+      'absent',
+      (wm) => {
+        wm['layer.2.bias'] = 'model-00003-of-00002.safetensors';
+      },
+      'E_FILE',
+      /model-00003-of-00002\.safetensors: cannot open/,
+    ],
   ];
   for (const [label, edit, code, re] of cases) {
     const dir = tempDir();
@@ -369,7 +414,10 @@ function findSafetensors(dir: string): string[] {
 test('every golden safetensors file loads, matches its raw bytes, and re-saves byte-identically', async (t) => {
   t.true(existsSync(goldenDir), `the golden folder ${goldenDir} must exist`);
   const files = findSafetensors(goldenDir);
-  t.true(files.some((f) => f.endsWith('/model.safetensors')), 'no golden model.safetensors found');
+  t.true(
+    files.some((f) => f.endsWith('/model.safetensors')),
+    'no golden model.safetensors found',
+  );
   const out = tempDir();
   for (const file of files) {
     const raw = readFileSync(file);
@@ -400,7 +448,8 @@ test('every golden safetensors file loads, matches its raw bytes, and re-saves b
 
 test('header JSON: escapes and surrogate pairs decode, whitespace around the object is allowed', async (t) => {
   const path = join(tempDir(), 'esc.safetensors');
-  const header = ' \n{ "a\\u00e9\\ud83d\\ude80\\n\\"\\/" : { "dtype" : "U8", "shape" : [ 2 ], "data_offsets" : [ 0, 2 ] } }\t\r\n ';
+  const header =
+    ' \n{ "a\\u00e9\\ud83d\\ude80\\n\\"\\/" : { "dtype" : "U8", "shape" : [ 2 ], "data_offsets" : [ 0, 2 ] } }\t\r\n ';
   writeFileSync(path, rawFile(header, Buffer.from([7, 9])));
   const { tensors } = await loadSafetensors(path);
   t.deepEqual(Object.keys(tensors), ['aé🚀\n"/']);

@@ -7,7 +7,8 @@ test('info reports the build, SIMD level, threads and why CUDA is off', (t) => {
   t.true(['scalar', 'avx2', 'avx512'].includes(i.simd));
   t.true(i.threads >= 1);
   t.is(i.backend, i.cuda.available ? 'cuda' : 'cpu');
-  if (!i.cuda.available) t.regex(i.cuda.reason, /^(no driver|driver too old|no device|library missing|probe failed|off by request)/);
+  if (!i.cuda.available)
+    t.regex(i.cuda.reason, /^(no driver|driver too old|no device|library missing|probe failed|off by request)/);
 });
 
 test('Tensor.from / toArray round-trips every dtype', (t) => {
@@ -18,7 +19,10 @@ test('Tensor.from / toArray round-trips every dtype', (t) => {
   t.is(f.nbytes, 16);
   t.deepEqual(Array.from(Tensor.from(new Float64Array([1e-300, 2])).toArray() as Float64Array), [1e-300, 2]);
   t.deepEqual(Array.from(Tensor.from(new Int32Array([-7, 9])).toArray() as Int32Array), [-7, 9]);
-  t.deepEqual(Array.from(Tensor.from(new BigInt64Array([-(2n ** 40n), 3n])).toArray() as BigInt64Array), [-(2n ** 40n), 3n]);
+  t.deepEqual(Array.from(Tensor.from(new BigInt64Array([-(2n ** 40n), 3n])).toArray() as BigInt64Array), [
+    -(2n ** 40n),
+    3n,
+  ]);
   t.deepEqual(Array.from(Tensor.from([1, 0, 1], [3], 'bool').toArray() as Uint8Array), [1, 0, 1]);
   t.deepEqual(Array.from(Tensor.from([200, 7], [2], 'u8').toArray() as Uint8Array), [200, 7]);
   t.deepEqual(Array.from(Tensor.from([5, -6], [2], 'i64').toArray() as BigInt64Array), [5n, -6n]);
@@ -43,9 +47,12 @@ test('bad construction gives typed errors', (t) => {
   const e2 = t.throws(() => Tensor.from(new Float32Array(3), [-1, 3]), { instanceOf: VlvError });
   t.is(e2?.code, 'E_ARG');
   const ints = Tensor.from(new Int32Array([1]));
-  const e3 = t.throws(() => {
-    ints.requiresGrad = true;
-  }, { instanceOf: VlvError });
+  const e3 = t.throws(
+    () => {
+      ints.requiresGrad = true;
+    },
+    { instanceOf: VlvError },
+  );
   t.is(e3?.code, 'E_DTYPE');
 });
 

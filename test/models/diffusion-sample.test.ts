@@ -34,7 +34,10 @@ test.before(() => {
 
 /** Deterministic context values (no RNG needed). */
 function context(batch: number, len: number, dim: number, phase = 0): Tensor {
-  return Tensor.from(Float32Array.from({ length: batch * len * dim }, (_, i) => Math.sin(0.37 * i + phase)), [batch, len, dim]);
+  return Tensor.from(
+    Float32Array.from({ length: batch * len * dim }, (_, i) => Math.sin(0.37 * i + phase)),
+    [batch, len, dim],
+  );
 }
 
 async function tiny(schedulerFolder = 'ddim-epsilon') {
@@ -64,7 +67,10 @@ test('a 20-step guided sample gives RGB images in [0, 1] that round-trip through
       progress.push(p.done);
     },
   });
-  t.deepEqual(progress, Array.from({ length: 20 }, (_, i) => i + 1));
+  t.deepEqual(
+    progress,
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
   t.deepEqual(r.images.shape, [2, 3, 16, 16]); // 8x8 latents, VAE factor 2
   t.deepEqual(r.latents.shape, [2, 4, 8, 8]);
   const px = r.images.toArray() as Float32Array;
@@ -82,7 +88,10 @@ test('a 20-step guided sample gives RGB images in [0, 1] that round-trip through
   t.deepEqual(back.shape, [1, 3, 16, 16]);
   const want = px.subarray(3 * 256, 6 * 256);
   const got = back.toArray() as Float32Array;
-  t.true(got.every((v, i) => Math.abs(v - want[i]!) <= 0.5 / 255 + 1e-6), 'PNG keeps 8-bit values exactly');
+  t.true(
+    got.every((v, i) => Math.abs(v - want[i]!) <= 0.5 / 255 + 1e-6),
+    'PNG keeps 8-bit values exactly',
+  );
   const jpeg = await sharp(await tensorToJpeg(r.images, 0, 95)).metadata();
   t.is(jpeg.format, 'jpeg');
   t.is(jpeg.width, 16);
@@ -92,14 +101,22 @@ test('every progress event has arrived when the call settles (the end marker ord
   const m = await tiny();
   for (let r = 0; r < 25; r++) {
     const seen: number[] = [];
-    const res = await sample({ ...m, context: context(1, 5, 64), steps: 3, seed: r, onProgress: (p) => seen.push(p.done) });
+    const res = await sample({
+      ...m,
+      context: context(1, 5, 64),
+      steps: 3,
+      seed: r,
+      onProgress: (p) => seen.push(p.done),
+    });
     t.deepEqual(seen, [1, 2, 3], `run ${r}`);
     res.images.dispose();
     res.latents.dispose();
   }
   // A call failing in the engine settles too (the marker is queued while the error unwinds).
   const seen: number[] = [];
-  const e = await t.throwsAsync(m.unet.model.run('no_such_method', {}, {}, { onProgress: (p) => seen.push(p.done) }), { instanceOf: VlvError });
+  const e = await t.throwsAsync(m.unet.model.run('no_such_method', {}, {}, { onProgress: (p) => seen.push(p.done) }), {
+    instanceOf: VlvError,
+  });
   t.is(e?.code, 'E_ARG');
   t.deepEqual(seen, []);
 });
@@ -117,7 +134,14 @@ test('same seed gives the same bits; another seed or another context differs', a
   // CUDA graphs only apply on CUDA: on the CPU every step is eager, with or without them.
   t.is(a.graphReplays, 0);
   t.is(a.graphNote, '');
-  const noGraphs = await sample({ ...m, context: context(1, 5, 64), uncondContext: Tensor.zeros([1, 5, 64]), steps: 20, seed: 3, cudaGraphs: false });
+  const noGraphs = await sample({
+    ...m,
+    context: context(1, 5, 64),
+    uncondContext: Tensor.zeros([1, 5, 64]),
+    steps: 20,
+    seed: 3,
+    cudaGraphs: false,
+  });
   t.is(bits(noGraphs.latents), bits(a.latents));
   t.not(bits(a.latents), bits(c.latents));
   t.not(bits(a.latents), bits(d.latents));
@@ -149,14 +173,27 @@ test("the engine's loop is diffusers' recipe: the same as composing the models' 
     let lat = await ops.scale(await ops.randn([2, 4, 8, 8], seed), sigma);
     const both = await ops.concat([unc, unc, ctx], 0); // [uncond; cond], uncond repeated to the batch
     for (const t0 of ts) {
-      const x = (await sch.run('scale_model_input', { sample: await ops.concat([lat, lat], 0) }, { timestep: t0 })).sample!;
-      const eps = (await m.unet.model.run('forward', { sample: x, timestep: st.timesteps!.dtype === 'i64' ? Tensor.from(BigInt64Array.from([BigInt(t0)]), [1], 'i64') : Tensor.from([t0], [1]), encoder_hidden_states: both })).sample!;
+      const x = (await sch.run('scale_model_input', { sample: await ops.concat([lat, lat], 0) }, { timestep: t0 }))
+        .sample!;
+      const eps = (
+        await m.unet.model.run('forward', {
+          sample: x,
+          timestep:
+            st.timesteps!.dtype === 'i64'
+              ? Tensor.from(BigInt64Array.from([BigInt(t0)]), [1], 'i64')
+              : Tensor.from([t0], [1]),
+          encoder_hidden_states: both,
+        })
+      ).sample!;
       const [u, c] = await ops.split(eps, 0, [2, 2]);
       const guided = await ops.add(u!, await ops.scale(await ops.sub(c!, u!), g));
       lat = (await sch.run('step', { sample: lat, model_output: guided }, { timestep: t0 })).prev_sample!;
     }
     const dec = (await m.vae.model.run('decode', { latent: await ops.scale(lat, 1 / 0.18215) })).sample!;
-    const want = Tensor.from(Float32Array.from(dec.toArray() as Float32Array, (v) => Math.min(1, Math.max(0, v / 2 + 0.5))), dec.shape);
+    const want = Tensor.from(
+      Float32Array.from(dec.toArray() as Float32Array, (v) => Math.min(1, Math.max(0, v / 2 + 0.5))),
+      dec.shape,
+    );
     t.true(rel(got.latents, lat) < 1e-5, `${s} latents rel ${rel(got.latents, lat)}`);
     t.true(rel(got.images, want) < 1e-5, `${s} images rel ${rel(got.images, want)}`);
   }
@@ -164,7 +201,8 @@ test("the engine's loop is diffusers' recipe: the same as composing the models' 
 
 test('concurrent samples sharing one scheduler run one after another and give the solo results', async (t) => {
   const m = await tiny('dpmpp2m-epsilon');
-  const req = (seed: number) => sample({ ...m, context: context(1, 4, 64), uncondContext: Tensor.zeros([1, 4, 64]), steps: 6, seed });
+  const req = (seed: number) =>
+    sample({ ...m, context: context(1, 4, 64), uncondContext: Tensor.zeros([1, 4, 64]), steps: 6, seed });
   const solo = [await req(1), await req(2)];
   const both = await Promise.all([req(1), req(2)]);
   t.is(bits(both[0].latents), bits(solo[0]!.latents));
@@ -174,7 +212,8 @@ test('concurrent samples sharing one scheduler run one after another and give th
 test('every scheduler class samples, including the stochastic DDPM step (seeded)', async (t) => {
   for (const s of ['ddpm-epsilon', 'ddim-v_prediction', 'euler-v_prediction', 'dpmpp2m-epsilon']) {
     const m = await tiny(s);
-    const run = () => sample({ ...m, context: context(1, 4, 64), uncondContext: Tensor.zeros([1, 4, 64]), steps: 8, seed: 9 });
+    const run = () =>
+      sample({ ...m, context: context(1, 4, 64), uncondContext: Tensor.zeros([1, 4, 64]), steps: 8, seed: 9 });
     const a = await run();
     const b = await run();
     t.deepEqual(a.images.shape, [1, 3, 16, 16], s);
@@ -186,9 +225,23 @@ test('every scheduler class samples, including the stochastic DDPM step (seeded)
 test('guidance scale 1 is the unguided sample; a larger scale changes it', async (t) => {
   const m = await tiny();
   const ctx = context(1, 4, 64);
-  const a = await sample({ ...m, context: ctx, uncondContext: Tensor.zeros([1, 4, 64]), guidanceScale: 1, steps: 5, seed: 2 });
+  const a = await sample({
+    ...m,
+    context: ctx,
+    uncondContext: Tensor.zeros([1, 4, 64]),
+    guidanceScale: 1,
+    steps: 5,
+    seed: 2,
+  });
   const b = await sample({ ...m, context: ctx, steps: 5, seed: 2 });
-  const c = await sample({ ...m, context: ctx, uncondContext: Tensor.zeros([1, 4, 64]), guidanceScale: 5, steps: 5, seed: 2 });
+  const c = await sample({
+    ...m,
+    context: ctx,
+    uncondContext: Tensor.zeros([1, 4, 64]),
+    guidanceScale: 5,
+    steps: 5,
+    seed: 2,
+  });
   t.is(bits(a.latents), bits(b.latents));
   t.not(bits(a.latents), bits(c.latents));
 });
@@ -218,7 +271,9 @@ test.serial('an aborted sample rejects with E_ABORTED within one step', async (t
   // at most one event already on its way to the JS thread, and at most one step that was
   // finishing when the cancel flag was set (the engine checks it before every op).
   t.true(events >= 3 && events <= 5, `progress events after the abort: ${events - 3}`);
-  await t.throwsAsync(sample({ ...m, context: context(1, 7, 64), signal: AbortSignal.abort() }), { code: 'E_ABORTED' } as never);
+  await t.throwsAsync(sample({ ...m, context: context(1, 7, 64), signal: AbortSignal.abort() }), {
+    code: 'E_ABORTED',
+  } as never);
 });
 
 test('bad requests are typed errors naming the problem', async (t) => {
@@ -234,7 +289,11 @@ test('bad requests are typed errors naming the problem', async (t) => {
   await err(sample({ ...m, context: ctx, steps: 0 }), 'E_ARG', /steps must be a positive integer/);
   await err(sample({ ...m, context: ctx, seed: -1 }), 'E_ARG', /seed/);
   await err(sample({ ...m, context: ctx, uncondContext: Tensor.zeros([3, 4, 64]) }), 'E_SHAPE', /uncondContext batch/);
-  await err(sample({ ...m, context: ctx, uncondContext: Tensor.zeros([1, 5, 64]) }), 'E_SHAPE', /uncondContext must be/);
+  await err(
+    sample({ ...m, context: ctx, uncondContext: Tensor.zeros([1, 5, 64]) }),
+    'E_SHAPE',
+    /uncondContext must be/,
+  );
   const disposed = await loadUNet(g('unet'));
   disposed.model.dispose();
   await err(sample({ ...m, unet: disposed, context: ctx }), 'E_DISPOSED', /disposed/);
@@ -259,7 +318,11 @@ test('Model.random builds any kind from its config alone: seeded, frozen, the do
   const sd = Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
   t.true(sd > 0.15 && sd < 0.35, `sd ${sd}`);
   // Other kinds, and a UNet that samples.
-  for (const [kind, folder] of [['vae', 'vae'], ['clip_text', 'clip_text'], ['scheduler', 'schedulers/ddim-epsilon']] as const)
+  for (const [kind, folder] of [
+    ['vae', 'vae'],
+    ['clip_text', 'clip_text'],
+    ['scheduler', 'schedulers/ddim-epsilon'],
+  ] as const)
     t.is((await Model.random(kind, g(folder), 1)).kind, kind);
   // A config that leaves per-block fields to diffusers' defaults (as SD 2.1's hub config does
   // with transformer_layers_per_block) builds.
@@ -280,7 +343,10 @@ function clipTokenizerFiles(dir: string) {
     const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
     bytes.push(String.fromCodePoint(printable ? b : 256 + n++));
   }
-  const merges = [['a', 't'], ['c', 'at</w>']];
+  const merges = [
+    ['a', 't'],
+    ['c', 'at</w>'],
+  ];
   const vocab: Record<string, number> = {};
   for (const c of bytes) vocab[c] = Object.keys(vocab).length;
   for (const c of bytes) vocab[c + '</w>'] = Object.keys(vocab).length;
@@ -290,7 +356,10 @@ function clipTokenizerFiles(dir: string) {
   mkdirSync(dir);
   writeFileSync(join(dir, 'vocab.json'), JSON.stringify(vocab));
   writeFileSync(join(dir, 'merges.txt'), '#version: 0.2\n' + merges.map((m) => m.join(' ')).join('\n') + '\n');
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'CLIPTokenizer', model_max_length: 77 }));
+  writeFileSync(
+    join(dir, 'tokenizer_config.json'),
+    JSON.stringify({ tokenizer_class: 'CLIPTokenizer', model_max_length: 77 }),
+  );
 }
 
 function pipelineFolder(index: Record<string, unknown>): string {
@@ -341,7 +410,11 @@ test('pipeline folders: unsupported or missing components are refused by name', 
     t.is(e.code, code as never);
     t.regex(e.message, re);
   };
-  await bad({ ...SD_INDEX, safety_checker: ['stable_diffusion', 'StableDiffusionSafetyChecker'] }, 'E_ARG', /"safety_checker" is not supported/);
+  await bad(
+    { ...SD_INDEX, safety_checker: ['stable_diffusion', 'StableDiffusionSafetyChecker'] },
+    'E_ARG',
+    /"safety_checker" is not supported/,
+  );
   await bad({ ...SD_INDEX, scheduler: ['diffusers', 'PNDMScheduler'] }, 'E_ARG', /PNDMScheduler is not supported/);
   await bad({ ...SD_INDEX, vae: [null, null] }, 'E_FILE_FORMAT', /no "vae"/);
   await bad({ ...SD_INDEX, tokenizer: [null, null] }, 'E_FILE_FORMAT', /text_encoder and tokenizer/);
@@ -354,17 +427,43 @@ test('vlv sample writes a PNG of the requested size', (t) => {
   const out = join(dir, 'x.png');
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(root, 'lib', 'cli-main.ts'), 'sample', '--unet', g('unet'), '--vae', g('vae'), '--scheduler',
-      g('schedulers', 'ddim-epsilon'), '--steps', '20', '--guidance', '7.5', '--seed', '1', '--height', '32', '--width', '24', '--out', out],
+    [
+      '--import',
+      'tsx',
+      join(root, 'lib', 'cli-main.ts'),
+      'sample',
+      '--unet',
+      g('unet'),
+      '--vae',
+      g('vae'),
+      '--scheduler',
+      g('schedulers', 'ddim-epsilon'),
+      '--steps',
+      '20',
+      '--guidance',
+      '7.5',
+      '--seed',
+      '1',
+      '--height',
+      '32',
+      '--width',
+      '24',
+      '--out',
+      out,
+    ],
     { cwd: root, encoding: 'utf8' },
   );
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /x\.png: 24x32/);
   t.is(readFileSync(out).subarray(1, 4).toString(), 'PNG');
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'lib', 'cli-main.ts'), 'sample', '--unet', g('unet')], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+  const bad = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'lib', 'cli-main.ts'), 'sample', '--unet', g('unet')],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
   t.is(bad.status, 2);
   t.regex(bad.stderr, /missing --vae/);
 });

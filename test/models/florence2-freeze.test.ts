@@ -6,7 +6,18 @@ import test from 'ava';
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backward, freeze, loadSafetensors, Model, noGrad, saveSafetensors, Tensor, trainableParameters, unfreeze, VlvError } from '../../lib/index.js';
+import {
+  backward,
+  freeze,
+  loadSafetensors,
+  Model,
+  noGrad,
+  saveSafetensors,
+  Tensor,
+  trainableParameters,
+  unfreeze,
+  VlvError,
+} from '../../lib/index.js';
 import { goldenPath } from '../helpers/golden.js';
 
 const golden = goldenPath('florence2');
@@ -38,7 +49,8 @@ const gradOut = Tensor.from(seeded(2 * 7 * 32, 5, 2), [2, 7, 32]);
 async function objective(model: Model, enc: Tensor): Promise<number> {
   const q = Tensor.from(queriesData, [2, 7, 32]);
   const out = await noGrad(() => model.run('query_decoder', { inputs_embeds: q, encoder_hidden_states: enc }));
-  const a = out.last_hidden_state!.toArray() as Float32Array, g = gradOut.toArray() as Float32Array;
+  const a = out.last_hidden_state!.toArray() as Float32Array,
+    g = gradOut.toArray() as Float32Array;
   let s = 0;
   for (let i = 0; i < a.length; ++i) s += a[i]! * g[i]!;
   return s;
@@ -64,7 +76,10 @@ test('unfrozen decoder modules and queries get gradients matching finite differe
 
   const queries = Tensor.from(queriesData, [2, 7, 32]);
   queries.requiresGrad = true;
-  const { last_hidden_state: out } = await model.run('query_decoder', { inputs_embeds: queries, encoder_hidden_states: enc });
+  const { last_hidden_state: out } = await model.run('query_decoder', {
+    inputs_embeds: queries,
+    encoder_hidden_states: enc,
+  });
   await backward(out!, gradOut);
   t.truthy(queries.grad, 'the queries get a gradient');
   const params = model.parameters();
@@ -88,11 +103,16 @@ test('unfrozen decoder modules and queries get gradients matching finite differe
       changed[at]! += sign * eps;
       const dir = mkdtempSync(join(tmpdir(), 'vlv-florence2-fd-'));
       symlinkSync(join(golden, 'config.json'), join(dir, 'config.json'));
-      await saveSafetensors(join(dir, 'model.safetensors'), { ...weights, [name]: Tensor.from(changed, weights[name]!.shape) });
+      await saveSafetensors(join(dir, 'model.safetensors'), {
+        ...weights,
+        [name]: Tensor.from(changed, weights[name]!.shape),
+      });
       f.push(await objective(await Model.load('florence2', dir), enc));
     }
     const fd = (f[0]! - f[1]!) / (2 * eps);
-    t.log(`${name}[${at}]: autograd ${grad[at]!.toFixed(5)}, finite difference ${fd.toFixed(5)} (objective ${base.toFixed(4)})`);
+    t.log(
+      `${name}[${at}]: autograd ${grad[at]!.toFixed(5)}, finite difference ${fd.toFixed(5)} (objective ${base.toFixed(4)})`,
+    );
     t.true(Math.abs(fd - grad[at]!) <= 1e-3 * Math.max(1, Math.abs(grad[at]!)), `${name}[${at}]`);
   }
 

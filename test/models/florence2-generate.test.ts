@@ -24,7 +24,10 @@ function seeded(n: number, seed: number): Float32Array {
 }
 
 function inputs() {
-  const pixel = Tensor.from(seeded(2 * 3 * 64 * 64, 7).map((v) => v * 4), [2, 3, 64, 64]);
+  const pixel = Tensor.from(
+    seeded(2 * 3 * 64 * 64, 7).map((v) => v * 4),
+    [2, 3, 64, 64],
+  );
   const ids = Tensor.from([0, 17, 45, 200, 9, 2, 0, 88, 31, 5, 260, 2], [2, 6], 'i64');
   return { pixel, ids };
 }
@@ -57,7 +60,10 @@ class Recompute {
   async next(sample: number, prefix: number[]): Promise<Float64Array> {
     const enc = await ops.slice(this.states, 0, sample, sample + 1);
     const emb = await ops.embedding(this.shared, Tensor.from(prefix, [1, prefix.length], 'i64'));
-    const { last_hidden_state: h } = await this.model.run('query_decoder', { inputs_embeds: emb, encoder_hidden_states: enc });
+    const { last_hidden_state: h } = await this.model.run('query_decoder', {
+      inputs_embeds: emb,
+      encoder_hidden_states: enc,
+    });
     const last = await ops.slice(h!, 1, prefix.length - 1, prefix.length);
     const { logits } = await this.model.run('lm_head', { hidden_states: last });
     const lp = logSoftmax(logits!.toArray() as Float32Array);
@@ -106,7 +112,10 @@ test('greedy generate with the KV cache equals a full-recompute greedy decode', 
       finished = tok === EOS;
     }
     t.deepEqual(got[b]!.slice(0, expect.length), expect, `sample ${b}`);
-    t.true(got[b]!.slice(expect.length).every((v) => v === PAD), `sample ${b} is padded after eos`);
+    t.true(
+      got[b]!.slice(expect.length).every((v) => v === PAD),
+      `sample ${b} is padded after eos`,
+    );
     t.is(expect[0], BOS, 'forced_bos_token_id comes first');
   }
 });
@@ -116,7 +125,9 @@ test('beam search finds a sequence at least as likely as greedy; its score match
   const { model, pixel, ids, ref } = await setup(maxNew);
   // No eos: every hypothesis runs maxNew tokens, so scores are summed log-probs / maxNew.
   const common = { noRepeatNgramSize: 0, maxNewTokens: maxNew, eosTokenId: -1, lengthPenalty: 1 };
-  const greedy = rows((await model.run('generate', { pixel_values: pixel, input_ids: ids }, { ...common, numBeams: 1 })).ids!);
+  const greedy = rows(
+    (await model.run('generate', { pixel_values: pixel, input_ids: ids }, { ...common, numBeams: 1 })).ids!,
+  );
   const beam = await model.run('generate', { pixel_values: pixel, input_ids: ids }, { ...common, numBeams: 4 });
   const beamIds = rows(beam.ids!);
   const scores = beam.sequences_scores!.toArray() as Float32Array;
@@ -133,7 +144,10 @@ test('beam search finds a sequence at least as likely as greedy; its score match
     t.is(beamIds[b]!.length, maxNew);
     const lpBeam = await logProb(b, beamIds[b]!);
     const lpGreedy = await logProb(b, greedy[b]!);
-    t.true(Math.abs(lpBeam - scores[b]! * maxNew) < 1e-3, `sample ${b}: recomputed ${lpBeam} vs score ${scores[b]! * maxNew}`);
+    t.true(
+      Math.abs(lpBeam - scores[b]! * maxNew) < 1e-3,
+      `sample ${b}: recomputed ${lpBeam} vs score ${scores[b]! * maxNew}`,
+    );
     t.true(lpBeam >= lpGreedy - 1e-4, `sample ${b}: beam ${lpBeam} < greedy ${lpGreedy}`);
     t.is(beamIds[b]![maxNew - 1], EOS, 'forced_eos_token_id ends at max_length');
   }

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VlvError } from '../../lib/index.js';
 import { constructPrompt, Florence2Processor, FLORENCE2_ADDED_TOKENS } from '../../lib/vision/florence2-processor.js';
-import { parseImageProcessorConfig, preprocessImage, resizeImage, RESAMPLE_DIFFERENCE } from '../../lib/vision/image-preprocess.js';
+import {
+  parseImageProcessorConfig,
+  preprocessImage,
+  resizeImage,
+  RESAMPLE_DIFFERENCE,
+} from '../../lib/vision/image-preprocess.js';
 import { pilResize } from '../../lib/vision/pil-resample.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'vision');
@@ -56,7 +61,8 @@ test('the PIL resampler equals Pillow bit for bit; sharp differs as documented',
     const pil = await resizeImage(image, cfg);
     t.deepEqual(Buffer.from(pil.data), ref, `${s.width}x${s.height}`);
     const viaSharp = await resizeImage(image, cfg, 'sharp');
-    let max = 0, sum = 0;
+    let max = 0,
+      sum = 0;
     for (let i = 0; i < ref.length; ++i) {
       const d = Math.abs(ref[i]! - viaSharp.data[i]!);
       max = Math.max(max, d);
@@ -64,18 +70,30 @@ test('the PIL resampler equals Pillow bit for bit; sharp differs as documented',
     }
     const doc = RESAMPLE_DIFFERENCE[`${s.width}x${s.height}` as keyof typeof RESAMPLE_DIFFERENCE];
     t.log(`sharp vs PIL ${s.width}x${s.height}: max ${max}, mean ${(sum / ref.length).toFixed(3)} levels`);
-    t.true(max <= doc.max + 2 && Math.abs(sum / ref.length - doc.mean) < 0.1, `${s.width}x${s.height}: ${max} ${sum / ref.length}`);
+    t.true(
+      max <= doc.max + 2 && Math.abs(sum / ref.length - doc.mean) < 0.1,
+      `${s.width}x${s.height}: ${max} ${sum / ref.length}`,
+    );
   }
   // Other filters and a raw input run (no reference here: sizes and determinism only).
-  const raw = { data: Uint8Array.from({ length: 5 * 4 * 3 }, (_, i) => (i * 37) % 256), width: 5, height: 4, channels: 3 as const };
-  for (const f of ['nearest', 'bilinear', 'lanczos'] as const) t.is(pilResize(raw.data, 5, 4, 3, 7, 3, f).length, 7 * 3 * 3);
+  const raw = {
+    data: Uint8Array.from({ length: 5 * 4 * 3 }, (_, i) => (i * 37) % 256),
+    width: 5,
+    height: 4,
+    channels: 3 as const,
+  };
+  for (const f of ['nearest', 'bilinear', 'lanczos'] as const)
+    t.is(pilResize(raw.data, 5, 4, 3, 7, 3, f).length, 7 * 3 * 3);
   t.throws(() => pilResize(raw.data, 5, 4, 3, 0, 3, 'bicubic'), { message: /positive/ });
 });
 
 test('pixel_values: rescale and normalise match the reference in float32', async (t) => {
   const s = meta.sizes[0]!;
   const ref = new Float32Array(readFileSync(join(dir, s.pixel_values_f32!)).buffer.slice(0));
-  const { data, width, height } = await preprocessImage(image, parseImageProcessorConfig(florenceConfig(s.width, s.height)));
+  const { data, width, height } = await preprocessImage(
+    image,
+    parseImageProcessorConfig(florenceConfig(s.width, s.height)),
+  );
   t.deepEqual([width, height], [s.width, s.height]);
   let max = 0;
   for (let i = 0; i < ref.length; ++i) max = Math.max(max, Math.abs(ref[i]! - data[i]!));
@@ -103,7 +121,12 @@ function bartFolder(): string {
     const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
     table[b] = String.fromCharCode(printable ? b : 256 + extra++);
   }
-  const merges: [string, string][] = [['Ġ', 't'], ['h', 'e'], ['Ġt', 'he'], ['Ġ', 'i']];
+  const merges: [string, string][] = [
+    ['Ġ', 't'],
+    ['h', 'e'],
+    ['Ġt', 'he'],
+    ['Ġ', 'i'],
+  ];
   const vocab: Record<string, number> = { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3 };
   for (const c of table) vocab[c] = Object.keys(vocab).length;
   for (const [a, b] of merges) vocab[a + b] = Object.keys(vocab).length;
@@ -111,7 +134,10 @@ function bartFolder(): string {
   const d = mkdtempSync(join(tmpdir(), 'vlv-florence2-proc-'));
   writeFileSync(join(d, 'vocab.json'), JSON.stringify(vocab));
   writeFileSync(join(d, 'merges.txt'), '#version: 0.2\n' + merges.map((m) => m.join(' ')).join('\n') + '\n');
-  writeFileSync(join(d, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'BartTokenizer', model_max_length: 1024 }));
+  writeFileSync(
+    join(d, 'tokenizer_config.json'),
+    JSON.stringify({ tokenizer_class: 'BartTokenizer', model_max_length: 1024 }),
+  );
   writeFileSync(join(d, 'preprocessor_config.json'), JSON.stringify(florenceConfig(32, 24)));
   return d;
 }
@@ -132,7 +158,12 @@ test('processor: prompts tokenised with <s> ... </s>, padded; added tokens after
   t.is(p.decode(first, { skipSpecialTokens: true }), 'Locate the objects with category name in the image.');
   t.deepEqual(ids.slice(len, len + 3), [0, p.tokenizer.tokenToId('t'), p.tokenizer.tokenToId('he')]);
   t.is(ids[len + 4], 1, 'the short row is padded with <pad>');
-  t.is(Array.from(out.attentionMask.toArray() as BigInt64Array, Number).slice(len).filter((v) => v === 1).length, 4);
+  t.is(
+    Array.from(out.attentionMask.toArray() as BigInt64Array, Number)
+      .slice(len)
+      .filter((v) => v === 1).length,
+    4,
+  );
   t.is(p.decode([0, n + 4, n + 1003, 2]), '<s><loc_0><loc_999></s>');
   await t.throwsAsync(p.process(['<CAPTION>', 'x'], [image]), { message: /1 images for 2 prompts/ });
 });

@@ -34,16 +34,35 @@ function rng(seed: number): () => number {
 async function writeTinyQwen2(c: TinyConfig, seed: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'vlv-qwen2-'));
   const config = {
-    architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_act: 'silu', attention_dropout: 0.0,
-    hidden_size: c.hidden, intermediate_size: c.inter, num_attention_heads: c.heads, num_key_value_heads: c.kvHeads,
-    num_hidden_layers: c.layers, vocab_size: c.vocab, max_position_embeddings: 64, rms_norm_eps: 1e-6,
-    rope_theta: 10000.0, rope_scaling: null, sliding_window: 4096, use_sliding_window: false, max_window_layers: 28,
-    tie_word_embeddings: c.tied, torch_dtype: 'float32', use_cache: true, ...c.extra,
+    architectures: ['Qwen2ForCausalLM'],
+    model_type: 'qwen2',
+    hidden_act: 'silu',
+    attention_dropout: 0.0,
+    hidden_size: c.hidden,
+    intermediate_size: c.inter,
+    num_attention_heads: c.heads,
+    num_key_value_heads: c.kvHeads,
+    num_hidden_layers: c.layers,
+    vocab_size: c.vocab,
+    max_position_embeddings: 64,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000.0,
+    rope_scaling: null,
+    sliding_window: 4096,
+    use_sliding_window: false,
+    max_window_layers: 28,
+    tie_word_embeddings: c.tied,
+    torch_dtype: 'float32',
+    use_cache: true,
+    ...c.extra,
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const u = rng(seed);
   const uniform = (shape: number[], scale: number, offset = 0) =>
-    Tensor.from(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => offset + scale * (2 * u() - 1)), shape);
+    Tensor.from(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => offset + scale * (2 * u() - 1)),
+      shape,
+    );
   const mat = (out: number, inp: number) => uniform([out, inp], Math.sqrt(3 / inp));
   const d = c.hidden / c.heads;
   const w: Record<string, Tensor> = { 'model.embed_tokens.weight': uniform([c.vocab, c.hidden], 1.5) };
@@ -80,7 +99,10 @@ function logSoftmax(row: Float32Array | number[]): number[] {
 test('beam search as wide as every candidate returns the best-scoring sequence (exhaustive, vocab 5)', async (t) => {
   const V = 5;
   const N = 3;
-  const dir = await writeTinyQwen2({ vocab: V, hidden: 16, heads: 4, kvHeads: 2, layers: 2, inter: 24, tied: false }, 7);
+  const dir = await writeTinyQwen2(
+    { vocab: V, hidden: 16, heads: 4, kvHeads: 2, layers: 2, inter: 24, tied: false },
+    7,
+  );
   const model = await Model.load('qwen2', dir);
   const prompt = [3, 1, 4];
   // Every continuation (t1, t2, t3): one batched forward over prompt + t1 + t2.
@@ -90,25 +112,44 @@ test('beam search as wide as every candidate returns the best-scoring sequence (
   const L = prompt.length + 2;
   const lg = logits!.toFloat32();
   const sums = seqs.map((s, r) =>
-    s.reduce((acc, tok, j) => acc + logSoftmax(lg.subarray((r * L + prompt.length - 1 + j) * V, (r * L + prompt.length + j) * V))[tok]!, 0),
+    s.reduce(
+      (acc, tok, j) =>
+        acc + logSoftmax(lg.subarray((r * L + prompt.length - 1 + j) * V, (r * L + prompt.length + j) * V))[tok]!,
+      0,
+    ),
   );
   const order = sums.map((_, i) => i).sort((a, b) => sums[b]! - sums[a]!);
   for (const lengthPenalty of [1.0, 2.0]) {
-    const out = await model.run('generate', { input_ids: ids([prompt]) }, {
-      maxNewTokens: N, numBeams: V ** N, numReturnSequences: 10, earlyStopping: true, lengthPenalty,
-    });
+    const out = await model.run(
+      'generate',
+      { input_ids: ids([prompt]) },
+      {
+        maxNewTokens: N,
+        numBeams: V ** N,
+        numReturnSequences: 10,
+        earlyStopping: true,
+        lengthPenalty,
+      },
+    );
     t.deepEqual(out.ids!.shape, [10, N]);
     t.deepEqual(asNumbers(out.ids!).slice(0, N), seqs[order[0]!], `length_penalty ${lengthPenalty}`);
     const scores = out.sequences_scores!.toFloat32();
-    for (let k = 0; k < 10; k++) t.true(Math.abs(scores[k]! - sums[order[k]!]! / N ** lengthPenalty) < 1e-4, `rank ${k}`);
+    for (let k = 0; k < 10; k++)
+      t.true(Math.abs(scores[k]! - sums[order[k]!]! / N ** lengthPenalty) < 1e-4, `rank ${k}`);
   }
   model.dispose();
 });
 
 test('KV-cached greedy decoding of a left-padded batch equals full forwards of each prompt alone', async (t) => {
-  const dir = await writeTinyQwen2({ vocab: 11, hidden: 24, heads: 6, kvHeads: 2, layers: 2, inter: 40, tied: true }, 11);
+  const dir = await writeTinyQwen2(
+    { vocab: 11, hidden: 24, heads: 6, kvHeads: 2, layers: 2, inter: 40, tied: true },
+    11,
+  );
   const model = await Model.load('qwen2', dir);
-  const prompts = [[5, 2, 9, 9, 1, 7], [3, 8, 6, 2]];
+  const prompts = [
+    [5, 2, 9, 9, 1, 7],
+    [3, 8, 6, 2],
+  ];
   const padded = [prompts[0]!, [0, 0, ...prompts[1]!]];
   const mask = ids(padded.map((r, i) => r.map((_, j) => (i === 1 && j < 2 ? 0 : 1))));
   const out = await model.run('generate', { input_ids: ids(padded), attention_mask: mask }, { maxNewTokens: 6 });
@@ -126,11 +167,16 @@ test('KV-cached greedy decoding of a left-padded batch equals full forwards of e
 });
 
 test('sampling is seeded; top_k 1 is greedy; no_repeat_ngram_size 1 never repeats a token', async (t) => {
-  const dir = await writeTinyQwen2({ vocab: 13, hidden: 16, heads: 2, kvHeads: 1, layers: 1, inter: 16, tied: true }, 3);
+  const dir = await writeTinyQwen2(
+    { vocab: 13, hidden: 16, heads: 2, kvHeads: 1, layers: 1, inter: 16, tied: true },
+    3,
+  );
   const model = await Model.load('qwen2', dir);
   const input_ids = ids([[1, 2, 3]]);
   const greedy = asNumbers((await model.run('generate', { input_ids }, { maxNewTokens: 8 })).ids!);
-  const top1 = asNumbers((await model.run('generate', { input_ids }, { maxNewTokens: 8, doSample: true, topK: 1, seed: 5 })).ids!);
+  const top1 = asNumbers(
+    (await model.run('generate', { input_ids }, { maxNewTokens: 8, doSample: true, topK: 1, seed: 5 })).ids!,
+  );
   t.deepEqual(top1, greedy);
   const opts = { maxNewTokens: 8, doSample: true, temperature: 1.5, topP: 0.9, seed: 42, numReturnSequences: 3 };
   const a = await model.run('generate', { input_ids }, opts);
@@ -139,7 +185,9 @@ test('sampling is seeded; top_k 1 is greedy; no_repeat_ngram_size 1 never repeat
   t.deepEqual(asNumbers(a.ids!), asNumbers(b.ids!));
   const fresh = asNumbers((await model.run('generate', { input_ids }, { maxNewTokens: 8, noRepeatNgramSize: 1 })).ids!);
   t.is(new Set([1, 2, 3, ...fresh]).size, 11);
-  const penalised = asNumbers((await model.run('generate', { input_ids }, { maxNewTokens: 8, repetitionPenalty: 1e6 })).ids!);
+  const penalised = asNumbers(
+    (await model.run('generate', { input_ids }, { maxNewTokens: 8, repetitionPenalty: 1e6 })).ids!,
+  );
   t.is(new Set([1, 2, 3, ...penalised]).size, 11);
   model.dispose();
 });
@@ -148,9 +196,18 @@ test('loss is the mean shifted cross-entropy over non-ignored labels, with a gra
   const dir = await writeTinyQwen2({ vocab: 9, hidden: 16, heads: 4, kvHeads: 4, layers: 1, inter: 20, tied: true }, 5);
   const model = await Model.load('qwen2', dir);
   const u = rng(1);
-  const x = Tensor.from(Float32Array.from({ length: 2 * 5 * 16 }, () => u() - 0.5), [2, 5, 16]);
-  const labels = ids([[-100, 4, 2, 8, 1], [-100, -100, 3, 0, -100]]);
-  const mask = ids([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]]);
+  const x = Tensor.from(
+    Float32Array.from({ length: 2 * 5 * 16 }, () => u() - 0.5),
+    [2, 5, 16],
+  );
+  const labels = ids([
+    [-100, 4, 2, 8, 1],
+    [-100, -100, 3, 0, -100],
+  ]);
+  const mask = ids([
+    [1, 1, 1, 1, 1],
+    [1, 1, 1, 1, 0],
+  ]);
   const { logits } = await model.run('forward', { inputs_embeds: x, attention_mask: mask });
   const lg = logits!.toFloat32();
   const lab = asNumbers(labels);
@@ -171,17 +228,33 @@ test('loss is the mean shifted cross-entropy over non-ignored labels, with a gra
   await backward(loss!);
   const g = xr.grad!.toFloat32();
   t.true(g.some((v) => v !== 0));
-  t.true(g.slice(4 * 16, 5 * 16).every((v) => v === 0), 'the last position predicts nothing');
+  t.true(
+    g.slice(4 * 16, 5 * 16).every((v) => v === 0),
+    'the last position predicts nothing',
+  );
   model.dispose();
 });
 
 test('qwen2 rejects bad configs, inputs and options with typed errors', async (t) => {
   const base = { vocab: 7, hidden: 8, heads: 2, kvHeads: 1, layers: 1, inter: 8, tied: true };
   const code = async (p: Promise<unknown>) => (await t.throwsAsync(p, { instanceOf: VlvError }))?.code;
-  t.is(await code(Model.load('qwen2', await writeTinyQwen2({ ...base, extra: { rope_scaling: { type: 'linear', factor: 2 } } }, 1))), 'E_ARG');
-  t.is(await code(Model.load('qwen2', await writeTinyQwen2({ ...base, extra: { use_sliding_window: true } }, 1))), 'E_ARG');
+  t.is(
+    await code(
+      Model.load('qwen2', await writeTinyQwen2({ ...base, extra: { rope_scaling: { type: 'linear', factor: 2 } } }, 1)),
+    ),
+    'E_ARG',
+  );
+  t.is(
+    await code(Model.load('qwen2', await writeTinyQwen2({ ...base, extra: { use_sliding_window: true } }, 1))),
+    'E_ARG',
+  );
   t.is(await code(Model.load('qwen2', await writeTinyQwen2({ ...base, extra: { some_new_field: 3 } }, 1))), 'E_ARG');
-  t.is(await code(Model.load('qwen2', await writeTinyQwen2({ ...base, tied: true, extra: { tie_word_embeddings: false } }, 1))), 'E_FILE_FORMAT');
+  t.is(
+    await code(
+      Model.load('qwen2', await writeTinyQwen2({ ...base, tied: true, extra: { tie_word_embeddings: false } }, 1)),
+    ),
+    'E_FILE_FORMAT',
+  );
   const model = await Model.load('qwen2', await writeTinyQwen2(base, 1));
   const input_ids = ids([[1, 2]]);
   t.is(await code(model.run('nope', { input_ids })), 'E_ARG');
@@ -206,7 +279,9 @@ test('forward returns the hidden states on request, as transformers output_hidde
   const plain = await model.run('forward', { inputs_embeds: embeds });
   t.deepEqual(Object.keys(plain), ['logits']);
   const out = await model.run('forward', { inputs_embeds: embeds }, { outputHiddenStates: true });
-  const hidden = Object.keys(out).filter((k) => k.startsWith('hidden_states.')).sort();
+  const hidden = Object.keys(out)
+    .filter((k) => k.startsWith('hidden_states.'))
+    .sort();
   t.is(hidden.length, 3); // embeddings + 2 layers (the last one final-normed)
   t.deepEqual(Array.from(out['hidden_states.0']!.toFloat32()), Array.from(embeds.toFloat32()));
   const head = model.parameters()['model.embed_tokens.weight']!; // tied

@@ -72,7 +72,10 @@ test('qwen: single words and byte-level emoji match the vocabulary entries', asy
   for (const s of ['😀', '👨‍👩‍👧', '🇫🇷']) {
     const pieces = tok.tokenize(s);
     t.is(pieces.join(''), byteLevel(s));
-    t.deepEqual(tok.encode(s).ids, pieces.map((p) => qwenVocab[p]));
+    t.deepEqual(
+      tok.encode(s).ids,
+      pieces.map((p) => qwenVocab[p]),
+    );
   }
   t.deepEqual(tok.tokenize('😀'), [byteLevel('😀')]); // a single vocabulary entry
 });
@@ -85,7 +88,10 @@ const QWEN_KNOWN: [string, number[]][] = [
   ['👨‍👩‍👧‍👦 family 🇫🇷', [145367, 378, 235, 145233, 378, 235, 145665, 378, 235, 145988, 2997, 11162, 229, 104, 145070]],
   ['a  \n\n\t b', [64, 18611, 197, 293]],
   ['  leading and trailing  ', [220, 6388, 323, 27748, 256]],
-  ['def f(x):\n    return x ** 2  # square\n', [750, 282, 2075, 982, 262, 470, 856, 3070, 220, 17, 220, 671, 9334, 198]],
+  [
+    'def f(x):\n    return x ** 2  # square\n',
+    [750, 282, 2075, 982, 262, 470, 856, 3070, 220, 17, 220, 671, 9334, 198],
+  ],
   ["<|im_start|>user\nWhat's 2+2?<|im_end|>\n", [151644, 872, 198, 3838, 594, 220, 17, 10, 17, 30, 151645, 198]],
   ["I'm sure they'LL do it", [40, 2776, 2704, 807, 6, 4086, 653, 432]],
   ['1234567 3.14159', [16, 17, 18, 19, 20, 21, 22, 220, 18, 13, 16, 19, 16, 20, 24]],
@@ -157,7 +163,10 @@ test('qwen: batch with left padding uses the pad id and masks it', async (t) => 
   t.deepEqual(r.attentionMask[1], [1, 0, 0, 0]);
   t.deepEqual(tok.decodeBatch(b.ids, { skipSpecialTokens: true }), ['hello world', 'hi', '']);
   const cut = tok.encodeBatch(['a b c d e f', 'x'], { truncation: true, maxLength: 3, paddingSide: 'left' });
-  t.deepEqual(cut.ids.map((r) => r.length), [3, 3]);
+  t.deepEqual(
+    cut.ids.map((r) => r.length),
+    [3, 3],
+  );
   t.deepEqual(cut.ids[0], tok.encode('a b c').ids);
 });
 
@@ -170,7 +179,9 @@ test('qwen: the tokenizer.json path and the vocab.json + merges.txt path agree o
     'merges.txt': merges,
     'tokenizer_config.json': {
       // Qwen's own added-token table: without it the specials would get the next free ids in order.
-      added_tokens_decoder: (JSON.parse(readFileSync(join(QWEN_DIR, 'tokenizer_config.json'), 'utf8')) as { added_tokens_decoder: unknown }).added_tokens_decoder,
+      added_tokens_decoder: (
+        JSON.parse(readFileSync(join(QWEN_DIR, 'tokenizer_config.json'), 'utf8')) as { added_tokens_decoder: unknown }
+      ).added_tokens_decoder,
       tokenizer_class: 'BartTokenizer',
       bos_token: '<|im_start|>',
       cls_token: '<|im_start|>',
@@ -183,7 +194,12 @@ test('qwen: the tokenizer.json path and the vocab.json + merges.txt path agree o
   });
   const slow = await loadTokenizer(dir);
   const fast = await qwen();
-  for (const s of ['The quick brown fox jumps over the lazy dog', 'Tokenization is fun', 'Ünïcödé wörds sind schön', '你好 世界']) {
+  for (const s of [
+    'The quick brown fox jumps over the lazy dog',
+    'Tokenization is fun',
+    'Ünïcödé wörds sind schön',
+    '你好 世界',
+  ]) {
     t.deepEqual(slow.encode(s, { addSpecialTokens: false }).ids, fast.encode(s).ids, s);
   }
   t.deepEqual(slow.encode('hello world').ids, [151644, 14990, 1879, 151645]);
@@ -217,7 +233,13 @@ function clipFiles() {
 
 test('clip: lower-casing, whitespace cleanup, </w> word ends, bos/eos', async (t) => {
   const { vocab, merges } = clipFiles();
-  const tok = await loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': { tokenizer_class: 'CLIPTokenizer', model_max_length: 77 } }));
+  const tok = await loadTokenizer(
+    folder({
+      'vocab.json': vocab,
+      'merges.txt': merges,
+      'tokenizer_config.json': { tokenizer_class: 'CLIPTokenizer', model_max_length: 77 },
+    }),
+  );
   t.is(tok.bosTokenId, vocab['<|startoftext|>']!);
   t.is(tok.eosTokenId, vocab['<|endoftext|>']!);
   t.is(tok.padTokenId, vocab['<|endoftext|>']!);
@@ -237,7 +259,13 @@ test('clip: lower-casing, whitespace cleanup, </w> word ends, bos/eos', async (t
 
 test('clip: 77-token padding, and truncation keeps bos + 75 tokens + eos', async (t) => {
   const { vocab, merges } = clipFiles();
-  const tok = await loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': { tokenizer_class: 'CLIPTokenizer', model_max_length: 77 } }));
+  const tok = await loadTokenizer(
+    folder({
+      'vocab.json': vocab,
+      'merges.txt': merges,
+      'tokenizer_config.json': { tokenizer_class: 'CLIPTokenizer', model_max_length: 77 },
+    }),
+  );
   const bos = vocab['<|startoftext|>']!;
   const eos = vocab['<|endoftext|>']!;
   const short = tok.encode('a photo', { maxLength: 77, padding: 'max_length', truncation: true });
@@ -245,48 +273,112 @@ test('clip: 77-token padding, and truncation keeps bos + 75 tokens + eos', async
   t.deepEqual(short.ids.slice(0, 4), [bos, vocab['a</w>'], vocab['photo</w>'], eos]);
   t.true(short.ids.slice(4).every((id) => id === eos)); // CLIP pads with <|endoftext|>
   t.deepEqual(short.attentionMask, [1, 1, 1, 1, ...new Array<number>(73).fill(0)]);
-  const long = tok.encode(Array.from({ length: 100 }, (_, i) => `word${i % 10}`).join(' '), { maxLength: 77, padding: 'max_length', truncation: true });
+  const long = tok.encode(Array.from({ length: 100 }, (_, i) => `word${i % 10}`).join(' '), {
+    maxLength: 77,
+    padding: 'max_length',
+    truncation: true,
+  });
   t.is(long.ids.length, 77);
   t.is(long.ids[0], bos);
   t.is(long.ids[76], eos);
   t.true(long.attentionMask.every((m) => m === 1));
-  const full = tok.encode(Array.from({ length: 100 }, (_, i) => `word${i % 10}`).join(' '), { addSpecialTokens: false }).ids;
+  const full = tok.encode(Array.from({ length: 100 }, (_, i) => `word${i % 10}`).join(' '), {
+    addSpecialTokens: false,
+  }).ids;
   t.deepEqual(long.ids.slice(1, 76), full.slice(0, 75));
   // maxLength defaults to model_max_length.
   t.is(tok.encode('a', { padding: 'max_length', truncation: true }).ids.length, 77);
-  t.deepEqual(tok.encodeBatch(['a', 'photo'], { padding: 'max_length', truncation: true }).ids.map((r) => r.length), [77, 77]);
+  t.deepEqual(
+    tok.encodeBatch(['a', 'photo'], { padding: 'max_length', truncation: true }).ids.map((r) => r.length),
+    [77, 77],
+  );
 });
 
 test('clip: a hub-style tokenizer.json and vocab.json + merges.txt give the same ids', async (t) => {
   const { vocab, merges } = clipFiles();
-  const config = { tokenizer_class: 'CLIPTokenizer', bos_token: '<|startoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', pad_token: '<|endoftext|>', model_max_length: 77 };
-  const special = (content: string) => ({ id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true });
+  const config = {
+    tokenizer_class: 'CLIPTokenizer',
+    bos_token: '<|startoftext|>',
+    eos_token: '<|endoftext|>',
+    unk_token: '<|endoftext|>',
+    pad_token: '<|endoftext|>',
+    model_max_length: 77,
+  };
+  const special = (content: string) => ({
+    id: vocab[content],
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: true,
+    special: true,
+  });
   // The shape of openai/clip-vit-*'s tokenizer.json (transformers' CLIPConverter).
   const hub = {
     version: '1.0',
     truncation: null,
     padding: null,
     added_tokens: [special('<|startoftext|>'), special('<|endoftext|>')],
-    normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }] },
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'NFC' },
+        { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' },
+        { type: 'Lowercase' },
+      ],
+    },
     pre_tokenizer: {
       type: 'Sequence',
       pretokenizers: [
-        { type: 'Split', pattern: { Regex: "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" }, behavior: 'Removed', invert: true },
+        {
+          type: 'Split',
+          pattern: { Regex: "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" },
+          behavior: 'Removed',
+          invert: true,
+        },
         { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
       ],
     },
-    post_processor: { type: 'RobertaProcessing', sep: ['<|endoftext|>', vocab['<|endoftext|>']], cls: ['<|startoftext|>', vocab['<|startoftext|>']], trim_offsets: false, add_prefix_space: false },
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: ['<|endoftext|>', vocab['<|endoftext|>']],
+      cls: ['<|startoftext|>', vocab['<|startoftext|>']],
+      trim_offsets: false,
+      add_prefix_space: false,
+    },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: '<|endoftext|>', continuing_subword_prefix: '', end_of_word_suffix: '</w>', fuse_unk: false, byte_fallback: false,
-      vocab, merges: merges.trim().split('\n').slice(1),
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<|endoftext|>',
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '</w>',
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges: merges.trim().split('\n').slice(1),
     },
   };
   const fast = await loadTokenizer(folder({ 'tokenizer.json': hub, 'tokenizer_config.json': config }));
-  const slow = await loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': config }));
-  for (const s of ['Hello photo', "  it's   A PHOTO!! of 3 dogs ", 'naïve café 😀', '<|startoftext|>x<|endoftext|>', '']) {
-    t.deepEqual(slow.encode(s, { maxLength: 77, padding: 'max_length', truncation: true }), fast.encode(s, { maxLength: 77, padding: 'max_length', truncation: true }), s);
-    t.is(slow.decode(slow.encode(s).ids, { skipSpecialTokens: true }), fast.decode(fast.encode(s).ids, { skipSpecialTokens: true }));
+  const slow = await loadTokenizer(
+    folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': config }),
+  );
+  for (const s of [
+    'Hello photo',
+    "  it's   A PHOTO!! of 3 dogs ",
+    'naïve café 😀',
+    '<|startoftext|>x<|endoftext|>',
+    '',
+  ]) {
+    t.deepEqual(
+      slow.encode(s, { maxLength: 77, padding: 'max_length', truncation: true }),
+      fast.encode(s, { maxLength: 77, padding: 'max_length', truncation: true }),
+      s,
+    );
+    t.is(
+      slow.decode(slow.encode(s).ids, { skipSpecialTokens: true }),
+      fast.decode(fast.encode(s).ids, { skipSpecialTokens: true }),
+    );
   }
 });
 
@@ -312,7 +404,13 @@ function bartFiles() {
 
 test('bart: <s> ... </s>, byte-level spaces as Ġ, <mask> strips its left space, right padding with <pad>', async (t) => {
   const { vocab, merges } = bartFiles();
-  const tok = await loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': { tokenizer_class: 'BartTokenizer', model_max_length: 1024 } }));
+  const tok = await loadTokenizer(
+    folder({
+      'vocab.json': vocab,
+      'merges.txt': merges,
+      'tokenizer_config.json': { tokenizer_class: 'BartTokenizer', model_max_length: 1024 },
+    }),
+  );
   t.deepEqual([tok.bosTokenId, tok.padTokenId, tok.eosTokenId, tok.unkTokenId], [0, 1, 2, 3]);
   t.deepEqual(tok.tokenize('the cat sat'), ['the', 'Ġcat', 'Ġsat']);
   t.deepEqual(tok.tokenize(' the  cat'), ['Ġthe', 'Ġ', 'Ġcat']);
@@ -320,7 +418,11 @@ test('bart: <s> ... </s>, byte-level spaces as Ġ, <mask> strips its left space,
   t.deepEqual(e.ids, [0, vocab['the'], vocab['Ġcat'], vocab['Ġsat'], 2]);
   t.is(tok.decode(e.ids), '<s>the cat sat</s>');
   t.is(tok.decode(e.ids, { skipSpecialTokens: true }), 'the cat sat');
-  t.deepEqual(tok.encode('the <mask> sat', { addSpecialTokens: false }).ids, [vocab['the'], vocab['<mask>'], vocab['Ġsat']]);
+  t.deepEqual(tok.encode('the <mask> sat', { addSpecialTokens: false }).ids, [
+    vocab['the'],
+    vocab['<mask>'],
+    vocab['Ġsat'],
+  ]);
   for (const s of ['naïve café 😀 — ok', '  two  spaces  ', 'Line\nbreak\ttab']) {
     t.is(tok.decode(tok.encode(s).ids, { skipSpecialTokens: true }), s);
   }
@@ -356,20 +458,51 @@ test('bart: Florence-2 style added special tokens (config, added_tokens.json, wi
 
 test('bart: a hub-style tokenizer.json and vocab.json + merges.txt give the same ids', async (t) => {
   const { vocab, merges } = bartFiles();
-  const tok = (id: number, content: string, lstrip = false) => ({ id, content, single_word: false, lstrip, rstrip: false, normalized: false, special: true });
+  const tok = (id: number, content: string, lstrip = false) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   // The shape of facebook/bart-large's tokenizer.json (transformers' RobertaConverter).
   const hub = {
     version: '1.0',
-    added_tokens: [tok(0, '<s>'), tok(1, '<pad>'), tok(2, '</s>'), tok(3, '<unk>'), tok(vocab['<mask>']!, '<mask>', true)],
+    added_tokens: [
+      tok(0, '<s>'),
+      tok(1, '<pad>'),
+      tok(2, '</s>'),
+      tok(3, '<unk>'),
+      tok(vocab['<mask>']!, '<mask>', true),
+    ],
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: false },
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: ['</s>', 2],
+      cls: ['<s>', 0],
+      trim_offsets: true,
+      add_prefix_space: false,
+    },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, vocab, merges: merges.trim().split('\n').slice(1) },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      vocab,
+      merges: merges.trim().split('\n').slice(1),
+    },
   };
   const config = { tokenizer_class: 'BartTokenizer', model_max_length: 1024 };
   const fast = await loadTokenizer(folder({ 'tokenizer.json': hub, 'tokenizer_config.json': config }));
-  const slow = await loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': config }));
+  const slow = await loadTokenizer(
+    folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': config }),
+  );
   for (const s of ['the cat sat', ' the  cat <mask> sat', 'naïve café 😀', "it's 2024\n"]) {
     t.deepEqual(slow.encode(s), fast.encode(s), s);
     t.is(slow.decode(slow.encode(s).ids), fast.decode(fast.encode(s).ids));
@@ -382,15 +515,55 @@ test('errors: missing files are E_FILE, malformed ones E_FILE_FORMAT, naming the
   await rejectsWith(t, loadTokenizer(join(tmp, 'nope')), 'E_FILE', /nope/);
   await rejectsWith(t, loadTokenizer(folder({})), 'E_FILE', /vocab\.json/);
   await rejectsWith(t, loadTokenizer(folder({ 'vocab.json': { a: 0 } })), 'E_FILE', /merges\.txt/);
-  await rejectsWith(t, loadTokenizer(folder({ 'tokenizer.json': '{"model": ' })), 'E_FILE_FORMAT', /tokenizer\.json is not valid JSON/);
-  await rejectsWith(t, loadTokenizer(folder({ 'tokenizer.json': '[1, 2]' })), 'E_FILE_FORMAT', /tokenizer\.json must hold a JSON object/);
-  await rejectsWith(t, loadTokenizer(folder({ 'tokenizer.json': { version: '1.0' } })), 'E_FILE_FORMAT', /tokenizer\.json has no "model"/);
-  await rejectsWith(t, loadTokenizer(folder({ 'tokenizer.json': { model: { type: 'Invented' } } })), 'E_FILE_FORMAT', /tokenizer\.json is not a usable tokenizer/);
+  await rejectsWith(
+    t,
+    loadTokenizer(folder({ 'tokenizer.json': '{"model": ' })),
+    'E_FILE_FORMAT',
+    /tokenizer\.json is not valid JSON/,
+  );
+  await rejectsWith(
+    t,
+    loadTokenizer(folder({ 'tokenizer.json': '[1, 2]' })),
+    'E_FILE_FORMAT',
+    /tokenizer\.json must hold a JSON object/,
+  );
+  await rejectsWith(
+    t,
+    loadTokenizer(folder({ 'tokenizer.json': { version: '1.0' } })),
+    'E_FILE_FORMAT',
+    /tokenizer\.json has no "model"/,
+  );
+  await rejectsWith(
+    t,
+    loadTokenizer(folder({ 'tokenizer.json': { model: { type: 'Invented' } } })),
+    'E_FILE_FORMAT',
+    /tokenizer\.json is not a usable tokenizer/,
+  );
   const { vocab, merges } = bartFiles();
-  await rejectsWith(t, loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': '{oops' })), 'E_FILE_FORMAT', /tokenizer_config\.json is not valid JSON/);
-  await rejectsWith(t, loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': '#version: 0.2\nh e\nbad line here\n' })), 'E_FILE_FORMAT', /merges\.txt line 3/);
-  await rejectsWith(t, loadTokenizer(folder({ 'vocab.json': { a: 'x' }, 'merges.txt': '' })), 'E_FILE_FORMAT', /vocab\.json: id of "a"/);
-  await rejectsWith(t, loadTokenizer(folder({ 'vocab.json': { a: 0 }, 'merges.txt': '' })), 'E_FILE_FORMAT', /cannot tell which tokenizer/);
+  await rejectsWith(
+    t,
+    loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': '{oops' })),
+    'E_FILE_FORMAT',
+    /tokenizer_config\.json is not valid JSON/,
+  );
+  await rejectsWith(
+    t,
+    loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': '#version: 0.2\nh e\nbad line here\n' })),
+    'E_FILE_FORMAT',
+    /merges\.txt line 3/,
+  );
+  await rejectsWith(
+    t,
+    loadTokenizer(folder({ 'vocab.json': { a: 'x' }, 'merges.txt': '' })),
+    'E_FILE_FORMAT',
+    /vocab\.json: id of "a"/,
+  );
+  await rejectsWith(
+    t,
+    loadTokenizer(folder({ 'vocab.json': { a: 0 }, 'merges.txt': '' })),
+    'E_FILE_FORMAT',
+    /cannot tell which tokenizer/,
+  );
 });
 
 test('errors: bad encode/decode arguments are E_ARG', async (t) => {
@@ -407,7 +580,13 @@ test('errors: bad encode/decode arguments are E_ARG', async (t) => {
   arg(() => tok.encodeBatch(['x', 3 as unknown as string]), /texts\[1\]/);
   arg(() => tok.decode([1.5]), /ids\[0\] is 1.5/);
   const { vocab, merges } = bartFiles();
-  const noPad = await loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': { tokenizer_class: 'BartTokenizer', pad_token: null } }));
+  const noPad = await loadTokenizer(
+    folder({
+      'vocab.json': vocab,
+      'merges.txt': merges,
+      'tokenizer_config.json': { tokenizer_class: 'BartTokenizer', pad_token: null },
+    }),
+  );
   arg(() => noPad.encodeBatch(['the cat', 'the']), /needs a pad token/);
   arg(() => noPad.encode('the', { truncation: true }), /truncation needs maxLength/);
   arg(() => noPad.encode('the', { truncation: true, maxLength: 1 }), /leaves no room next to 2 special tokens/);

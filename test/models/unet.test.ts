@@ -44,7 +44,10 @@ const context = rand([2, 5, 64], 2);
 
 test('unet rejects config fields that change the computation, naming them', async (t) => {
   const cases: Array<[Record<string, unknown>, RegExp]> = [
-    [{ down_block_types: ['CrossAttnDownBlock2D', 'SimpleCrossAttnDownBlock2D', 'DownBlock2D'] }, /SimpleCrossAttnDownBlock2D/],
+    [
+      { down_block_types: ['CrossAttnDownBlock2D', 'SimpleCrossAttnDownBlock2D', 'DownBlock2D'] },
+      /SimpleCrossAttnDownBlock2D/,
+    ],
     [{ up_block_types: ['UpBlock2D', 'AttnUpBlock2D', 'CrossAttnUpBlock2D'] }, /AttnUpBlock2D/],
     [{ num_attention_heads: 4 }, /num_attention_heads/],
     [{ resnet_time_scale_shift: 'scale_shift' }, /resnet_time_scale_shift/],
@@ -75,13 +78,21 @@ test('unet validates its inputs with typed errors', async (t) => {
     [{ sample, timestep: t64 }, 'E_ARG', /encoder_hidden_states/],
     [{ sample: rand([2, 3, 8, 8], 3), timestep: t64, encoder_hidden_states: context }, 'E_SHAPE', /sample/],
     [{ sample, timestep: t64, encoder_hidden_states: rand([2, 5, 32], 4) }, 'E_SHAPE', /encoder_hidden_states/],
-    [{ sample, timestep: Tensor.from(new BigInt64Array(3), [3]), encoder_hidden_states: context }, 'E_SHAPE', /timestep/],
+    [
+      { sample, timestep: Tensor.from(new BigInt64Array(3), [3]), encoder_hidden_states: context },
+      'E_SHAPE',
+      /timestep/,
+    ],
     [{ sample, timestep: Tensor.from([1, 0], [2], 'bool'), encoder_hidden_states: context }, 'E_DTYPE', /timestep/],
-    [{ sample, timestep: t64, encoder_hidden_states: context, encoder_attention_mask: Tensor.from([1, 1], [1, 2]) }, 'E_SHAPE', /encoder_attention_mask/],
+    [
+      { sample, timestep: t64, encoder_hidden_states: context, encoder_attention_mask: Tensor.from([1, 1], [1, 2]) },
+      'E_SHAPE',
+      /encoder_attention_mask/,
+    ],
   ];
   for (const [inputs, code, message] of bad) {
     const err = await t.throwsAsync(model.run('forward', inputs), { instanceOf: VlvError });
-    t.is(err?.code, code as VlvError["code"]);
+    t.is(err?.code, code as VlvError['code']);
     t.regex(err?.message ?? '', message);
   }
   const err = await t.throwsAsync(model.run('decode', {}), { instanceOf: VlvError });
@@ -124,7 +135,9 @@ test('unet output does not depend on the thread count', async (t) => {
   const outputs: Float32Array[] = [];
   for (const n of [1, 2]) {
     setNumThreads(n);
-    outputs.push((await model.run('forward', { sample, timestep, encoder_hidden_states: context })).sample!.toFloat32());
+    outputs.push(
+      (await model.run('forward', { sample, timestep, encoder_hidden_states: context })).sample!.toFloat32(),
+    );
   }
   t.deepEqual(outputs[0], outputs[1]);
   model.dispose();

@@ -15,16 +15,44 @@ function rand(shape: number[], seed: number): Float32Array {
 }
 
 interface Problem {
-  b: number; hq: number; hkv: number; lq: number; lk: number; d: number; dv: number;
-  causal: boolean; q: Float32Array; k: Float32Array; v: Float32Array; gout: Float32Array;
+  b: number;
+  hq: number;
+  hkv: number;
+  lq: number;
+  lk: number;
+  d: number;
+  dv: number;
+  causal: boolean;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  gout: Float32Array;
 }
 
-function problem(b: number, hq: number, hkv: number, lq: number, lk: number, d: number, causal = false, seed = 1): Problem {
+function problem(
+  b: number,
+  hq: number,
+  hkv: number,
+  lq: number,
+  lk: number,
+  d: number,
+  causal = false,
+  seed = 1,
+): Problem {
   const dv = d;
   return {
-    b, hq, hkv, lq, lk, d, dv, causal,
-    q: rand([b, hq, lq, d], seed), k: rand([b, hkv, lk, d], seed + 1),
-    v: rand([b, hkv, lk, dv], seed + 2), gout: rand([b, hq, lq, dv], seed + 3),
+    b,
+    hq,
+    hkv,
+    lq,
+    lk,
+    d,
+    dv,
+    causal,
+    q: rand([b, hq, lq, d], seed),
+    k: rand([b, hkv, lk, d], seed + 1),
+    v: rand([b, hkv, lk, dv], seed + 2),
+    gout: rand([b, hq, lq, dv], seed + 3),
   };
 }
 
@@ -53,7 +81,9 @@ function refRow(p: Problem, b: number, h: number, i: number) {
 
 /** Float64 reference gradients of the whole problem (small sizes only). */
 function refGrads(p: Problem) {
-  const dq = new Float64Array(p.q.length), dk = new Float64Array(p.k.length), dv = new Float64Array(p.v.length);
+  const dq = new Float64Array(p.q.length),
+    dk = new Float64Array(p.k.length),
+    dv = new Float64Array(p.v.length);
   for (let b = 0; b < p.b; b++)
     for (let h = 0; h < p.hq; h++)
       for (let i = 0; i < p.lq; i++) {
@@ -69,7 +99,8 @@ function refGrads(p: Problem) {
             dv[(kv * p.lk + j) * p.dv + c] = dv[(kv * p.lk + j) * p.dv + c]! + prob[j]! * p.gout[go + c]!;
           }
           const ds = prob[j]! * (dp - di) * scale;
-          const qo = ((b * p.hq + h) * p.lq + i) * p.d, ko = (kv * p.lk + j) * p.d;
+          const qo = ((b * p.hq + h) * p.lq + i) * p.d,
+            ko = (kv * p.lk + j) * p.d;
           for (let c = 0; c < p.d; c++) {
             dq[qo + c] = dq[qo + c]! + ds * p.k[ko + c]!;
             dk[ko + c] = dk[ko + c]! + ds * p.q[qo + c]!;
@@ -81,7 +112,8 @@ function refGrads(p: Problem) {
 
 /** ||a - e|| / max(||e||, 1). */
 function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < expected.length; i++) {
     num += (actual[i]! - expected[i]!) ** 2;
     den += expected[i]! ** 2;
@@ -99,8 +131,11 @@ async function run(p: Problem, mask?: Tensor) {
   const { out, lse } = await ops.attention(q, k, v, { causal: p.causal, mask });
   await backward(out, gout);
   const res = {
-    out: out.toFloat32(), lse: lse.toFloat32(),
-    dq: q.grad!.toFloat32(), dk: k.grad!.toFloat32(), dv: v.grad!.toFloat32(),
+    out: out.toFloat32(),
+    lse: lse.toFloat32(),
+    dq: q.grad!.toFloat32(),
+    dk: k.grad!.toFloat32(),
+    dv: v.grad!.toFloat32(),
   };
   for (const t of [q, k, v, gout, out, lse]) t.dispose();
   return res;
@@ -109,7 +144,9 @@ async function run(p: Problem, mask?: Tensor) {
 const f32 = (shape: number[], dtype: 'f32' | 'f64' = 'f32') => Tensor.zeros(shape, dtype);
 
 test('shape, rank, head-ratio and dtype errors name the op and the argument', async (t) => {
-  const q = f32([1, 4, 5, 8]), k = f32([1, 2, 7, 8]), v = f32([1, 2, 7, 8]);
+  const q = f32([1, 4, 5, 8]),
+    k = f32([1, 2, 7, 8]),
+    v = f32([1, 2, 7, 8]);
   const bad = async (args: [Tensor, Tensor, Tensor], opts: ops.AttentionOptions, code: string, msg: RegExp) => {
     const e = await t.throwsAsync(ops.attention(...args, opts));
     t.is((e as Error & { code: string }).code, code, e?.message);
@@ -121,7 +158,12 @@ test('shape, rank, head-ratio and dtype errors name the op and the argument', as
   await bad([q, k, f32([1, 2, 6, 8])], {}, 'E_SHAPE', /differ in heads or length/);
   await bad([q, f32([2, 2, 7, 8]), f32([2, 2, 7, 8])], {}, 'E_SHAPE', /batch sizes differ/);
   await bad([f32([1, 3, 5, 8]), k, v], {}, 'E_SHAPE', /query heads \(3\) must be a multiple of kv heads \(2\)/);
-  await bad([q, k, v], { mask: f32([1, 1, 1, 6]) }, 'E_SHAPE', /mask f32\[1,1,1,6\] is not broadcastable to \[1,4,5,7\]/);
+  await bad(
+    [q, k, v],
+    { mask: f32([1, 1, 1, 6]) },
+    'E_SHAPE',
+    /mask f32\[1,1,1,6\] is not broadcastable to \[1,4,5,7\]/,
+  );
   await bad([q, k, v], { mask: f32([2, 1, 5, 7]) }, 'E_SHAPE', /not broadcastable/);
   await bad([q, k, v], { mask: f32([1, 1, 1, 5, 7]) }, 'E_SHAPE', /not broadcastable/);
   await bad([f32([1, 4, 5, 8], 'f64'), k, v], {}, 'E_DTYPE', /attention/);
@@ -150,10 +192,20 @@ test.serial('results do not depend on the thread count (bitwise)', async (t) => 
 test('a 1024-long sequence with head dim 64 matches a float64 reference on sampled rows', async (t) => {
   for (const causal of [false, true]) {
     const p = problem(1, 2, 2, 1024, 1024, 64, causal, 21);
-    const q = Tensor.from(p.q, [1, 2, 1024, 64]), k = Tensor.from(p.k, [1, 2, 1024, 64]), v = Tensor.from(p.v, [1, 2, 1024, 64]);
+    const q = Tensor.from(p.q, [1, 2, 1024, 64]),
+      k = Tensor.from(p.k, [1, 2, 1024, 64]),
+      v = Tensor.from(p.v, [1, 2, 1024, 64]);
     const { out, lse } = await ops.attention(q, k, v, { causal });
-    const o = out.toFloat32(), l = lse.toFloat32();
-    for (const [h, i] of [[0, 0], [0, 63], [1, 64], [1, 511], [0, 1000], [1, 1023]] as const) {
+    const o = out.toFloat32(),
+      l = lse.toFloat32();
+    for (const [h, i] of [
+      [0, 0],
+      [0, 63],
+      [1, 64],
+      [1, 511],
+      [0, 1000],
+      [1, 1023],
+    ] as const) {
       const r = refRow(p, 0, h, i);
       const row = o.subarray((h * 1024 + i) * 64, (h * 1024 + i + 1) * 64);
       t.true(relErr(row, r.out) < 1e-5, `causal ${causal} row ${h}/${i}: ${relErr(row, r.out)}`);
@@ -165,10 +217,15 @@ test('a 1024-long sequence with head dim 64 matches a float64 reference on sampl
 
 test('lengths around the tile sizes give the reference forward and gradients', async (t) => {
   for (const len of [1, 63, 64, 65, 129]) {
-    for (const [lq, causal] of [[len, false], [len, true], [Math.max(1, len - 60), true]] as const) {
+    for (const [lq, causal] of [
+      [len, false],
+      [len, true],
+      [Math.max(1, len - 60), true],
+    ] as const) {
       const p = problem(1, 2, 1, lq, len, 16, causal, len * 7 + lq);
       const got = await run(p);
-      const outRef = new Float64Array(got.out.length), lseRef = new Float64Array(got.lse.length);
+      const outRef = new Float64Array(got.out.length),
+        lseRef = new Float64Array(got.lse.length);
       for (let h = 0; h < 2; h++)
         for (let i = 0; i < lq; i++) {
           const r = refRow(p, 0, h, i);

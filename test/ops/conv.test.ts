@@ -9,26 +9,62 @@ const conv = (xs: number[], ws: number[], opts: Parameters<typeof ops.conv2d>[3]
   ops.conv2d(randTensor(xs, 1), randTensor(ws, 2), bs ? randTensor(bs, 3) : null, opts);
 
 test('conv2d rejects bad shapes with E_SHAPE', async (t) => {
-  await t.throwsAsync(conv([3, 5, 5], [4, 3, 3, 3]), { code: 'E_SHAPE', message: /conv2d: 'x' must have 4 dimensions/ });
-  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3]), { code: 'E_SHAPE', message: /conv2d: 'weight' must have 4 dimensions/ });
-  await t.throwsAsync(conv([1, 3, 5, 5], [4, 2, 3, 3]), { code: 'E_SHAPE', message: /conv2d: weight f32\[4,2,3,3\] must be \[Cout, Cin\/groups=3/ });
-  await t.throwsAsync(conv([1, 6, 5, 5], [4, 1, 3, 3], { groups: 4 }), { code: 'E_SHAPE', message: /conv2d: groups=4 must divide/ });
-  await t.throwsAsync(conv([1, 6, 5, 5], [3, 3, 3, 3], { groups: 2 }), { code: 'E_SHAPE', message: /groups=2 must divide .* output channels/ });
-  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3, 3], {}, [3]), { code: 'E_SHAPE', message: /conv2d: bias f32\[3\] must be \[4\]/ });
-  await t.throwsAsync(conv([1, 3, 2, 5], [4, 3, 3, 3]), { code: 'E_SHAPE', message: /conv2d: kernel 3x3 is larger than the padded input 2x5/ });
+  await t.throwsAsync(conv([3, 5, 5], [4, 3, 3, 3]), {
+    code: 'E_SHAPE',
+    message: /conv2d: 'x' must have 4 dimensions/,
+  });
+  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3]), {
+    code: 'E_SHAPE',
+    message: /conv2d: 'weight' must have 4 dimensions/,
+  });
+  await t.throwsAsync(conv([1, 3, 5, 5], [4, 2, 3, 3]), {
+    code: 'E_SHAPE',
+    message: /conv2d: weight f32\[4,2,3,3\] must be \[Cout, Cin\/groups=3/,
+  });
+  await t.throwsAsync(conv([1, 6, 5, 5], [4, 1, 3, 3], { groups: 4 }), {
+    code: 'E_SHAPE',
+    message: /conv2d: groups=4 must divide/,
+  });
+  await t.throwsAsync(conv([1, 6, 5, 5], [3, 3, 3, 3], { groups: 2 }), {
+    code: 'E_SHAPE',
+    message: /groups=2 must divide .* output channels/,
+  });
+  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3, 3], {}, [3]), {
+    code: 'E_SHAPE',
+    message: /conv2d: bias f32\[3\] must be \[4\]/,
+  });
+  await t.throwsAsync(conv([1, 3, 2, 5], [4, 3, 3, 3]), {
+    code: 'E_SHAPE',
+    message: /conv2d: kernel 3x3 is larger than the padded input 2x5/,
+  });
 });
 
 test('conv2d rejects bad attributes with E_ARG and non-f32 with E_DTYPE', async (t) => {
-  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3, 3], { stride: 0 }), { code: 'E_ARG', message: /conv2d: attribute 'stride' must be >= 1/ });
-  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3, 3], { padding: -1 }), { code: 'E_ARG', message: /'padding' must be >= 0/ });
+  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3, 3], { stride: 0 }), {
+    code: 'E_ARG',
+    message: /conv2d: attribute 'stride' must be >= 1/,
+  });
+  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3, 3], { padding: -1 }), {
+    code: 'E_ARG',
+    message: /'padding' must be >= 0/,
+  });
   await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3, 3], { stride: [1, 2, 3] as unknown as [number, number] }), {
     code: 'E_ARG',
     message: /conv2d: attribute 'stride' must be an int or \[h, w\], got 3 values/,
   });
-  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3, 3], { groups: 0 }), { code: 'E_ARG', message: /'groups' must be >= 1/ });
+  await t.throwsAsync(conv([1, 3, 5, 5], [4, 3, 3, 3], { groups: 0 }), {
+    code: 'E_ARG',
+    message: /'groups' must be >= 1/,
+  });
   const xi = Tensor.from(new Int32Array(75), [1, 3, 5, 5], 'i32');
-  await t.throwsAsync(ops.conv2d(xi, randTensor([4, 3, 3, 3], 2)), { code: 'E_DTYPE', message: /conv2d: 'x' must be f32/ });
-  await t.throwsAsync(ops.upsampleNearest2x(randTensor([3, 4, 5], 1)), { code: 'E_SHAPE', message: /upsample_nearest2x: 'x' must have 4 dimensions/ });
+  await t.throwsAsync(ops.conv2d(xi, randTensor([4, 3, 3, 3], 2)), {
+    code: 'E_DTYPE',
+    message: /conv2d: 'x' must be f32/,
+  });
+  await t.throwsAsync(ops.upsampleNearest2x(randTensor([3, 4, 5], 1)), {
+    code: 'E_SHAPE',
+    message: /upsample_nearest2x: 'x' must have 4 dimensions/,
+  });
 });
 
 // The thread count is process-wide: the test runs serially so that nothing else changes it
@@ -44,11 +80,22 @@ test.serial('conv2d results do not depend on the thread count', async (t) => {
   const runAll = () =>
     Promise.all(
       cases.map((c) =>
-        forwardBackward(([x, w, b]) => ops.conv2d(x!, w!, b, c.opts), [
-          randArray(c.x.reduce((a, d) => a * d), 5),
-          randArray(c.w.reduce((a, d) => a * d), 6, 0.3),
-          randArray(c.w[0]!, 7),
-        ], [c.x, c.w, [c.w[0]!]]),
+        forwardBackward(
+          ([x, w, b]) => ops.conv2d(x!, w!, b, c.opts),
+          [
+            randArray(
+              c.x.reduce((a, d) => a * d),
+              5,
+            ),
+            randArray(
+              c.w.reduce((a, d) => a * d),
+              6,
+              0.3,
+            ),
+            randArray(c.w[0]!, 7),
+          ],
+          [c.x, c.w, [c.w[0]!]],
+        ),
       ),
     );
   const before = info().threads;
@@ -74,7 +121,15 @@ test('conv2d chunked im2col matches a banded computation', async (t) => {
   const [C, H, W, Co, band] = [16, 40, 128, 8, 5];
   const x = randArray(C * H * W, 11);
   const w = randArray(Co * C * 9, 12, 1 / 12);
-  const big = await forwardBackward(([xt, wt]) => ops.conv2d(xt!, wt!, null, { padding: 1 }), [x, w], [[1, C, H, W], [Co, C, 3, 3]], 13);
+  const big = await forwardBackward(
+    ([xt, wt]) => ops.conv2d(xt!, wt!, null, { padding: 1 }),
+    [x, w],
+    [
+      [1, C, H, W],
+      [Co, C, 3, 3],
+    ],
+    13,
+  );
   const gy = randTensor([1, Co, H, W], 13).toFloat32(); // the same upstream gradient forwardBackward used
   const xpad = new Float32Array(C * (H + 2) * W);
   for (let c = 0; c < C; c++) xpad.set(x.subarray(c * H * W, (c + 1) * H * W), (c * (H + 2) + 1) * W);
@@ -83,7 +138,8 @@ test('conv2d chunked im2col matches a banded computation', async (t) => {
   const dw = new Float32Array(Co * C * 9);
   for (let r0 = 0; r0 < H; r0 += band) {
     const xb = new Float32Array(C * (band + 2) * W);
-    for (let c = 0; c < C; c++) xb.set(xpad.subarray((c * (H + 2) + r0) * W, (c * (H + 2) + r0 + band + 2) * W), c * (band + 2) * W);
+    for (let c = 0; c < C; c++)
+      xb.set(xpad.subarray((c * (H + 2) + r0) * W, (c * (H + 2) + r0 + band + 2) * W), c * (band + 2) * W);
     const xt = Tensor.from(xb, [1, C, band + 2, W]);
     const wt = Tensor.from(w, [Co, C, 3, 3]);
     xt.requiresGrad = true;
@@ -110,9 +166,15 @@ test('conv2d chunked im2col matches a banded computation', async (t) => {
 });
 
 test('group_norm_conv2d is group_norm then conv2d, and refuses to record a gradient', async (t) => {
-  const x = randTensor([2, 6, 7, 9], 1), gw = randTensor([6], 2), gb = randTensor([6], 3);
-  const w = randTensor([5, 6, 3, 3], 4), b = randTensor([5], 5);
-  const fused = await ops.groupNormConv2d(x, { weight: gw, bias: gb, groups: 3, silu: true }, w, b, { padding: 1, stride: 2 });
+  const x = randTensor([2, 6, 7, 9], 1),
+    gw = randTensor([6], 2),
+    gb = randTensor([6], 3);
+  const w = randTensor([5, 6, 3, 3], 4),
+    b = randTensor([5], 5);
+  const fused = await ops.groupNormConv2d(x, { weight: gw, bias: gb, groups: 3, silu: true }, w, b, {
+    padding: 1,
+    stride: 2,
+  });
   const h = await ops.groupNorm(x, gw, gb, { groups: 3, silu: true });
   const ref = await ops.conv2d(h, w, b, { padding: 1, stride: 2 });
   t.is(diff(fused.toFloat32(), ref.toFloat32()).rel, 0);
@@ -121,9 +183,17 @@ test('group_norm_conv2d is group_norm then conv2d, and refuses to record a gradi
     code: 'E_ARG',
     message: /group_norm_conv2d: has no backward; input 3 requires grad/,
   });
-  const underNoGrad = await noGrad(() => ops.groupNormConv2d(x, { weight: gw, bias: gb, groups: 3, silu: true }, w, b, { padding: 1, stride: 2 }));
+  const underNoGrad = await noGrad(() =>
+    ops.groupNormConv2d(x, { weight: gw, bias: gb, groups: 3, silu: true }, w, b, { padding: 1, stride: 2 }),
+  );
   t.false(underNoGrad.requiresGrad);
   t.is(diff(underNoGrad.toFloat32(), ref.toFloat32()).rel, 0);
-  await t.throwsAsync(ops.groupNormConv2d(x, { weight: gw, groups: 4 }, w.detach()), { code: 'E_ARG', message: /norm_groups 4 must divide the channels 6/ });
-  await t.throwsAsync(ops.groupNormConv2d(x, { weight: randTensor([5], 2), groups: 3 }, w.detach()), { code: 'E_SHAPE', message: /norm_weight f32\[5\] must be \[6\]/ });
+  await t.throwsAsync(ops.groupNormConv2d(x, { weight: gw, groups: 4 }, w.detach()), {
+    code: 'E_ARG',
+    message: /norm_groups 4 must divide the channels 6/,
+  });
+  await t.throwsAsync(ops.groupNormConv2d(x, { weight: randTensor([5], 2), groups: 3 }, w.detach()), {
+    code: 'E_SHAPE',
+    message: /norm_weight f32\[5\] must be \[6\]/,
+  });
 });

@@ -11,16 +11,31 @@ function seq(n: number, f: (i: number) => number): number[] {
 }
 
 test('embedding: out-of-range and negative ids are E_ARG naming the id', async (t) => {
-  const w = Tensor.from(seq(12, (i) => i), [4, 3]);
+  const w = Tensor.from(
+    seq(12, (i) => i),
+    [4, 3],
+  );
   await code(ops.embedding(w, Tensor.from([0, 4, 1], [3], 'i64')), 'E_ARG', /embedding: id 4 \(at flat index 1/, t);
-  await code(ops.embedding(w, Tensor.from([2, -1], [2], 'i32')), 'E_ARG', /embedding: id -1 .*out of range for weight f32\[4,3\]/, t);
+  await code(
+    ops.embedding(w, Tensor.from([2, -1], [2], 'i32')),
+    'E_ARG',
+    /embedding: id -1 .*out of range for weight f32\[4,3\]/,
+    t,
+  );
   await code(ops.embedding(w, Tensor.from([0, 1], [2], 'f32')), 'E_DTYPE', /embedding: 'ids' must be i32 or i64/, t);
-  await code(ops.embedding(Tensor.from([1, 2, 3]), Tensor.from([0], [1], 'i32')), 'E_SHAPE', /embedding: 'weight' must have 2 dimensions/, t);
+  await code(
+    ops.embedding(Tensor.from([1, 2, 3]), Tensor.from([0], [1], 'i32')),
+    'E_SHAPE',
+    /embedding: 'weight' must have 2 dimensions/,
+    t,
+  );
   await code(ops.runOp('embedding', [w]), 'E_ARG', /embedding: argument 'ids' is required/, t);
 });
 
 test.serial('embedding: the weight gradient is a scatter-add independent of the thread count', async (t) => {
-  const V = 37, D = 200, N = 3000;
+  const V = 37,
+    D = 200,
+    N = 3000;
   const wData = seq(V * D, (i) => Math.sin(i));
   const ids = seq(N, (i) => (i * 7919) % V);
   const gData = seq(N * D, (i) => Math.cos(i * 0.37));
@@ -45,7 +60,8 @@ test.serial('embedding: the weight gradient is a scatter-add independent of the 
   ids.forEach((id, n) => {
     for (let d = 0; d < D; d++) ref[id * D + d]! += g32[n * D + d]!;
   });
-  let err = 0, den = 0;
+  let err = 0,
+    den = 0;
   ref.forEach((r, i) => {
     err += (grads[0]![i]! - r) ** 2;
     den += r * r;
@@ -55,39 +71,65 @@ test.serial('embedding: the weight gradient is a scatter-add independent of the 
 
 test('rope: errors name the argument', async (t) => {
   const x = Tensor.zeros([1, 2, 3, 4]);
-  await code(ops.rope(x, Tensor.from([0, 1], [2], 'i64')), 'E_SHAPE', /rope: positions i64\[2\] must be \[L\] or \[B,L\]/, t);
+  await code(
+    ops.rope(x, Tensor.from([0, 1], [2], 'i64')),
+    'E_SHAPE',
+    /rope: positions i64\[2\] must be \[L\] or \[B,L\]/,
+    t,
+  );
   await code(ops.rope(x, Tensor.from([0, 1, 2, 3, 4, 5], [2, 3], 'i64')), 'E_SHAPE', /rope: positions/, t);
-  await code(ops.rope(Tensor.zeros([1, 2, 3, 5]), Tensor.from([0, 1, 2], [3], 'i32')), 'E_SHAPE', /head dim .* must be even/, t);
+  await code(
+    ops.rope(Tensor.zeros([1, 2, 3, 5]), Tensor.from([0, 1, 2], [3], 'i32')),
+    'E_SHAPE',
+    /head dim .* must be even/,
+    t,
+  );
   await code(ops.rope(x, Tensor.from([0, 1, 2], [3], 'f32')), 'E_DTYPE', /rope: 'positions' must be i32 or i64/, t);
-  await code(ops.rope(Tensor.zeros([2, 3, 4]), Tensor.from([0, 1, 2], [3], 'i32')), 'E_SHAPE', /rope: 'x' must have 4 dimensions/, t);
+  await code(
+    ops.rope(Tensor.zeros([2, 3, 4]), Tensor.from([0, 1, 2], [3], 'i32')),
+    'E_SHAPE',
+    /rope: 'x' must have 4 dimensions/,
+    t,
+  );
   await code(ops.rope(x, Tensor.from([0, 1, 2], [3], 'i32'), 0), 'E_ARG', /theta/, t);
 });
 
 test('rope: position 0 is the identity and every pair keeps its length', async (t) => {
-  const D = 16, L = 6;
+  const D = 16,
+    L = 6;
   const data = seq(2 * L * D, (i) => Math.sin(i * 1.3) * 2);
   const x = Tensor.from(data, [1, 2, L, D]);
   const y = (await ops.rope(x, Tensor.from([0, 1, 5, 100, 4096, 70000], [L], 'i64'), 1e6)).toFloat32();
   for (let r = 0; r < 2 * L; r++) {
     for (let i = 0; i < D / 2; i++) {
-      const a = r * D + i, b = a + D / 2;
-      const n0 = Math.hypot(data[a]!, data[b]!), n1 = Math.hypot(y[a]!, y[b]!);
+      const a = r * D + i,
+        b = a + D / 2;
+      const n0 = Math.hypot(data[a]!, data[b]!),
+        n1 = Math.hypot(y[a]!, y[b]!);
       t.true(Math.abs(n0 - n1) < 1e-5 * Math.max(1, n0));
-      if (r % L === 0) t.true(Math.abs(y[a]! - Math.fround(data[a]!)) < 1e-7 && Math.abs(y[b]! - Math.fround(data[b]!)) < 1e-7);
+      if (r % L === 0)
+        t.true(Math.abs(y[a]! - Math.fround(data[a]!)) < 1e-7 && Math.abs(y[b]! - Math.fround(data[b]!)) < 1e-7);
     }
   }
 });
 
 test('rope: the backward is the inverse rotation (gradient of <rope(x), g> is rope^-1(g))', async (t) => {
-  const x = Tensor.from(seq(2 * 3 * 4 * 6, (i) => Math.cos(i)), [2, 3, 4, 6]);
+  const x = Tensor.from(
+    seq(2 * 3 * 4 * 6, (i) => Math.cos(i)),
+    [2, 3, 4, 6],
+  );
   x.requiresGrad = true;
   const pos = Tensor.from([3, 1, 4, 1, 5, 9, 2, 6], [2, 4], 'i32');
   const y = await ops.rope(x, pos);
   // Feed g = rope(z): then the gradient must be z back.
-  const z = Tensor.from(seq(2 * 3 * 4 * 6, (i) => Math.sin(i * 0.7)), [2, 3, 4, 6]);
+  const z = Tensor.from(
+    seq(2 * 3 * 4 * 6, (i) => Math.sin(i * 0.7)),
+    [2, 3, 4, 6],
+  );
   const g = await ops.rope(z, pos);
   await backward([y], [g]);
-  const back = x.grad!.toFloat32(), want = z.toFloat32();
+  const back = x.grad!.toFloat32(),
+    want = z.toFloat32();
   back.forEach((v, i) => t.true(Math.abs(v - want[i]!) < 1e-5));
 });
 
@@ -97,7 +139,12 @@ test('timestep_embedding: t = 0 gives sin 0 and cos 1; errors for bad attributes
   const tt = Tensor.from([1, 2]);
   await code(ops.runOp('timestep_embedding', [tt], {}), 'E_ARG', /timestep_embedding: attribute 'dim' is required/, t);
   await code(ops.timestepEmbedding(tt, { dim: 0 }), 'E_ARG', /'dim' must be >= 1/, t);
-  await code(ops.timestepEmbedding(tt, { dim: 2, downscaleFreqShift: 1 }), 'E_ARG', /dim\/2 - downscale_freq_shift is 0/, t);
+  await code(
+    ops.timestepEmbedding(tt, { dim: 2, downscaleFreqShift: 1 }),
+    'E_ARG',
+    /dim\/2 - downscale_freq_shift is 0/,
+    t,
+  );
   await code(ops.timestepEmbedding(Tensor.zeros([2, 2]), { dim: 4 }), 'E_SHAPE', /'t' must have 1 dimensions/, t);
   await code(ops.timestepEmbedding(Tensor.zeros([2], 'bool'), { dim: 4 }), 'E_DTYPE', /'t' must be f32, i32 or i64/, t);
 });

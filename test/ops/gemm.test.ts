@@ -9,7 +9,16 @@ import { backward, ops, Tensor } from '../../lib/index.js';
 import { COMBOS, rand, runMatmul, type MatmulCase } from '../helpers/gemm-cases.js';
 
 /** alpha * op(a)[M,K] @ op(b)[K,N] in float64; a stored [K,M] when ta, b stored [N,K] when tb. */
-function refMatmul(a: Float32Array, b: Float32Array, M: number, K: number, N: number, ta: boolean, tb: boolean, alpha = 1) {
+function refMatmul(
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  ta: boolean,
+  tb: boolean,
+  alpha = 1,
+) {
   const c = new Float64Array(M * N);
   for (let m = 0; m < M; m++)
     for (let k = 0; k < K; k++) {
@@ -38,12 +47,19 @@ const SIZES: [number, number, number][] = [
   [200, 3, 33],
 ];
 /** Runs cases in a child process with `env`; returns its SIMD level and the results. */
-function inChild(cases: MatmulCase[], env: Record<string, string>): { simd: string; threads: number; out: Float32Array[] } {
-  const stdout = execFileSync(process.execPath, ['--import=tsx', join(import.meta.dirname, '..', 'helpers', 'gemm-child.ts'), JSON.stringify(cases)], {
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
+function inChild(
+  cases: MatmulCase[],
+  env: Record<string, string>,
+): { simd: string; threads: number; out: Float32Array[] } {
+  const stdout = execFileSync(
+    process.execPath,
+    ['--import=tsx', join(import.meta.dirname, '..', 'helpers', 'gemm-child.ts'), JSON.stringify(cases)],
+    {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    },
+  );
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as { simd: string; threads: number; out: string[] };
   return { ...r, out: r.out.map((b64) => new Float32Array(new Uint8Array(Buffer.from(b64, 'base64')).buffer)) };
 }
@@ -73,7 +89,15 @@ test('batched matmul and a shared 2-D b match the reference per batch', async (t
       );
       const got = c.toArray() as Float32Array;
       for (let i = 0; i < B; i++) {
-        const want = refMatmul(a.subarray(i * M * K, (i + 1) * M * K), shared ? b : b.subarray(i * K * N, (i + 1) * K * N), M, K, N, ta, tb);
+        const want = refMatmul(
+          a.subarray(i * M * K, (i + 1) * M * K),
+          shared ? b : b.subarray(i * K * N, (i + 1) * K * N),
+          M,
+          K,
+          N,
+          ta,
+          tb,
+        );
         const err = relErr(got.subarray(i * M * N, (i + 1) * M * N), want);
         t.true(err < 2e-6, `batch ${i} ta=${ta} tb=${tb} shared=${shared}: rel err ${err}`);
       }
@@ -131,7 +155,12 @@ test('linear with bias and activation on a large odd shape matches the reference
     gelu_tanh: (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
   };
   for (const [name, f] of Object.entries(acts)) {
-    const y = await ops.linear(Tensor.from(x, [R, IN]), Tensor.from(w, [OUT, IN]), Tensor.from(bias, [OUT]), name as ops.Activation);
+    const y = await ops.linear(
+      Tensor.from(x, [R, IN]),
+      Tensor.from(w, [OUT, IN]),
+      Tensor.from(bias, [OUT]),
+      name as ops.Activation,
+    );
     const err = relErr(y.toArray() as Float32Array, pre.map(f));
     t.true(err < 2e-6, `${name}: rel err ${err}`);
   }
@@ -160,7 +189,10 @@ test('fused activations and their gradients: wide range and saturation', async (
   const sig = (v: number) => 1 / (1 + Math.exp(-v));
   const k = Math.sqrt(2 / Math.PI);
   const fns: Record<string, [(v: number) => number, (v: number) => number]> = {
-    gelu: [(v) => 0.5 * v * (1 + erf(v / Math.SQRT2)), (v) => 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)],
+    gelu: [
+      (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)),
+      (v) => 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI),
+    ],
     gelu_tanh: [
       (v) => 0.5 * v * (1 + Math.tanh(k * (v + 0.044715 * v ** 3))),
       (v) => {
@@ -180,9 +212,16 @@ test('fused activations and their gradients: wide range and saturation', async (
     const grad = x.grad!.toArray() as Float32Array;
     vals.forEach((v, i) => {
       const v32 = Math.fround(v);
-      for (const [what, g, want] of [['f', got[i]!, f(v32)], ["f'", grad[i]!, df(v32)]] as [string, number, number][]) {
+      for (const [what, g, want] of [
+        ['f', got[i]!, f(v32)],
+        ["f'", grad[i]!, df(v32)],
+      ] as [string, number, number][]) {
         if (Number.isNaN(want)) t.true(Number.isNaN(g), `${name} ${what}(${v}) = ${g}, want NaN`);
-        else t.true(Math.abs(g - want) <= 2e-6 * Math.max(1, Math.abs(want)), `${name} ${what}(${v}) = ${g}, want ${want}`);
+        else
+          t.true(
+            Math.abs(g - want) <= 2e-6 * Math.max(1, Math.abs(want)),
+            `${name} ${what}(${v}) = ${g}, want ${want}`,
+          );
       }
     });
   }
@@ -191,18 +230,48 @@ test('fused activations and their gradients: wide range and saturation', async (
 test('bad shapes, dtypes and attributes throw typed errors naming the op', async (t) => {
   const m = (r: number, c: number) => Tensor.from(rand(r * c, 1), [r, c]);
   await t.throwsAsync(ops.matmul(m(3, 4), m(5, 6)), { code: 'E_SHAPE', message: /matmul: inner dimensions differ/ });
-  await t.throwsAsync(ops.matmul(m(3, 4), m(3, 6), { transA: true, transB: true }), { code: 'E_SHAPE', message: /matmul/ });
+  await t.throwsAsync(ops.matmul(m(3, 4), m(3, 6), { transA: true, transB: true }), {
+    code: 'E_SHAPE',
+    message: /matmul/,
+  });
   await t.throwsAsync(ops.matmul(Tensor.from(rand(24, 1), [2, 3, 4]), Tensor.from(rand(24, 1), [3, 4, 2])), {
     code: 'E_SHAPE',
     message: /matmul: batch dimensions differ/,
   });
-  await t.throwsAsync(ops.matmul(m(3, 4), Tensor.from(rand(32, 1), [2, 4, 4])), { code: 'E_SHAPE', message: /batch dimensions differ/ });
-  await t.throwsAsync(ops.matmul(Tensor.from(rand(4, 1), [4]), m(4, 2)), { code: 'E_SHAPE', message: /matmul: 'a' must have at least 2/ });
-  await t.throwsAsync(ops.matmul(Tensor.from(new Float64Array(12), [3, 4]), m(4, 2)), { code: 'E_DTYPE', message: /matmul/ });
-  await t.throwsAsync(ops.matmul(m(3, 4), Tensor.from(new Int32Array(8), [4, 2])), { code: 'E_DTYPE', message: /matmul/ });
-  await t.throwsAsync(ops.linear(m(3, 4), m(5, 6)), { code: 'E_SHAPE', message: /linear: x .* has 4 input features but w/ });
-  await t.throwsAsync(ops.linear(m(3, 4), m(5, 4), Tensor.from(rand(4, 1), [4])), { code: 'E_SHAPE', message: /linear: bias/ });
-  await t.throwsAsync(ops.linear(m(3, 4), Tensor.from(rand(20, 1), [5, 4, 1])), { code: 'E_SHAPE', message: /linear: 'w'/ });
-  await t.throwsAsync(ops.linear(Tensor.from(new Float64Array(12), [3, 4]), m(5, 4)), { code: 'E_DTYPE', message: /linear/ });
-  await t.throwsAsync(ops.linear(m(3, 4), m(5, 4), null, 'relu' as ops.Activation), { code: 'E_ARG', message: /linear: unknown activation 'relu'/ });
+  await t.throwsAsync(ops.matmul(m(3, 4), Tensor.from(rand(32, 1), [2, 4, 4])), {
+    code: 'E_SHAPE',
+    message: /batch dimensions differ/,
+  });
+  await t.throwsAsync(ops.matmul(Tensor.from(rand(4, 1), [4]), m(4, 2)), {
+    code: 'E_SHAPE',
+    message: /matmul: 'a' must have at least 2/,
+  });
+  await t.throwsAsync(ops.matmul(Tensor.from(new Float64Array(12), [3, 4]), m(4, 2)), {
+    code: 'E_DTYPE',
+    message: /matmul/,
+  });
+  await t.throwsAsync(ops.matmul(m(3, 4), Tensor.from(new Int32Array(8), [4, 2])), {
+    code: 'E_DTYPE',
+    message: /matmul/,
+  });
+  await t.throwsAsync(ops.linear(m(3, 4), m(5, 6)), {
+    code: 'E_SHAPE',
+    message: /linear: x .* has 4 input features but w/,
+  });
+  await t.throwsAsync(ops.linear(m(3, 4), m(5, 4), Tensor.from(rand(4, 1), [4])), {
+    code: 'E_SHAPE',
+    message: /linear: bias/,
+  });
+  await t.throwsAsync(ops.linear(m(3, 4), Tensor.from(rand(20, 1), [5, 4, 1])), {
+    code: 'E_SHAPE',
+    message: /linear: 'w'/,
+  });
+  await t.throwsAsync(ops.linear(Tensor.from(new Float64Array(12), [3, 4]), m(5, 4)), {
+    code: 'E_DTYPE',
+    message: /linear/,
+  });
+  await t.throwsAsync(ops.linear(m(3, 4), m(5, 4), null, 'relu' as ops.Activation), {
+    code: 'E_ARG',
+    message: /linear: unknown activation 'relu'/,
+  });
 });

@@ -9,14 +9,30 @@ import { forwardBackward, randArray, randTensor } from '../helpers/op-runs.js';
 test.serial('norms do not depend on the thread count', async (t) => {
   const n = (s: number[]) => s.reduce((a, d) => a * d, 1);
   const cases: { name: string; run: (xs: (Tensor | null)[]) => Promise<Tensor>; shapes: number[][] }[] = [
-    { name: 'group_norm silu', run: ([x, w, b]) => ops.groupNorm(x!, w ?? null, b ?? null, { groups: 32, eps: 1e-6, silu: true }), shapes: [[2, 64, 9, 11], [64], [64]] },
-    { name: 'group_norm 3d', run: ([x, w, b]) => ops.groupNorm(x!, w ?? null, b ?? null, { groups: 4 }), shapes: [[3, 8, 37], [8], [8]] },
+    {
+      name: 'group_norm silu',
+      run: ([x, w, b]) => ops.groupNorm(x!, w ?? null, b ?? null, { groups: 32, eps: 1e-6, silu: true }),
+      shapes: [[2, 64, 9, 11], [64], [64]],
+    },
+    {
+      name: 'group_norm 3d',
+      run: ([x, w, b]) => ops.groupNorm(x!, w ?? null, b ?? null, { groups: 4 }),
+      shapes: [[3, 8, 37], [8], [8]],
+    },
     { name: 'layer_norm', run: ([x, w, b]) => ops.layerNorm(x!, w, b), shapes: [[5, 37, 77], [77], [77]] },
     { name: 'rms_norm', run: ([x, w]) => ops.rmsNorm(x!, w), shapes: [[5, 37, 65], [65]] },
     { name: 'softmax', run: ([x]) => ops.softmax(x!), shapes: [[7, 33, 129]] },
   ];
   const runAll = () =>
-    Promise.all(cases.map((c) => forwardBackward(c.run, c.shapes.map((s, i) => randArray(n(s), 20 + i, i ? 1 : 3)), c.shapes)));
+    Promise.all(
+      cases.map((c) =>
+        forwardBackward(
+          c.run,
+          c.shapes.map((s, i) => randArray(n(s), 20 + i, i ? 1 : 3)),
+          c.shapes,
+        ),
+      ),
+    );
   const before = info().threads;
   let one, two;
   try {
@@ -35,24 +51,60 @@ test.serial('norms do not depend on the thread count', async (t) => {
 
 test('group_norm rejects bad shapes and attributes', async (t) => {
   const x = randTensor([2, 6, 5, 7], 1);
-  await t.throwsAsync(ops.groupNorm(x, null, null, { groups: 4 }), { code: 'E_SHAPE', message: /group_norm: groups=4 must divide the channels of x f32\[2,6,5,7\]/ });
-  await t.throwsAsync(ops.groupNorm(randTensor([6], 1), null, null, { groups: 2 }), { code: 'E_SHAPE', message: /group_norm: 'x' must be \[N, C, \*\]/ });
-  await t.throwsAsync(ops.groupNorm(x, randTensor([5], 2), null, { groups: 2 }), { code: 'E_SHAPE', message: /group_norm: 'weight' f32\[5\] must be \[6\]/ });
-  await t.throwsAsync(ops.groupNorm(x, null, randTensor([6, 1], 2), { groups: 2 }), { code: 'E_SHAPE', message: /group_norm: 'bias' f32\[6,1\] must be \[6\]/ });
-  await t.throwsAsync(ops.groupNorm(x, null, null, { groups: 0 }), { code: 'E_ARG', message: /group_norm: attribute 'groups' must be >= 1/ });
+  await t.throwsAsync(ops.groupNorm(x, null, null, { groups: 4 }), {
+    code: 'E_SHAPE',
+    message: /group_norm: groups=4 must divide the channels of x f32\[2,6,5,7\]/,
+  });
+  await t.throwsAsync(ops.groupNorm(randTensor([6], 1), null, null, { groups: 2 }), {
+    code: 'E_SHAPE',
+    message: /group_norm: 'x' must be \[N, C, \*\]/,
+  });
+  await t.throwsAsync(ops.groupNorm(x, randTensor([5], 2), null, { groups: 2 }), {
+    code: 'E_SHAPE',
+    message: /group_norm: 'weight' f32\[5\] must be \[6\]/,
+  });
+  await t.throwsAsync(ops.groupNorm(x, null, randTensor([6, 1], 2), { groups: 2 }), {
+    code: 'E_SHAPE',
+    message: /group_norm: 'bias' f32\[6,1\] must be \[6\]/,
+  });
+  await t.throwsAsync(ops.groupNorm(x, null, null, { groups: 0 }), {
+    code: 'E_ARG',
+    message: /group_norm: attribute 'groups' must be >= 1/,
+  });
   const { runOp } = await import('../../lib/ops.js');
-  await t.throwsAsync(runOp('group_norm', [x], {}), { code: 'E_ARG', message: /group_norm: attribute 'groups' is required/ });
+  await t.throwsAsync(runOp('group_norm', [x], {}), {
+    code: 'E_ARG',
+    message: /group_norm: attribute 'groups' is required/,
+  });
   const xi = Tensor.from(new Int32Array(12), [2, 6], 'i32');
-  await t.throwsAsync(ops.groupNorm(xi, null, null, { groups: 2 }), { code: 'E_DTYPE', message: /group_norm: 'x' must be f32/ });
+  await t.throwsAsync(ops.groupNorm(xi, null, null, { groups: 2 }), {
+    code: 'E_DTYPE',
+    message: /group_norm: 'x' must be f32/,
+  });
 });
 
 test('layer_norm, rms_norm and softmax reject bad shapes', async (t) => {
   const x = randTensor([3, 33], 1);
-  await t.throwsAsync(ops.layerNorm(x, randTensor([32], 2)), { code: 'E_SHAPE', message: /layer_norm: 'weight' f32\[32\] must be \[33\]/ });
-  await t.throwsAsync(ops.layerNorm(x, null, randTensor([3, 33], 2)), { code: 'E_SHAPE', message: /layer_norm: 'bias' f32\[3,33\] must be \[33\]/ });
-  await t.throwsAsync(ops.rmsNorm(x, randTensor([3], 2)), { code: 'E_SHAPE', message: /rms_norm: 'weight' f32\[3\] must be \[33\]/ });
-  await t.throwsAsync(ops.layerNorm(Tensor.scalar(1)), { code: 'E_SHAPE', message: /layer_norm: 'x' must have at least 1 dimension/ });
-  await t.throwsAsync(ops.softmax(Tensor.from(new Int32Array(4), [4], 'i32')), { code: 'E_DTYPE', message: /softmax: 'x' must be f32/ });
+  await t.throwsAsync(ops.layerNorm(x, randTensor([32], 2)), {
+    code: 'E_SHAPE',
+    message: /layer_norm: 'weight' f32\[32\] must be \[33\]/,
+  });
+  await t.throwsAsync(ops.layerNorm(x, null, randTensor([3, 33], 2)), {
+    code: 'E_SHAPE',
+    message: /layer_norm: 'bias' f32\[3,33\] must be \[33\]/,
+  });
+  await t.throwsAsync(ops.rmsNorm(x, randTensor([3], 2)), {
+    code: 'E_SHAPE',
+    message: /rms_norm: 'weight' f32\[3\] must be \[33\]/,
+  });
+  await t.throwsAsync(ops.layerNorm(Tensor.scalar(1)), {
+    code: 'E_SHAPE',
+    message: /layer_norm: 'x' must have at least 1 dimension/,
+  });
+  await t.throwsAsync(ops.softmax(Tensor.from(new Int32Array(4), [4], 'i32')), {
+    code: 'E_DTYPE',
+    message: /softmax: 'x' must be f32/,
+  });
 });
 
 test('softmax stays finite for huge logits and normalises rows', async (t) => {
@@ -82,7 +134,9 @@ test('group_norm+silu matches a float64 reference for pre-activations in [-100, 
   const x = randArray(C * S, 31, 2);
   const w = Float32Array.from({ length: C }, (_, c) => 1 + c * 5); // up to 36 std
   const b = Float32Array.from({ length: C }, (_, c) => (c % 2 ? 1 : -1) * c * 9); // up to +-63
-  const y = (await ops.groupNorm(Tensor.from(x, [1, C, S]), Tensor.from(w, [C]), Tensor.from(b, [C]), { groups: 2, silu: true })).toFloat32();
+  const y = (
+    await ops.groupNorm(Tensor.from(x, [1, C, S]), Tensor.from(w, [C]), Tensor.from(b, [C]), { groups: 2, silu: true })
+  ).toFloat32();
   const ref = new Float64Array(C * S);
   const len = (C / 2) * S;
   for (let g = 0; g < 2; g++) {
@@ -96,7 +150,8 @@ test('group_norm+silu matches a float64 reference for pre-activations in [-100, 
     }
   }
   let worst = 0;
-  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(y[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
+  for (let i = 0; i < ref.length; i++)
+    worst = Math.max(worst, Math.abs(y[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
   t.log(`worst error ${worst.toExponential(2)}`);
   t.true(worst < 5e-6, `worst error ${worst}`);
 });

@@ -13,19 +13,22 @@ const adamw = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, attrs: Record<string,
 test('adamw: five steps in place match torch AdamW (float64 transcription)', async (t) => {
   const n = 1001;
   const p0 = Array.from({ length: n }, (_, i) => Math.sin(i));
-  const p = Tensor.from(p0), m = Tensor.zeros([n]), v = Tensor.zeros([n]);
+  const p = Tensor.from(p0),
+    m = Tensor.zeros([n]),
+    v = Tensor.zeros([n]);
   const ref = { p: Float64Array.from(Float32Array.from(p0)), m: new Float64Array(n), v: new Float64Array(n) };
   const [lr, b1, b2, eps, wd] = [3e-3, 0.9, 0.98, 1e-6, 0.05];
   for (let step = 1; step <= 5; step++) {
     const gv = Float32Array.from({ length: n }, (_, i) => Math.cos(i * step) * 0.1);
     const out = await adamw(p, Tensor.from(gv), m, v, { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, step });
     t.is(out.length, 0, 'adamw returns nothing');
-    const bc1 = 1 - b1 ** step, bc2 = 1 - b2 ** step;
+    const bc1 = 1 - b1 ** step,
+      bc2 = 1 - b2 ** step;
     for (let i = 0; i < n; i++) {
       ref.p[i]! *= 1 - lr * wd;
       ref.m[i] = b1 * ref.m[i]! + (1 - b1) * gv[i]!;
       ref.v[i] = b2 * ref.v[i]! + (1 - b2) * gv[i]! * gv[i]!;
-      ref.p[i]! -= (lr / bc1) * ref.m[i]! / (Math.sqrt(ref.v[i]!) / Math.sqrt(bc2) + eps);
+      ref.p[i]! -= ((lr / bc1) * ref.m[i]!) / (Math.sqrt(ref.v[i]!) / Math.sqrt(bc2) + eps);
     }
   }
   const got = p.toFloat32();
@@ -39,11 +42,21 @@ test('adamw: five steps in place match torch AdamW (float64 transcription)', asy
 test('adamw: errors', async (t) => {
   const z = () => Tensor.zeros([3]);
   const a = { lr: 1e-3, step: 1 };
-  await code(adamw(z(), Tensor.zeros([4]), z(), z(), a), 'E_SHAPE', /adamw: param f32\[3\], grad f32\[4\].* must have one shape/, t);
+  await code(
+    adamw(z(), Tensor.zeros([4]), z(), z(), a),
+    'E_SHAPE',
+    /adamw: param f32\[3\], grad f32\[4\].* must have one shape/,
+    t,
+  );
   await code(adamw(z(), z(), Tensor.zeros([3], 'bf16'), z(), a), 'E_DTYPE', /adamw: 'exp_avg' must be f32/, t);
   await code(adamw(z(), z(), z(), z(), { lr: 1e-3, step: 0 }), 'E_ARG', /adamw: attribute 'step' must be >= 1/, t);
   await code(adamw(z(), z(), z(), z(), { step: 1 }), 'E_ARG', /adamw: attribute 'lr' is required/, t);
-  await code(adamw(z(), z(), z(), z(), { lr: 1e-3, step: 1, beta2: 1 }), 'E_ARG', /beta1 and beta2 must lie in \[0, 1\)/, t);
+  await code(
+    adamw(z(), z(), z(), z(), { lr: 1e-3, step: 1, beta2: 1 }),
+    'E_ARG',
+    /beta1 and beta2 must lie in \[0, 1\)/,
+    t,
+  );
   await code(ops.runOp('adamw', [z(), z(), z()], a), 'E_ARG', /adamw: argument 'exp_avg_sq' is required/, t);
 });
 
@@ -54,7 +67,8 @@ test.serial('clip_grad_norm: the norm and the clipped grads do not depend on the
   try {
     for (const n of [1, 3]) {
       setNumThreads(n);
-      const g1 = Tensor.from(data), g2 = Tensor.from(data.subarray(0, 77));
+      const g1 = Tensor.from(data),
+        g2 = Tensor.from(data.subarray(0, 77));
       const [norm] = await ops.runOp('clip_grad_norm', [g1, null, g2], { maxNorm: 0.25 });
       t.deepEqual(norm!.shape, []);
       runs.push({ norm: norm!.toFloat32()[0]!, g: g1.toFloat32() });
@@ -75,8 +89,17 @@ test.serial('clip_grad_norm: the norm and the clipped grads do not depend on the
 test('clip_grad_norm: no grads gives norm 0; errors', async (t) => {
   const [norm] = await ops.runOp('clip_grad_norm', [], { maxNorm: 1 });
   t.deepEqual(Array.from(norm!.toFloat32()), [0]);
-  await code(ops.runOp('clip_grad_norm', [Tensor.zeros([2])], {}), 'E_ARG', /clip_grad_norm: attribute 'max_norm' is required/, t);
-  await code(ops.runOp('clip_grad_norm', [Tensor.zeros([2]), Tensor.zeros([2], 'i32')], { maxNorm: 1 }), 'E_DTYPE',
-    /clip_grad_norm: grad 1 must be f32, got i32\[2\]/, t);
+  await code(
+    ops.runOp('clip_grad_norm', [Tensor.zeros([2])], {}),
+    'E_ARG',
+    /clip_grad_norm: attribute 'max_norm' is required/,
+    t,
+  );
+  await code(
+    ops.runOp('clip_grad_norm', [Tensor.zeros([2]), Tensor.zeros([2], 'i32')], { maxNorm: 1 }),
+    'E_DTYPE',
+    /clip_grad_norm: grad 1 must be f32, got i32\[2\]/,
+    t,
+  );
   await code(ops.runOp('clip_grad_norm', [Tensor.zeros([2])], { maxNorm: -1 }), 'E_ARG', /'max_norm' must be >= 0/, t);
 });

@@ -68,19 +68,24 @@ test.serial('the output does not depend on the thread count', async (t) => {
 test('statistics of 1e6 draws: normal mean 0, variance 1; uniform in [0,1) with mean 1/2', async (t) => {
   const n = 1_000_000;
   const z = (await ops.randn([n], 2024)).toFloat32();
-  let s1 = 0, s2 = 0, s4 = 0;
+  let s1 = 0,
+    s2 = 0,
+    s4 = 0;
   for (const v of z) {
     s1 += v;
     s2 += v * v;
     s4 += v * v * v * v;
   }
-  const mean = s1 / n, variance = s2 / n - mean * mean;
+  const mean = s1 / n,
+    variance = s2 / n - mean * mean;
   t.true(Math.abs(mean) < 0.005, `mean ${mean}`); // 5 standard errors
   t.true(Math.abs(variance - 1) < 0.01, `variance ${variance}`); // ~7 standard errors
   t.true(Math.abs(s4 / n - 3) < 0.05, `fourth moment ${s4 / n}`);
   t.true(z.every(Number.isFinite));
   const u = (await ops.rand([n], 2024)).toFloat32();
-  let m = 0, lo = Infinity, hi = -Infinity;
+  let m = 0,
+    lo = Infinity,
+    hi = -Infinity;
   for (const v of u) {
     m += v;
     lo = Math.min(lo, v);

@@ -33,15 +33,19 @@ function permuteRef(data: ArrayLike<number | bigint>, shape: number[], dims: num
 
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function makeData(dtype: DType, n: number) {
   switch (dtype) {
-    case 'u8': return Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255);
-    case 'bf16': return Uint16Array.from({ length: n }, (_, i) => (i * 131) & 0xffff);
-    case 'i32': return Int32Array.from({ length: n }, (_, i) => i * 3 - 7);
-    default: return BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 1000000007n);
+    case 'u8':
+      return Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255);
+    case 'bf16':
+      return Uint16Array.from({ length: n }, (_, i) => (i * 131) & 0xffff);
+    case 'i32':
+      return Int32Array.from({ length: n }, (_, i) => i * 3 - 7);
+    default:
+      return BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 1000000007n);
   }
 }
 
@@ -56,8 +60,15 @@ test('permute matches the definition for random ranks, shapes, perms and element
     const data = makeData(dtype, n);
     const x = Tensor.from(data, shape, dtype);
     const y = await ops.permute(x, dims);
-    t.deepEqual(y.shape, dims.map((d) => shape[d]!));
-    t.deepEqual(Array.from(y.toArray() as ArrayLike<number | bigint>), permuteRef(data, shape, dims), `[${shape.join(',')}] by [${dims.join(',')}] ${dtype}`);
+    t.deepEqual(
+      y.shape,
+      dims.map((d) => shape[d]!),
+    );
+    t.deepEqual(
+      Array.from(y.toArray() as ArrayLike<number | bigint>),
+      permuteRef(data, shape, dims),
+      `[${shape.join(',')}] by [${dims.join(',')}] ${dtype}`,
+    );
   }
 });
 
@@ -74,14 +85,27 @@ test('permute of a large batched transpose (tiles) and its backward', async (t) 
 
 test('slice, concat and split carry every dtype', async (t) => {
   for (const dtype of ['u8', 'bool', 'bf16', 'i32', 'i64', 'f64'] as DType[]) {
-    const data = dtype === 'bool' ? Uint8Array.from({ length: 24 }, (_, i) => i % 3 === 0 ? 1 : 0)
-      : dtype === 'f64' ? Float64Array.from({ length: 24 }, (_, i) => i / 7) : makeData(dtype, 24);
+    const data =
+      dtype === 'bool'
+        ? Uint8Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? 1 : 0))
+        : dtype === 'f64'
+          ? Float64Array.from({ length: 24 }, (_, i) => i / 7)
+          : makeData(dtype, 24);
     const x = Tensor.from(data, [2, 3, 4], dtype);
     const parts = await ops.split(x, 2, [1, 3]);
-    t.deepEqual(parts.map((p) => p.shape), [[2, 3, 1], [2, 3, 3]]);
+    t.deepEqual(
+      parts.map((p) => p.shape),
+      [
+        [2, 3, 1],
+        [2, 3, 3],
+      ],
+    );
     t.is(parts[0]!.dtype, dtype);
     const back = await ops.concat(parts, -1);
-    t.deepEqual(Array.from(back.toArray() as ArrayLike<number | bigint>), Array.from(data as ArrayLike<number | bigint>));
+    t.deepEqual(
+      Array.from(back.toArray() as ArrayLike<number | bigint>),
+      Array.from(data as ArrayLike<number | bigint>),
+    );
     const s = await ops.slice(x, 1, 1, 3);
     const want = permuteRef(data as ArrayLike<number | bigint>, [2, 3, 4], [0, 1, 2]).filter((_, i) => {
       const j = Math.floor(i / 4) % 3;
@@ -117,8 +141,18 @@ test('errors: permute', async (t) => {
 
 test('errors: concat', async (t) => {
   await code(ops.concat([], 0), 'E_ARG', /concat: needs at least one tensor/, t);
-  await code(ops.concat([Tensor.zeros([2, 3]), Tensor.zeros([2, 3], 'i32')], 0), 'E_DTYPE', /concat: input 1 i32\[2,3\] has another dtype/, t);
-  await code(ops.concat([Tensor.zeros([2, 3]), Tensor.zeros([2, 4])], 0), 'E_SHAPE', /concat: input 1 f32\[2,4\] does not fit input 0 f32\[2,3\] along dim 0/, t);
+  await code(
+    ops.concat([Tensor.zeros([2, 3]), Tensor.zeros([2, 3], 'i32')], 0),
+    'E_DTYPE',
+    /concat: input 1 i32\[2,3\] has another dtype/,
+    t,
+  );
+  await code(
+    ops.concat([Tensor.zeros([2, 3]), Tensor.zeros([2, 4])], 0),
+    'E_SHAPE',
+    /concat: input 1 f32\[2,4\] does not fit input 0 f32\[2,3\] along dim 0/,
+    t,
+  );
   await code(ops.concat([Tensor.zeros([2, 3]), Tensor.zeros([2, 3, 1])], 1), 'E_SHAPE', /does not fit/, t);
   await code(ops.concat([Tensor.zeros([2, 3])], 2), 'E_ARG', /concat: dim 2 is out of range/, t);
   await code(ops.runOp('concat', [Tensor.zeros([2]), null], { dim: 0 }), 'E_ARG', /concat: input 1 is missing/, t);

@@ -36,8 +36,10 @@ test('bf16 / f16 weights at model sizes match an f32 weight with the same values
     const w32 = await ops.cast(w16, 'f32');
     for (const rows of [1, 4, 33]) {
       const x = await ops.randn([rows, 4864], 6);
-      const a = arr(linear(x, w16)), b = arr(linear(x, w32));
-      let num = 0, den = 0;
+      const a = arr(linear(x, w16)),
+        b = arr(linear(x, w32));
+      let num = 0,
+        den = 0;
       for (let i = 0; i < a.length; i++) {
         num += (a[i]! - b[i]!) ** 2;
         den += b[i]! ** 2;
