@@ -7,7 +7,7 @@
  * 22-bit fixed point (rounded half away from zero), accumulation from 1 << 21, result >> 22
  * clamped to [0, 255] after each pass. Filters: nearest (handled as PIL's NEAREST: the source
  * pixel at floor((x + 0.5) * scale)), bilinear, bicubic (a = -0.5), lanczos (a = 3).
- * Checked against Pillow 9.4 on test/fixtures/vision (test/florence2-processor.test.ts).
+ * Checked against Pillow 9.4 on test/fixtures/vision (test/models/florence2-processor.test.ts).
  */
 import { VlvError } from '../errors.js';
 

@@ -13,7 +13,7 @@
 //     inputs: bf16 and f16, d = 64 / 80 / 128, lq and lk not multiples of the tiles, causal
 //     with lq < lk and lq > lk (rows that see no key), bool and additive masks with broadcast
 //     strides, GQA, batch 2, a 1024 x 77 cross attention.
-// Built as vlv_cuda_attention_tests (test/cuda-host.test.ts runs it); prints the largest
+// Built as vlv_cuda_attention_tests (test/infra/cuda-host.test.ts runs it); prints the largest
 // errors per dtype and "N checks passed", exits 1 on the first failure.
 #include <cmath>
 #include <cstdio>
