@@ -30,9 +30,11 @@ Backend& backend(Device device) {
     return cpu;
   }
   Backend* b = g_backends[int(device)];
-  VLV_CHECK(b, ErrorCode::Device, "the ", device_name(device), " backend is not loaded (see info())");
+  VLV_CHECK(b, ErrorCode::Device, "the ", backend_label(device), " backend is not loaded (see info())");
   return *b;
 }
+
+const char* backend_label(Device device) { return device == Device::CUDA ? "CUDA" : "CPU"; }
 
 bool has_backend(Device device) { return device == Device::CPU || g_backends[int(device)] != nullptr; }
 

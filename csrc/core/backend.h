@@ -42,6 +42,8 @@ class Backend {
 // is registered.
 Backend& backend(Device device);
 bool has_backend(Device device);
+// How messages name a device's backend: "CPU", "CUDA".
+const char* backend_label(Device device);
 // Called once by a backend that loaded; the object lives for the rest of the process.
 void register_backend(Backend* backend);
 

@@ -11,9 +11,9 @@ Recorder g_recorder = nullptr;
 }  // namespace
 
 const KernelTable& kernel_table(Device d, const char* op) {
-  VLV_CHECK(has_backend(d), ErrorCode::Device, op, ": the ", device_name(d), " backend is not loaded (see info())");
+  VLV_CHECK(has_backend(d), ErrorCode::Device, op, ": the ", backend_label(d), " backend is not loaded (see info())");
   const KernelTable* table = backend(d).kernels();
-  VLV_CHECK(table, ErrorCode::Device, op, ": the ", device_name(d), " backend has no kernels installed");
+  VLV_CHECK(table, ErrorCode::Device, op, ": the ", backend_label(d), " backend has no kernels installed");
   return *table;
 }
 

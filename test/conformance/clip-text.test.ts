@@ -74,7 +74,7 @@ test('ClipTextModel: typed forward (ids, embeds, clipSkip) equals the engine out
     [1, 77],
     'i64',
   );
-  const raw = await clip.run('forward', { input_ids: ids }, { clip_skip: 1 });
+  const raw = await clip.run('forward', { input_ids: ids }, { clipSkip: 1 });
   const out = await clip.forward({ inputIds: ids }, { clipSkip: 1 });
   t.is(out.hiddenStates.length, clip.config.num_hidden_layers + 1);
   t.deepEqual(out.promptEmbeds.toFloat32(), raw.prompt_embeds!.toFloat32());
