@@ -227,18 +227,4 @@ Tensor sum_dims_f32(const Tensor& x, const std::vector<bool>& reduce, double sca
   return out;
 }
 
-Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
-  if (g.shape() == shape) return g;
-  const Shape& gs = g.shape();
-  VLV_CHECK(shape.size() <= gs.size(), ErrorCode::Internal, "sum_to_shape: ", g.desc(), " to ", shape_str(shape));
-  size_t lead = gs.size() - shape.size();
-  std::vector<bool> reduce(gs.size());
-  for (size_t d = 0; d < gs.size(); ++d) {
-    int64_t want = d < lead ? 1 : shape[d - lead];
-    VLV_CHECK(want == gs[d] || want == 1, ErrorCode::Internal, "sum_to_shape: ", g.desc(), " to ", shape_str(shape));
-    reduce[d] = want == 1 && gs[d] != 1;
-  }
-  return sum_dims_f32(g, reduce).reshape(shape);
-}
-
 }  // namespace vlv::cpu
