@@ -18,10 +18,7 @@ Tensors conv2d(const BackwardArgs& a) {
     gx = g[0];
     gw = g[1];
   }
-  if (needs(a, 2) && b.defined()) {
-    gb = ops::sum(go, {0, 2, 3});
-    if (gb.dtype() != b.dtype()) gb = ops::cast(gb, b.dtype());
-  }
+  if (needs(a, 2) && b.defined()) gb = ops::sum(go, {0, 2, 3});  // conv2d's bias has x's dtype
   return {gx, gw, gb};
 }
 

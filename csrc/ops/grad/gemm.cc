@@ -65,10 +65,8 @@ Tensors linear(const BackwardArgs& a) {
   Tensor gx, gw, gb;
   if (needs(a, 0)) gx = ops::linear_backward_input(g, w);
   if (needs(a, 1)) gw = ops::matmul(g2, x.reshape({rows, in}), true, false);
-  if (needs(a, 2) && bias.defined()) {
-    gb = ops::sum(g2, {0});
-    if (gb.dtype() != bias.dtype()) gb = ops::cast(gb, bias.dtype());
-  }
+  if (needs(a, 2) && bias.defined())  // summed in the bias's dtype (an f32 bias of a 16-bit x on CUDA)
+    gb = ops::sum(g2.dtype() == bias.dtype() ? g2 : ops::cast(g2, bias.dtype()), {0});
   return {gx, gw, gb};
 }
 
