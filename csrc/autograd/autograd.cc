@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "ops/dispatch.h"
+#include "ops/grad/grad.h"
 
 namespace vlv {
 
@@ -115,7 +116,7 @@ void backward(const Tensors& roots, const Tensors& grad_roots_in) {
     }
     Tensors grads;
     if (any) {
-      BackwardFn rule = kernel_table(n->device, op_info(n->op).name).backward[int(n->op)];
+      BackwardFn rule = grad_rule(n->op);  // one rule per op, whatever the device (ops/grad)
       VLV_CHECK(rule, ErrorCode::Internal, op_info(n->op).name, " has no backward rule");
       BackwardArgs args{n->inputs, n->outputs, n->saved, n->attrs, grad_outputs, needs};
       grads = rule(args);

@@ -139,8 +139,9 @@ Napi::Value run_backward(const Napi::CallbackInfo& info) {
 
 Napi::Value op_list(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Array out = Napi::Array::New(env, kNumOps);
-  for (int i = 0; i < kNumOps; ++i) {
+  // The user-facing ops only: the fused backward kernels (ops.h: VLV_GRAD_KERNELS) are internal.
+  Napi::Array out = Napi::Array::New(env, kNumUserOps);
+  for (int i = 0; i < kNumUserOps; ++i) {
     const OpInfo& oi = op_info(OpId(i));
     Napi::Object o = Napi::Object::New(env);
     o.Set("name", oi.name);

@@ -1,5 +1,7 @@
 // Typed C++ entry points over call(), for models and backward rules:
 // ops::linear(x, w, b, "gelu") instead of call(OpId::linear, {x, w, b}, {{"activation", ...}}).
+// The last section reaches the fused backward kernels (ops.h: VLV_GRAD_KERNELS), internal:
+// for the rules in ops/grad only.
 #pragma once
 #include <string>
 
@@ -104,6 +106,59 @@ inline Tensor randn(const Shape& shape, uint64_t seed, uint64_t offset = 0, Devi
 }
 inline Tensor rand(const Shape& shape, uint64_t seed, uint64_t offset = 0, Device device = Device::CPU) {
   return call_on(device, OpId::rand, {{"shape", shape}, {"seed", int64_t(seed)}, {"offset", int64_t(offset)}})[0];
+}
+
+// ---- Fused backward kernels (internal: ops/grad's rules). `fwd` is the forward op's attrs
+// (what the kernel reads of them is in ops.h); `needs` one 0/1 per gradient output.
+
+inline Tensor expand(const Tensor& x, const Shape& shape) { return one(OpId::expand, {x}, {{"shape", shape}}); }
+inline Tensor activation_backward(const Tensor& x, const Tensor& gy, const std::string& act) {
+  return one(OpId::activation_backward, {x, gy}, {{"activation", act}});
+}
+inline Tensors gated_backward(const Tensor& a, const Tensor& b, const Tensor& gy, Attrs fwd, const std::string& kind,
+                              const std::vector<int64_t>& needs) {
+  fwd.set("kind", kind).set("needs", needs);
+  return call(OpId::gated_backward, {a, b, gy}, fwd);
+}
+inline Tensor linear_backward_input(const Tensor& gy, const Tensor& w) {
+  return one(OpId::linear_backward_input, {gy, w});
+}
+inline Tensors conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& gy, Attrs fwd,
+                               const std::vector<int64_t>& needs) {
+  fwd.set("needs", needs);
+  return call(OpId::conv2d_backward, {x, w, gy}, fwd);
+}
+inline Tensors group_norm_backward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& stats,
+                                   const Tensor& gy, Attrs fwd, const std::vector<int64_t>& needs) {
+  fwd.set("needs", needs);
+  return call(OpId::group_norm_backward, {x, w, b, stats, gy}, fwd);
+}
+inline Tensors layer_norm_backward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& stats,
+                                   const Tensor& gy, const std::vector<int64_t>& needs) {
+  return call(OpId::layer_norm_backward, {x, w, b, stats, gy}, {{"needs", needs}});
+}
+inline Tensors rms_norm_backward(const Tensor& x, const Tensor& w, const Tensor& stats, const Tensor& gy,
+                                 const std::vector<int64_t>& needs) {
+  return call(OpId::rms_norm_backward, {x, w, stats, gy}, {{"needs", needs}});
+}
+inline Tensor softmax_backward(const Tensor& y, const Tensor& gy) { return one(OpId::softmax_backward, {y, gy}); }
+inline Tensors attention_backward(const Tensors& q_k_v_mask, const Tensor& out, const Tensor& lse, const Tensor& gout,
+                                  Attrs fwd, const std::vector<int64_t>& needs) {
+  fwd.set("needs", needs);
+  return call(OpId::attention_backward,
+              {q_k_v_mask.at(0), q_k_v_mask.at(1), q_k_v_mask.at(2), q_k_v_mask.size() > 3 ? q_k_v_mask[3] : Tensor(),
+               out, lse, gout},
+              fwd);
+}
+inline Tensor embedding_backward(const Tensor& weight, const Tensor& ids, const Tensor& gy) {
+  return one(OpId::embedding_backward, {weight, ids, gy});
+}
+inline Tensor rope_backward(const Tensor& gy, const Tensor& positions, double theta) {
+  return one(OpId::rope_backward, {gy, positions}, {{"theta", theta}});
+}
+inline Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse, const Tensor& gy,
+                                     const Attrs& fwd) {
+  return one(OpId::cross_entropy_backward, {logits, targets, lse, gy}, fwd);
 }
 
 }  // namespace vlv::ops

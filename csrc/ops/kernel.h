@@ -1,4 +1,6 @@
-// The signature every kernel and backward rule has, and the per-backend tables.
+// The signature every kernel and backward rule has, and the per-backend kernel tables.
+// A table holds forward kernels only, for both lists of ops.h (the ops and the fused
+// backward kernels); the backward rules are device-independent (ops/grad/grad.h).
 #pragma once
 #include <vector>
 
@@ -9,7 +11,8 @@
 namespace vlv {
 
 // Tensors a forward kernel keeps for its backward rule beyond its inputs and outputs
-// (e.g. the pre-activation of a fused linear). Null when the call is not recorded.
+// (e.g. the pre-activation of a fused linear; ops.h lists them). Null when the call is not
+// recorded.
 using Saved = Tensors;
 
 using ForwardFn = Tensors (*)(const Tensors& inputs, const Attrs& attrs, Saved* saved);
@@ -28,20 +31,21 @@ using BackwardFn = Tensors (*)(const BackwardArgs& args);
 
 struct KernelTable {
   ForwardFn forward[kNumOps];
-  BackwardFn backward[kNumOps];  // null where the op has no backward
 };
 
-// Every CPU kernel and rule, declared from the op list: cpu::add, cpu::add_backward, ...
+// Whether a fused backward kernel with several gradient outputs is asked for output i
+// (attribute `needs`, ops.h: VLV_GRAD_KERNELS; absent = all).
+inline bool wants_grad(const Attrs& attrs, size_t i) {
+  if (!attrs.has("needs")) return true;
+  const std::vector<int64_t> needs = attrs.ints("needs");
+  return i < needs.size() && needs[i] != 0;
+}
+
+// Every CPU kernel, declared from both lists: cpu::add, ..., cpu::softmax_backward, ...
 namespace cpu {
-#define VLV_BWD_DECL_1(name) Tensors name##_backward(const BackwardArgs& args);
-#define VLV_BWD_DECL_0(name)
-#define VLV_CPU_DECL(name, inputs, bwd, family)                              \
-  Tensors name(const Tensors& inputs_, const Attrs& attrs, Saved* saved); \
-  VLV_BWD_DECL_##bwd(name)
-VLV_OPS(VLV_CPU_DECL)
+#define VLV_CPU_DECL(name, inputs, bwd, family) Tensors name(const Tensors& inputs_, const Attrs& attrs, Saved* saved);
+VLV_ALL_OPS(VLV_CPU_DECL)
 #undef VLV_CPU_DECL
-#undef VLV_BWD_DECL_1
-#undef VLV_BWD_DECL_0
 }  // namespace cpu
 
 const KernelTable& cpu_kernels();

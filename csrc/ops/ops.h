@@ -4,11 +4,29 @@
 //   family: the name every file of the op carries: ops/check/<family>, ops/grad/<family>.cc
 //           (its backward rule), ops/cpu/<family>.cc, ops/cuda/<family>.cc (host glue) and
 //           ops/cuda/kernels/<family>*.cu, scripts/fixtures/gen_<family>.py,
-//           test/fixtures/ops/<family>/ and test/ops/<family>.test.ts (test/ops/op-coverage
+//           test/fixtures/ops/<family>/ and test/<family>.test.ts (test/op-coverage.test.ts
 //           checks that these exist for every family of the list).
 // The table expands into the OpId enum, the name table, the declarations every backend
-// must define (a missing kernel is a link error), and the op list the tests check their
-// coverage against. Semantics are fixed here; kernels, backward rules and tests follow them.
+// must define (a missing kernel is a link error), the declarations of the backward rules
+// (ops/grad/grad.h: one per has_backward row, device-independent, written with ops:: calls)
+// and the op list the tests check their coverage against. Semantics are fixed here;
+// kernels, backward rules and tests follow them.
+//
+// A second list, VLV_GRAD_KERNELS, holds the fused backward kernels the rules call where
+// composing ops would cost passes on a hot path. Same row shape, the same OpId enum and
+// kernel tables (every backend defines them too), reached through ops:: (api.h) like any op,
+// never recorded; internal: opList() does not show them and runOp cannot name them. They
+// have no fixtures of their own: the gradient fixtures of the ops they serve check them.
+//
+// Saved tensors (what a forward kernel keeps for the rule beyond inputs and outputs; every
+// backend saves the same tensors in the same order):
+//   linear with an activation: {pre}, the pre-activation (x @ w^T + bias), y's shape/dtype.
+//   group_norm, layer_norm, rms_norm: {stats}, f32 per-row (per (image, group)) statistics
+//     in the backend's own layout, read only by its own *_norm_backward kernel (CPU: [rows,3]
+//     mean hi, mean lo, rstd; rms [rows] rstd. CUDA: [2,rows] mean; rstd).
+//   cross_entropy: {lse}, f32 [N], the logsumexp of each row of logits.
+//   Every other op saves nothing; softmax, div and attention read their outputs (attention:
+//   out and lse).
 //
 // Conventions: tensors are contiguous row-major; CPU kernels compute in f32 unless said;
 // broadcasting follows NumPy; "last dim" means dim -1.
@@ -104,25 +122,62 @@
                                                torch.nn.utils.clip_grad_norm_; attrs max_norm; returns the            \
                                                total L2 norm before clipping as f32[] */
 
+
+// The fused backward kernels (internal; see the header). Attribute `needs` (a list of 0/1,
+// one per gradient output; default all) of a kernel with several outputs says which to
+// compute: the others come back undefined. Gradients have the backend's gradient dtype
+// (CPU f32; CUDA the dtype of the input they belong to).
+#define VLV_GRAD_KERNELS(X)                                                                                           \
+  X(expand, 1, 0, elementwise)              /* x broadcast (NumPy) to attrs shape, materialised: the adjoint          \
+                                               of sum / mean and mse_loss's scalar gradient */                        \
+  X(activation_backward, 2, 0, activation)  /* x, gy -> gy * f'(x); attrs activation="gelu"|"gelu_tanh"|"silu"|       \
+                                               "quick_gelu" (the standalone ops and linear's fused one on             \
+                                               its saved pre-activation) */                                           \
+  X(gated_backward, 3, 0, activation)       /* a, b, gy -> (ga, gb); attrs kind="geglu" (a = x[...,2H], b             \
+                                               undefined, approximate as geglu; gb undefined) | "swiglu"              \
+                                               (a = gate, b = up), needs */                                           \
+  X(linear_backward_input, 2, 0, gemm)      /* gy[...,out], w[out,in] -> gy @ w [...,in]; w in any dtype linear       \
+                                               takes (a 16-bit weight stays 16-bit on the CPU) */                     \
+  X(conv2d_backward, 3, 0, conv)            /* x, w, gy -> (gx, gw); attrs conv2d's, needs (the bias gradient         \
+                                               is a sum, composed) */                                                 \
+  X(group_norm_backward, 5, 0, norm)        /* x, weight, bias, stats, gy -> (gx, gw, gb); weight, bias               \
+                                               optional; attrs groups, silu, needs */                                 \
+  X(layer_norm_backward, 5, 0, norm)        /* x, weight, bias, stats, gy -> (gx, gw, gb); attrs needs */             \
+  X(rms_norm_backward, 4, 0, norm)          /* x, weight, stats, gy -> (gx, gw); attrs needs */                       \
+  X(softmax_backward, 2, 0, norm)           /* y, gy -> y * (gy - rowsum(gy * y)) */                                  \
+  X(attention_backward, 7, 0, attention)    /* q, k, v, mask, out, lse, gout -> (gq, gk, gv); attrs attention's,      \
+                                               needs */                                                               \
+  X(embedding_backward, 3, 0, embedding)    /* weight, ids, gy -> the scatter-add of gy into a zero [V,D]             \
+                                               (weight read for its shape and dtype) */                               \
+  X(rope_backward, 2, 0, embedding)         /* gy[B,H,L,D], positions -> gy rotated by -angle; attrs theta */         \
+  X(cross_entropy_backward, 4, 0, reduce)   /* logits, targets, lse, gy -> d logits; attrs cross_entropy's */
+
+// Both lists: what the OpId enum and the kernel tables cover.
+#define VLV_ALL_OPS(X) VLV_OPS(X) VLV_GRAD_KERNELS(X)
+
 namespace vlv {
 
 enum class OpId : uint16_t {
 #define VLV_OP_ENUM(name, inputs, bwd, family) name,
-  VLV_OPS(VLV_OP_ENUM)
+  VLV_ALL_OPS(VLV_OP_ENUM)
 #undef VLV_OP_ENUM
       kCount
 };
 
-constexpr int kNumOps = int(OpId::kCount);
+constexpr int kNumOps = int(OpId::kCount);  // both lists
+#define VLV_OP_COUNT(name, inputs, bwd, family) +1
+constexpr int kNumUserOps = 0 VLV_OPS(VLV_OP_COUNT);  // VLV_OPS: OpId(0) .. OpId(kNumUserOps - 1)
+#undef VLV_OP_COUNT
 
 struct OpInfo {
   const char* name;
   int inputs;  // -1: variadic
   bool has_backward;
   const char* family;
+  bool internal;  // a row of VLV_GRAD_KERNELS
 };
 
 const OpInfo& op_info(OpId id);
-OpId op_from_name(const char* name);  // throws E_ARG listing nothing but the bad name
+OpId op_from_name(const char* name);  // a user op (VLV_OPS); throws E_ARG listing nothing but the bad name
 
 }  // namespace vlv

@@ -1,7 +1,9 @@
 // The test registry: every op of the list has reference fixtures, forward and (where it
 // has a backward rule) gradients, and every family named in csrc/ops/ops.h has its files
-// under that one name. Adding an op without its fixtures, or a family without its files,
-// fails here.
+// under that one name, its backward rules included. Adding an op without its fixtures, or a
+// family without its files, fails here. The fused backward kernels (ops.h: VLV_GRAD_KERNELS)
+// are internal: opList() does not show them and they have no fixtures of their own; the
+// gradient fixtures of the ops whose rules call them check them.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
@@ -50,4 +52,20 @@ test('every family has its CPU kernels, CUDA glue and kernels, fixture generator
       missing.push(`csrc/ops/cuda/kernels/${f}*.cu`);
   }
   t.deepEqual(missing, []);
+});
+
+test('every family with a backward has its rules in csrc/ops/grad/<family>.cc', (t) => {
+  const families = [...new Set(ops.opList().filter((o) => o.hasBackward).map((o) => o.family))];
+  t.true(families.length >= 5);
+  const missing = families.map((f) => `csrc/ops/grad/${f}.cc`).filter((file) => !existsSync(join(ROOT, file)));
+  t.deepEqual(missing, []);
+});
+
+test('opList() and runOp show the user-facing ops only (the fused backward kernels are internal)', async (t) => {
+  const names = ops.opList().map((o) => o.name);
+  for (const internal of ['expand', 'activation_backward', 'softmax_backward', 'attention_backward'])
+    t.false(names.includes(internal), `${internal} is internal`);
+  t.is(new Set(names).size, names.length);
+  const e = await t.throwsAsync(ops.runOp('softmax_backward', [], {}));
+  t.regex(e!.message, /unknown op 'softmax_backward'/);
 });

@@ -1,11 +1,15 @@
 // activation: gelu (approximate "none" = erf form, "tanh"), quick_gelu, silu, geglu
 // (x[...,2H] -> h * gelu(g), (h, g) = chunk(x, 2, -1), diffusers GEGLU; optional attr
-// approximate as gelu), swiglu (silu(gate) * up), forward and backward, in f32, split over
-// the thread pool. Scalar reference: libm's erfcf/tanhf/expf per element. silu, quick_gelu
-// and gelu "tanh" also have an AVX-512 path (own exp, below): measured on the 2-core dev
-// box, silu over 64K floats 0.18 ms vs 0.45 ms scalar (torch 0.15 ms); it agrees with the
-// scalar path to <= 4e-7 relative L2 (test/activation.test.ts). gelu "none", geglu and
-// swiglu are scalar only for now (an AVX-512 erfc is the next step).
+// approximate as gelu), swiglu (silu(gate) * up), in f32, split over the thread pool.
+// Scalar reference: libm's erfcf/tanhf/expf per element. silu, quick_gelu and gelu "tanh"
+// also have an AVX-512 path (own exp, below): measured on the 2-core dev box, silu over 64K
+// floats 0.18 ms vs 0.45 ms scalar (torch 0.15 ms); it agrees with the scalar path to
+// <= 4e-7 relative L2 (test/activation.test.ts). gelu "none", geglu and swiglu are scalar
+// only for now (an AVX-512 erfc is the next step).
+// The fused backward kernels (ops.h; the rules are ops/grad/activation.cc):
+//   activation_backward: gy * f'(x) by activation_vec's grad_array (AVX-512 for all four,
+//     scalar activation_math.h elsewhere), for the standalone ops and linear's activation;
+//   gated_backward: geglu's or swiglu's two gradients in one pass (scalar).
 // The scalar formulas are activation_math.h's, shared with linear's fused epilogue.
 #include <algorithm>
 #include <cmath>
@@ -16,6 +20,7 @@
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "ops/cpu/activation_math.h"
+#include "ops/cpu/activation_vec.h"
 #include "ops/cpu/broadcast.h"
 #include "ops/cpu/vec_math.h"
 #include "ops/kernel.h"
@@ -32,43 +37,30 @@ constexpr int64_t kGrain = 8192;
 
 enum class Act { Silu, QuickGelu, GeluTanh };
 
-// The sigmoid argument k*x (or 2u for gelu_tanh) and its derivative in x.
+// The sigmoid argument k*x (or 2u for gelu_tanh).
 template <Act a>
-VLV_TARGET_AVX512 inline __m512 arg16(__m512 x, __m512* darg) {
+VLV_TARGET_AVX512 inline __m512 arg16(__m512 x) {
   if constexpr (a == Act::Silu) {
-    *darg = _mm512_set1_ps(1.0f);
     return x;
   } else if constexpr (a == Act::QuickGelu) {
-    *darg = _mm512_set1_ps(act::kQuickGeluC);
-    return _mm512_mul_ps(x, *darg);
-  } else {  // 2u = 2k(x + c x^3); d(2u)/dx = 2k(1 + 3c x^2)
+    return _mm512_mul_ps(x, _mm512_set1_ps(act::kQuickGeluC));
+  } else {  // 2u = 2k(x + c x^3)
     const __m512 x2 = _mm512_mul_ps(x, x), k2 = _mm512_set1_ps(2.0f * act::kSqrt2_Pi);
-    *darg = _mm512_mul_ps(k2, _mm512_fmadd_ps(_mm512_set1_ps(3.0f * act::kGeluTanhC), x2, _mm512_set1_ps(1.0f)));
     return _mm512_mul_ps(k2, _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(act::kGeluTanhC), x2), x, x));
   }
 }
 
-// f(x) = x * sigmoid(arg(x)); f'(x) = s + x * s * (1 - s) * arg'(x).
-// g == nullptr: out = f(x); else out = g * f'(x).
+// out = f(x) = x * sigmoid(arg(x)).
 template <Act a>
-VLV_TARGET_AVX512 void act_avx512(const float* xp, const float* gp, float* out, int64_t n) {
+VLV_TARGET_AVX512 void act_avx512(const float* xp, float* out, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
     const __m512 x = _mm512_maskz_loadu_ps(m, xp + i);
-    __m512 darg;
-    const __m512 s = vec::sigmoid512(arg16<a>(x, &darg));
-    __m512 v;
-    if (!gp) {
-      v = _mm512_mul_ps(x, s);
-    } else {
-      const __m512 ds = _mm512_mul_ps(s, _mm512_sub_ps(_mm512_set1_ps(1.0f), s));
-      v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, gp + i), _mm512_fmadd_ps(_mm512_mul_ps(x, ds), darg, s));
-    }
-    _mm512_mask_storeu_ps(out + i, m, v);
+    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(x, vec::sigmoid512(arg16<a>(x))));
   }
 }
 
-using SimdFn = void (*)(const float* x, const float* g, float* out, int64_t n);
+using SimdFn = void (*)(const float* x, float* out, int64_t n);
 
 // The AVX-512 kernel when that level is on, else null (the scalar loop runs).
 SimdFn simd_for(SimdFn avx512) { return simd_level() == SimdLevel::AVX512 ? avx512 : nullptr; }
@@ -80,23 +72,8 @@ Tensor map1(const Tensor& x, F f, SimdFn simd = nullptr) {
   const float* s = x.data<float>();
   float* d = out.data<float>();
   parallel_for(x.numel(), kGrain, [&](int64_t i0, int64_t i1) {
-    if (simd) return simd(s + i0, nullptr, d + i0, i1 - i0);
+    if (simd) return simd(s + i0, d + i0, i1 - i0);
     for (int64_t i = i0; i < i1; ++i) d[i] = f(s[i]);
-  });
-  return out;
-}
-
-// out[i] = g[i] * df(x[i]).
-template <class F>
-Tensor grad1(const Tensor& g, const Tensor& x, F df, SimdFn simd = nullptr) {
-  check_float(g, "activation backward", "grad");
-  Tensor out = Tensor::empty(x.shape(), DType::F32);
-  const float* s = x.data<float>();
-  const float* gp = g.data<float>();
-  float* d = out.data<float>();
-  parallel_for(x.numel(), kGrain, [&](int64_t i0, int64_t i1) {
-    if (simd) return simd(s + i0, gp + i0, d + i0, i1 - i0);
-    for (int64_t i = i0; i < i1; ++i) d[i] = gp[i] * df(s[i]);
   });
   return out;
 }
@@ -114,8 +91,6 @@ const Tensor& unary_input(const Tensors& in, const char* op) {
   return x;
 }
 
-bool wants_grad(const BackwardArgs& g) { return g.needs_grad[0] && g.grad_outputs[0].defined(); }
-
 }  // namespace
 
 Tensors gelu(const Tensors& in, const Attrs& attrs, Saved*) {
@@ -123,27 +98,13 @@ Tensors gelu(const Tensors& in, const Attrs& attrs, Saved*) {
   if (tanh_approx(attrs, "gelu")) return {map1(x, act::gelu_tanh, simd_for(act_avx512<Act::GeluTanh>))};
   return {map1(x, act::gelu)};
 }
-Tensors gelu_backward(const BackwardArgs& g) {
-  if (!wants_grad(g)) return {Tensor()};
-  const Tensor &go = g.grad_outputs[0], &x = g.inputs[0];
-  if (tanh_approx(g.attrs, "gelu")) return {grad1(go, x, act::gelu_tanh_grad, simd_for(act_avx512<Act::GeluTanh>))};
-  return {grad1(go, x, act::gelu_grad)};
-}
 
 Tensors quick_gelu(const Tensors& in, const Attrs&, Saved*) { 
   return {map1(unary_input(in, "quick_gelu"), act::quick_gelu, simd_for(act_avx512<Act::QuickGelu>))};
  }
-Tensors quick_gelu_backward(const BackwardArgs& g) {
-  if (!wants_grad(g)) return {Tensor()};
-  return {grad1(g.grad_outputs[0], g.inputs[0], act::quick_gelu_grad, simd_for(act_avx512<Act::QuickGelu>))};
-}
 
 Tensors silu(const Tensors& in, const Attrs&, Saved*) {
   return {map1(unary_input(in, "silu"), act::silu, simd_for(act_avx512<Act::Silu>))};
-}
-Tensors silu_backward(const BackwardArgs& g) {
-  if (!wants_grad(g)) return {Tensor()};
-  return {grad1(g.grad_outputs[0], g.inputs[0], act::silu_grad, simd_for(act_avx512<Act::Silu>))};
 }
 
 // ---- geglu: rows of 2H, out rows of H ----------------------------------------------------
@@ -170,33 +131,6 @@ Tensors geglu(const Tensors& in, const Attrs& attrs, Saved*) {
   return {out};
 }
 
-Tensors geglu_backward(const BackwardArgs& g) {
-  if (!wants_grad(g)) return {Tensor()};
-  const Tensor &go = g.grad_outputs[0], &x = g.inputs[0];
-  check_float(go, "geglu backward", "grad");
-  const bool approx = tanh_approx(g.attrs, "geglu");
-  const int64_t H = x.size(-1) / 2, rows = H ? x.numel() / (2 * H) : 0;
-  Tensor gx = Tensor::empty(x.shape(), DType::F32);
-  const float* s = x.data<float>();
-  const float* gp = go.data<float>();
-  float* d = gx.data<float>();
-  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(H, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* h = s + r * 2 * H;
-      const float* gate = h + H;
-      const float* gr = gp + r * H;
-      float* dh = d + r * 2 * H;
-      float* dg = dh + H;
-      for (int64_t i = 0; i < H; ++i) {
-        float v = gate[i];
-        dh[i] = gr[i] * (approx ? act::gelu_tanh(v) : act::gelu(v));
-        dg[i] = gr[i] * h[i] * (approx ? act::gelu_tanh_grad(v) : act::gelu_grad(v));
-      }
-    }
-  });
-  return {gx};
-}
-
 // ---- swiglu ------------------------------------------------------------------------------
 
 Tensors swiglu(const Tensors& in, const Attrs&, Saved*) {
@@ -216,23 +150,67 @@ Tensors swiglu(const Tensors& in, const Attrs&, Saved*) {
   return {out};
 }
 
-Tensors swiglu_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  check_float(go, "swiglu backward", "grad");
-  const Tensor &gate = g.inputs[0], &up = g.inputs[1];
-  const bool need_gate = g.needs_grad[0], need_up = g.needs_grad[1];
+// ---- fused backward kernels (ops.h) -----------------------------------------------------
+
+// gy * f'(x) for the activation named by attrs activation (linear's names).
+Tensors activation_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = input(in, 0);
+  const Tensor& gy = input(in, 1);
+  check_float(x, "activation_backward", "x");
+  check_float(gy, "activation_backward", "grad");
+  const act::Activation a = act::parse_activation(attrs.s("activation"), "activation_backward");
+  Tensor out = Tensor::empty(x.shape(), DType::F32);
+  const float *s = x.data<float>(), *gp = gy.data<float>();
+  float* d = out.data<float>();
+  parallel_for(x.numel(), kGrain, [&](int64_t i0, int64_t i1) { act::grad_array(a, s + i0, gp + i0, d + i0, i1 - i0); });
+  return {out};
+}
+
+// geglu (a = x[...,2H]): dh = gy * gelu(g), dg = gy * h * gelu'(g), into one [...,2H];
+// swiglu (a = gate, b = up): dgate = gy * up * silu'(gate), dup = gy * silu(gate).
+Tensors gated_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& a = input(in, 0);
+  const Tensor& go = input(in, 2);
+  check_float(go, "gated_backward", "grad");
+  const std::string kind = attrs.s("kind");
+  if (kind == "geglu") {
+    const Tensor& x = a;
+    const bool approx = tanh_approx(attrs, "geglu");
+    const int64_t H = x.size(-1) / 2, rows = H ? x.numel() / (2 * H) : 0;
+    Tensor gx = Tensor::empty(x.shape(), DType::F32);
+    const float* s = x.data<float>();
+    const float* gp = go.data<float>();
+    float* d = gx.data<float>();
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(H, 1)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* h = s + r * 2 * H;
+        const float* gate = h + H;
+        const float* gr = gp + r * H;
+        float* dh = d + r * 2 * H;
+        float* dg = dh + H;
+        for (int64_t i = 0; i < H; ++i) {
+          float v = gate[i];
+          dh[i] = gr[i] * (approx ? act::gelu_tanh(v) : act::gelu(v));
+          dg[i] = gr[i] * h[i] * (approx ? act::gelu_tanh_grad(v) : act::gelu_grad(v));
+        }
+      }
+    });
+    return {gx, Tensor()};
+  }
+  VLV_CHECK(kind == "swiglu", ErrorCode::Arg, "gated_backward: unknown kind '", kind, "'");
+  const Tensor &gate = a, &up = input(in, 1);
+  const bool need_gate = wants_grad(attrs, 0), need_up = wants_grad(attrs, 1);
   Tensor dgate = need_gate ? Tensor::empty(gate.shape(), DType::F32) : Tensor();
   Tensor dup = need_up ? Tensor::empty(up.shape(), DType::F32) : Tensor();
-  const float* a = gate.data<float>();
-  const float* b = up.data<float>();
+  const float* pa = gate.data<float>();
+  const float* pb = up.data<float>();
   const float* gp = go.data<float>();
   float* da = need_gate ? dgate.data<float>() : nullptr;
   float* db = need_up ? dup.data<float>() : nullptr;
   parallel_for(go.numel(), kGrain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      if (da) da[i] = gp[i] * b[i] * act::silu_grad(a[i]);
-      if (db) db[i] = gp[i] * act::silu(a[i]);
+      if (da) da[i] = gp[i] * pb[i] * act::silu_grad(pa[i]);
+      if (db) db[i] = gp[i] * act::silu(pa[i]);
     }
   });
   return {dgate, dup};

@@ -7,11 +7,12 @@
 // Forward: one task per (batch, head, block of kBQ queries); keys in blocks of kBK with an
 //   online softmax (running max and sum per row), so only a kBQ x kBK score tile exists.
 //   K^T (times scale) is packed once per call in [key block][D][kBK] panels.
-// Backward: recomputes P = exp(S - lse) per tile, D_i = rowsum(dO * O). One task per (batch,
-//   kv head, chunk of key blocks): key blocks outer, every query head of the group and every
-//   query block inner; dK and dV accumulate in a tile, dQ in the output (or, when the keys
-//   are split into several chunks to have enough tasks, in one partial buffer per chunk
-//   summed in chunk order afterwards). The split depends on the shape only, so results do
+// Backward (attention_backward: the fused kernel of the rule in ops/grad/attention.cc, given
+//   the forward's out and lse): recomputes P = exp(S - lse) per tile, D_i = rowsum(dO * O).
+//   One task per (batch, kv head, chunk of key blocks): key blocks outer, every query head
+//   of the group and every query block inner; dK and dV accumulate in a tile, dQ in the
+//   output (or, when the keys are split into several chunks to have enough tasks, in one
+//   partial buffer per chunk summed in chunk order afterwards). The split depends on the shape only, so results do
 //   not depend on the thread count.
 // Tile products and exp are in attention_tiles.cc (scalar / AVX2 / AVX-512).
 // Measured on the 2-core Zen 4 dev box, one head of 1024 or 4096 x 64, one thread: forward
@@ -189,20 +190,19 @@ Tensors attention(const Tensors& in, const Attrs& attrs, Saved*) {
   return {out, lse};
 }
 
-Tensors attention_backward(const BackwardArgs& a) {
-  const Geometry g = check_inputs(a.inputs, a.attrs);
-  const bool want_q = a.needs_grad[0], want_k = a.needs_grad[1], want_v = a.needs_grad[2];
+// q, k, v, mask, out, lse, gout -> (dq, dk, dv) as attrs needs asks.
+Tensors attention_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Geometry g = check_inputs(in, attrs);
+  const bool want_q = wants_grad(attrs, 0), want_k = wants_grad(attrs, 1), want_v = wants_grad(attrs, 2);
   Tensor dq = Tensor::zeros({g.B, g.Hq, g.Lq, g.D}, DType::F32);
   Tensor dk = Tensor::zeros({g.B, g.Hkv, g.Lk, g.D}, DType::F32);
   Tensor dv = Tensor::zeros({g.B, g.Hkv, g.Lk, g.Dv}, DType::F32);
-  const Tensor& gout = a.grad_outputs[0];
-  auto result = [&]() -> Tensors {
-    return {want_q ? dq : Tensor(), want_k ? dk : Tensor(), want_v ? dv : Tensor(), Tensor()};
-  };
-  if (!gout.defined() || g.Lq == 0 || g.Lk == 0) return result();
+  const Tensor& gout = input(in, 6);
+  auto result = [&]() -> Tensors { return {want_q ? dq : Tensor(), want_k ? dk : Tensor(), want_v ? dv : Tensor()}; };
+  if (g.Lq == 0 || g.Lk == 0) return result();
   const TileOps& ops = tile_ops(simd_level());
-  const float *q = a.inputs[0].data<float>(), *k = a.inputs[1].data<float>(), *v = a.inputs[2].data<float>();
-  const float *o = a.outputs[0].data<float>(), *lse = a.outputs[1].data<float>();
+  const float *q = in[0].data<float>(), *k = in[1].data<float>(), *v = in[2].data<float>();
+  const float *o = input(in, 4).data<float>(), *lse = input(in, 5).data<float>();
   const Tensor go_f32 = gout.contiguous_f32();
   const float* go = go_f32.data<float>();
 

@@ -1,6 +1,8 @@
 #include "ops/cpu/broadcast.h"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
@@ -132,6 +134,42 @@ struct Dims {
   }
 };
 
+// The short-run case of sum_dims_f32 (every reduced run L <= 16 elements, one block): outputs
+// [o0, o1), each the sum over the runs (offsets run_off) in order of block_sum_impl's tree,
+// taken over the lanes in use only: the other lanes hold +0, which adds nothing, and lanes
+// start at +0 as there, so the bits are block_sum_impl's. The outputs' offsets step along
+// the innermost kept dim instead of being divided out one by one.
+template <int L>
+void short_run_sums(const float* src, const Dims& kept, const std::vector<int64_t>& run_off, double scale, float* dst,
+                    int64_t o0, int64_t o1) {
+  constexpr int W = L <= 1 ? 1 : L <= 2 ? 2 : L <= 4 ? 4 : L <= 8 ? 8 : 16;
+  const int64_t inner = kept.n.back(), step = kept.stride.back();
+  for (int64_t o = o0; o < o1;) {
+    const int64_t count = std::min(inner - o % inner, o1 - o);
+    const float* row = src + kept.offset(o);
+    for (int64_t i = 0; i < count; ++i) {
+      double total = 0;
+      for (int64_t r : run_off) {
+        const float* p = row + i * step + r;
+        double acc[W];
+        for (int k = 0; k < W; ++k) acc[k] = k < L ? 0.0 + double(p[k]) : 0.0;
+        for (int w = W / 2; w >= 1; w /= 2)
+          for (int k = 0; k < w; ++k) acc[k] += acc[k + w];
+        total += acc[0];
+      }
+      dst[o + i] = float(total * scale);
+    }
+    o += count;
+  }
+}
+
+using ShortRunFn = void (*)(const float*, const Dims&, const std::vector<int64_t>&, double, float*, int64_t, int64_t);
+template <int... Ls>
+constexpr std::array<ShortRunFn, sizeof...(Ls)> short_run_table(std::integer_sequence<int, Ls...>) {
+  return {&short_run_sums<Ls + 1>...};
+}
+constexpr auto kShortRuns = short_run_table(std::make_integer_sequence<int, 16>());  // [L - 1]
+
 }  // namespace
 
 Tensor sum_dims_f32(const Tensor& x, const std::vector<bool>& reduce, double scale) {
@@ -182,7 +220,15 @@ Tensor sum_dims_f32(const Tensor& x, const std::vector<bool>& reduce, double sca
       const float* p = src + kept.offset(o) + runs.offset(j) + k * kBlock;
       return block_sum(p, std::min(kBlock, L - k * kBlock));
     };
-    if (outputs >= 64) {
+    if (outputs >= 64 && L <= 16 && nruns <= 4096) {
+      // Short runs (the adjoint of a nearest upsample, sums over small trailing dims): the
+      // same sums in the same order, without the per-element offset division (above).
+      std::vector<int64_t> run_off(static_cast<size_t>(nruns));
+      for (int64_t j = 0; j < nruns; ++j) run_off[size_t(j)] = runs.offset(j);
+      const ShortRunFn sums = kShortRuns[size_t(L - 1)];
+      parallel_for(outputs, std::max<int64_t>(1, 65536 / (nruns * L)),
+                   [&](int64_t o0, int64_t o1) { sums(src, kept, run_off, scale, dst, o0, o1); });
+    } else if (outputs >= 64) {
       parallel_for(outputs, std::max<int64_t>(1, 65536 / (nruns * L)), [&](int64_t o0, int64_t o1) {
         for (int64_t o = o0; o < o1; ++o) {
           double total = 0;
@@ -225,20 +271,6 @@ Tensor sum_dims_f32(const Tensor& x, const std::vector<bool>& reduce, double sca
     }
   });
   return out;
-}
-
-Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
-  if (g.shape() == shape) return g;
-  const Shape& gs = g.shape();
-  VLV_CHECK(shape.size() <= gs.size(), ErrorCode::Internal, "sum_to_shape: ", g.desc(), " to ", shape_str(shape));
-  size_t lead = gs.size() - shape.size();
-  std::vector<bool> reduce(gs.size());
-  for (size_t d = 0; d < gs.size(); ++d) {
-    int64_t want = d < lead ? 1 : shape[d - lead];
-    VLV_CHECK(want == gs[d] || want == 1, ErrorCode::Internal, "sum_to_shape: ", g.desc(), " to ", shape_str(shape));
-    reduce[d] = want == 1 && gs[d] != 1;
-  }
-  return sum_dims_f32(g, reduce).reshape(shape);
 }
 
 }  // namespace vlv::cpu

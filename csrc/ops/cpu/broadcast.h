@@ -1,6 +1,6 @@
 // NumPy broadcasting for CPU kernels: the result shape, a coalesced index plan for reading
-// two inputs at the output's indices, broadcasting a tensor out (expand_f32) and its adjoint,
-// summing over dims (sum_dims_f32, sum_to_shape).
+// two inputs at the output's indices, broadcasting a tensor out (expand_f32), summing over
+// dims (sum_dims_f32).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -33,9 +33,5 @@ Tensor expand_f32(const Tensor& x, const Shape& shape, float alpha = 1.0f);
 // along a contiguous run, blocks summed in order), so the result never depends on the
 // thread count or the SIMD level.
 Tensor sum_dims_f32(const Tensor& x, const std::vector<bool>& reduce, double scale = 1.0);
-
-// The adjoint of broadcasting: g summed over the dims along which `shape` was broadcast to
-// g's shape, returned with exactly `shape`.
-Tensor sum_to_shape(const Tensor& g, const Shape& shape);
 
 }  // namespace vlv::cpu

@@ -1,6 +1,8 @@
 // conv: conv2d (NCHW, any kh x kw, stride and padding as int or [h,w], groups, optional bias)
-// and upsample_nearest2x, forward and backward, f32; group_norm_conv2d as group_norm then
-// conv2d (the reference of the fused CUDA kernel; the models keep the two ops on CPU).
+// and upsample_nearest2x, f32; group_norm_conv2d as group_norm then conv2d (the reference of
+// the fused CUDA kernel; the models keep the two ops on CPU). conv2d_backward is the fused
+// backward kernel (ops.h) of conv2d's rule (ops/grad/conv.cc: the bias gradient is a sum,
+// upsample's a reshape + sum).
 //
 // conv2d is one GEMM per (image, group) on the shared gemm_f32:
 //   y_g[Cout/G, Ho*Wo] = w_g[Cout/G, Cin/G*kh*kw] @ col[Cin/G*kh*kw, Ho*Wo]
@@ -9,7 +11,7 @@
 //   - depthwise (Cin/G == Cout/G == 1): a direct loop per plane, no GEMM.
 //   - otherwise im2col, chunked over output rows so the col buffer stays bounded whatever
 //     the image size (see kColTarget).
-// Backward: dW_g = sum_n gy_g @ col^T (same chunking), dX = col2im(w_g^T @ gy_g), db = sum gy.
+// Backward: dW_g = sum_n gy_g @ col^T (same chunking), dX = col2im(w_g^T @ gy_g).
 // Parallelism depends only on the shape (never on the thread count), so results do too:
 // groups > 1 split over (image, group) with serial GEMMs; groups == 1 run images in order
 // and let the GEMM split its rows. Reductions over images run in a fixed order.
@@ -298,25 +300,6 @@ void gemm_backward_weight(const ConvGeom& g, const float* x, const float* gy, fl
     group(0, true);
 }
 
-// db[c] = sum over images and positions of gy[n, c, :].
-Tensor bias_grad(const ConvGeom& g, const float* gy) {
-  Tensor db = Tensor::empty({g.Cout}, DType::F32);
-  float* d = db.data<float>();
-  parallel_for(g.Cout, 8, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double acc = 0;
-      for (int64_t n = 0; n < g.N; ++n) {
-        const float* p = gy + (n * g.Cout + c) * g.P();
-        float s = 0.f;
-        for (int64_t i = 0; i < g.P(); ++i) s += p[i];
-        acc += s;
-      }
-      d[c] = float(acc);
-    }
-  });
-  return db;
-}
-
 }  // namespace
 
 Tensors conv2d(const Tensors& in, const Attrs& attrs, Saved*) {
@@ -330,19 +313,19 @@ Tensors conv2d(const Tensors& in, const Attrs& attrs, Saved*) {
   return {y};
 }
 
-Tensors conv2d_backward(const BackwardArgs& a) {
-  const Tensor x = input(a.inputs, 0), w = input(a.inputs, 1), b = input(a.inputs, 2);
-  const ConvGeom g = conv_geom(x, w, b, a.attrs);
-  Tensors grads(3);
-  const Tensor& gyt = a.grad_outputs[0];
-  if (!gyt.defined() || gyt.numel() == 0) {
-    for (size_t i = 0; i < a.inputs.size(); ++i)
-      if (a.needs_grad[i] && a.inputs[i].defined()) grads[i] = Tensor::zeros(a.inputs[i].shape(), DType::F32);
+// x, w, gy -> (dx, dw) as attrs needs asks.
+Tensors conv2d_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor x = input(in, 0), w = input(in, 1), gyt = input(in, 2);
+  const ConvGeom g = conv_geom(x, w, Tensor(), attrs);
+  const bool need_x = wants_grad(attrs, 0), need_w = wants_grad(attrs, 1);
+  Tensors grads(2);
+  if (gyt.numel() == 0) {
+    if (need_x) grads[0] = Tensor::zeros(x.shape(), DType::F32);
+    if (need_w) grads[1] = Tensor::zeros(w.shape(), DType::F32);
     return grads;
   }
   const Tensor gyc = gyt.contiguous_f32();
   const float* gy = gyc.data<float>();
-  const bool need_x = a.needs_grad[0], need_w = a.needs_grad[1], need_b = a.needs_grad.size() > 2 && a.needs_grad[2];
   if (need_x) grads[0] = Tensor::empty(x.shape(), DType::F32);
   if (need_w) grads[1] = Tensor::empty(w.shape(), DType::F32);
   float* dx = need_x ? grads[0].data<float>() : nullptr;
@@ -353,7 +336,6 @@ Tensors conv2d_backward(const BackwardArgs& a) {
     if (dx) gemm_backward_input(g, w.data<float>(), gy, dx);
     if (dw) gemm_backward_weight(g, x.data<float>(), gy, dw);
   }
-  if (need_b && b.defined()) grads[2] = bias_grad(g, gy);
   return grads;
 }
 
@@ -388,25 +370,6 @@ Tensors upsample_nearest2x(const Tensors& in, const Attrs&, Saved*) {
     }
   });
   return {y};
-}
-
-Tensors upsample_nearest2x_backward(const BackwardArgs& a) {
-  const Tensor& x = a.inputs[0];
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  if (!a.grad_outputs[0].defined()) return {Tensor::zeros(x.shape(), DType::F32)};
-  const Tensor gy = a.grad_outputs[0].contiguous_f32();
-  Tensor gx = Tensor::empty(x.shape(), DType::F32);
-  const float* gp = gy.data<float>();
-  float* dp = gx.data<float>();
-  parallel_for(N * C * H, 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* s0 = gp + r * 4 * W;
-      const float* s1 = s0 + 2 * W;
-      float* d = dp + r * W;
-      for (int64_t w = 0; w < W; ++w) d[w] = (s0[2 * w] + s0[2 * w + 1]) + (s1[2 * w] + s1[2 * w + 1]);
-    }
-  });
-  return {gx};
 }
 
 }  // namespace vlv::cpu

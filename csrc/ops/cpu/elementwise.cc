@@ -6,15 +6,15 @@
 // (stride 0). That covers same-shape tensors (one row), a trailing-row broadcast such as a
 // bias [C] on [N,C] (N rows, b repeated per row) and scalars, with AVX-512 / AVX2 / scalar
 // row kernels; all levels give the same bits (one IEEE op per element, no contraction).
-// Backward: the output gradient summed back to each input's shape (sum_to_shape).
+// The backward rules are composed from these ops (ops/grad/elementwise.cc); expand (a fused
+// backward kernel, ops.h) broadcasts a gradient out (expand_f32 in broadcast.cc).
 // Measured (2-core dev box, noisy): add [2048,4096] + [4096] ~45 ms, the same as torch
 // (bound by writing a fresh 32 MiB output); [64,1024] + [1024] 0.03-0.2 ms vs torch 0.15.
 //
 // cast: f32/f64/bf16/f16 -> floats round to nearest even (bf16/f16 from f64 via f32, as
 // torch); floats -> integers truncate toward zero (NaN or out of range gives the integer
 // minimum, what x86's cvtt* give torch); u8 from a float is the low byte of the i32 result;
-// integers narrow by wrapping; bool = (x != 0). Backward: the gradient cast back to the
-// input's dtype (floating inputs only).
+// integers narrow by wrapping; bool = (x != 0).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -135,17 +135,6 @@ Tensors binary(const Tensors& in, const char* name) {
   return {out};
 }
 
-Tensor grad_or_none(const BackwardArgs& g, size_t i, const Tensor& full) {
-  if (!g.needs_grad[i] || !full.defined()) return Tensor();
-  return sum_to_shape(full, g.inputs[i].shape());
-}
-
-// a op b computed on tensors of the output's shape, for the backward rules.
-template <Bin op>
-Tensor apply_full(const Tensor& a, const Tensor& b) {
-  return binary<op>({a, b}, "backward")[0];
-}
-
 }  // namespace
 
 Tensors add(const Tensors& in, const Attrs&, Saved*) { return binary<Bin::Add>(in, "add"); }
@@ -153,39 +142,11 @@ Tensors sub(const Tensors& in, const Attrs&, Saved*) { return binary<Bin::Sub>(i
 Tensors mul(const Tensors& in, const Attrs&, Saved*) { return binary<Bin::Mul>(in, "mul"); }
 Tensors div(const Tensors& in, const Attrs&, Saved*) { return binary<Bin::Div>(in, "div"); }
 
-Tensors add_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  return {grad_or_none(g, 0, go), grad_or_none(g, 1, go)};
-}
-
-Tensors sub_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  Tensor gb;
-  if (g.needs_grad[1] && go.defined()) gb = sum_to_shape(expand_f32(go, go.shape(), -1.0f), g.inputs[1].shape());
-  return {grad_or_none(g, 0, go), gb};
-}
-
-Tensors mul_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  const Tensor &a = g.inputs[0], &b = g.inputs[1];
-  Tensor ga = g.needs_grad[0] ? apply_full<Bin::Mul>(go, b) : Tensor();
-  Tensor gb = g.needs_grad[1] ? apply_full<Bin::Mul>(go, a) : Tensor();
-  return {grad_or_none(g, 0, ga), grad_or_none(g, 1, gb)};
-}
-
-// d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -out/b.
-Tensors div_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  const Tensor& b = g.inputs[1];
-  Tensor ga = apply_full<Bin::Div>(go, b);
-  Tensor gb;
-  if (g.needs_grad[1]) {
-    gb = apply_full<Bin::Mul>(ga, g.outputs[0]);
-    gb = expand_f32(gb, gb.shape(), -1.0f);
-  }
-  return {grad_or_none(g, 0, ga), grad_or_none(g, 1, gb)};
+// x broadcast to attrs shape (the fused backward kernel of sum / mean, ops.h).
+Tensors expand(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = input(in, 0);
+  check_float(x, "expand", "x");
+  return {expand_f32(x, attrs.ints("shape"))};
 }
 
 // ---- scale -------------------------------------------------------------------------------
@@ -206,12 +167,6 @@ Tensors scale(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
   check_float(x, "scale", "x");
   return {affine(x, float(attrs.f("alpha", 1.0)), float(attrs.f("beta", 0.0)))};
-}
-
-Tensors scale_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined() || !g.needs_grad[0]) return {Tensor()};
-  return {affine(go, float(g.attrs.f("alpha", 1.0)), 0.0f)};
 }
 
 // ---- cast --------------------------------------------------------------------------------
@@ -319,13 +274,6 @@ Tensors cast(const Tensors& in, const Attrs& attrs, Saved*) {
   check_defined(x, "cast", "x");
   VLV_CHECK(x.device() == Device::CPU, ErrorCode::Device, "cast: ", x.desc(), " is not on the CPU");
   return {cast_to(x, dtype_from_name(attrs.s("dtype")))};
-}
-
-Tensors cast_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  const Tensor& x = g.inputs[0];
-  if (!go.defined() || !g.needs_grad[0] || !is_floating(x.dtype())) return {Tensor()};
-  return {cast_to(go, x.dtype())};
 }
 
 }  // namespace vlv::cpu

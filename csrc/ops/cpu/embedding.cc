@@ -1,13 +1,14 @@
 // Embeddings and positions.
 //   embedding(weight[V,D], ids i32/i64 any shape) -> [..., D]: a row gather (memcpy per id,
-//     parallel over ids). Backward: scatter-add of the output grad into a zero [V,D] weight
-//     grad, parallel over column ranges of D so every element is summed by one thread in id
-//     order: the result does not depend on the thread count. A bf16 / f16 table stays 16-bit:
+//     parallel over ids). embedding_backward (the fused kernel of its rule, ops/grad):
+//     scatter-add of the output grad into a zero [V,D] weight grad, parallel over column
+//     ranges of D so every element is summed by one thread in id order: the result does
+//     not depend on the thread count. A bf16 / f16 table stays 16-bit:
 //     its rows are upcast as they are gathered (the grad is f32).
 //   rope(x[B,H,L,D], positions i32/i64 [L] or [B,L]): rotate-half (Llama / Qwen2):
 //     out[i] = x[i] cos - x[i+D/2] sin, out[i+D/2] = x[i+D/2] cos + x[i] sin for i < D/2,
 //     angle = pos * theta^(-2i/D); cos/sin are computed in double into a table and cast to
-//     f32. Backward: the same rotation by -angle.
+//     f32. rope_backward (the fused kernel of its rule): the same rotation by -angle.
 //   timestep_embedding(t[N]) -> [N, dim]: diffusers get_timestep_embedding, in double then
 //     cast: freq_j = exp(-ln(max_period) * j / (half - downscale_freq_shift)), a = scale * t *
 //     freq_j, [sin(a), cos(a)] ([cos, sin] with flip_sin_to_cos), a zero column when dim is odd.
@@ -73,13 +74,12 @@ Tensors embedding(const Tensors& in, const Attrs&, Saved*) {
   return {out};
 }
 
-Tensors embedding_backward(const BackwardArgs& g) {
-  Tensors grads(2);
-  const Tensor& go = g.grad_outputs[0];
-  if (!g.needs_grad[0] || !go.defined()) return grads;
-  const Tensor& w = g.inputs[0];
+// weight (for its shape), ids, gy -> the weight's gradient, f32.
+Tensors embedding_backward(const Tensors& in, const Attrs&, Saved*) {
+  const Tensor& w = input(in, 0);
+  const Tensor& go = input(in, 2);
   const int64_t D = w.size(1);
-  std::vector<int64_t> idx = index_values(g.inputs[1]);
+  std::vector<int64_t> idx = index_values(input(in, 1));
   Tensor gw = Tensor::zeros(w.shape(), DType::F32);
   const Tensor go32 = go.contiguous_f32();
   const float* gp = go32.data<float>();
@@ -95,8 +95,7 @@ Tensors embedding_backward(const BackwardArgs& g) {
       for (int64_t c = c0; c < c1; ++c) dst[c] += src[c];
     }
   });
-  grads[0] = gw;
-  return grads;
+  return {gw};
 }
 
 // ---- rope -----------------------------------------------------------------------------
@@ -150,12 +149,9 @@ Tensors rope(const Tensors& in, const Attrs& attrs, Saved*) {
   return {rope_rotate(x, pos, theta, 1.0f)};
 }
 
-Tensors rope_backward(const BackwardArgs& g) {
-  Tensors grads(2);
-  const Tensor& go = g.grad_outputs[0];
-  if (!g.needs_grad[0] || !go.defined()) return grads;
-  grads[0] = rope_rotate(go.contiguous_f32(), g.inputs[1], g.attrs.f("theta", 10000), -1.0f);
-  return grads;
+// gy, positions -> gy rotated by -angle.
+Tensors rope_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  return {rope_rotate(input(in, 0).contiguous_f32(), input(in, 1), attrs.f("theta", 10000), -1.0f)};
 }
 
 // ---- timestep_embedding -----------------------------------------------------------------

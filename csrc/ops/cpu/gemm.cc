@@ -1,13 +1,14 @@
-// matmul and linear (ops.h), forward and backward, on the shared gemm_f32 (gemm.h).
+// matmul and linear (ops.h) on the shared gemm_f32 (gemm.h); their backward rules are
+// products composed in ops/grad/gemm.cc, with one fused kernel here: linear_backward_input.
 //   matmul: a[...,M,K] @ b[...,K,N] (trans_a / trans_b read the last two dims transposed),
 //     times alpha; batch dims equal, or b 2-D and shared by every batch (then, with a not
 //     transposed, the batch folds into M: one GEMM). Many small batches run one GEMM per
 //     thread; otherwise each GEMM uses the pool.
 //   linear: x[...,in] @ w[out,in]^T (one GEMM, trans_b), then one pass adds the bias and
 //     applies the activation (activation_vec.h); the pre-activation is saved for backward
-//     when an activation is used. Bias grad sums rows per column (fixed order: thread-count
-//     independent). A bf16 / f16 weight stays 16-bit: linear_w16 (gemm_w16.cc) multiplies it
-//     with the f32 input; its gradient is f32.
+//     when an activation is used. A bf16 / f16 weight stays 16-bit: linear_w16 (gemm_w16.cc)
+//     multiplies it with the f32 input; its gradient is f32.
+//   linear_backward_input: dx = gy @ w (linear_w16_dx for a 16-bit weight).
 #include <algorithm>
 #include <vector>
 
@@ -97,53 +98,6 @@ Tensors matmul(const Tensors& in, const Attrs& attrs, Saved*) {
   return {out};
 }
 
-// C = alpha op(A) op(B):  d op(A) = alpha dC op(B)^T,  d op(B) = alpha op(A)^T dC.
-Tensors matmul_backward(const BackwardArgs& args) {
-  const Tensor &a = args.inputs[0], &b = args.inputs[1];
-  const MatmulGeom g = matmul_geom(a, b, args.attrs);
-  Tensors grads(2);
-  const bool need_a = args.needs_grad[0], need_b = args.needs_grad.size() > 1 && args.needs_grad[1];
-  const Tensor& dc = args.grad_outputs[0];
-  if (!dc.defined()) {
-    if (need_a) grads[0] = Tensor::zeros(a.shape(), DType::F32);
-    if (need_b) grads[1] = Tensor::zeros(b.shape(), DType::F32);
-    return grads;
-  }
-  const float *pa = a.data<float>(), *pb = b.data<float>(), *pd = dc.data<float>();
-  const int64_t M = g.M, N = g.N, K = g.K, mn = M * N;
-  const double flops = 2.0 * M * N * K;
-  if (need_a) {
-    grads[0] = Tensor::empty(a.shape(), DType::F32);
-    float* da = grads[0].data<float>();
-    if (g.b_shared && !g.ta) {
-      gemm_f32(false, !g.tb, g.batch * M, K, N, g.alpha, pd, N, pb, g.ldb(), 0.f, da, K);
-    } else {
-      for_each_batch(g.batch, flops, [&](int64_t i, bool par) {
-        const float *d = pd + i * mn, *bi = pb + i * g.b_stride();
-        float* dai = da + i * g.a_stride();
-        if (!g.ta) gemm_f32(false, !g.tb, M, K, N, g.alpha, d, N, bi, g.ldb(), 0.f, dai, K, par);
-        else gemm_f32(g.tb, true, K, M, N, g.alpha, bi, g.ldb(), d, N, 0.f, dai, M, par);
-      });
-    }
-  }
-  if (need_b) {
-    grads[1] = Tensor::empty(b.shape(), DType::F32);
-    float* db = grads[1].data<float>();
-    // One batch's d op(B) into db (beta 1 accumulates the batches of a shared b, in order).
-    auto one = [&](int64_t i, float beta, bool par, int64_t rows) {
-      const float *ai = pa + i * g.a_stride(), *d = pd + i * mn;
-      float* dbi = db + i * g.b_stride();
-      if (!g.tb) gemm_f32(!g.ta, false, K, N, rows, g.alpha, ai, g.lda(), d, N, beta, dbi, N, par);
-      else gemm_f32(true, g.ta, N, K, rows, g.alpha, d, N, ai, g.lda(), beta, dbi, K, par);
-    };
-    if (g.b_shared && !g.ta) one(0, 0.f, true, g.batch * M);  // batches folded into the sum over M
-    else if (g.b_shared) for (int64_t i = 0; i < g.batch; ++i) one(i, i == 0 ? 0.f : 1.f, true, M);
-    else for_each_batch(g.batch, flops, [&](int64_t i, bool par) { one(i, 0.f, par, M); });
-    if (g.batch == 0) std::fill(db, db + b.numel(), 0.f);
-  }
-  return grads;
-}
-
 // ---- linear ------------------------------------------------------------------------------
 
 namespace {
@@ -205,51 +159,17 @@ Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
   return {y};
 }
 
-Tensors linear_backward(const BackwardArgs& args) {
-  const Tensor x = args.inputs[0], w = args.inputs[1], bias = input(args.inputs, 2);
-  const LinearGeom g = linear_geom(x, w, bias, args.attrs);
-  auto needs = [&](size_t i) { return i < args.needs_grad.size() && args.needs_grad[i]; };
-  Tensors grads(3);
-  const Tensor& gy = args.grad_outputs[0];
-  if (!gy.defined()) {
-    if (needs(0)) grads[0] = Tensor::zeros(x.shape(), DType::F32);
-    if (needs(1)) grads[1] = Tensor::zeros(w.shape(), DType::F32);
-    if (needs(2) && bias.defined()) grads[2] = Tensor::zeros(bias.shape(), DType::F32);
-    return grads;
-  }
-  // Gradient at the pre-activation.
-  Tensor gp = gy;
-  if (g.activation != act::Activation::None) {
-    VLV_CHECK(!args.saved.empty(), ErrorCode::Internal, "linear: backward without the saved pre-activation");
-    const float *pre = args.saved[0].data<float>(), *pg = gy.data<float>();
-    gp = Tensor::empty(gy.shape(), DType::F32);
-    float* out = gp.data<float>();
-    parallel_for(gp.numel(), 16384, [&](int64_t i0, int64_t i1) {
-      act::grad_array(g.activation, pre + i0, pg + i0, out + i0, i1 - i0);
-    });
-  }
-  const float* pg = gp.data<float>();
-  if (needs(0)) {
-    grads[0] = Tensor::empty(x.shape(), DType::F32);
-    if (is_w16(w.dtype())) linear_w16_dx(g.rows, pg, w, grads[0].data<float>());
-    else gemm_f32(false, false, g.rows, g.in, g.out, 1.f, pg, g.out, w.data<float>(), g.in, 0.f, grads[0].data<float>(), g.in);
-  }
-  if (needs(1)) {
-    grads[1] = Tensor::empty(w.shape(), DType::F32);
-    gemm_f32(true, false, g.out, g.in, g.rows, 1.f, pg, g.out, x.data<float>(), g.in, 0.f, grads[1].data<float>(), g.in);
-  }
-  if (needs(2) && bias.defined()) {
-    grads[2] = Tensor::empty(bias.shape(), DType::F32);
-    float* db = grads[2].data<float>();
-    // Each column chunk sums its rows in order.
-    parallel_for(g.out, 256, [&](int64_t j0, int64_t j1) {
-      std::vector<double> acc(size_t(j1 - j0), 0.0);
-      for (int64_t r = 0; r < g.rows; ++r)
-        for (int64_t j = j0; j < j1; ++j) acc[size_t(j - j0)] += pg[r * g.out + j];
-      for (int64_t j = j0; j < j1; ++j) db[j] = float(acc[size_t(j - j0)]);
-    });
-  }
-  return grads;
+// dx[..., in] = gy[..., out] @ w[out, in] (linear's input gradient).
+Tensors linear_backward_input(const Tensors& in, const Attrs&, Saved*) {
+  const Tensor &gy = input(in, 0), &w = input(in, 1);
+  check_float(gy, "linear_backward_input", "grad");
+  const int64_t out = w.size(0), inf = w.size(1), rows = shape_numel(Shape(gy.shape().begin(), gy.shape().end() - 1));
+  Shape shape = gy.shape();
+  shape.back() = inf;
+  Tensor dx = Tensor::empty(shape, DType::F32);
+  if (is_w16(w.dtype())) linear_w16_dx(rows, gy.data<float>(), w, dx.data<float>());
+  else gemm_f32(false, false, rows, inf, out, 1.f, gy.data<float>(), out, w.data<float>(), inf, 0.f, dx.data<float>(), inf);
+  return {dx};
 }
 
 }  // namespace vlv::cpu

@@ -1,11 +1,13 @@
 // norm: group_norm (optional affine, optional fused SiLU), layer_norm and rms_norm over the
-// last dim, softmax over the last dim; forward and backward, f32 in and out.
+// last dim, softmax over the last dim, f32 in and out; and their fused backward kernels
+// (ops.h: *_norm_backward, softmax_backward; the rules are ops/grad/norm.cc).
 //
 // Statistics are two-pass (mean, then the sum of squared deviations) with double
 // accumulators, and the mean is kept as an f32 pair hi + lo so x - mean stays exact to f32
 // even when |mean| >> std (a 1000-offset row loses 1e-5 relative otherwise); softmax
-// subtracts the row max. Forward kernels save the per-row Stats (group/layer) or rstd (rms)
-// for the backward rule; group_norm's backward recomputes the pre-SiLU value from them.
+// subtracts the row max. Forward kernels save the per-row Stats (group/layer: f32 [rows, 3],
+// hi, lo, rstd) or rstd (rms: f32 [rows]) as their one saved tensor `stats` (ops.h), read
+// only by the backward kernels here; group_norm's recomputes the pre-SiLU value from them.
 // Rows (or (image, group) pairs) are split over the pool; weight/bias gradients are summed
 // from per-row-block (or per-image) partials in a fixed order, so no result depends on the
 // thread count. AVX-512 paths (chosen at run time, scalar kept): the two statistics passes
@@ -30,9 +32,6 @@ namespace vlv::cpu {
 namespace {
 
 constexpr int64_t kRowBlock = 16;  // rows per partial sum of the layer/rms parameter grads
-
-Tensor grad_at(const BackwardArgs& a, size_t i) { return i < a.grad_outputs.size() ? a.grad_outputs[i] : Tensor(); }
-bool needs(const BackwardArgs& a, size_t i) { return i < a.needs_grad.size() && a.needs_grad[i]; }
 
 // A row's normalisation: xh = ((x - hi) - lo) * rstd with hi + lo = the mean. Saved for the
 // backward rule as an f32 tensor [rows, 3].
@@ -211,24 +210,19 @@ Tensors group_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
 
 // With xh = (x - mean)*rstd, a = xh*w + b, y = silu(a) or a, and gz = dL/da:
 //   dx = rstd * (gz*w - mean_group(gz*w) - xh * mean_group(gz*w*xh)), dw = sum gz*xh, db = sum gz.
-Tensors group_norm_backward(const BackwardArgs& a) {
-  const Tensor& x = a.inputs[0];
-  const GroupGeom g = group_geom(x, a.attrs);
-  const Tensor wt = input(a.inputs, 1), bt = input(a.inputs, 2);
+// x, weight, bias, stats, gy -> (dx, dw, db) as attrs needs asks.
+Tensors group_norm_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = in.at(0);
+  const GroupGeom g = group_geom(x, attrs);
+  const Tensor wt = input(in, 1), bt = input(in, 2);
   const float* w = wt.defined() ? wt.data<float>() : nullptr;
   const float* b = bt.defined() ? bt.data<float>() : nullptr;
-  const bool silu = a.attrs.b("silu", false);
+  const bool silu = attrs.b("silu", false);
   Tensors grads(3);
-  const Tensor gyt = grad_at(a, 0);
-  if (!gyt.defined()) {
-    for (size_t i = 0; i < a.inputs.size(); ++i)
-      if (needs(a, i) && a.inputs[i].defined()) grads[i] = Tensor::zeros(a.inputs[i].shape(), DType::F32);
-    return grads;
-  }
-  const Tensor gyc = gyt.contiguous_f32();
+  const Tensor gyc = input(in, 4).contiguous_f32();
   const float* gy = gyc.data<float>();
-  const Stats* st = stats_of(a.saved.at(0));
-  const bool need_x = needs(a, 0);
+  const Stats* st = stats_of(in.at(3));
+  const bool need_x = wants_grad(attrs, 0);
   // gz is kept between the two passes in the tensor that becomes dx.
   if (need_x) grads[0] = Tensor::empty(x.shape(), DType::F32);
   float* gz = need_x ? grads[0].data<float>() : nullptr;
@@ -281,8 +275,8 @@ Tensors group_norm_backward(const BackwardArgs& a) {
     }
     return t;
   };
-  if (needs(a, 1) && w) grads[1] = over_images(sum_gzx);
-  if (needs(a, 2) && b) grads[2] = over_images(sum_gz);
+  if (wants_grad(attrs, 1) && w) grads[1] = over_images(sum_gzx);
+  if (wants_grad(attrs, 2) && b) grads[2] = over_images(sum_gz);
   return grads;
 }
 
@@ -314,22 +308,18 @@ Tensors layer_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
   return {y};
 }
 
-Tensors layer_norm_backward(const BackwardArgs& a) {
-  const Tensor& x = a.inputs[0];
+// x, weight, bias, stats, gy -> (dx, dw, db) as attrs needs asks.
+Tensors layer_norm_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = in.at(0);
   const RowView v = last_dim_rows(x, "layer_norm");
-  const Tensor wt = input(a.inputs, 1), bt = input(a.inputs, 2);
+  const Tensor wt = input(in, 1), bt = input(in, 2);
   const float* w = wt.defined() ? wt.data<float>() : nullptr;
   Tensors grads(3);
-  const Tensor gyt = grad_at(a, 0);
-  if (!gyt.defined()) {
-    for (size_t i = 0; i < a.inputs.size(); ++i)
-      if (needs(a, i) && a.inputs[i].defined()) grads[i] = Tensor::zeros(a.inputs[i].shape(), DType::F32);
-    return grads;
-  }
-  const Tensor gyc = gyt.contiguous_f32();
+  const Tensor gyc = input(in, 4).contiguous_f32();
   const float *gy = gyc.data<float>(), *xp = x.data<float>();
-  const Stats* st = stats_of(a.saved.at(0));
-  const bool need_x = needs(a, 0), need_w = needs(a, 1) && wt.defined(), need_b = needs(a, 2) && bt.defined();
+  const Stats* st = stats_of(in.at(3));
+  const bool need_x = wants_grad(attrs, 0), need_w = wants_grad(attrs, 1) && wt.defined(),
+             need_b = wants_grad(attrs, 2) && bt.defined();
   if (need_x) grads[0] = Tensor::empty(x.shape(), DType::F32);
   float* dx = need_x ? grads[0].data<float>() : nullptr;
   const int nacc = need_w || need_b ? 2 : 0;  // acc[0..D): sum gy*xh (dw), acc[D..2D): sum gy (db)
@@ -386,23 +376,18 @@ Tensors rms_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
 }
 
 // xh = x*rstd: dx = rstd * (gy*w - xh * mean(gy*w*xh)), dw = sum gy*xh.
-Tensors rms_norm_backward(const BackwardArgs& a) {
-  const Tensor& x = a.inputs[0];
+// x, weight, stats (rstd), gy -> (dx, dw) as attrs needs asks.
+Tensors rms_norm_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = in.at(0);
   const RowView v = last_dim_rows(x, "rms_norm");
-  const Tensor wt = input(a.inputs, 1);
+  const Tensor wt = input(in, 1);
   const float* w = wt.defined() ? wt.data<float>() : nullptr;
   Tensors grads(2);
-  const Tensor gyt = grad_at(a, 0);
-  if (!gyt.defined()) {
-    for (size_t i = 0; i < a.inputs.size(); ++i)
-      if (needs(a, i) && a.inputs[i].defined()) grads[i] = Tensor::zeros(a.inputs[i].shape(), DType::F32);
-    return grads;
-  }
-  const Tensor gyc = gyt.contiguous_f32();
-  const float *gy = gyc.data<float>(), *xp = x.data<float>(), *rstd = a.saved.at(0).data<float>();
-  const bool need_w = needs(a, 1) && w;
-  if (needs(a, 0)) grads[0] = Tensor::empty(x.shape(), DType::F32);
-  float* dx = needs(a, 0) ? grads[0].data<float>() : nullptr;
+  const Tensor gyc = input(in, 3).contiguous_f32();
+  const float *gy = gyc.data<float>(), *xp = x.data<float>(), *rstd = in.at(2).data<float>();
+  const bool need_w = wants_grad(attrs, 1) && w;
+  if (wants_grad(attrs, 0)) grads[0] = Tensor::empty(x.shape(), DType::F32);
+  float* dx = wants_grad(attrs, 0) ? grads[0].data<float>() : nullptr;
   std::vector<double> sums = column_sums(v.rows, v.D, need_w ? 1 : 0, [&](int64_t r, double* acc) {
     const float *xr = xp + r * v.D, *gr = gy + r * v.D;
     const float rs = rstd[r];
@@ -447,15 +432,13 @@ Tensors softmax(const Tensors& in, const Attrs&, Saved*) {
   return {y};
 }
 
-// dx = y * (gy - sum(gy*y)) per row.
-Tensors softmax_backward(const BackwardArgs& a) {
-  const Tensor& x = a.inputs[0];
-  const RowView v = last_dim_rows(x, "softmax");
-  const Tensor gyt = grad_at(a, 0);
-  if (!gyt.defined()) return {Tensor::zeros(x.shape(), DType::F32)};
-  const Tensor gyc = gyt.contiguous_f32();
-  const float *gy = gyc.data<float>(), *yp = a.outputs.at(0).data<float>();
-  Tensor dx = Tensor::empty(x.shape(), DType::F32);
+// y, gy -> dx = y * (gy - sum(gy*y)) per row.
+Tensors softmax_backward(const Tensors& in, const Attrs&, Saved*) {
+  const Tensor& y = in.at(0);
+  const RowView v = last_dim_rows(y, "softmax");
+  const Tensor gyc = input(in, 1).contiguous_f32();
+  const float *gy = gyc.data<float>(), *yp = y.data<float>();
+  Tensor dx = Tensor::empty(y.shape(), DType::F32);
   float* dp = dx.data<float>();
   parallel_for(v.rows, 4, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {

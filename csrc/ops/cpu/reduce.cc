@@ -1,5 +1,6 @@
 // reduce: sum and mean over `dims` (none = all, negative dims, keepdim), mse_loss and
-// cross_entropy, forward and backward.
+// cross_entropy; cross_entropy_backward, the fused kernel of cross_entropy's rule (the rules
+// are ops/grad/reduce.cc; sum / mean / mse_loss compose theirs from ops).
 //
 // Every sum accumulates in double in a fixed order that does not depend on the thread count
 // (sum_dims_f32 in broadcast.cc; the losses add fixed blocks of 4096 elements in order).
@@ -29,15 +30,6 @@ Tensors reduce_forward(const Tensors& in, const Attrs& attrs, const char* op, bo
   return {out.reshape(rd.out)};
 }
 
-Tensors reduce_backward(const BackwardArgs& g, const char* op, bool mean) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined() || !g.needs_grad[0]) return {Tensor()};
-  const Tensor& x = g.inputs[0];
-  const ReduceDims rd = reduce_dims(x, g.attrs, op);
-  const int64_t n = std::max<int64_t>(1, x.numel() / std::max<int64_t>(1, go.numel()));
-  return {expand_f32(go.reshape(rd.kept), x.shape(), mean ? float(1.0 / double(n)) : 1.0f)};
-}
-
 constexpr int64_t kBlock = 4096;
 
 // sum over i < n of term(i) in double: blocks of kBlock in parallel, added in order.
@@ -60,9 +52,7 @@ double blocked_sum(int64_t n, F term) {
 }  // namespace
 
 Tensors sum(const Tensors& in, const Attrs& attrs, Saved*) { return reduce_forward(in, attrs, "sum", false); }
-Tensors sum_backward(const BackwardArgs& g) { return reduce_backward(g, "sum", false); }
 Tensors mean(const Tensors& in, const Attrs& attrs, Saved*) { return reduce_forward(in, attrs, "mean", true); }
-Tensors mean_backward(const BackwardArgs& g) { return reduce_backward(g, "mean", true); }
 
 // ---- mse_loss ----------------------------------------------------------------------------
 
@@ -92,31 +82,6 @@ Tensors mse_loss(const Tensors& in, const Attrs& attrs, Saved*) {
   });
   if (red == Reduction::Mean) total /= double(n);
   return {Tensor::full({}, float(total))};
-}
-
-Tensors mse_loss_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  check_float(go, "mse_loss backward", "grad");
-  const Tensor &a = g.inputs[0], &b = g.inputs[1];
-  const Reduction red = reduction_arg(g.attrs, "mse_loss");
-  const int64_t n = a.numel();
-  const float* pa = a.data<float>();
-  const float* pb = b.data<float>();
-  const float* pg = go.data<float>();
-  const float k = red == Reduction::None ? 2.0f : float(2.0 * pg[0] / (red == Reduction::Mean ? double(n) : 1.0));
-  Tensor ga = g.needs_grad[0] ? Tensor::empty(a.shape(), DType::F32) : Tensor();
-  Tensor gb = g.needs_grad[1] ? Tensor::empty(b.shape(), DType::F32) : Tensor();
-  float* da = ga.defined() ? ga.data<float>() : nullptr;
-  float* db = gb.defined() ? gb.data<float>() : nullptr;
-  parallel_for(n, 16384, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      float v = (red == Reduction::None ? k * pg[i] : k) * (pa[i] - pb[i]);
-      if (da) da[i] = v;
-      if (db) db[i] = -v;
-    }
-  });
-  return {ga, gb};
 }
 
 // ---- cross_entropy -----------------------------------------------------------------------
@@ -162,13 +127,12 @@ Tensors cross_entropy(const Tensors& in, const Attrs& attrs, Saved* saved) {
   return {Tensor::full({}, float(total))};
 }
 
-Tensors cross_entropy_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined() || !g.needs_grad[0]) return {Tensor(), Tensor()};
+// logits, targets, lse, gy -> d logits.
+Tensors cross_entropy_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& go = input(in, 3);
   check_float(go, "cross_entropy backward", "grad");
-  VLV_CHECK(g.saved.size() == 1, ErrorCode::Internal, "cross_entropy backward: the forward saved no lse");
-  const Tensor &logits = g.inputs[0], &targets = g.inputs[1];
-  const CrossEntropyArgs ce = cross_entropy_args(logits, g.attrs);
+  const Tensor &logits = input(in, 0), &targets = input(in, 1);
+  const CrossEntropyArgs ce = cross_entropy_args(logits, attrs);
   const Reduction red = ce.reduction;
   const int64_t N = ce.n, C = ce.c, ignore = ce.ignore_index;
   const std::vector<int64_t> tgt = cross_entropy_targets(targets, ce);
@@ -177,7 +141,7 @@ Tensors cross_entropy_backward(const BackwardArgs& g) {
   const float w = red == Reduction::None ? 0.0f : red == Reduction::Sum ? pg[0] : float(double(pg[0]) / double(count));
   Tensor gx = Tensor::empty(logits.shape(), DType::F32);
   const float* x = logits.data<float>();
-  const float* lse = g.saved[0].data<float>();
+  const float* lse = input(in, 2).data<float>();
   float* d = gx.data<float>();
   parallel_for(N, std::max<int64_t>(1, 16384 / C), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -193,7 +157,7 @@ Tensors cross_entropy_backward(const BackwardArgs& g) {
       o[t] -= wr;
     }
   });
-  return {gx, Tensor()};
+  return {gx};
 }
 
 }  // namespace vlv::cpu

@@ -3,15 +3,15 @@
 //   reshape: a view.
 //   slice(dim, start, end): Python-style bounds (negative counts from the end, clamped to
 //     [0, size], end < start gives an empty slice). A view when dim is 0, else a copy of
-//     `outer` contiguous runs. Backward: the grad written into a zero tensor of x's shape.
+//     `outer` contiguous runs.
 //   permute(dims): dims of size 1 are dropped and dims that stay adjacent are merged first;
 //     then either whole rows move (the last dim stays last: memcpy per row) or a blocked
 //     2-D transpose runs between the input's contiguous dim and the output's contiguous dim
 //     (32x32 tiles; covers the common transpose of the last two dims), batched over the
-//     remaining dims. Backward: permute by the inverse.
+//     remaining dims.
 //   concat(dim) / split(dim, sizes): contiguous runs per outer index, by memcpy; split
-//     outputs are views when dim is 0. Backward of each is the other (split fills zeros for
-//     outputs that received no gradient).
+//     outputs are views when dim is 0.
+// The backward rules are composed from these ops (ops/grad/shape.cc).
 // Measured (2-core dev box, shared, medians; torch 1.13 CPU .contiguous() / cat in the same
 // minutes): permute [16,512,512] (0,2,1) 14 ms vs 31 ms; [4,256,16,64] (0,2,1,3) 2.5 ms vs
 // 8 ms, (0,2,3,1) 3.8 ms vs 9.7 ms; concat 2x[16,512,512] on dim 2 39 ms vs 40 ms.
@@ -209,7 +209,6 @@ Tensor permute_impl(const Tensor& x, const std::vector<int64_t>& perm) {
 Tensors reshape(const Tensors& in, const Attrs& attrs, Saved*) {
   return {reshape_view(input(in, 0), attrs)};
 }
-Tensors reshape_backward(const BackwardArgs& g) { return {g.grad_outputs[0].reshape(g.inputs[0].shape())}; }
 
 Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
@@ -218,25 +217,10 @@ Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
   return {take_range(x, r.dim, r.start, r.len)};
 }
 
-Tensors slice_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
-  SliceRange r = slice_range(g.inputs[0], g.attrs);
-  Tensor gx = Tensor::zeros(g.inputs[0].shape(), go.dtype());
-  copy_along(go, 0, gx, r.start, r.len, r.dim);
-  return {gx};
-}
-
 Tensors permute(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
   check_defined(x, "permute", "x");
   return {permute_impl(x, permute_dims(x, attrs))};
-}
-
-Tensors permute_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
-  return {permute_impl(go, inverse_permutation(permute_dims(g.inputs[0], g.attrs)))};
 }
 
 Tensors concat(const Tensors& in, const Attrs& attrs, Saved*) {
@@ -251,20 +235,6 @@ Tensors concat(const Tensors& in, const Attrs& attrs, Saved*) {
   return {out};
 }
 
-Tensors concat_backward(const BackwardArgs& g) {
-  Tensors grads(g.inputs.size());
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return grads;
-  const int64_t d = normalize_dim(g.attrs.i("dim", 0), go.dim(), "concat");
-  int64_t at = 0;
-  for (size_t i = 0; i < g.inputs.size(); ++i) {
-    const int64_t n = g.inputs[i].size(d);
-    if (g.needs_grad[i]) grads[i] = take_range(go, d, at, n);
-    at += n;
-  }
-  return grads;
-}
-
 Tensors split(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
   int64_t d = 0;
@@ -276,27 +246,6 @@ Tensors split(const Tensors& in, const Attrs& attrs, Saved*) {
     at += s;
   }
   return outs;
-}
-
-Tensors split_backward(const BackwardArgs& g) {
-  if (!g.needs_grad[0]) return {Tensor()};
-  const Tensor* any = nullptr;
-  bool all = true;
-  for (const Tensor& t : g.grad_outputs) {
-    if (t.defined() && !any) any = &t;
-    all = all && t.defined();
-  }
-  if (!any) return {Tensor()};
-  const Tensor& x = g.inputs[0];
-  const int64_t d = normalize_dim(g.attrs.i("dim", 0), x.dim(), "split");
-  Tensor gx = all ? Tensor::empty(x.shape(), any->dtype()) : Tensor::zeros(x.shape(), any->dtype());
-  int64_t at = 0;
-  for (size_t i = 0; i < g.outputs.size(); ++i) {
-    const int64_t n = g.outputs[i].size(d);
-    if (i < g.grad_outputs.size() && g.grad_outputs[i].defined()) copy_along(g.grad_outputs[i], 0, gx, at, n, d);
-    at += n;
-  }
-  return {gx};
 }
 
 }  // namespace vlv::cpu

@@ -1,6 +1,9 @@
 // CUDA kernel table, activations (kernels: kernels/activation.cu): gelu (both forms),
-// quick_gelu, silu, geglu, swiglu; activation_code / act_backward are shared with linear's
-// fused activation (gemm.cc).
+// quick_gelu, silu, geglu, swiglu, and the fused backward kernels of ops.h:
+// activation_backward (the standalone ops' and linear's activation) and gated_backward
+// (geglu / swiglu). activation_code is shared with linear's fused epilogue (gemm.cc). The
+// rules are ops/grad/activation.cc. geglu runs the erf form only here (its approximate
+// attribute is not read, as before).
 #include "ops/cuda/common.h"
 #include "ops/cuda/table.h"
 
@@ -30,11 +33,15 @@ int activation_code(const std::string& name, const char* op) {
   fail(ErrorCode::Arg, op, ": unknown activation '", name, "' (expected none, gelu, gelu_tanh, silu or quick_gelu)");
 }
 
-Tensor act_backward(int code, const Tensor& x, const Tensor& gy) {
+// x, gy -> gy * f'(x) for attrs activation (linear's names).
+Tensors activation_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor &x = input(in, 0), &gy = input(in, 1);
+  check_cuda_float(x, "activation_backward", "x");
+  const int code = activation_code(attrs.s("activation"), "activation_backward");
   Tensor gx = empty(x.shape(), x.dtype());
   ck(api().activation_backward(code, dt(x.dtype()), x.numel(), x.raw(), cast_to(gy, x.dtype()).raw(), gx.raw()),
      "activation backward");
-  return gx;
+  return {gx};
 }
 
 #define VLV_CUDA_ACT(name)                                                                  \
@@ -44,10 +51,6 @@ Tensor act_backward(int code, const Tensor& x, const Tensor& gy) {
     Tensor y = empty(x.shape(), x.dtype());                                                \
     ck(api().activation(act_code(OpId::name, attrs), dt(x.dtype()), x.numel(), x.raw(), y.raw()), #name); \
     return {y};                                                                            \
-  }                                                                                        \
-  Tensors name##_backward(const BackwardArgs& g) {                                         \
-    if (!g.grad_outputs[0].defined() || !g.needs_grad[0]) return {Tensor()};               \
-    return {act_backward(act_code(OpId::name, g.attrs), g.inputs[0], g.grad_outputs[0])};  \
   }
 VLV_CUDA_ACT(gelu)
 VLV_CUDA_ACT(quick_gelu)
@@ -66,16 +69,6 @@ Tensors geglu(const Tensors& in, const Attrs&, Saved*) {
   ck(api().gated(VLV_CUDA_GEGLU, dt(x.dtype()), rows, h, x.raw(), nullptr, y.raw()), "geglu");
   return {y};
 }
-Tensors geglu_backward(const BackwardArgs& g) {
-  if (!g.grad_outputs[0].defined() || !g.needs_grad[0]) return {Tensor()};
-  const Tensor& x = g.inputs[0];
-  int64_t h = x.size(-1) / 2, rows = h ? x.numel() / (2 * h) : 0;
-  Tensor gx = empty(x.shape(), x.dtype());
-  ck(api().gated_backward(VLV_CUDA_GEGLU, dt(x.dtype()), rows, h, x.raw(), nullptr,
-                          cast_to(g.grad_outputs[0], x.dtype()).raw(), gx.raw(), nullptr),
-     "geglu backward");
-  return {gx};
-}
 
 Tensors swiglu(const Tensors& in, const Attrs&, Saved*) {
   const Tensor &gate = input(in, 0), &up = input(in, 1);
@@ -87,14 +80,25 @@ Tensors swiglu(const Tensors& in, const Attrs&, Saved*) {
   ck(api().gated(VLV_CUDA_SWIGLU, dt(gate.dtype()), 1, gate.numel(), gate.raw(), up.raw(), y.raw()), "swiglu");
   return {y};
 }
-Tensors swiglu_backward(const BackwardArgs& g) {
-  if (!g.grad_outputs[0].defined()) return {Tensor(), Tensor()};
-  const Tensor &gate = g.inputs[0], &up = g.inputs[1];
-  Tensor ga = g.needs_grad[0] ? empty(gate.shape(), gate.dtype()) : Tensor();
-  Tensor gb = g.needs_grad[1] ? empty(up.shape(), up.dtype()) : Tensor();
-  ck(api().gated_backward(VLV_CUDA_SWIGLU, dt(gate.dtype()), 1, gate.numel(), gate.raw(), up.raw(),
-                          cast_to(g.grad_outputs[0], gate.dtype()).raw(), ga.defined() ? ga.raw() : nullptr,
-                          gb.defined() ? gb.raw() : nullptr),
+// geglu: a = x[rows, 2h] -> (gx, undefined); swiglu: a = gate, b = up -> (ggate, gup) as
+// attrs needs asks.
+Tensors gated_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor &a = input(in, 0), &b = input(in, 1), &gy = input(in, 2);
+  check_cuda_float(a, "gated_backward", "a");
+  const std::string kind = attrs.s("kind");
+  if (kind == "geglu") {
+    const int64_t h = a.size(-1) / 2, rows = h ? a.numel() / (2 * h) : 0;
+    Tensor gx = empty(a.shape(), a.dtype());
+    ck(api().gated_backward(VLV_CUDA_GEGLU, dt(a.dtype()), rows, h, a.raw(), nullptr, cast_to(gy, a.dtype()).raw(),
+                            gx.raw(), nullptr),
+       "geglu backward");
+    return {gx, Tensor()};
+  }
+  VLV_CHECK(kind == "swiglu", ErrorCode::Arg, "gated_backward: unknown kind '", kind, "'");
+  Tensor ga = wants_grad(attrs, 0) ? empty(a.shape(), a.dtype()) : Tensor();
+  Tensor gb = wants_grad(attrs, 1) ? empty(b.shape(), b.dtype()) : Tensor();
+  ck(api().gated_backward(VLV_CUDA_SWIGLU, dt(a.dtype()), 1, a.numel(), a.raw(), b.raw(), cast_to(gy, a.dtype()).raw(),
+                          ga.defined() ? ga.raw() : nullptr, gb.defined() ? gb.raw() : nullptr),
      "swiglu backward");
   return {ga, gb};
 }

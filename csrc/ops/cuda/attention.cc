@@ -1,6 +1,7 @@
-// CUDA kernel table, fused attention (kernels: csrc/cuda/attention.cu): shape and mask
-// checks (the CPU kernel's messages), the mask's broadcast strides, and the backward rule
-// calling the fused backward with the saved outputs (out, lse). q, k, v share one float
+// CUDA kernel table, fused attention (kernels: kernels/attention*.cu): shape and mask
+// checks (the CPU kernel's messages), the mask's broadcast strides, and attention_backward
+// (the fused backward kernel of ops.h, given the forward's outputs out and lse; the rule is
+// ops/grad/attention.cc). q, k, v share one float
 // dtype; out has it, lse is f32; the mask is bool or f32 (added). No gradient to the mask.
 #include <cmath>
 
@@ -44,17 +45,17 @@ Tensors attention(const Tensors& in, const Attrs& attrs, Saved*) {
   return {out, lse};
 }
 
-Tensors attention_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor(), Tensor(), Tensor()};
-  const VlvCudaAttention a = describe(g.inputs, g.attrs);
-  const Tensor &q = g.inputs[0], &k = g.inputs[1], &v = g.inputs[2];
+// q, k, v, mask, out, lse, gout -> (gq, gk, gv) as attrs needs asks.
+Tensors attention_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const VlvCudaAttention a = describe(in, attrs);
+  const Tensor &q = input(in, 0), &k = input(in, 1), &v = input(in, 2);
+  const Tensor &out = input(in, 4), &lse = input(in, 5), &go = input(in, 6);
   Tensor gq = empty(q.shape(), q.dtype()), gk = empty(k.shape(), k.dtype()), gv = empty(v.shape(), v.dtype());
-  ck(api().attention_backward(&a, g.outputs[0].raw(), g.outputs[1].data<float>(), cast_to(go, q.dtype()).raw(),
-                              gq.raw(), gk.raw(), gv.raw()),
+  ck(api().attention_backward(&a, out.raw(), lse.data<float>(), cast_to(go, q.dtype()).raw(), gq.raw(), gk.raw(),
+                              gv.raw()),
      "attention backward");
-  auto wants = [&](size_t i) { return i < g.needs_grad.size() && g.needs_grad[i]; };
-  return {wants(0) ? gq : Tensor(), wants(1) ? gk : Tensor(), wants(2) ? gv : Tensor(), Tensor()};
+  return {wants_grad(attrs, 0) ? gq : Tensor(), wants_grad(attrs, 1) ? gk : Tensor(),
+          wants_grad(attrs, 2) ? gv : Tensor()};
 }
 
 }  // namespace vlv::cudaops

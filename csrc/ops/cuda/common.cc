@@ -66,15 +66,6 @@ Tensor reduce(const Tensor& x, const std::vector<bool>& red, float scale, bool k
   return y;
 }
 
-Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
-  if (g.shape() == shape) return g;
-  const size_t lead = g.shape().size() - shape.size();
-  std::vector<bool> red(g.shape().size(), false);
-  for (size_t d = 0; d < g.shape().size(); ++d)
-    red[d] = d < lead || (shape[d - lead] == 1 && g.shape()[d] != 1);
-  return reduce(g, red, 1.f, false, g.dtype()).reshape(shape);
-}
-
 Tensor expand(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   std::vector<int64_t> xs = strides_of(x.shape()), src(shape.size(), 0);

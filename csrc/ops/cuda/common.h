@@ -27,8 +27,6 @@ VlvCudaView view(const Shape& shape, const std::vector<int64_t>& strides, const 
 // Sums x over the dims where reduce[d], times scale; the result has x's shape with those
 // dims removed (or set to 1 with keepdim). f32 or x's dtype.
 Tensor reduce(const Tensor& x, const std::vector<bool>& reduce, float scale, bool keepdim, DType out);
-// The adjoint of broadcasting `shape` to g's shape.
-Tensor sum_to_shape(const Tensor& g, const Shape& shape);
 // x broadcast (NumPy) to `shape`, materialised.
 Tensor expand(const Tensor& x, const Shape& shape);
 Tensor cast_to(const Tensor& x, DType d);               // a copy converted (or x if equal)

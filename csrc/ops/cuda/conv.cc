@@ -13,9 +13,10 @@
 //   col[G][K][n*P]  (K = Cin/G*kh*kw, P = Ho*Wo, n images of the chunk),
 //   y^T[G][Cout/G][N*P] (the chunk's columns) = w_g[Cout/G, K] @ col_g  (one GEMM batched
 //   over the groups), y = permute(y^T as [Cout, N, Ho, Wo]) + bias.
-// Backward: gy^T = permute(gy) as [G][Cout/G][N*P]; per chunk dcol_g = w_g^T @ gy^T_g and
-//   dx = col2im(dcol); dW_g = sum over chunks (in order) of gy^T_g @ col_g^T (col recomputed);
-//   db = sum of gy over (N, Ho, Wo). Depthwise and grouped convolutions take the same path
+// conv2d_backward (the fused backward kernel of ops.h; the rule, with the bias gradient as a
+//   sum of gy, is ops/grad/conv.cc): gy^T = permute(gy) as [G][Cout/G][N*P]; per chunk
+//   dcol_g = w_g^T @ gy^T_g and dx = col2im(dcol); dW_g = sum over chunks (in order) of
+//   gy^T_g @ col_g^T (col recomputed). Depthwise and grouped convolutions take the same path
 //   (K = kh*kw per group); group_norm_conv2d there is group_norm then conv2d.
 // Not run on a GPU yet.
 #include <algorithm>
@@ -132,15 +133,14 @@ Tensors conv2d(const Tensors& in, const Attrs& attrs, Saved*) {
   return {y};
 }
 
-Tensors conv2d_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor(), Tensor()};
-  const Tensor &x = g.inputs[0], &w = g.inputs[1], &b = input(g.inputs, 2);
-  const VlvCudaConv c = geometry(x, w, b, g.attrs);
+// x, w, gy -> (gx, gw) as attrs needs asks.
+Tensors conv2d_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor &x = input(in, 0), &w = input(in, 1), &go = input(in, 2);
+  const VlvCudaConv c = geometry(x, w, Tensor(), attrs);
   const int64_t cog = c.cout / c.groups, K = k_of(c), P = c.ho * c.wo, NP = np_of(c);
-  auto wants = [&](size_t i) { return i < g.needs_grad.size() && g.needs_grad[i] && input(g.inputs, i).defined(); };
+  auto wants = [&](size_t i) { return wants_grad(attrs, i); };
   const Tensor gy_x = cast_to(go.detach(), x.dtype());
-  Tensor gx = wants(0) ? empty(x.shape(), x.dtype()) : Tensor(), gw, gb;
+  Tensor gx = wants(0) ? empty(x.shape(), x.dtype()) : Tensor(), gw;
   if (gx.defined() && use_igemm(c))  // dx as an implicit GEMM; the chunks below then only do dW
     ck(api().conv2d_igemm_dgrad(&c, gy_x.raw(), w.raw(), gx.raw()), "conv2d backward");
   const bool col2im_dx = gx.defined() && !use_igemm(c);
@@ -167,8 +167,7 @@ Tensors conv2d_backward(const BackwardArgs& g) {
   if (parts.defined())
     gw = chunks == 1 ? parts.reshape(w.shape())
                      : cast_to(reduce(parts, {true, false, false}, 1.f, false, DType::F32), w.dtype()).reshape(w.shape());
-  if (wants(2)) gb = cast_to(reduce(go.detach(), {true, false, true, true}, 1.f, false, DType::F32), b.dtype());
-  return {gx, gw, gb};
+  return {gx, gw};
 }
 
 Tensors group_norm_conv2d(const Tensors& in, const Attrs& attrs, Saved*) {
@@ -210,13 +209,4 @@ Tensors upsample_nearest2x(const Tensors& in, const Attrs&, Saved*) {
   ck(api().copy_strided(int(dtype_size(x.dtype())), &v, x.raw(), dst.data(), y.raw()), "upsample_nearest2x");
   return {y};
 }
-Tensors upsample_nearest2x_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
-  const Tensor& x = g.inputs[0];
-  check_cuda_float(go, "upsample_nearest2x backward", "grad");
-  Tensor g6 = go.reshape(up_shape(x));
-  return {reduce(g6, {false, false, false, true, false, true}, 1.f, false, go.dtype())};
-}
-
 }  // namespace vlv::cudaops

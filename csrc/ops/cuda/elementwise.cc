@@ -1,7 +1,6 @@
 // CUDA kernel table, elementwise (kernels: kernels/elementwise.cu): add/sub/mul/div with
-// broadcasting, scale, cast; the backward rules are composed from the same kernels and ops
-// (the broadcast adjoint is a reduce_sum).
-#include "ops/api.h"
+// broadcasting, scale, cast, and expand (the fused backward kernel broadcasting a gradient
+// out: a strided copy). The backward rules are ops/grad/elementwise.cc.
 #include "ops/check/elementwise.h"
 #include "ops/cuda/common.h"
 #include "ops/cuda/table.h"
@@ -40,36 +39,6 @@ VLV_CUDA_BINARY(mul, VLV_CUDA_MUL)
 VLV_CUDA_BINARY(div, VLV_CUDA_DIV)
 #undef VLV_CUDA_BINARY
 
-Tensors add_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  return {g.needs_grad[0] ? sum_to_shape(go, g.inputs[0].shape()) : Tensor(),
-          g.needs_grad[1] ? sum_to_shape(go, g.inputs[1].shape()) : Tensor()};
-}
-Tensors sub_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  return {g.needs_grad[0] ? sum_to_shape(go, g.inputs[0].shape()) : Tensor(),
-          g.needs_grad[1] ? sum_to_shape(ops::scale(go, -1.0), g.inputs[1].shape()) : Tensor()};
-}
-Tensors mul_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  const Tensor &a = g.inputs[0], &b = g.inputs[1];
-  return {g.needs_grad[0] ? sum_to_shape(ops::mul(go, b), a.shape()) : Tensor(),
-          g.needs_grad[1] ? sum_to_shape(ops::mul(go, a), b.shape()) : Tensor()};
-}
-Tensors div_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  const Tensor &a = g.inputs[0], &b = g.inputs[1];
-  Tensor ga, gb;
-  if (g.needs_grad[0]) ga = sum_to_shape(ops::div(go, b), a.shape());
-  if (g.needs_grad[1])  // -go * a / b^2 = -(go * out) / b
-    gb = sum_to_shape(ops::scale(ops::div(ops::mul(go, g.outputs[0]), b), -1.0), b.shape());
-  return {ga, gb};
-}
-
 Tensors scale(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
   check_cuda_float(x, "scale", "x");
@@ -78,19 +47,20 @@ Tensors scale(const Tensors& in, const Attrs& attrs, Saved*) {
      "scale");
   return {y};
 }
-Tensors scale_backward(const BackwardArgs& g) {
-  if (!g.grad_outputs[0].defined() || !g.needs_grad[0]) return {Tensor()};
-  return {ops::scale(g.grad_outputs[0], g.attrs.f("alpha", 1))};
-}
 
 Tensors cast(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
   check_defined(x, "cast", "x");
   return {cast_to(x, dtype_from_name(attrs.s("dtype")))};
 }
-Tensors cast_backward(const BackwardArgs& g) {
-  if (!g.grad_outputs[0].defined() || !g.needs_grad[0] || !is_floating(g.inputs[0].dtype())) return {Tensor()};
-  return {cast_to(g.grad_outputs[0], g.inputs[0].dtype())};
+
+Tensors expand(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor& x = input(in, 0);
+  check_cuda_float(x, "expand", "x");
+  const Shape shape = attrs.ints("shape");
+  VLV_CHECK(broadcast_shape(x.shape(), shape, "expand") == shape, ErrorCode::Internal, "expand: ", x.desc(),
+            " does not broadcast to ", shape_str(shape));
+  return {expand(x, shape)};
 }
 
 }  // namespace vlv::cudaops

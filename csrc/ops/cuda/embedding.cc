@@ -1,7 +1,8 @@
 // CUDA kernel table, embeddings (kernels: kernels/embedding.cu, embedding_timestep.cu):
-// embedding (+ deterministic scatter-add backward), rope (+ the rotation by -angle), and
-// timestep_embedding ([N] timesteps, no backward) on the device: no host round trip, so a
-// UNet call can be captured into a CUDA graph.
+// embedding (+ embedding_backward, the deterministic scatter-add), rope (+ rope_backward,
+// the rotation by -angle), and timestep_embedding ([N] timesteps, no backward) on the
+// device: no host round trip, so a UNet call can be captured into a CUDA graph. The
+// *_backward kernels are the fused backward kernels of ops.h (rules: ops/grad/embedding.cc).
 #include "ops/cuda/common.h"
 #include "ops/cuda/table.h"
 #include "ops/check/embedding.h"
@@ -33,15 +34,14 @@ Tensors embedding(const Tensors& in, const Attrs&, Saved*) {
      "embedding");
   return {y};
 }
-Tensors embedding_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined() || !g.needs_grad[0]) return {Tensor(), Tensor()};
-  const Tensor &w = g.inputs[0], &ids = g.inputs[1];
+// weight (for its shape and dtype), ids, gy -> the weight's gradient in its dtype.
+Tensors embedding_backward(const Tensors& in, const Attrs&, Saved*) {
+  const Tensor &w = input(in, 0), &ids = input(in, 1), &go = input(in, 2);
   Tensor gw = empty(w.shape(), DType::F32);
   ck(api().embedding_backward(dt(w.dtype()), w.size(0), w.size(1), ids.numel(), dt(ids.dtype()), ids.raw(),
                               cast_to(go, w.dtype()).raw(), gw.raw()),
      "embedding backward");
-  return {cast_to(gw, w.dtype()), Tensor()};
+  return {cast_to(gw, w.dtype())};
 }
 
 Tensors rope(const Tensors& in, const Attrs& attrs, Saved*) {
@@ -49,11 +49,11 @@ Tensors rope(const Tensors& in, const Attrs& attrs, Saved*) {
   check_cuda_float(x, "rope", "x");
   return {rope_rotate(x, pos, rope_args(x, pos, attrs), 1)};
 }
-Tensors rope_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined() || !g.needs_grad[0]) return {Tensor(), Tensor()};
-  // theta was checked by the forward.
-  return {rope_rotate(cast_to(go, g.inputs[0].dtype()), g.inputs[1], g.attrs.f("theta", 10000), -1), Tensor()};
+// gy, positions -> gy rotated by -angle (theta was checked by the forward).
+Tensors rope_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor &go = input(in, 0), &pos = input(in, 1);
+  check_cuda_float(go, "rope_backward", "grad");
+  return {rope_rotate(go, pos, attrs.f("theta", 10000), -1)};
 }
 
 Tensors timestep_embedding(const Tensors& in, const Attrs& attrs, Saved*) {

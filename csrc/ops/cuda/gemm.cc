@@ -1,9 +1,7 @@
-// CUDA kernel table, matmul and linear (kernels: csrc/cuda/gemm.cu, gemm_kernels.cu):
-// one batched/strided GEMM call each, the bias and activation fused into its epilogue
-// (linear keeps the pre-activation for the backward). Backward rules are matmuls again,
-// with a permute of the last two dims for transposed operands and a reduce over the batch
-// for a shared 2-D b.
-#include "ops/api.h"
+// CUDA kernel table, matmul and linear (kernels: kernels/gemm.cu, gemm_mma.cu): one
+// batched/strided GEMM call each, the bias and activation fused into its epilogue (linear
+// keeps the pre-activation for the backward), and linear_backward_input (gy @ w, the fused
+// backward kernel of ops.h). The backward rules are products composed in ops/grad/gemm.cc.
 #include "ops/cuda/common.h"
 #include "ops/cuda/table.h"
 
@@ -15,13 +13,6 @@ void check_ab(const Tensor& a, const Tensor& b, const char* op) {
   check_cuda_float(b, op, "b");
   VLV_CHECK(a.dtype() == b.dtype(), ErrorCode::DType, op, ": a ", a.desc(), " and b ", b.desc(),
             " must have the same dtype");
-}
-
-Tensor swap_last2(const Tensor& t) {
-  std::vector<int64_t> dims(size_t(t.dim()));
-  for (size_t i = 0; i < dims.size(); ++i) dims[i] = int64_t(i);
-  std::swap(dims[dims.size() - 1], dims[dims.size() - 2]);
-  return ops::permute(t, dims);
 }
 }  // namespace
 
@@ -65,25 +56,6 @@ Tensors matmul(const Tensors& in, const Attrs& attrs, Saved*) {
   return {c};
 }
 
-Tensors matmul_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  const Tensor &a = g.inputs[0], &b = g.inputs[1];
-  const bool ta = g.attrs.b("trans_a", false), tb = g.attrs.b("trans_b", false);
-  const double alpha = g.attrs.f("alpha", 1);
-  Tensor ga, gb;
-  if (g.needs_grad[0]) {  // d op(A) = alpha * go @ op(B)^T
-    ga = ops::matmul(go, b, false, !tb, alpha);
-    if (ta) ga = swap_last2(ga);
-  }
-  if (g.needs_grad[1]) {  // d op(B) = alpha * op(A)^T @ go, summed over the batch when b is shared
-    gb = ops::matmul(a, go, !ta, false, alpha);
-    if (tb) gb = swap_last2(gb);
-    if (b.dim() == 2 && gb.dim() > 2) gb = sum_to_shape(gb, b.shape());
-  }
-  return {ga, gb};
-}
-
 Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
   const Tensor &x = input(in, 0), &w = input(in, 1), &bias = input(in, 2);
   check_ab(x, w, "linear");
@@ -123,20 +95,31 @@ Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
   return {y};
 }
 
-Tensors linear_backward(const BackwardArgs& g) {
-  Tensor go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor(), Tensor()};
-  const Tensor &x = g.inputs[0], &w = g.inputs[1], &bias = input(g.inputs, 2);
-  const int act = activation_code(g.attrs.s("activation", "none"), "linear");
-  if (act != VLV_CUDA_ACT_NONE) go = act_backward(act, g.saved.at(0), go);
-  const int64_t in_f = w.size(1), out_f = w.size(0);
-  Tensor g2 = go.reshape({-1, out_f}), x2 = x.reshape({-1, in_f});
-  Tensor gx, gw, gb;
-  if (g.needs_grad[0]) gx = ops::matmul(g2, w).reshape(x.shape());
-  if (g.needs_grad[1]) gw = ops::matmul(g2, x2, true, false);
-  if (g.needs_grad.size() > 2 && g.needs_grad[2] && bias.defined())
-    gb = cast_to(reduce(g2, {true, false}, 1.f, false, DType::F32), bias.dtype());
-  return {gx, gw, gb};
+// gy[..., out] @ w[out, in] -> [..., in] (linear's input gradient).
+Tensors linear_backward_input(const Tensors& in, const Attrs&, Saved*) {
+  const Tensor &w = input(in, 1);
+  const Tensor gy = cast_to(input(in, 0), w.dtype());
+  check_ab(gy, w, "linear_backward_input");
+  const int64_t out_f = w.size(0), in_f = w.size(1), rows = shape_numel(Shape(gy.shape().begin(), gy.shape().end() - 1));
+  Shape shape = gy.shape();
+  shape.back() = in_f;
+  Tensor dx = empty(shape, w.dtype());
+  VlvCudaGemm g{};
+  g.ab_dtype = g.c_dtype = g.bias_dtype = dt(w.dtype());
+  g.act = VLV_CUDA_ACT_NONE;
+  g.m = rows;
+  g.n = in_f;
+  g.k = out_f;
+  g.batch = 1;
+  g.lda = out_f;
+  g.ldb = in_f;
+  g.ldc = in_f;
+  g.alpha = 1.f;
+  g.a = gy.raw();
+  g.b = w.raw();
+  g.c = dx.raw();
+  ck(api().gemm(&g), "linear_backward_input");
+  return {dx};
 }
 
 }  // namespace vlv::cudaops

@@ -1,9 +1,10 @@
-// CUDA kernel table, reductions and losses (kernels: reduce_sum in csrc/cuda/reduce.cu,
-// cross_entropy in loss.cu): sum / mean over any dims (f32 accumulation per output in a
-// fixed order), mse_loss composed from sub, mul and reduce_sum, cross_entropy with the
-// targets copied to the host and validated there (they are [N] ids: the CPU's E_ARG
-// message, and the count of non-ignored rows for "mean"). Arguments are read and checked
-// by ops/reduce_args, shared with the CPU kernels; the dtype checks are this backend's.
+// CUDA kernel table, reductions and losses (kernels: kernels/reduce.cu, reduce_loss.cu):
+// sum / mean over any dims (f32 accumulation per output in a fixed order), mse_loss
+// composed from sub, mul and reduce_sum, cross_entropy with the targets copied to the host
+// and validated there (they are [N] ids: the CPU's E_ARG message, and the count of
+// non-ignored rows for "mean"), and cross_entropy_backward (the fused backward kernel of
+// ops.h; the rules are ops/grad/reduce.cc). Arguments are read and checked by
+// ops/check/reduce, shared with the CPU kernels; the dtype checks are this backend's.
 #include <limits>
 
 #include "ops/api.h"
@@ -21,15 +22,6 @@ Tensors reduce_forward(const Tensors& in, const Attrs& attrs, const char* op, bo
   return {reduce(x, rd.mask, mean ? float(1.0 / double(rd.count)) : 1.f, rd.keepdim, x.dtype())};
 }
 
-Tensors reduce_backward(const BackwardArgs& g, const char* op, bool mean) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined() || !g.needs_grad[0]) return {Tensor()};
-  const Tensor& x = g.inputs[0];
-  const ReduceDims rd = reduce_dims(x, g.attrs, op);
-  Tensor e = expand(go.reshape(rd.kept), x.shape());
-  return {mean ? ops::scale(e, 1.0 / double(std::max<int64_t>(rd.count, 1))) : e};
-}
-
 // The targets copied to the host, checked against [0, C) unless ignore_index.
 std::vector<int64_t> host_targets(const Tensor& t, const CrossEntropyArgs& ce) {
   return cross_entropy_targets(t.to(Device::CPU), ce);
@@ -37,9 +29,7 @@ std::vector<int64_t> host_targets(const Tensor& t, const CrossEntropyArgs& ce) {
 }  // namespace
 
 Tensors sum(const Tensors& in, const Attrs& a, Saved*) { return reduce_forward(in, a, "sum", false); }
-Tensors sum_backward(const BackwardArgs& g) { return reduce_backward(g, "sum", false); }
 Tensors mean(const Tensors& in, const Attrs& a, Saved*) { return reduce_forward(in, a, "mean", true); }
-Tensors mean_backward(const BackwardArgs& g) { return reduce_backward(g, "mean", true); }
 
 Tensors mse_loss(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor &a = input(in, 0), &b = input(in, 1);
@@ -52,16 +42,6 @@ Tensors mse_loss(const Tensors& in, const Attrs& attrs, Saved*) {
   float s = red == Reduction::Mean ? float(1.0 / double(std::max<int64_t>(sq.numel(), 1))) : 1.f;
   if (red == Reduction::Mean && sq.numel() == 0) s = std::numeric_limits<float>::quiet_NaN();
   return {reduce(sq, all, s, false, a.dtype())};
-}
-
-Tensors mse_loss_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined()) return {Tensor(), Tensor()};
-  const Tensor &a = g.inputs[0], &b = g.inputs[1];
-  const Reduction red = reduction_arg(g.attrs, "mse_loss");
-  double k = red == Reduction::Mean ? 2.0 / double(std::max<int64_t>(a.numel(), 1)) : 2.0;
-  Tensor ga = ops::mul(ops::scale(ops::sub(a, b), k), red == Reduction::None ? go : expand(go.reshape({}), a.shape()));
-  return {g.needs_grad[0] ? ga : Tensor(), g.needs_grad[1] ? ops::scale(ga, -1.0) : Tensor()};
 }
 
 Tensors cross_entropy(const Tensors& in, const Attrs& attrs, Saved* saved) {
@@ -82,11 +62,10 @@ Tensors cross_entropy(const Tensors& in, const Attrs& attrs, Saved* saved) {
   return {cast_to(reduce(loss, {true}, s, false, DType::F32), logits.dtype())};
 }
 
-Tensors cross_entropy_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!go.defined() || !g.needs_grad[0]) return {Tensor(), Tensor()};
-  const Tensor &logits = g.inputs[0], &targets = g.inputs[1];
-  const CrossEntropyArgs ce = cross_entropy_args(logits, g.attrs);
+// logits, targets, lse, gy -> d logits (the per-row weight grow formed here from gy).
+Tensors cross_entropy_backward(const Tensors& in, const Attrs& attrs, Saved*) {
+  const Tensor &logits = input(in, 0), &targets = input(in, 1), &lse = input(in, 2), &go = input(in, 3);
+  const CrossEntropyArgs ce = cross_entropy_args(logits, attrs);
   const Reduction red = ce.reduction;
   const int64_t N = ce.n, C = ce.c, ignore = ce.ignore_index;
   Tensor grow = cast_to(go, DType::F32);
@@ -99,9 +78,9 @@ Tensors cross_entropy_backward(const BackwardArgs& g) {
   }
   Tensor gl = empty(logits.shape(), logits.dtype());
   ck(api().cross_entropy_backward(dt(logits.dtype()), N, C, logits.raw(), dt(targets.dtype()), targets.raw(), ignore,
-                                  g.saved.at(0).data<float>(), grow.data<float>(), gl.raw()),
+                                  lse.data<float>(), grow.data<float>(), gl.raw()),
      "cross_entropy backward");
-  return {gl, Tensor()};
+  return {gl};
 }
 
 }  // namespace vlv::cudaops

@@ -1,7 +1,6 @@
-// CUDA kernel table, shape ops (kernel: copy_strided in csrc/cuda/elementwise.cu, plus
-// reduce_sum for the upsample backward): reshape is the CPU's view rule (device-agnostic),
-// slice (a view on dim 0), permute, concat, split, each backward the
-// adjoint copy. Any dtype moves as bytes.
+// CUDA kernel table, shape ops (kernel: copy_strided in kernels/shape.cu): reshape is the
+// CPU's view rule (device-agnostic), slice (a view on dim 0), permute, concat, split. Any
+// dtype moves as bytes. The backward rules are composed from them (ops/grad/shape.cc).
 #include <algorithm>
 
 #include "ops/cuda/common.h"
@@ -43,7 +42,6 @@ Tensor permute_impl(const Tensor& x, const std::vector<int64_t>& dims) {
 }  // namespace
 
 Tensors reshape(const Tensors& in, const Attrs& attrs, Saved*) { return {reshape_view(input(in, 0), attrs)}; }
-Tensors reshape_backward(const BackwardArgs& g) { return {g.grad_outputs[0].reshape(g.inputs[0].shape())}; }
 
 Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
@@ -56,24 +54,11 @@ Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
   copy_range(x, r.dim, r.start, r.len, y, 0, "slice");
   return {y};
 }
-Tensors slice_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
-  SliceRange r = slice_range(g.inputs[0], g.attrs);
-  Tensor gx = zeros(g.inputs[0].shape(), go.dtype());
-  copy_range(go, r.dim, 0, r.len, gx, r.start, "slice backward");
-  return {gx};
-}
 
 Tensors permute(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);
   check_defined(x, "permute", "x");
   return {permute_impl(x, permute_dims(x, attrs))};
-}
-Tensors permute_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  if (!g.needs_grad[0] || !go.defined()) return {Tensor()};
-  return {permute_impl(go, inverse_permutation(permute_dims(g.inputs[0], g.attrs)))};
 }
 
 Tensors concat(const Tensors& in, const Attrs& attrs, Saved*) {
@@ -86,22 +71,6 @@ Tensors concat(const Tensors& in, const Attrs& attrs, Saved*) {
     at += t.size(d);
   }
   return {y};
-}
-Tensors concat_backward(const BackwardArgs& g) {
-  const Tensor& go = g.grad_outputs[0];
-  Tensors out(g.inputs.size());
-  if (!go.defined()) return out;
-  const int64_t d = normalize_dim(g.attrs.i("dim", 0), go.dim(), "concat");
-  int64_t at = 0;
-  for (size_t i = 0; i < g.inputs.size(); ++i) {
-    const Tensor& t = g.inputs[i];
-    if (g.needs_grad[i]) {
-      out[i] = empty(t.shape(), go.dtype());
-      copy_range(go, d, at, t.size(d), out[i], 0, "concat backward");
-    }
-    at += t.size(d);
-  }
-  return out;
 }
 
 Tensors split(const Tensors& in, const Attrs& attrs, Saved*) {
@@ -123,19 +92,6 @@ Tensors split(const Tensors& in, const Attrs& attrs, Saved*) {
     at += s;
   }
   return out;
-}
-Tensors split_backward(const BackwardArgs& g) {
-  if (!g.needs_grad[0]) return {Tensor()};
-  const Tensor& x = g.inputs[0];
-  const int64_t d = normalize_dim(g.attrs.i("dim", 0), x.dim(), "split");
-  Tensor gx = zeros(x.shape(), x.dtype());
-  int64_t at = 0;
-  for (size_t i = 0; i < g.outputs.size(); ++i) {
-    const int64_t len = g.outputs[i].size(d);
-    if (g.grad_outputs[i].defined()) copy_range(cast_to(g.grad_outputs[i], x.dtype()), d, 0, len, gx, at, "split backward");
-    at += len;
-  }
-  return {gx};
 }
 
 }  // namespace vlv::cudaops
