@@ -49,6 +49,15 @@ export const mul = (a: Tensor, b: Tensor) => one('mul', [a, b]);
 export const div = (a: Tensor, b: Tensor) => one('div', [a, b]);
 /** x * alpha + beta */
 export const scale = (x: Tensor, alpha: number, beta = 0) => one('scale', [x], { alpha, beta });
+// The unary ops (csrc/ops/ops.h: VLV_UNARY_OPS), with gradients.
+export const neg = (x: Tensor) => one('neg', [x]);
+export const abs = (x: Tensor) => one('abs', [x]);
+export const exp = (x: Tensor) => one('exp', [x]);
+export const log = (x: Tensor) => one('log', [x]);
+export const sqrt = (x: Tensor) => one('sqrt', [x]);
+export const rsqrt = (x: Tensor) => one('rsqrt', [x]);
+export const tanh = (x: Tensor) => one('tanh', [x]);
+export const sigmoid = (x: Tensor) => one('sigmoid', [x]);
 export const cast = (x: Tensor, dtype: DType) => one('cast', [x], { dtype });
 
 export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none') => one('gelu', [x], { approximate });

@@ -158,6 +158,10 @@ struct VlvCudaConv {
   X(int, scale, (int dtype, int64_t n, const void* x, float alpha, float beta, void* y)) \
   X(int, cast, (int src_dtype, int dst_dtype, int64_t n, const void* x, void* y)) \
   X(int, copy_strided, (int elem_bytes, const VlvCudaView* src, const void* x, const int64_t* dst_strides, void* y)) \
+  /* The unary ops of VLV_UNARY_OPS (ops/ops.h): op is the UnaryOp code. */ \
+  X(int, unary, (int op, int dtype, int64_t n, const void* x, void* y)) \
+  /* gx = gy * dy/dx(x, y), y the forward's output. */ \
+  X(int, unary_backward, (int op, int dtype, int64_t n, const void* x, const void* y, const void* gy, void* gx)) \
   X(int, activation, (int act, int dtype, int64_t n, const void* x, void* y)) \
   X(int, activation_backward, (int act, int dtype, int64_t n, const void* x, const void* gy, void* gx)) \
   /* geglu: a = x[rows, 2h], b null; swiglu: a = gate, b = up, both [rows, h]. */ \
@@ -227,6 +231,8 @@ typedef const struct VlvCudaApi* (*vlv_cuda_api_fn)(void);
 #ifdef __cplusplus
 }
 
+#include "ops/ops.h"  // VLV_UNARY_OPS: the unary op codes the unary entries take
+
 // The ABI version: an FNV-1a hash of the entry list's text and the sizes of the structs that
 // cross, computed at compile time on both sides. A changed signature, a new entry or a resized
 // struct gives a new number, so a library and an addon from different builds refuse each other
@@ -235,6 +241,10 @@ namespace vlv_cuda_abi {
 #define VLV_CUDA_API_TEXT(ret, name, params) #ret " " #name #params ";"
 constexpr const char kEntries[] = VLV_CUDA_API(VLV_CUDA_API_TEXT);
 #undef VLV_CUDA_API_TEXT
+// The unary ops' codes cross the ABI as numbers: their list is part of the version.
+#define VLV_CUDA_UNARY_TEXT(X, name, f, dfdx) #name ";"
+constexpr const char kUnaryOps[] = VLV_UNARY_OPS(VLV_CUDA_UNARY_TEXT, _);
+#undef VLV_CUDA_UNARY_TEXT
 constexpr uint32_t fnv1a(uint32_t h, uint64_t byte) { return (h ^ uint32_t(byte & 0xff)) * 16777619u; }
 constexpr uint32_t hash_text(const char* s, uint32_t h) {
   for (; *s; ++s) h = fnv1a(h, uint8_t(*s));
@@ -245,7 +255,7 @@ constexpr uint32_t hash_size(uint32_t h, uint64_t size) {
   return h;
 }
 constexpr uint32_t version() {
-  uint32_t h = hash_text(kEntries, 2166136261u);
+  uint32_t h = hash_text(kUnaryOps, hash_text(kEntries, 2166136261u));
   const uint64_t sizes[] = {sizeof(VlvCudaDevice), sizeof(VlvCudaProbe),     sizeof(VlvCudaMemory),
                             sizeof(VlvCudaView),   sizeof(VlvCudaGemm),      sizeof(VlvCudaMulti),
                             sizeof(VlvCudaAttention), sizeof(VlvCudaSchedulerStep), sizeof(VlvCudaTimestep),

@@ -20,6 +20,12 @@ inline Tensor scale(const Tensor& x, double alpha, double beta = 0) {
 }
 inline Tensor cast(const Tensor& x, DType dt) { return one(OpId::cast, {x}, {{"dtype", std::string(dtype_name(dt))}}); }
 
+// ops::neg(x), ops::exp(x), ...: one per row of VLV_UNARY_OPS.
+#define VLV_UNARY_API(X, name, f, dfdx) \
+  inline Tensor name(const Tensor& x) { return one(OpId::name, {x}); }
+VLV_UNARY_OPS(VLV_UNARY_API, _)
+#undef VLV_UNARY_API
+
 inline Tensor gelu(const Tensor& x, bool tanh_approx = false) {
   return one(OpId::gelu, {x}, {{"approximate", std::string(tanh_approx ? "tanh" : "none")}});
 }
@@ -112,6 +118,9 @@ inline Tensor rand(const Shape& shape, uint64_t seed, uint64_t offset = 0, Devic
 // (what the kernel reads of them is in ops.h); `needs` one 0/1 per gradient output.
 
 inline Tensor expand(const Tensor& x, const Shape& shape) { return one(OpId::expand, {x}, {{"shape", shape}}); }
+inline Tensor unary_backward(const Tensor& x, const Tensor& y, const Tensor& gy, const std::string& op) {
+  return one(OpId::unary_backward, {x, y, gy}, {{"op", op}});
+}
 inline Tensor activation_backward(const Tensor& x, const Tensor& gy, const std::string& act) {
   return one(OpId::activation_backward, {x, gy}, {{"activation", act}});
 }

@@ -4,7 +4,7 @@
 //   family: the name every file of the op carries: ops/check/<family>, ops/grad/<family>.cc
 //           (its backward rule), ops/cpu/<family>.cc, ops/cuda/<family>.cc (host glue) and
 //           ops/cuda/kernels/<family>*.cu, scripts/fixtures/gen_<family>.py,
-//           test/fixtures/ops/<family>/ and test/<family>.test.ts (test/op-coverage.test.ts
+//           test/fixtures/ops/<family>/ and test/ops/<family>.test.ts (test/ops/op-coverage.test.ts
 //           checks that these exist for every family of the list).
 // The table expands into the OpId enum, the name table, the declarations every backend
 // must define (a missing kernel is a link error), the declarations of the backward rules
@@ -33,6 +33,24 @@
 #pragma once
 #include <cstdint>
 
+// Unary elementwise ops, one row each: U(X, name, y = f(x), dy/dx from x and y), in f32 on
+// every device (f32, bf16 and f16 data on CUDA). The rows join the op list below as
+// X(name, 1, 1, elementwise); every backend's kernel, the ops:: entry point and the backward
+// rule (gx = gy * dy/dx) are expanded from this list, so a new unary op is this row, its
+// fixtures (scripts/fixtures/gen_elementwise.py) and its typed wrapper in lib/ops.ts.
+// clang-format off
+#define VLV_UNARY_OPS(U, X)                                                                                            \
+  U(X, neg,     -x,                       -1.f)                                                                        \
+  U(X, abs,     fabsf(x),                 (x > 0.f ? 1.f : x < 0.f ? -1.f : 0.f))                                      \
+  U(X, exp,     expf(x),                  y)                                                                           \
+  U(X, log,     logf(x),                  1.f / x)                                                                     \
+  U(X, sqrt,    sqrtf(x),                 0.5f / y)                                                                    \
+  U(X, rsqrt,   1.f / sqrtf(x),           -0.5f * y * y * y)                                                           \
+  U(X, tanh,    tanhf(x),                 1.f - y * y)                                                                 \
+  U(X, sigmoid, 1.f / (1.f + expf(-x)),   y * (1.f - y))
+#define VLV_UNARY_OP_ROW(X, name, f, dfdx) X(name, 1, 1, elementwise)
+// clang-format on
+
 #define VLV_OPS(X)                                                                                                    \
   /* Elementwise with NumPy broadcasting. */                                                                          \
   X(add, 2, 1, elementwise)                 /* a + b */                                                               \
@@ -41,6 +59,7 @@
   X(div, 2, 1, elementwise)                 /* a / b */                                                               \
   X(scale, 1, 1, elementwise)               /* x*alpha + beta; attrs alpha=1, beta=0 */                               \
   X(cast, 1, 1, elementwise)                /* x to attrs.dtype ("f32","bf16","f16","i32","i64",...) */               \
+  VLV_UNARY_OPS(VLV_UNARY_OP_ROW, X)        /* neg, abs, exp, log, sqrt, rsqrt, tanh, sigmoid (above) */              \
   /* Activations. */                                                                                                  \
   X(gelu, 1, 1, activation)                 /* attrs approximate="none"|"tanh" (torch) */                             \
   X(quick_gelu, 1, 1, activation)           /* x * sigmoid(1.702 x) */                                                \
@@ -130,6 +149,8 @@
 #define VLV_GRAD_KERNELS(X)                                                                                           \
   X(expand, 1, 0, elementwise)              /* x broadcast (NumPy) to attrs shape, materialised: the adjoint          \
                                                of sum / mean and mse_loss's scalar gradient */                        \
+  X(unary_backward, 3, 0, elementwise)      /* x, y, gy -> gy * dy/dx(x, y) of the unary op attrs op (a name of       \
+                                               VLV_UNARY_OPS; y its output) */                                        \
   X(activation_backward, 2, 0, activation)  /* x, gy -> gy * f'(x); attrs activation="gelu"|"gelu_tanh"|"silu"|       \
                                                "quick_gelu" (the standalone ops and linear's fused one on             \
                                                its saved pre-activation) */                                           \
@@ -168,6 +189,13 @@ constexpr int kNumOps = int(OpId::kCount);  // both lists
 #define VLV_OP_COUNT(name, inputs, bwd, family) +1
 constexpr int kNumUserOps = 0 VLV_OPS(VLV_OP_COUNT);  // VLV_OPS: OpId(0) .. OpId(kNumUserOps - 1)
 #undef VLV_OP_COUNT
+
+// The unary ops' codes (the order of VLV_UNARY_OPS), as the kernels and the CUDA ABI take them.
+enum class UnaryOp : int {
+#define VLV_UNARY_ENUM(X, name, f, dfdx) name,
+  VLV_UNARY_OPS(VLV_UNARY_ENUM, _)
+#undef VLV_UNARY_ENUM
+};
 
 struct OpInfo {
   const char* name;

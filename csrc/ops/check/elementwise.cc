@@ -1,6 +1,7 @@
 #include "ops/check/elementwise.h"
 
 #include <algorithm>
+#include <string>
 
 namespace vlv {
 
@@ -15,6 +16,15 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
     out[i] = da == 1 ? db : da;
   }
   return out;
+}
+
+UnaryOp unary_op(const Attrs& attrs) {
+  const std::string name = attrs.s("op");
+#define VLV_UNARY_NAME(X, op, f, dfdx) \
+  if (name == #op) return UnaryOp::op;
+  VLV_UNARY_OPS(VLV_UNARY_NAME, _)
+#undef VLV_UNARY_NAME
+  fail(ErrorCode::Arg, "unary backward: unknown unary op '", name, "'");
 }
 
 }  // namespace vlv

@@ -3,6 +3,8 @@
 // input's shape (sum_to_shape: the adjoint of broadcasting).
 //   add: (g, g)   sub: (g, -g)   mul: (g*b, g*a)   div: (g/b, -(g/b)*out)   (out = a/b)
 //   scale: g*alpha   cast: g cast back to the input's dtype (floating inputs only).
+// The unary ops (VLV_UNARY_OPS): one rule expanded from the list, gy * dy/dx(x, y) in the
+// fused unary_backward kernel (y the forward's output).
 #include "ops/api.h"
 #include "ops/grad/grad.h"
 
@@ -57,5 +59,14 @@ Tensors cast(const BackwardArgs& a) {
   if (!go.defined() || !needs(a, 0) || !is_floating(x.dtype())) return {Tensor()};
   return {ops::cast(go, x.dtype())};
 }
+
+#define VLV_UNARY_RULE(X, name, f, dfdx)                                    \
+  Tensors name(const BackwardArgs& a) {                                     \
+    const Tensor& go = a.grad_outputs[0];                                   \
+    if (!go.defined() || !needs(a, 0)) return {Tensor()};                   \
+    return {ops::unary_backward(a.inputs[0], a.outputs[0], go, #name)};     \
+  }
+VLV_UNARY_OPS(VLV_UNARY_RULE, _)
+#undef VLV_UNARY_RULE
 
 }  // namespace vlv::grad
