@@ -55,7 +55,14 @@ test('every family has its CPU kernels, CUDA glue and kernels, fixture generator
 });
 
 test('every family with a backward has its rules in csrc/ops/grad/<family>.cc', (t) => {
-  const families = [...new Set(ops.opList().filter((o) => o.hasBackward).map((o) => o.family))];
+  const families = [
+    ...new Set(
+      ops
+        .opList()
+        .filter((o) => o.hasBackward)
+        .map((o) => o.family),
+    ),
+  ];
   t.true(families.length >= 5);
   const missing = families.map((f) => `csrc/ops/grad/${f}.cc`).filter((file) => !existsSync(join(ROOT, file)));
   t.deepEqual(missing, []);
@@ -67,5 +74,5 @@ test('opList() and runOp show the user-facing ops only (the fused backward kerne
     t.false(names.includes(internal), `${internal} is internal`);
   t.is(new Set(names).size, names.length);
   const e = await t.throwsAsync(ops.runOp('softmax_backward', [], {}));
-  t.regex(e!.message, /unknown op 'softmax_backward'/);
+  t.regex(e.message, /unknown op 'softmax_backward'/);
 });
