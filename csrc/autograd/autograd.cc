@@ -40,8 +40,8 @@ const bool kRecorderInstalled = (set_recorder(&record), true);
 void backward(const Tensor& root, const Tensor& grad_root) { backward(Tensors{root}, Tensors{grad_root}); }
 
 void backward(const Tensors& roots, const Tensors& grad_roots_in) {
-  VLV_CHECK(roots.size() == grad_roots_in.size() || grad_roots_in.empty(), ErrorCode::Arg,
-            "backward: ", roots.size(), " roots but ", grad_roots_in.size(), " gradients");
+  VLV_CHECK(roots.size() == grad_roots_in.size() || grad_roots_in.empty(), ErrorCode::Arg, "backward: ", roots.size(),
+            " roots but ", grad_roots_in.size(), " gradients");
   GradModeGuard no_grad(false);
   std::unordered_map<Node*, int> deps;
   std::unordered_map<Node*, Tensors> pending;  // gradient per output of each node
@@ -63,8 +63,7 @@ void backward(const Tensors& roots, const Tensors& grad_roots_in) {
               "backward: the tensor does not require grad (no input of its ops required grad)");
     Tensor g = grad_roots_in.empty() ? Tensor() : grad_roots_in[r];
     if (!g.defined()) {
-      VLV_CHECK(root.numel() == 1, ErrorCode::Shape, "backward: a gradient is needed for the non-scalar ",
-                root.desc());
+      VLV_CHECK(root.numel() == 1, ErrorCode::Shape, "backward: a gradient is needed for the non-scalar ", root.desc());
       g = Tensor::full(root.shape(), 1.0f).to(root.device());
     }
     VLV_CHECK(g.shape() == root.shape(), ErrorCode::Shape, "backward: gradient ", g.desc(), " does not match ",

@@ -22,7 +22,9 @@ Backend* g_backends[2] = {nullptr, nullptr};
 
 void Backend::graph_begin() { fail(ErrorCode::Device, device_name(device()), ": no graph capture on this device"); }
 void* Backend::graph_end() { fail(ErrorCode::Device, device_name(device()), ": no graph capture on this device"); }
-void Backend::graph_launch(void*) { fail(ErrorCode::Device, device_name(device()), ": no graph capture on this device"); }
+void Backend::graph_launch(void*) {
+  fail(ErrorCode::Device, device_name(device()), ": no graph capture on this device");
+}
 
 Backend& backend(Device device) {
   if (device == Device::CPU) {

@@ -33,16 +33,14 @@ const char* dtype_name(DType dt) {
 }
 
 DType dtype_from_name(const std::string& name) {
-  static const DType all[] = {DType::F32, DType::BF16, DType::F16, DType::I32,
+  static const DType all[] = {DType::F32, DType::BF16, DType::F16,  DType::I32,
                               DType::I64, DType::U8,   DType::Bool, DType::F64};
   for (DType d : all)
     if (name == dtype_name(d)) return d;
   fail(ErrorCode::DType, "unknown dtype '", name, "' (expected f32, bf16, f16, i32, i64, u8, bool or f64)");
 }
 
-bool is_floating(DType dt) {
-  return dt == DType::F32 || dt == DType::BF16 || dt == DType::F16 || dt == DType::F64;
-}
+bool is_floating(DType dt) { return dt == DType::F32 || dt == DType::BF16 || dt == DType::F16 || dt == DType::F64; }
 
 float f16_to_f32(uint16_t h) {
   uint32_t sign = uint32_t(h & 0x8000u) << 16;
@@ -75,9 +73,9 @@ uint16_t f32_to_f16(float f) {
   std::memcpy(&bits, &f, 4);
   uint32_t sign = (bits >> 16) & 0x8000u;
   uint32_t abs = bits & 0x7fffffffu;
-  if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);  // NaN
+  if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);   // NaN
   if (abs >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // overflow to inf
-  if (abs < 0x38800000u) {  // subnormal or zero in f16
+  if (abs < 0x38800000u) {                                  // subnormal or zero in f16
     if (abs < 0x33000000u) return uint16_t(sign);
     uint32_t e = abs >> 23;
     uint32_t m = (abs & 0x7fffffu) | 0x800000u;

@@ -9,7 +9,7 @@ namespace vlv {
 enum class DType : uint8_t { F32, BF16, F16, I32, I64, U8, Bool, F64 };
 
 size_t dtype_size(DType dt);
-const char* dtype_name(DType dt);  // "f32", "bf16", ... (the JS names)
+const char* dtype_name(DType dt);                // "f32", "bf16", ... (the JS names)
 DType dtype_from_name(const std::string& name);  // throws E_DTYPE
 bool is_floating(DType dt);
 

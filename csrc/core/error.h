@@ -50,7 +50,7 @@ template <class... A>
 
 }  // namespace vlv
 
-#define VLV_CHECK(cond, code, ...)                 \
-  do {                                             \
-    if (!(cond)) ::vlv::fail(code, __VA_ARGS__);   \
+#define VLV_CHECK(cond, code, ...)                                                                                     \
+  do {                                                                                                                 \
+    if (!(cond)) ::vlv::fail(code, __VA_ARGS__);                                                                       \
   } while (0)

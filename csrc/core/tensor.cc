@@ -77,8 +77,7 @@ Tensor Tensor::full(const Shape& shape, float value, DType dtype) {
   return dtype == DType::F32 ? t : t.to(dtype);
 }
 
-Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, size_t byte_offset, const Shape& shape,
-                            DType dtype) {
+Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, size_t byte_offset, const Shape& shape, DType dtype) {
   Tensor t;
   t.numel_ = shape_numel(shape);
   VLV_CHECK(byte_offset + size_t(t.numel_) * dtype_size(dtype) <= storage->nbytes(), ErrorCode::Internal,

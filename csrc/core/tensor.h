@@ -55,8 +55,7 @@ class Tensor {
   static Tensor empty(const Shape& shape, DType dtype, Device device = Device::CPU);
   static Tensor zeros(const Shape& shape, DType dtype, Device device = Device::CPU);
   static Tensor full(const Shape& shape, float value, DType dtype = DType::F32);
-  static Tensor from_storage(std::shared_ptr<Storage> storage, size_t byte_offset, const Shape& shape,
-                             DType dtype);
+  static Tensor from_storage(std::shared_ptr<Storage> storage, size_t byte_offset, const Shape& shape, DType dtype);
 
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }
@@ -75,10 +74,10 @@ class Tensor {
   template <class T>
   T* data() const;
 
-  Tensor reshape(const Shape& shape) const;  // a view; one -1 is inferred
+  Tensor reshape(const Shape& shape) const;         // a view; one -1 is inferred
   Tensor slice0(int64_t begin, int64_t end) const;  // a view of rows [begin, end) of dim 0
   Tensor clone() const;
-  Tensor to(DType dtype) const;  // a copy converted to dtype (a plain copy if equal)
+  Tensor to(DType dtype) const;    // a copy converted to dtype (a plain copy if equal)
   Tensor to(Device device) const;  // a copy on `device` (this tensor if it is there already)
   // Overwrites this tensor's elements with src's (same shape and dtype, any devices): a graph's
   // static inputs are refilled this way.

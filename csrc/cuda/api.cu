@@ -3,10 +3,9 @@
 #include "cuda/kernels.h"
 
 namespace {
-const VlvCudaApi kApi = {
-    VLV_CUDA_ABI_VERSION,
+const VlvCudaApi kApi = {VLV_CUDA_ABI_VERSION,
 #define VLV_CUDA_ENTRY(ret, name, params) vlv::cuda::name,
-    VLV_CUDA_API(VLV_CUDA_ENTRY)
+                         VLV_CUDA_API(VLV_CUDA_ENTRY)
 #undef VLV_CUDA_ENTRY
 };
 }  // namespace

@@ -5,10 +5,9 @@
 // Sizes are rounded to a size class: multiples of 512 B up to 1 MiB, multiples of 2 MiB
 // above. A freed block goes to the free list of its class and is handed out again for any
 // request whose class is the same or up to a third smaller than the block (no splitting,
-// so at most a quarter of a reused block is wasted). All work is on one stream per device, so a block freed by the host can be
-// reused at once: the stream orders the old use before the new one.
-// When the raw allocation fails, the cache is emptied and the allocation retried once;
-// a second failure throws AllocFailure with the requested and the free bytes.
+// so at most a quarter of a reused block is wasted). All work is on one stream per device, so a block freed by the host
+// can be reused at once: the stream orders the old use before the new one. When the raw allocation fails, the cache is
+// emptied and the allocation retried once; a second failure throws AllocFailure with the requested and the free bytes.
 //
 // Private pools (CUDA graphs): while a pool is open (a capture), every block handed out or
 // released joins it. A pool's free blocks serve only allocations made while that pool is
@@ -40,11 +39,11 @@ struct AllocFailure : std::runtime_error {
 };
 
 struct AllocatorStats {
-  uint64_t in_use = 0;        // bytes of live blocks (class sizes)
-  uint64_t reserved = 0;      // bytes held from the device: live + cached
+  uint64_t in_use = 0;    // bytes of live blocks (class sizes)
+  uint64_t reserved = 0;  // bytes held from the device: live + cached
   uint64_t peak_in_use = 0;
-  uint64_t raw_allocs = 0;    // calls that reached the device allocator
-  uint64_t cache_hits = 0;    // allocations served from a free list
+  uint64_t raw_allocs = 0;  // calls that reached the device allocator
+  uint64_t cache_hits = 0;  // allocations served from a free list
 };
 
 class CachingAllocator {
@@ -77,10 +76,10 @@ class CachingAllocator {
   void* take_locked(FreeList& list, size_t size);
   RawMemory& raw_;
   mutable std::mutex mu_;
-  FreeList free_;                                  // the common cache
-  std::unordered_map<void*, size_t> live_;         // live block -> class size
-  std::unordered_map<uint64_t, FreeList> pools_;   // private pool -> its free blocks
-  std::unordered_map<void*, uint64_t> owner_;      // block of a private pool -> the pool
+  FreeList free_;                                 // the common cache
+  std::unordered_map<void*, size_t> live_;        // live block -> class size
+  std::unordered_map<uint64_t, FreeList> pools_;  // private pool -> its free blocks
+  std::unordered_map<void*, uint64_t> owner_;     // block of a private pool -> the pool
   uint64_t open_ = 0, next_pool_ = 1;
   AllocatorStats stats_;
 };

@@ -5,13 +5,13 @@
 #include <array>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "cuda/caching_allocator.h"
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/device.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 
@@ -52,11 +52,11 @@ struct DeviceState {
   CachingAllocator allocator;
   void* staging[2] = {nullptr, nullptr};  // pinned host halves
   cudaEvent_t staged[2] = {nullptr, nullptr};
-  std::mutex copy_mu;                     // one staged copy at a time
+  std::mutex copy_mu;  // one staged copy at a time
   std::mutex fault_mu;
-  std::string fault;                      // "" while usable
-  bool capturing = false;                 // a graph capture of `stream` is running
-  uint64_t capture_pool = 0;              // the allocator pool of that capture
+  std::string fault;          // "" while usable
+  bool capturing = false;     // a graph capture of `stream` is running
+  uint64_t capture_pool = 0;  // the allocator pool of that capture
 };
 
 using DeviceTable = std::array<std::unique_ptr<DeviceState>, kMaxDevices>;
@@ -97,8 +97,8 @@ int ensure_init(DeviceState& s, int dev) {
 }  // namespace
 
 CudaFault::CudaFault(cudaError_t e, const char* what)
-    : std::runtime_error(std::string(what) + ": CUDA error " + std::to_string(int(e)) + " (" +
-                         cudaGetErrorName(e) + ": " + cudaGetErrorString(e) + ")"),
+    : std::runtime_error(std::string(what) + ": CUDA error " + std::to_string(int(e)) + " (" + cudaGetErrorName(e) +
+                         ": " + cudaGetErrorString(e) + ")"),
       error(e) {}
 
 int set_error(int code, const std::string& message) {
@@ -123,16 +123,14 @@ bool is_capture_error(cudaError_t e) {
     case cudaErrorStreamCaptureIsolation:
     case cudaErrorStreamCaptureImplicit:
     case cudaErrorCapturedEvent:
-    case cudaErrorStreamCaptureWrongThread:
-      return true;
-    default:
-      return false;
+    case cudaErrorStreamCaptureWrongThread: return true;
+    default: return false;
   }
 }
 
 int refuse_in_capture(const char* what) {
-  return set_error(VLV_CUDA_E_CAPTURE, std::string(what) +
-                                           " cannot run inside a CUDA graph capture (it needs the host to wait)");
+  return set_error(VLV_CUDA_E_CAPTURE,
+                   std::string(what) + " cannot run inside a CUDA graph capture (it needs the host to wait)");
 }
 }  // namespace
 
@@ -166,8 +164,8 @@ int set_device(int dev) {
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) return set_error(VLV_CUDA_E_DEVICE, std::string("no CUDA device: ") + cudaGetErrorName(e));
   if (dev < 0 || dev >= count || dev >= kMaxDevices)
-    return set_error(VLV_CUDA_E_ARG, "CUDA device " + std::to_string(dev) + " does not exist (" +
-                                         std::to_string(count) + " devices)");
+    return set_error(VLV_CUDA_E_ARG,
+                     "CUDA device " + std::to_string(dev) + " does not exist (" + std::to_string(count) + " devices)");
   t_device = dev;
   if (cudaSetDevice(dev) != cudaSuccess) return check(cudaGetLastError(), "cudaSetDevice");
   return device_ok();
@@ -261,8 +259,7 @@ int copy(void* dst, const void* src, size_t bytes, int kind) {
       // The half's previous copy must have left the buffer before the host refills it.
       if (int rc = check(cudaEventSynchronize(s.staged[half]), "copy to device: staging")) return rc;
       std::memcpy(s.staging[half], in + done, n);
-      if (int rc = check(cudaMemcpyAsync(out + done, s.staging[half], n, cudaMemcpyHostToDevice, st),
-                         "copy to device"))
+      if (int rc = check(cudaMemcpyAsync(out + done, s.staging[half], n, cudaMemcpyHostToDevice, st), "copy to device"))
         return rc;
       if (int rc = check(cudaEventRecord(s.staged[half], st), "copy to device: event")) return rc;
     }

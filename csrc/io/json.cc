@@ -64,7 +64,9 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   auto byte = [&](size_t k) { return k < s.size() ? uint8_t(s[k]) : uint8_t(0); };
   uint8_t b0 = byte(i);
   if (b0 < 0x80) return 1;
-  auto cont = [&](size_t k, uint8_t lo = 0x80, uint8_t hi = 0xbf) { return k < s.size() && byte(k) >= lo && byte(k) <= hi; };
+  auto cont = [&](size_t k, uint8_t lo = 0x80, uint8_t hi = 0xbf) {
+    return k < s.size() && byte(k) >= lo && byte(k) <= hi;
+  };
   if (b0 >= 0xc2 && b0 <= 0xdf) return cont(i + 1) ? 2 : 0;
   if (b0 == 0xe0) return cont(i + 1, 0xa0) && cont(i + 2) ? 3 : 0;
   if ((b0 >= 0xe1 && b0 <= 0xec) || b0 == 0xee || b0 == 0xef) return cont(i + 1) && cont(i + 2) ? 3 : 0;

@@ -24,12 +24,12 @@ struct Value {
   // Numbers: the value as a double, and exactly when it is written as an integer (no
   // fraction, no exponent) that fits 64 bits in magnitude.
   double number = 0;
-  bool integer = false;      // written without fraction or exponent
-  bool negative = false;     // leading '-'
-  bool fits_u64 = false;     // integer magnitude fits a uint64
-  uint64_t magnitude = 0;    // |value| when fits_u64
-  std::string text;          // String: the decoded UTF-8; Number: the literal as written
-  std::vector<Value> items;  // Array
+  bool integer = false;                                // written without fraction or exponent
+  bool negative = false;                               // leading '-'
+  bool fits_u64 = false;                               // integer magnitude fits a uint64
+  uint64_t magnitude = 0;                              // |value| when fits_u64
+  std::string text;                                    // String: the decoded UTF-8; Number: the literal as written
+  std::vector<Value> items;                            // Array
   std::vector<std::pair<std::string, Value>> members;  // Object, in file order
 
   const Value* find(std::string_view key) const;  // first member with that key, or null
@@ -50,7 +50,7 @@ class ParseError : public std::runtime_error {
 };
 
 struct ParseOptions {
-  int max_depth = 64;            // arrays/objects nested deeper fail
+  int max_depth = 64;  // arrays/objects nested deeper fail
   bool allow_duplicate_keys = false;
   // Python's json extensions NaN, Infinity, -Infinity (diffusers writes them in configs).
   bool allow_nonfinite = false;

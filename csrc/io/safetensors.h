@@ -65,21 +65,21 @@ struct Header {
 Header read_header(const std::string& path);
 
 struct LoadOptions {
-  std::optional<DType> dtype;               // convert floating tensors to this dtype
+  std::optional<DType> dtype;                     // convert floating tensors to this dtype
   std::optional<std::vector<std::string>> names;  // only these (each must exist: E_ARG otherwise)
 };
 
 struct Loaded {
   std::vector<std::pair<std::string, Tensor>> tensors;  // in data order (shard by shard)
-  Metadata metadata;  // the file's __metadata__ (sharded: the first shard's)
+  Metadata metadata;                                    // the file's __metadata__ (sharded: the first shard's)
 };
 
 // What a path names: a .safetensors file, an index file, or a folder holding one of those
 // (an index first: *.safetensors.index.json; else model.safetensors or
 // diffusion_pytorch_model.safetensors; else the folder's only *.safetensors).
 struct Checkpoint {
-  std::string index;               // the index file, empty for a single file
-  std::vector<std::string> files;  // absolute shard paths, sorted
+  std::string index;                                            // the index file, empty for a single file
+  std::vector<std::string> files;                               // absolute shard paths, sorted
   std::vector<std::pair<std::string, std::string>> weight_map;  // name -> shard path (index only)
 };
 Checkpoint resolve_checkpoint(const std::string& path);

@@ -12,10 +12,10 @@ namespace vlv::io {
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference crate's MAX_HEADER_SIZE
 
 struct FileDType {
-  const char* name;   // "F32"
-  size_t size;        // bytes per element
-  DType vlv;          // the vlv dtype a load produces
-  bool same_layout;   // the bytes are already vlv's (else a widening copy)
+  const char* name;  // "F32"
+  size_t size;       // bytes per element
+  DType vlv;         // the vlv dtype a load produces
+  bool same_layout;  // the bytes are already vlv's (else a widening copy)
 };
 
 const FileDType* find_file_dtype(std::string_view name);  // null if unknown

@@ -11,10 +11,10 @@ namespace vlv::io {
 namespace {
 
 const FileDType kDTypes[] = {
-    {"F64", 8, DType::F64, true},  {"F32", 4, DType::F32, true},  {"F16", 2, DType::F16, true},
-    {"BF16", 2, DType::BF16, true}, {"I64", 8, DType::I64, true}, {"I32", 4, DType::I32, true},
-    {"U8", 1, DType::U8, true},    {"BOOL", 1, DType::Bool, true}, {"I16", 2, DType::I32, false},
-    {"I8", 1, DType::I32, false},  {"U16", 2, DType::I32, false}, {"U32", 4, DType::I64, false},
+    {"F64", 8, DType::F64, true},   {"F32", 4, DType::F32, true},   {"F16", 2, DType::F16, true},
+    {"BF16", 2, DType::BF16, true}, {"I64", 8, DType::I64, true},   {"I32", 4, DType::I32, true},
+    {"U8", 1, DType::U8, true},     {"BOOL", 1, DType::Bool, true}, {"I16", 2, DType::I32, false},
+    {"I8", 1, DType::I32, false},   {"U16", 2, DType::I32, false},  {"U32", 4, DType::I64, false},
     {"U64", 8, DType::I64, false},
 };
 
@@ -119,8 +119,8 @@ struct Validator {
     const TensorEntry* prev = nullptr;
     for (const TensorEntry& e : ts) {
       if (e.begin < pos)
-        bad("tensor '", e.name, "': data_offsets ", offsets_str(e.begin, e.end), " overlap tensor '", prev->name,
-            "' ", offsets_str(prev->begin, prev->end));
+        bad("tensor '", e.name, "': data_offsets ", offsets_str(e.begin, e.end), " overlap tensor '", prev->name, "' ",
+            offsets_str(prev->begin, prev->end));
       if (e.begin > pos)
         bad("hole of ", e.begin - pos, " bytes in the data section at offset ", pos, " before tensor '", e.name,
             "' (tensor data must cover the data section)");
@@ -157,8 +157,8 @@ uint64_t check_header_length(const std::string& path, uint64_t file_bytes, const
   for (int i = 7; i >= 0; --i) n = (n << 8) | first8[i];
   VLV_CHECK(n <= kMaxHeaderBytes, ErrorCode::FileFormat, path, ": header length ", n, " exceeds the limit of ",
             kMaxHeaderBytes, " bytes");
-  VLV_CHECK(n <= file_bytes - 8, ErrorCode::FileFormat, path, ": header length ", n,
-            " runs past the end of the file (", file_bytes, " bytes)");
+  VLV_CHECK(n <= file_bytes - 8, ErrorCode::FileFormat, path, ": header length ", n, " runs past the end of the file (",
+            file_bytes, " bytes)");
   return n;
 }
 

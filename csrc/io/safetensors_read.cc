@@ -68,8 +68,8 @@ struct OpenFile {
     check_file_size(path, size);
     std::shared_ptr<MappedFile> map = MappedFile::map(fd.get(), size_t(size), path);
     uint64_t n = check_header_length(path, map->size(), map->data());
-    f.header = parse_header(path, map->size(), n,
-                            std::string_view(reinterpret_cast<const char*>(map->data()) + 8, size_t(n)));
+    f.header =
+        parse_header(path, map->size(), n, std::string_view(reinterpret_cast<const char*>(map->data()) + 8, size_t(n)));
     uint8_t* base = map->data();
     size_t bytes = map->size();
     f.storage = std::make_shared<Storage>(base, bytes, Device::CPU, [map](void*) mutable { map.reset(); });

@@ -58,8 +58,8 @@ void check_inputs(const std::string& path, const std::vector<std::pair<std::stri
     VLV_CHECK(json::valid_utf8(name), ErrorCode::Arg, path, ": a tensor name is not valid UTF-8");
     VLV_CHECK(names.insert(name).second, ErrorCode::Arg, path, ": tensor name '", name, "' given twice");
     VLV_CHECK(t.defined(), ErrorCode::Arg, path, ": tensor '", name, "' is undefined");
-    VLV_CHECK(t.device() == Device::CPU, ErrorCode::Device, path, ": tensor '", name,
-              "' is on ", device_name(t.device()), "; move it to the CPU first");
+    VLV_CHECK(t.device() == Device::CPU, ErrorCode::Device, path, ": tensor '", name, "' is on ",
+              device_name(t.device()), "; move it to the CPU first");
   }
   std::set<std::string> keys;
   for (const auto& [k, v] : metadata) {
@@ -74,11 +74,12 @@ class TempFile {
   explicit TempFile(const std::string& target) {
     static std::atomic<uint64_t> counter{0};
     fs::path t(target);
-    path_ = (t.parent_path() / ("." + t.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                                std::to_string(counter++)))
+    path_ = (t.parent_path() /
+             ("." + t.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
                 .string();
     fd_ = FileDescriptor(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (fd_.get() < 0) fail(ErrorCode::File, target, ": cannot create a temporary file beside it: ", std::strerror(errno));
+    if (fd_.get() < 0)
+      fail(ErrorCode::File, target, ": cannot create a temporary file beside it: ", std::strerror(errno));
   }
   ~TempFile() {
     if (!committed_) {

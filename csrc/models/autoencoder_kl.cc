@@ -29,8 +29,8 @@ void check_block_types(const std::vector<std::string>& types, const std::string&
   VLV_CHECK(types.size() == n, ErrorCode::FileFormat, source, ": ", key, " has ", types.size(),
             " entries but block_out_channels has ", n);
   for (const std::string& t : types)
-    VLV_CHECK(t == supported, ErrorCode::Arg, source, ": ", key, " entry '", t, "' is not supported (only '",
-              supported, "')");
+    VLV_CHECK(t == supported, ErrorCode::Arg, source, ": ", key, " entry '", t, "' is not supported (only '", supported,
+              "')");
 }
 
 }  // namespace

@@ -13,8 +13,8 @@ namespace {
 // [B, L] (any dtype, nonzero = attend) -> bool [B, 1, 1, L].
 Tensor key_mask(const Tensor* m, int64_t batch, int64_t length, const char* what) {
   if (!m) return {};
-  VLV_CHECK(m->dim() == 2 && m->size(0) == batch && m->size(1) == length, ErrorCode::Shape, what, " must be [",
-            batch, ", ", length, "], got ", m->desc());
+  VLV_CHECK(m->dim() == 2 && m->size(0) == batch && m->size(1) == length, ErrorCode::Shape, what, " must be [", batch,
+            ", ", length, "], got ", m->desc());
   return ops::reshape(ops::cast(*m, DType::Bool), {batch, 1, 1, length});
 }
 
@@ -90,7 +90,8 @@ Tensor BartStack::decode(const Tensor& embeds, const Tensor* mask, const Tensor*
               "florence2.query_decoder: encoder_hidden_states must be [", B, ", S, ", c_.dim, "], got ", enc->desc());
     em = key_mask(enc_mask, B, enc->size(1), "florence2.query_decoder: encoder_attention_mask");
   } else {
-    VLV_CHECK(!enc_mask, ErrorCode::Arg, "florence2.query_decoder: encoder_attention_mask given without encoder_hidden_states");
+    VLV_CHECK(!enc_mask, ErrorCode::Arg,
+              "florence2.query_decoder: encoder_attention_mask given without encoder_hidden_states");
   }
   for (const BartLayer& L : layers_) {
     h = L.self_attn_norm(ops::add(h, L.self_attn(h, h, m, true)));
@@ -125,8 +126,10 @@ Tensor BartStack::decode_step(const Tensor& embeds, BartDecodeCache& cache) cons
   for (size_t i = 0; i < layers_.size(); ++i) {
     const BartLayer& L = layers_[i];
     kv.write(int64_t(i), at, split_heads(L.self_attn.k(h), c_.heads), split_heads(L.self_attn.v(h), c_.heads));
-    h = L.self_attn_norm(ops::add(h, L.self_attn.attend(h, kv.keys(int64_t(i)), kv.values(int64_t(i)), self_mask, false)));
-    h = L.cross_attn_norm(ops::add(h, L.cross_attn.attend(h, cache.cross_k[i], cache.cross_v[i], cache.cross_mask, false)));
+    h = L.self_attn_norm(
+        ops::add(h, L.self_attn.attend(h, kv.keys(int64_t(i)), kv.values(int64_t(i)), self_mask, false)));
+    h = L.cross_attn_norm(
+        ops::add(h, L.cross_attn.attend(h, cache.cross_k[i], cache.cross_v[i], cache.cross_mask, false)));
     h = ffn(L, h);
   }
   return h;

@@ -31,9 +31,10 @@ struct ClipTextConfig {
   }
   // Fields that do not change the computation (ids of other tokens, init, outputs, hub).
   static std::vector<std::string> ignored() {
-    return {"architectures", "model_type", "transformers_version", "torch_dtype", "bos_token_id",
-            "pad_token_id", "initializer_factor", "initializer_range", "projection_dim", "_name_or_path",
-            "_attn_implementation_autoset", "output_attentions", "output_hidden_states", "use_return_dict"};
+    return {"architectures",        "model_type",     "transformers_version",         "torch_dtype",
+            "bos_token_id",         "pad_token_id",   "initializer_factor",           "initializer_range",
+            "projection_dim",       "_name_or_path",  "_attn_implementation_autoset", "output_attentions",
+            "output_hidden_states", "use_return_dict"};
   }
 };
 

@@ -9,7 +9,10 @@
 namespace vlv::models {
 
 Config::Config(std::shared_ptr<const json::Value> root, const json::Value* node, std::string source)
-    : root_(std::move(root)), node_(node), source_(std::move(source)), read_(std::make_shared<std::set<std::string>>()) {}
+    : root_(std::move(root)),
+      node_(node),
+      source_(std::move(source)),
+      read_(std::make_shared<std::set<std::string>>()) {}
 
 Config Config::parse(const std::string& text, const std::string& source) {
   json::ParseOptions opts;

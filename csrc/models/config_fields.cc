@@ -12,8 +12,7 @@ std::vector<int64_t> IntOrList::per_block(size_t n, const std::string& source, c
   return values;
 }
 
-void expect_number(const std::string& source, const std::string& key, double value, double supported,
-                   const char* why) {
+void expect_number(const std::string& source, const std::string& key, double value, double supported, const char* why) {
   VLV_CHECK(value == supported, ErrorCode::Arg, source, ": field '", key, "' = ", value, " is not supported (", why,
             ")");
 }

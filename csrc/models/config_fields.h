@@ -136,8 +136,7 @@ class ConfigWriter {
 };
 
 // Validation helpers: E_ARG naming the field when a value vlv does not implement is set.
-void expect_number(const std::string& source, const std::string& key, double value, double supported,
-                   const char* why);
+void expect_number(const std::string& source, const std::string& key, double value, double supported, const char* why);
 void expect_string(const std::string& source, const std::string& key, const std::string& value,
                    const std::string& supported);
 void expect_null(const std::string& source, const std::string& key, const RawField& value);

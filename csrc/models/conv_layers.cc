@@ -31,8 +31,8 @@ Tensor norm_silu_conv(const GroupNorm& norm, const Conv2d& conv, const Tensor& x
     for (const Tensor* t : {&x, &norm.weight, &norm.bias, &conv.weight, &conv.bias})
       records = records || (t->defined() && t->requires_grad());
   if (x.device() != Device::CUDA || records) return conv(norm(x, /*silu=*/true));
-  return ops::group_norm_conv2d(x, norm.weight, norm.bias, norm.groups, norm.eps, /*silu=*/true, conv.weight,
-                                conv.bias, conv.stride, conv.padding);
+  return ops::group_norm_conv2d(x, norm.weight, norm.bias, norm.groups, norm.eps, /*silu=*/true, conv.weight, conv.bias,
+                                conv.stride, conv.padding);
 }
 
 }  // namespace vlv::models

@@ -12,8 +12,8 @@ namespace vlv::models {
 struct Conv2d {
   Tensor weight, bias;  // weight [out, in, k, k]; bias [out] or undefined
   int64_t stride = 1, padding = 0;
-  static Conv2d load(const WeightBuilder& vb, int64_t in, int64_t out, int64_t kernel,
-                     int64_t stride = 1, int64_t padding = 0, bool has_bias = true);
+  static Conv2d load(const WeightBuilder& vb, int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
+                     int64_t padding = 0, bool has_bias = true);
   Tensor operator()(const Tensor& x) const { return ops::conv2d(x, weight, bias, stride, padding); }
   bool defined() const { return weight.defined(); }
 };

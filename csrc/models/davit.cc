@@ -71,9 +71,9 @@ Tensor window_attention(const DavitBlock& b, const Tensor& x, int64_t h, int64_t
 
 Tensor channel_attention(const DavitBlock& b, const Tensor& x) {
   int64_t B = x.size(0), N = x.size(1), C = x.size(2);
-  Tensors qkv = qkv_heads(b, x);  // [B, G, N, Cg]
+  Tensors qkv = qkv_heads(b, x);                                                                // [B, G, N, Cg]
   Tensor s = ops::matmul(qkv[0], qkv[1], /*trans_a=*/true, false, 1.0 / std::sqrt(double(N)));  // [B, G, Cg, Cg]
-  Tensor o = ops::matmul(ops::softmax(s), qkv[2], false, /*trans_b=*/true);                    // [B, G, Cg, N]
+  Tensor o = ops::matmul(ops::softmax(s), qkv[2], false, /*trans_b=*/true);                     // [B, G, Cg, N]
   return b.proj(ops::reshape(ops::permute(o, {0, 3, 1, 2}), {B, N, C}));
 }
 
@@ -123,8 +123,8 @@ DaViT::DaViT(const DavitVisionConfig& c, const WeightBuilder& vb) {
 
 Tensor DaViT::forward(const Tensor& pixel_values, int64_t* out_h, int64_t* out_w) const {
   const Tensor& px = pixel_values;
-  VLV_CHECK(px.dim() == 4 && px.size(1) == 3, ErrorCode::Shape, "florence2 vision tower: pixel_values must be [B, 3, H, W], got ",
-            px.desc());
+  VLV_CHECK(px.dim() == 4 && px.size(1) == 3, ErrorCode::Shape,
+            "florence2 vision tower: pixel_values must be [B, 3, H, W], got ", px.desc());
   Tensor x;  // tokens [B, h*w, C] after the first stage
   int64_t h = px.size(2), w = px.size(3);
   for (size_t i = 0; i < stages_.size(); ++i) {

@@ -50,10 +50,10 @@ class Florence2Model : public Model {
     dim_ = tc.d_model;
     vocab_ = tc.vocab_size;
     const std::string act = fused_activation(tc.activation_function, vb.source());
-    BartStackConfig enc{dim_, tc.encoder_attention_heads, tc.encoder_ffn_dim, tc.encoder_layers,
-                        tc.max_position_embeddings, act};
-    BartStackConfig dec{dim_, tc.decoder_attention_heads, tc.decoder_ffn_dim, tc.decoder_layers,
-                        tc.max_position_embeddings, act};
+    BartStackConfig enc{
+        dim_, tc.encoder_attention_heads, tc.encoder_ffn_dim, tc.encoder_layers, tc.max_position_embeddings, act};
+    BartStackConfig dec{
+        dim_, tc.decoder_attention_heads, tc.decoder_ffn_dim, tc.decoder_layers, tc.max_position_embeddings, act};
     const bool tied = tc.tie_word_embeddings;
     // scale_embedding scales embed_tokens(input_ids) only, i.e. the decoder tokens of generate;
     // the other methods take embeddings, and merge uses the plain `shared` table as the
@@ -114,16 +114,18 @@ class Florence2Model : public Model {
     if (tc.eos_token_id) defaults_.set("eos_token_id", std::vector<int64_t>{*tc.eos_token_id});
     if (tc.pad_token_id) defaults_.set("pad_token_id", *tc.pad_token_id);
     defaults_.set("max_new_tokens", tc.max_length - 1);
-    const std::pair<const char*, const std::optional<int64_t>*> ints[] = {{"num_beams", &tc.num_beams},
-                                                                          {"no_repeat_ngram_size", &tc.no_repeat_ngram_size},
-                                                                          {"num_return_sequences", &tc.num_return_sequences},
-                                                                          {"top_k", &tc.top_k}};
+    const std::pair<const char*, const std::optional<int64_t>*> ints[] = {
+        {"num_beams", &tc.num_beams},
+        {"no_repeat_ngram_size", &tc.no_repeat_ngram_size},
+        {"num_return_sequences", &tc.num_return_sequences},
+        {"top_k", &tc.top_k}};
     for (const auto& [k, v] : ints)
       if (*v) defaults_.set(k, **v);
-    const std::pair<const char*, const std::optional<double>*> reals[] = {{"length_penalty", &tc.length_penalty},
-                                                                          {"repetition_penalty", &tc.repetition_penalty},
-                                                                          {"temperature", &tc.temperature},
-                                                                          {"top_p", &tc.top_p}};
+    const std::pair<const char*, const std::optional<double>*> reals[] = {
+        {"length_penalty", &tc.length_penalty},
+        {"repetition_penalty", &tc.repetition_penalty},
+        {"temperature", &tc.temperature},
+        {"top_p", &tc.top_p}};
     for (const auto& [k, v] : reals)
       if (*v) defaults_.set(k, **v);
     const std::pair<const char*, const std::optional<bool>*> flags[] = {{"early_stopping", &tc.early_stopping},
@@ -148,8 +150,8 @@ class Florence2Model : public Model {
   }
 
   Tensor lm_head(const Tensor& h) const {
-    VLV_CHECK(h.dim() >= 1 && h.size(h.dim() - 1) == dim_, ErrorCode::Shape, "florence2.lm_head: hidden_states must be [..., ",
-              dim_, "], got ", h.desc());
+    VLV_CHECK(h.dim() >= 1 && h.size(h.dim() - 1) == dim_, ErrorCode::Shape,
+              "florence2.lm_head: hidden_states must be [..., ", dim_, "], got ", h.desc());
     return ops::linear(h, lm_head_, ops::reshape(final_logits_bias_, {vocab_}));
   }
 
@@ -172,8 +174,8 @@ class Florence2Model : public Model {
     Tensor embeds = merged.at("inputs_embeds");
     Tensor mask;
     if (const Tensor* m = find_input(in, "attention_mask")) {
-      VLV_CHECK(m->dim() == 2 && m->shape() == ids.shape(), ErrorCode::Shape, "florence2.generate: attention_mask must be ",
-                ids.desc(), "-shaped, got ", m->desc());
+      VLV_CHECK(m->dim() == 2 && m->shape() == ids.shape(), ErrorCode::Shape,
+                "florence2.generate: attention_mask must be ", ids.desc(), "-shaped, got ", m->desc());
       int64_t image_tokens = embeds.size(1) - ids.size(1);
       mask = ops::concat({Tensor::full({ids.size(0), image_tokens}, 1.0f), ops::cast(*m, DType::F32)}, 1);
     }
@@ -195,12 +197,12 @@ class Florence2Model : public Model {
 
   NamedTensors merge(const NamedTensors& in) const {
     const Tensor& img = require_input(in, "image_features", "florence2.merge");
-    VLV_CHECK(img.dim() == 3 && img.size(2) == dim_, ErrorCode::Shape, "florence2.merge: image_features must be [B, T, ",
-              dim_, "], got ", img.desc());
+    VLV_CHECK(img.dim() == 3 && img.size(2) == dim_, ErrorCode::Shape,
+              "florence2.merge: image_features must be [B, T, ", dim_, "], got ", img.desc());
     Tensor embeds = img;
     if (const Tensor* ids = find_input(in, "input_ids")) {
-      VLV_CHECK(ids->dim() == 2 && ids->size(0) == img.size(0), ErrorCode::Shape, "florence2.merge: input_ids must be [",
-                img.size(0), ", L], got ", ids->desc());
+      VLV_CHECK(ids->dim() == 2 && ids->size(0) == img.size(0), ErrorCode::Shape,
+                "florence2.merge: input_ids must be [", img.size(0), ", L], got ", ids->desc());
       embeds = ops::concat({img, ops::embedding(shared_, *ids)}, 1);
     }
     Tensor mask = Tensor::full({embeds.size(0), embeds.size(1)}, 1.0f);
@@ -210,7 +212,7 @@ class Florence2Model : public Model {
   int64_t dim_, vocab_;
   double embed_scale_ = 1.0;
   Florence2Tokens tokens_;
-  Attrs defaults_;          // generate()'s option defaults from text_config
+  Attrs defaults_;           // generate()'s option defaults from text_config
   std::string unsupported_;  // a generation field set to something vlv does not implement
   std::optional<DaViT> tower_;
   std::optional<ImageProjection> projection_;

@@ -5,17 +5,62 @@
 namespace vlv::models {
 
 std::vector<std::string> florence2_generic_fields(std::vector<std::string> extra) {
-  static const std::vector<std::string> generic = {
-      "_name_or_path", "add_cross_attention", "architectures", "bad_words_ids", "begin_suppress_tokens", "bos_token_id",
-      "chunk_size_feed_forward", "cross_attention_hidden_size", "decoder_start_token_id", "diversity_penalty",
-      "do_sample", "early_stopping", "encoder_no_repeat_ngram_size", "eos_token_id", "exponential_decay_length_penalty",
-      "finetuning_task", "forced_bos_token_id", "forced_eos_token_id", "id2label", "is_decoder", "is_encoder_decoder",
-      "label2id", "length_penalty", "max_length", "min_length", "no_repeat_ngram_size", "num_beam_groups", "num_beams",
-      "num_return_sequences", "output_attentions", "output_hidden_states", "output_scores", "pad_token_id", "prefix",
-      "problem_type", "pruned_heads", "remove_invalid_values", "repetition_penalty", "return_dict",
-      "return_dict_in_generate", "sep_token_id", "suppress_tokens", "task_specific_params", "temperature",
-      "tf_legacy_loss", "tie_encoder_decoder", "tokenizer_class", "top_k", "top_p", "torch_dtype", "torchscript",
-      "typical_p", "use_bfloat16", "transformers_version", "_attn_implementation_autoset", "use_return_dict"};
+  static const std::vector<std::string> generic = {"_name_or_path",
+                                                   "add_cross_attention",
+                                                   "architectures",
+                                                   "bad_words_ids",
+                                                   "begin_suppress_tokens",
+                                                   "bos_token_id",
+                                                   "chunk_size_feed_forward",
+                                                   "cross_attention_hidden_size",
+                                                   "decoder_start_token_id",
+                                                   "diversity_penalty",
+                                                   "do_sample",
+                                                   "early_stopping",
+                                                   "encoder_no_repeat_ngram_size",
+                                                   "eos_token_id",
+                                                   "exponential_decay_length_penalty",
+                                                   "finetuning_task",
+                                                   "forced_bos_token_id",
+                                                   "forced_eos_token_id",
+                                                   "id2label",
+                                                   "is_decoder",
+                                                   "is_encoder_decoder",
+                                                   "label2id",
+                                                   "length_penalty",
+                                                   "max_length",
+                                                   "min_length",
+                                                   "no_repeat_ngram_size",
+                                                   "num_beam_groups",
+                                                   "num_beams",
+                                                   "num_return_sequences",
+                                                   "output_attentions",
+                                                   "output_hidden_states",
+                                                   "output_scores",
+                                                   "pad_token_id",
+                                                   "prefix",
+                                                   "problem_type",
+                                                   "pruned_heads",
+                                                   "remove_invalid_values",
+                                                   "repetition_penalty",
+                                                   "return_dict",
+                                                   "return_dict_in_generate",
+                                                   "sep_token_id",
+                                                   "suppress_tokens",
+                                                   "task_specific_params",
+                                                   "temperature",
+                                                   "tf_legacy_loss",
+                                                   "tie_encoder_decoder",
+                                                   "tokenizer_class",
+                                                   "top_k",
+                                                   "top_p",
+                                                   "torch_dtype",
+                                                   "torchscript",
+                                                   "typical_p",
+                                                   "use_bfloat16",
+                                                   "transformers_version",
+                                                   "_attn_implementation_autoset",
+                                                   "use_return_dict"};
   extra.insert(extra.end(), generic.begin(), generic.end());
   return extra;
 }
@@ -26,10 +71,9 @@ namespace {
 
 // A per-stage list of the vision tower: one non-negative entry per dim_embed entry.
 void check_per_stage(const std::vector<int64_t>& v, const std::string& source, const char* key, size_t n) {
-  VLV_CHECK(v.size() == n, ErrorCode::FileFormat, source, ": field '", key, "' has ", v.size(), " entries, dim_embed has ",
-            n);
-  for (int64_t e : v)
-    VLV_CHECK(e >= 0, ErrorCode::FileFormat, source, ": field '", key, "' has a negative entry ", e);
+  VLV_CHECK(v.size() == n, ErrorCode::FileFormat, source, ": field '", key, "' has ", v.size(),
+            " entries, dim_embed has ", n);
+  for (int64_t e : v) VLV_CHECK(e >= 0, ErrorCode::FileFormat, source, ": field '", key, "' has a negative entry ", e);
 }
 
 }  // namespace

@@ -155,7 +155,8 @@ struct Florence2Config {
   // text_config); vocab_size and projection_dim here mirror them, ignore_index is the loss's;
   // auto_map points the hub at the remote code's classes.
   static std::vector<std::string> ignored() {
-    return florence2_generic_fields({"vocab_size", "projection_dim", "ignore_index", "tie_word_embeddings", "auto_map"});
+    return florence2_generic_fields(
+        {"vocab_size", "projection_dim", "ignore_index", "tie_word_embeddings", "auto_map"});
   }
 };
 

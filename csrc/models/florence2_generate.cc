@@ -20,7 +20,8 @@ Tensor repeat_rows(const Tensor& t, int64_t repeat) {
   const size_t row_bytes = t.nbytes() / size_t(rows);
   const auto* src = static_cast<const uint8_t*>(t.raw());
   auto* dst = static_cast<uint8_t*>(out.raw());
-  for (int64_t r = 0; r < rows * repeat; ++r) std::memcpy(dst + size_t(r) * row_bytes, src + size_t(r / repeat) * row_bytes, row_bytes);
+  for (int64_t r = 0; r < rows * repeat; ++r)
+    std::memcpy(dst + size_t(r) * row_bytes, src + size_t(r / repeat) * row_bytes, row_bytes);
   return out;
 }
 
@@ -45,15 +46,16 @@ Tensor Florence2Session::prefill(int64_t rows_per_prompt, int64_t max_new) {
   max_new_ = max_new;
   generated_ = 0;
   Tensor mask = repeat_rows(encoder_mask_, repeat_);
-  cache_.emplace(lm_.decoder->start_decoding(repeat_rows(encoder_, repeat_), mask.defined() ? &mask : nullptr,
-                                             1 + max_new));
+  cache_.emplace(
+      lm_.decoder->start_decoding(repeat_rows(encoder_, repeat_), mask.defined() ? &mask : nullptr, 1 + max_new));
   // Every row starts from decoder_start_token_id; the loops want one row per prompt back.
   const int64_t batch = encoder_.size(0);
   Tensor all = next_logits(std::vector<int64_t>(size_t(batch * repeat_), tokens_.decoder_start));
   const int64_t vocab = all.size(1);
   Tensor first = Tensor::empty({batch, vocab}, DType::F32);
   for (int64_t b = 0; b < batch; ++b)
-    std::memcpy(first.data<float>() + b * vocab, all.data<float>() + b * repeat_ * vocab, size_t(vocab) * sizeof(float));
+    std::memcpy(first.data<float>() + b * vocab, all.data<float>() + b * repeat_ * vocab,
+                size_t(vocab) * sizeof(float));
   return first;
 }
 
@@ -67,7 +69,8 @@ Tensor Florence2Session::next_logits(const std::vector<int64_t>& ids) {
   if (lm_.embed_scale != 1.0) x = ops::scale(x, lm_.embed_scale);
   Tensor h = lm_.decoder->decode_step(x, *cache_);
   const int64_t vocab = lm_.lm_head.size(0);
-  Tensor logits = ops::reshape(ops::linear(h, lm_.lm_head, ops::reshape(lm_.final_logits_bias, {vocab})), {rows, vocab});
+  Tensor logits =
+      ops::reshape(ops::linear(h, lm_.lm_head, ops::reshape(lm_.final_logits_bias, {vocab})), {rows, vocab});
   // This step produces generated token number generated_ + 1 (transformers' cur_len).
   ++generated_;
   if (generated_ == 1 && tokens_.forced_bos >= 0) force(logits, tokens_.forced_bos);

@@ -18,8 +18,8 @@ namespace vlv::models {
 
 struct Florence2Lm {
   const BartStack* decoder;
-  Tensor embed_tokens;  // [V, D] (shared)
-  Tensor lm_head;       // [V, D]
+  Tensor embed_tokens;       // [V, D] (shared)
+  Tensor lm_head;            // [V, D]
   Tensor final_logits_bias;  // [1, V]
   double embed_scale = 1.0;  // sqrt(d_model) with scale_embedding
 };

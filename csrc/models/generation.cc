@@ -40,8 +40,8 @@
 //  With a beam at least as wide as the number of candidate sequences, and no eos, this
 //  returns the sequence with the best summed log-probability (length penalty is a constant
 //  divisor there).
-#include "core/call_context.h"
 #include "models/generation.h"
+#include "core/call_context.h"
 
 #include <algorithm>
 #include <cmath>
@@ -60,7 +60,9 @@ constexpr float kNeg = -1.0e9f;
 std::vector<int64_t> top_indices(const std::vector<float>& v, int64_t k) {
   std::vector<int64_t> idx(v.size());
   std::iota(idx.begin(), idx.end(), 0);
-  auto better = [&](int64_t a, int64_t b) { return v[size_t(a)] > v[size_t(b)] || (v[size_t(a)] == v[size_t(b)] && a < b); };
+  auto better = [&](int64_t a, int64_t b) {
+    return v[size_t(a)] > v[size_t(b)] || (v[size_t(a)] == v[size_t(b)] && a < b);
+  };
   std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), better);
   idx.resize(size_t(k));
   return idx;
@@ -71,9 +73,9 @@ bool is_eos(const GenerationOptions& o, int64_t t) {
 }
 
 Tensor logits_f32(const Tensor& logits, int64_t rows) {
-  VLV_CHECK(logits.dim() == 2 && logits.size(0) == rows && logits.dtype() == DType::F32 &&
-                logits.device() == Device::CPU,
-            ErrorCode::Internal, "generate: expected f32 CPU logits [", rows, ", V], got ", logits.desc());
+  VLV_CHECK(
+      logits.dim() == 2 && logits.size(0) == rows && logits.dtype() == DType::F32 && logits.device() == Device::CPU,
+      ErrorCode::Internal, "generate: expected f32 CPU logits [", rows, ", V], got ", logits.desc());
   return logits;
 }
 
@@ -93,7 +95,8 @@ Tensor ids_tensor(const std::vector<std::vector<int64_t>>& rows, int64_t length,
   Tensor t = Tensor::empty({int64_t(rows.size()), length}, DType::I64);
   int64_t* p = t.data<int64_t>();
   for (size_t r = 0; r < rows.size(); ++r)
-    for (int64_t j = 0; j < length; ++j) p[int64_t(r) * length + j] = j < int64_t(rows[r].size()) ? rows[r][size_t(j)] : fill;
+    for (int64_t j = 0; j < length; ++j)
+      p[int64_t(r) * length + j] = j < int64_t(rows[r].size()) ? rows[r][size_t(j)] : fill;
   return t;
 }
 
@@ -279,11 +282,23 @@ GenerationOptions GenerationOptions::parse(const Attrs& in, const char* method) 
   o.repetition_penalty = a.f("repetition_penalty", o.repetition_penalty);
   o.no_repeat_ngram_size = a.i("no_repeat_ngram_size", o.no_repeat_ngram_size);
   for (const auto& [key, value] : a.values()) {
-    static const char* known[] = {"max_new_tokens", "num_beams", "num_return_sequences", "length_penalty",
-                                  "early_stopping", "eos_token_id", "pad_token_id", "do_sample", "temperature",
-                                  "top_k", "top_p", "seed", "repetition_penalty", "no_repeat_ngram_size"};
-    VLV_CHECK(std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) != std::end(known),
-              ErrorCode::Arg, method, ": unknown option '", key, "'");
+    static const char* known[] = {"max_new_tokens",
+                                  "num_beams",
+                                  "num_return_sequences",
+                                  "length_penalty",
+                                  "early_stopping",
+                                  "eos_token_id",
+                                  "pad_token_id",
+                                  "do_sample",
+                                  "temperature",
+                                  "top_k",
+                                  "top_p",
+                                  "seed",
+                                  "repetition_penalty",
+                                  "no_repeat_ngram_size"};
+    VLV_CHECK(
+        std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) != std::end(known),
+        ErrorCode::Arg, method, ": unknown option '", key, "'");
   }
   VLV_CHECK(o.max_new_tokens >= 1, ErrorCode::Arg, method, ": max_new_tokens must be >= 1, got ", o.max_new_tokens);
   VLV_CHECK(o.num_beams >= 1, ErrorCode::Arg, method, ": num_beams must be >= 1, got ", o.num_beams);

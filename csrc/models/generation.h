@@ -34,8 +34,8 @@ struct GenerationOptions {
   int64_t num_return_sequences = 1;
   double length_penalty = 1.0;
   std::string early_stopping = "false";  // "true", "false" or "never" (transformers' three modes)
-  std::vector<int64_t> eos_token_ids;   // empty: none
-  int64_t pad_token_id = -1;            // -1: none given
+  std::vector<int64_t> eos_token_ids;    // empty: none
+  int64_t pad_token_id = -1;             // -1: none given
   bool do_sample = false;
   double temperature = 1.0;
   int64_t top_k = 50;

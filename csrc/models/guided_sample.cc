@@ -61,7 +61,7 @@ Device model_device(const Model& m) {
 }  // namespace
 
 GuidedSampleResult guided_sample(Model& unet, Model& vae, Model& scheduler, const Tensor& context, const Tensor& uncond,
-                           const GuidedSampleOptions& o) {
+                                 const GuidedSampleOptions& o) {
   GradModeGuard no_grad(false);
   VLV_CHECK(context.dim() == 3, ErrorCode::Shape, kWhere, ": context must be [B, L, D], got ", context.desc());
   check_dtype(context, DType::F32, kWhere, "context");
@@ -100,13 +100,11 @@ GuidedSampleResult guided_sample(Model& unet, Model& vae, Model& scheduler, cons
 
   throw_if_cancelled();
   NamedTensors vae_config = vae.run("config", {}, {});
-  Tensor z = ops::scale(latents.to(model_device(vae)),
-                        1 / scalar_output(vae_config, "scaling_factor", 1.0),
+  Tensor z = ops::scale(latents.to(model_device(vae)), 1 / scalar_output(vae_config, "scaling_factor", 1.0),
                         scalar_output(vae_config, "shift_factor", 0.0));
   Tensor images = output(vae.run("decode", {{"latent", z}}, {}), "sample", "vae.decode");
   GuidedSampleResult r;
-  r.tensors = {{"images", to_unit_range(images.to(Device::CPU))},
-               {"latents", latents.to(Device::CPU)}};
+  r.tensors = {{"images", to_unit_range(images.to(Device::CPU))}, {"latents", latents.to(Device::CPU)}};
   r.graph_replays = unet_call.replays();
   r.graph_note = unet_call.note();
   return r;

@@ -35,6 +35,6 @@ struct GuidedSampleResult {
 
 // context [B, L, D]; uncond [B, L, D] or [1, L, D] (repeated to B) or undefined.
 GuidedSampleResult guided_sample(Model& unet, Model& vae, Model& scheduler, const Tensor& context, const Tensor& uncond,
-                           const GuidedSampleOptions& options);
+                                 const GuidedSampleOptions& options);
 
 }  // namespace vlv::models

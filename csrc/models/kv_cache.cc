@@ -8,7 +8,11 @@
 namespace vlv::models {
 
 KvCache::KvCache(int64_t layers, int64_t rows, int64_t kv_heads, int64_t capacity, int64_t head_dim)
-    : layers_(layers), rows_(rows), heads_(kv_heads), capacity_(capacity), dim_(head_dim),
+    : layers_(layers),
+      rows_(rows),
+      heads_(kv_heads),
+      capacity_(capacity),
+      dim_(head_dim),
       valid_(size_t(rows * capacity), 0) {
   for (int64_t l = 0; l < layers; ++l) {
     k_.push_back(Tensor::zeros({rows, kv_heads, capacity, head_dim}, DType::F32));
@@ -20,8 +24,8 @@ void KvCache::write(int64_t layer, int64_t at, const Tensor& k, const Tensor& v)
   VLV_CHECK(layer >= 0 && layer < layers_, ErrorCode::Internal, "kv_cache: layer ", layer, " out of range");
   VLV_CHECK(k.device() == Device::CPU && k.dtype() == DType::F32 && k.dim() == 4 && k.shape() == v.shape() &&
                 k.size(1) == heads_ && k.size(3) == dim_ && k.size(0) > 0 && rows_ % k.size(0) == 0,
-            ErrorCode::Internal, "kv_cache: cannot store ", k.desc(), " / ", v.desc(), " in rows of [", heads_,
-            ", ", capacity_, ", ", dim_, "]");
+            ErrorCode::Internal, "kv_cache: cannot store ", k.desc(), " / ", v.desc(), " in rows of [", heads_, ", ",
+            capacity_, ", ", dim_, "]");
   const int64_t t = k.size(2), repeat = rows_ / k.size(0);
   VLV_CHECK(at >= 0 && at + t <= length_, ErrorCode::Internal, "kv_cache: positions [", at, ", ", at + t,
             ") were not reserved (", length_, " are)");
@@ -31,8 +35,7 @@ void KvCache::write(int64_t layer, int64_t at, const Tensor& k, const Tensor& v)
     float* d = dst->data<float>();
     for (int64_t n = 0; n < rows_; ++n)
       for (int64_t h = 0; h < heads_; ++h)
-        std::memcpy(d + ((n * heads_ + h) * capacity_ + at) * dim_, s + ((n / repeat) * heads_ + h) * t * dim_,
-                    span);
+        std::memcpy(d + ((n * heads_ + h) * capacity_ + at) * dim_, s + ((n / repeat) * heads_ + h) * t * dim_, span);
   }
 }
 
@@ -72,7 +75,8 @@ void KvCache::reorder(const std::vector<int64_t>& src) {
       float* d = moved.data<float>();
       for (int64_t n = 0; n < rows_; ++n)
         for (int64_t h = 0; h < heads_; ++h)
-          std::memcpy(d + size_t(n) * row + size_t(h) * head, s + size_t(src[size_t(n)]) * row + size_t(h) * head, used);
+          std::memcpy(d + size_t(n) * row + size_t(h) * head, s + size_t(src[size_t(n)]) * row + size_t(h) * head,
+                      used);
       t = moved;
     }
   std::vector<uint8_t> valid(valid_.size());

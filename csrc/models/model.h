@@ -83,17 +83,17 @@ struct ModelRegistrar {
   ModelRegistrar(const char* kind, ModelEntry entry);
 };
 // VLV_REGISTER_MODEL("unet", read_unet2d_condition_config, make_unet)
-#define VLV_REGISTER_MODEL(kind, read_config, make) \
+#define VLV_REGISTER_MODEL(kind, read_config, make)                                                                    \
   static ::vlv::models::ModelRegistrar vlv_model_##make(kind, ::vlv::models::model_entry(read_config, make))
-#define VLV_REGISTER_MODEL_FILES(kind, read_config, make, files) \
+#define VLV_REGISTER_MODEL_FILES(kind, read_config, make, files)                                                       \
   static ::vlv::models::ModelRegistrar vlv_model_##make(kind, ::vlv::models::model_entry(read_config, make, files))
 
 // Builds a model of `kind` from a folder (config.json + safetensors, or as its ModelFiles say). Every weight must be
 // used and every config field honoured (or known to be irrelevant). matrix_dtype bf16 / f16
 // keeps the weight matrices of linear and embedding layers 16-bit (Weights::take_matrix).
 // device CUDA puts every weight there (the model then computes there; E_DEVICE without one).
-std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder,
-                                  DType matrix_dtype = DType::F32, Device device = Device::CPU);
+std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype = DType::F32,
+                                  Device device = Device::CPU);
 // Builds a model of `kind` from its config alone with seeded random weights (random_init):
 // `config` is the config file itself or a folder holding it (under the kind's config name).
 // device CUDA puts the weights there, as load_model.

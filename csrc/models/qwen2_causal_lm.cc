@@ -27,7 +27,8 @@ Qwen2Config read_qwen2_config(const Config& c) {
   // Which architecture the file describes comes first: another one's config fails by its
   // model_type, not by the first Qwen2 field it lacks.
   const std::string type = c.s("model_type", "qwen2");
-  VLV_CHECK(type == "qwen2", ErrorCode::Arg, c.source(), ": model_type '", type, "' is not a supported causal LM (qwen2)");
+  VLV_CHECK(type == "qwen2", ErrorCode::Arg, c.source(), ": model_type '", type,
+            "' is not a supported causal LM (qwen2)");
   Qwen2Config q = read_fields<Qwen2Config>(c);
   if (!q.num_key_value_heads) q.num_key_value_heads = q.num_attention_heads;
   if (!q.head_dim) q.head_dim = q.num_attention_heads > 0 ? q.hidden_size / q.num_attention_heads : 0;
@@ -51,7 +52,10 @@ namespace {
 class Qwen2ForCausalLM : public Model {
  public:
   Qwen2ForCausalLM(const Qwen2Config& c, const WeightBuilder& vb)
-      : model_(c, vb.at("model")), hidden_(c.hidden_size), vocab_(c.vocab_size), kv_heads_(*c.num_key_value_heads),
+      : model_(c, vb.at("model")),
+        hidden_(c.hidden_size),
+        vocab_(c.vocab_size),
+        kv_heads_(*c.num_key_value_heads),
         head_dim_(*c.head_dim) {
     // A checkpoint may carry lm_head.weight even when tied (transformers then uses the
     // embedding); it is not a parameter then.
@@ -147,7 +151,8 @@ class Qwen2ForCausalLM : public Model {
     Tensor lab = labels.to(DType::I64);
     Tensor targets = Tensor::empty({b * (l - 1)}, DType::I64);
     for (int64_t r = 0; r < b; ++r)
-      std::copy(lab.data<int64_t>() + r * l + 1, lab.data<int64_t>() + (r + 1) * l, targets.data<int64_t>() + r * (l - 1));
+      std::copy(lab.data<int64_t>() + r * l + 1, lab.data<int64_t>() + (r + 1) * l,
+                targets.data<int64_t>() + r * (l - 1));
     Tensor shifted = ops::reshape(ops::slice(logits, 1, 0, l - 1), {b * (l - 1), vocab_});
     return ops::reshape(ops::cross_entropy(shifted, targets, -100, "mean"), {1});
   }
@@ -186,7 +191,8 @@ class Qwen2Session : public CausalDecoder {
       for (int64_t k = 0; k < repeat_; ++k) next_pos_[size_t(r * repeat_ + k)] = seen;
     }
     const int64_t at = cache_->advance(l, mask_);
-    Tensor h = m_.model_(prompt_, positions, Qwen2ForCausalLM::key_mask(mask_, b, l), CacheUse{cache_.get(), at, false});
+    Tensor h =
+        m_.model_(prompt_, positions, Qwen2ForCausalLM::key_mask(mask_, b, l), CacheUse{cache_.get(), at, false});
     return ops::reshape(m_.lm_head(ops::slice(h, 1, l - 1, l)), {b, m_.vocab_});
   }
 
@@ -211,8 +217,8 @@ class Qwen2Session : public CausalDecoder {
 
  private:
   const Qwen2ForCausalLM& m_;
-  Tensor prompt_;               // hidden states [B, L, H]
-  std::vector<uint8_t> mask_;   // [B, L] or empty (all real)
+  Tensor prompt_;              // hidden states [B, L, H]
+  std::vector<uint8_t> mask_;  // [B, L] or empty (all real)
   int64_t repeat_ = 1;
   std::unique_ptr<KvCache> cache_;
   std::vector<int64_t> next_pos_;  // the position of each row's next token
@@ -226,7 +232,8 @@ NamedTensors Qwen2ForCausalLM::generate_method(const NamedTensors& in, const Att
   std::vector<std::vector<int64_t>> prompt_ids(static_cast<size_t>(b));
   if (const Tensor* ids = find_input(in, "input_ids")) {
     Tensor i64 = ids->to(DType::I64);
-    for (int64_t r = 0; r < b; ++r) prompt_ids[size_t(r)].assign(i64.data<int64_t>() + r * l, i64.data<int64_t>() + (r + 1) * l);
+    for (int64_t r = 0; r < b; ++r)
+      prompt_ids[size_t(r)].assign(i64.data<int64_t>() + r * l, i64.data<int64_t>() + (r + 1) * l);
   }
   std::vector<uint8_t> mask = mask_bytes(in, b, l, "qwen2.generate");
   Qwen2Session session(*this, h.detach(), std::move(mask));

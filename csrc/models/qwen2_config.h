@@ -47,9 +47,18 @@ struct Qwen2Config {
   }
   // sliding_window / max_window_layers only act with use_sliding_window (checked false).
   static std::vector<std::string> ignored() {
-    return {"architectures", "transformers_version", "torch_dtype", "initializer_range", "use_cache",
-            "sliding_window", "max_window_layers", "_name_or_path", "_attn_implementation_autoset",
-            "output_attentions", "output_hidden_states", "use_return_dict"};
+    return {"architectures",
+            "transformers_version",
+            "torch_dtype",
+            "initializer_range",
+            "use_cache",
+            "sliding_window",
+            "max_window_layers",
+            "_name_or_path",
+            "_attn_implementation_autoset",
+            "output_attentions",
+            "output_hidden_states",
+            "use_return_dict"};
   }
 };
 

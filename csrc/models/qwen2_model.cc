@@ -4,7 +4,8 @@ namespace vlv::models {
 
 Qwen2Model::Qwen2Model(const Qwen2Config& c, const WeightBuilder& vb) {
   embed_tokens_ = vb.take_matrix("embed_tokens.weight", {c.vocab_size, c.hidden_size});
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers_.push_back(Qwen2DecoderLayer::load(vb.at("layers").at(i), c));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+    layers_.push_back(Qwen2DecoderLayer::load(vb.at("layers").at(i), c));
   norm_ = RMSNorm::load(vb.at("norm"), c.hidden_size, c.rms_norm_eps);
 }
 

@@ -43,8 +43,8 @@ Tensor BasicTransformerBlock::operator()(const Tensor& x, const Tensor& context,
 }
 
 Transformer2D Transformer2D::load(const WeightBuilder& vb, int64_t channels, const TransformerOptions& opt) {
-  VLV_CHECK(opt.heads > 0 && channels >= opt.heads, ErrorCode::FileFormat, vb.source(), ": ", vb.key(), " has ", channels,
-            " channels for ", opt.heads, " attention heads");
+  VLV_CHECK(opt.heads > 0 && channels >= opt.heads, ErrorCode::FileFormat, vb.source(), ": ", vb.key(), " has ",
+            channels, " channels for ", opt.heads, " attention heads");
   Transformer2D t;
   t.opt = opt;
   t.channels = channels;

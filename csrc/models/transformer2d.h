@@ -19,7 +19,7 @@ namespace vlv::models {
 
 struct TransformerOptions {
   int64_t heads = 8;
-  int64_t layers = 1;              // transformer_layers_per_block
+  int64_t layers = 1;  // transformer_layers_per_block
   int64_t cross_attention_dim = 768;
   int64_t groups = 32;             // norm_num_groups
   bool linear_projection = false;  // use_linear_projection
@@ -39,7 +39,8 @@ struct BasicTransformerBlock {
   CrossAttention attn1, attn2;
   Linear ff_in, ff_out;  // ff.net.0.proj (to 2 * inner, GEGLU), ff.net.2
   bool only_cross_attention = false;
-  static BasicTransformerBlock load(const WeightBuilder& vb, int64_t inner, int64_t head_dim, const TransformerOptions& opt);
+  static BasicTransformerBlock load(const WeightBuilder& vb, int64_t inner, int64_t head_dim,
+                                    const TransformerOptions& opt);
   Tensor operator()(const Tensor& h, const Tensor& context, const Tensor& mask) const;
 };
 

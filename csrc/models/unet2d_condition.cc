@@ -148,8 +148,8 @@ class UNet2DConditionModel : public Model {
     const Tensor& sample = require_input(in, "sample", "unet.forward");
     const Tensor& timestep = require_input(in, "timestep", "unet.forward");
     const Tensor& context = require_input(in, "encoder_hidden_states", "unet.forward");
-    VLV_CHECK(sample.dim() == 4 && sample.size(1) == in_channels_, ErrorCode::Shape, "unet.forward: sample must be [B, ",
-              in_channels_, ", H, W], got ", sample.desc());
+    VLV_CHECK(sample.dim() == 4 && sample.size(1) == in_channels_, ErrorCode::Shape,
+              "unet.forward: sample must be [B, ", in_channels_, ", H, W], got ", sample.desc());
     int64_t b = sample.size(0);
     VLV_CHECK(context.dim() == 3 && context.size(0) == b && context.size(2) == cross_dim_, ErrorCode::Shape,
               "unet.forward: encoder_hidden_states must be [", b, ", L, ", cross_dim_, "], got ", context.desc());
@@ -176,7 +176,8 @@ class UNet2DConditionModel : public Model {
     ctx.temb = emb;
 
     bool upsample_to_skip = false;
-    for (int64_t d : {sample.size(2), sample.size(3)}) upsample_to_skip = upsample_to_skip || d % (int64_t(1) << upsamplers_) != 0;
+    for (int64_t d : {sample.size(2), sample.size(3)})
+      upsample_to_skip = upsample_to_skip || d % (int64_t(1) << upsamplers_) != 0;
 
     Tensor h = conv_in_(center_ ? ops::scale(sample, 2, -1) : sample);
     std::vector<Tensor> skips{h};

@@ -34,8 +34,8 @@ struct UNetDownBlock {
   std::vector<Transformer2D> attentions;
   std::vector<Downsample2D> downsamplers;  // zero or one
 
-  static UNetDownBlock load(const WeightBuilder& vb, int64_t in, int64_t out, const BlockOptions& opt,
-                            bool downsample, int64_t downsample_padding);
+  static UNetDownBlock load(const WeightBuilder& vb, int64_t in, int64_t out, const BlockOptions& opt, bool downsample,
+                            int64_t downsample_padding);
   Tensor operator()(Tensor h, const BlockContext& ctx, std::vector<Tensor>& skips) const;
 };
 

@@ -4,7 +4,8 @@ namespace vlv::models {
 
 Tensor UNetStepGraph::eager(const Tensor& sample, const Tensor& timestep, const Tensor& context) {
   const Tensor t = timestep.to(sample.device());
-  NamedTensors out = unet_.run("forward", {{"sample", sample}, {"timestep", t}, {"encoder_hidden_states", context}}, {});
+  NamedTensors out =
+      unet_.run("forward", {{"sample", sample}, {"timestep", t}, {"encoder_hidden_states", context}}, {});
   return require_input(out, "sample", "unet.forward");
 }
 

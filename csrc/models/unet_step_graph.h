@@ -8,8 +8,8 @@
 #pragma once
 #include <string>
 
-#include "models/model.h"
 #include "core/device_graph.h"
+#include "models/model.h"
 
 namespace vlv::models {
 
@@ -18,7 +18,7 @@ class UNetStepGraph {
   UNetStepGraph(Model& unet, bool enabled) : unet_(unet), enabled_(enabled) {}
   // unet.forward(sample, timestep, encoder_hidden_states)["sample"]; timestep may be on the CPU.
   Tensor operator()(const Tensor& sample, const Tensor& timestep, const Tensor& context);
-  int64_t replays() const { return replays_; }     // calls served by a graph
+  int64_t replays() const { return replays_; }       // calls served by a graph
   const std::string& note() const { return note_; }  // why graphs stopped, if they did
 
  private:
@@ -30,9 +30,9 @@ class UNetStepGraph {
   bool enabled_;
   int64_t replays_ = 0;
   std::string note_;
-  Shape warm_;                    // input shape of the last eager call
+  Shape warm_;  // input shape of the last eager call
   DeviceGraph graph_;
-  Tensor x_, t_, ctx_, out_;      // the graph's static inputs and output
+  Tensor x_, t_, ctx_, out_;  // the graph's static inputs and output
 };
 
 }  // namespace vlv::models

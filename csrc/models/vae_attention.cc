@@ -32,8 +32,8 @@ Tensor SpatialAttention::operator()(const Tensor& x) const {
   VLV_CHECK(x.dim() == 4, ErrorCode::Shape, "attention block: input must be [N, C, H, W], got ", x.desc());
   int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
   Tensor tokens = ops::permute(ops::reshape(group_norm(x), {n, c, h * wd}), {0, 2, 1});  // [N, HW, C]
-  Tensor a = ops::attention(split_heads(q(tokens), heads), split_heads(k(tokens), heads),
-                            split_heads(v(tokens), heads))[0];
+  Tensor a =
+      ops::attention(split_heads(q(tokens), heads), split_heads(k(tokens), heads), split_heads(v(tokens), heads))[0];
   Tensor y = ops::reshape(ops::permute(out(merge_heads(a)), {0, 2, 1}), {n, c, h, wd});
   y = ops::add(y, x);
   return rescale_output_factor == 1 ? y : ops::scale(y, 1 / rescale_output_factor);

@@ -6,7 +6,8 @@ namespace {
 std::vector<ResnetBlock2D> load_resnets(const WeightBuilder& vb, int64_t in, int64_t out, int64_t layers,
                                         const ResnetOptions& opt) {
   std::vector<ResnetBlock2D> r;
-  for (int64_t i = 0; i < layers; ++i) r.push_back(ResnetBlock2D::load(vb.at("resnets").at(i), i == 0 ? in : out, out, opt));
+  for (int64_t i = 0; i < layers; ++i)
+    r.push_back(ResnetBlock2D::load(vb.at("resnets").at(i), i == 0 ? in : out, out, opt));
   return r;
 }
 

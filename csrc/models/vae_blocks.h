@@ -19,8 +19,8 @@ namespace vlv::models {
 struct DownEncoderBlock2D {
   std::vector<ResnetBlock2D> resnets;
   std::optional<Downsample2D> downsample;
-  static DownEncoderBlock2D load(const WeightBuilder& vb, int64_t in, int64_t out, int64_t layers,
-                                 bool add_downsample, const ResnetOptions& opt);
+  static DownEncoderBlock2D load(const WeightBuilder& vb, int64_t in, int64_t out, int64_t layers, bool add_downsample,
+                                 const ResnetOptions& opt);
   Tensor operator()(Tensor x) const;
 };
 

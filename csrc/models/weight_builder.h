@@ -51,7 +51,8 @@ class WeightBuilder {
   const std::string& source() const { return weights_->source(); }
 
  private:
-  WeightBuilder(Weights* w, NamedTensors* p, std::string prefix) : weights_(w), params_(p), prefix_(std::move(prefix)) {}
+  WeightBuilder(Weights* w, NamedTensors* p, std::string prefix)
+      : weights_(w), params_(p), prefix_(std::move(prefix)) {}
   Tensor registered(const std::string& name, Tensor t) const;
 
   Weights* weights_;

@@ -1,6 +1,5 @@
 #include "models/weights.h"
 
-
 #include <cmath>
 
 #include "io/safetensors.h"
@@ -80,8 +79,8 @@ Tensor Weights::take_as(const std::string& name, const Shape& shape, DType dtype
   auto it = tensors_.find(name);
   VLV_CHECK(it != tensors_.end(), ErrorCode::FileFormat, source_, ": weight '", name, "' is missing");
   Tensor& t = it->second;
-  VLV_CHECK(t.shape() == shape, ErrorCode::FileFormat, source_, ": weight '", name, "' is ", t.desc(), ", the config needs ",
-            shape_str(shape));
+  VLV_CHECK(t.shape() == shape, ErrorCode::FileFormat, source_, ": weight '", name, "' is ", t.desc(),
+            ", the config needs ", shape_str(shape));
   if (t.dtype() != dtype) t = t.to(dtype);
   t = on_device(t);
   if (!t.meta()) t.set_requires_grad(false);  // gives the tensor shared autograd state
@@ -89,9 +88,7 @@ Tensor Weights::take_as(const std::string& name, const Shape& shape, DType dtype
   return t;
 }
 
-Tensor Weights::on_device(const Tensor& t) const {
-  return device_ == Device::CPU ? t : t.to(device_);
-}
+Tensor Weights::on_device(const Tensor& t) const { return device_ == Device::CPU ? t : t.to(device_); }
 
 std::vector<std::string> Weights::unused() const {
   std::vector<std::string> out;

@@ -38,9 +38,10 @@ struct ProgressEvent {
 void exports_fn(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = NativeCancelToken::define(env);
   g_token_ctor = new Napi::FunctionReference(Napi::Persistent(ctor));
-  exports.Set("createCancelToken", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-                return g_token_ctor->New({});
-              }, "createCancelToken"));
+  exports.Set("createCancelToken",
+              Napi::Function::New(
+                  env, [](const Napi::CallbackInfo& info) -> Napi::Value { return g_token_ctor->New({}); },
+                  "createCancelToken"));
 }
 
 }  // namespace
@@ -77,7 +78,8 @@ ProgressFn ProgressBridge::sink() {
                                    Napi::Number::New(env, double(e->total))};
       if (!e->payload.empty()) {  // a fourth argument only when the stage carries one
         Napi::Array a = Napi::Array::New(env, e->payload.size());
-        for (size_t i = 0; i < e->payload.size(); ++i) a.Set(uint32_t(i), Napi::Number::New(env, double(e->payload[i])));
+        for (size_t i = 0; i < e->payload.size(); ++i)
+          a.Set(uint32_t(i), Napi::Number::New(env, double(e->payload[i])));
         args.push_back(a);
       }
       fn.Call(args);

@@ -45,7 +45,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
-  virtual void Run() = 0;                       // worker thread; may throw
+  virtual void Run() = 0;                         // worker thread; may throw
   virtual Napi::Value Result(Napi::Env env) = 0;  // JS thread
 
  private:

@@ -1,6 +1,7 @@
 // The CUDA device layer for JS: tensorTo (a copy between devices; not recorded for
 // autograd), cudaMemory / cudaEmptyCache, cudaSynchronize, events for timing, the GEMM
-// backend in use, and cudaRandom (randn / rand on the device: ops::randn's device argument). Every function throws E_DEVICE when the backend is not loaded.
+// backend in use, and cudaRandom (randn / rand on the device: ops::randn's device argument). Every function throws
+// E_DEVICE when the backend is not loaded.
 #include "napi/common.h"
 #include "napi/tensor_wrap.h"
 #include "ops/api.h"
@@ -68,9 +69,7 @@ Napi::Value cuda_time(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value cuda_gemm_backend(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    return Napi::String::New(info.Env(), vlv::cuda_gemm_backend());
-  });
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), vlv::cuda_gemm_backend()); });
 }
 
 // cudaRandom(normal, shape, seed, offset) -> f32 tensor on the device.

@@ -1,10 +1,10 @@
 // info() and initCuda(): what this build is and which backend runs.
 #include "core/ceiling.h"
 #include "core/cpu_features.h"
-#include "ops/cuda_device.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "napi/common.h"
+#include "ops/cuda_device.h"
 
 #include <algorithm>
 

@@ -2,8 +2,8 @@
 // randomModel(kind, config, seed, device?) and run(method, inputs, options, record) are async;
 // parameters() hands out the model's own tensors (sharing autograd state, so requiresGrad set
 // from JS unfreezes them); `config` is the typed config the engine read (a plain object with
-// the file's field names, defaults filled in: the only reader of a model's config file). guidedSample(unet, vae, scheduler, inputs, options, cancel,
-// progress) runs models/guided_sample over three of them.
+// the file's field names, defaults filled in: the only reader of a model's config file). guidedSample(unet, vae,
+// scheduler, inputs, options, cancel, progress) runs models/guided_sample over three of them.
 #include <cmath>
 
 #include "autograd/autograd.h"
@@ -40,7 +40,8 @@ Attrs read_options(Napi::Env env, const Napi::Value& v) {
       std::vector<int64_t> v;
       for (uint32_t j = 0; j < arr.Length(); ++j) {
         Napi::Value e = arr.Get(j);
-        const bool integer = e.IsNumber() && std::trunc(e.As<Napi::Number>().DoubleValue()) == e.As<Napi::Number>().DoubleValue();
+        const bool integer =
+            e.IsNumber() && std::trunc(e.As<Napi::Number>().DoubleValue()) == e.As<Napi::Number>().DoubleValue();
         if (!integer) throw coded_error(env, "E_ARG", "option '" + key + "' must be a list of integers");
         v.push_back(int64_t(e.As<Napi::Number>().DoubleValue()));
       }
@@ -68,14 +69,10 @@ NamedTensors read_named(Napi::Env env, const Napi::Value& v) {
 // A config value (models::config_json) as a plain JS value.
 Napi::Value js_value(Napi::Env env, const json::Value& v) {
   switch (v.type) {
-    case json::Type::Null:
-      return env.Null();
-    case json::Type::Bool:
-      return Napi::Boolean::New(env, v.boolean);
-    case json::Type::Number:
-      return Napi::Number::New(env, v.number);
-    case json::Type::String:
-      return Napi::String::New(env, v.text);
+    case json::Type::Null: return env.Null();
+    case json::Type::Bool: return Napi::Boolean::New(env, v.boolean);
+    case json::Type::Number: return Napi::Number::New(env, v.number);
+    case json::Type::String: return Napi::String::New(env, v.text);
     case json::Type::Array: {
       Napi::Array a = Napi::Array::New(env, v.items.size());
       for (size_t i = 0; i < v.items.size(); ++i) a.Set(uint32_t(i), js_value(env, v.items[i]));
@@ -99,11 +96,11 @@ Napi::Object wrap_named(Napi::Env env, const NamedTensors& ts) {
 class NativeModel : public Napi::ObjectWrap<NativeModel> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "NativeModel",
-                       {InstanceMethod<&NativeModel::run>("run"), InstanceMethod<&NativeModel::parameters>("parameters"),
-                        InstanceMethod<&NativeModel::dispose>("dispose"),
-                        InstanceAccessor<&NativeModel::kind>("kind"),
-                        InstanceAccessor<&NativeModel::config>("config")});
+    return DefineClass(
+        env, "NativeModel",
+        {InstanceMethod<&NativeModel::run>("run"), InstanceMethod<&NativeModel::parameters>("parameters"),
+         InstanceMethod<&NativeModel::dispose>("dispose"), InstanceAccessor<&NativeModel::kind>("kind"),
+         InstanceAccessor<&NativeModel::config>("config")});
   }
   explicit NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {}
 
@@ -121,8 +118,14 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
    public:
     RunWorker(Napi::Env env, std::shared_ptr<Model> m, std::string method, NamedTensors in, Attrs opts, bool record,
               std::shared_ptr<CancelToken> token, const Napi::Value& on_progress)
-        : PromiseWorker(env), m_(std::move(m)), method_(std::move(method)), in_(std::move(in)), opts_(std::move(opts)),
-          record_(record), token_(std::move(token)), progress_(env, on_progress) {}
+        : PromiseWorker(env),
+          m_(std::move(m)),
+          method_(std::move(method)),
+          in_(std::move(in)),
+          opts_(std::move(opts)),
+          record_(record),
+          token_(std::move(token)),
+          progress_(env, on_progress) {}
 
    protected:
     void Run() override {
@@ -151,9 +154,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guard(env, [&]() -> Napi::Value {
-      auto* w = new RunWorker(env, live(env), arg_string(info, 0, "method"), read_named(env, info[1]),
-                              read_options(env, info[2]), info[3].ToBoolean().Value(), unwrap_cancel_token(info[4]),
-                              info[5]);
+      auto* w =
+          new RunWorker(env, live(env), arg_string(info, 0, "method"), read_named(env, info[1]),
+                        read_options(env, info[2]), info[3].ToBoolean().Value(), unwrap_cancel_token(info[4]), info[5]);
       Napi::Promise p = w->promise();
       w->Queue();
       return p;
@@ -194,7 +197,11 @@ class LoadWorker : public PromiseWorker {
   // from the config alone.
   LoadWorker(Napi::Env env, std::string kind, std::string folder, int64_t seed = -1, DType matrix_dtype = DType::F32,
              Device device = Device::CPU)
-      : PromiseWorker(env), kind_(std::move(kind)), folder_(std::move(folder)), seed_(seed), matrix_dtype_(matrix_dtype),
+      : PromiseWorker(env),
+        kind_(std::move(kind)),
+        folder_(std::move(folder)),
+        seed_(seed),
+        matrix_dtype_(matrix_dtype),
         device_(device) {}
 
  protected:
@@ -228,7 +235,8 @@ int64_t arg_seed(const Napi::CallbackInfo& info, size_t i) {
 Device arg_device(const Napi::CallbackInfo& info, size_t i, const char* call) {
   if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return Device::CPU;
   const std::string name = arg_string(info, i, "device");
-  VLV_CHECK(name == "cpu" || name == "cuda", ErrorCode::Arg, call, ": device must be 'cpu' or 'cuda', got '", name, "'");
+  VLV_CHECK(name == "cpu" || name == "cuda", ErrorCode::Arg, call, ": device must be 'cpu' or 'cuda', got '", name,
+            "'");
   return name == "cuda" ? Device::CUDA : Device::CPU;
 }
 
@@ -256,8 +264,14 @@ class SampleWorker : public PromiseWorker {
   SampleWorker(Napi::Env env, std::shared_ptr<Model> unet, std::shared_ptr<Model> vae, std::shared_ptr<Model> sched,
                NamedTensors in, models::GuidedSampleOptions opts, std::shared_ptr<CancelToken> token,
                const Napi::Value& on_progress)
-      : PromiseWorker(env), unet_(std::move(unet)), vae_(std::move(vae)), sched_(std::move(sched)), in_(std::move(in)),
-        opts_(opts), token_(std::move(token)), progress_(env, on_progress) {}
+      : PromiseWorker(env),
+        unet_(std::move(unet)),
+        vae_(std::move(vae)),
+        sched_(std::move(sched)),
+        in_(std::move(in)),
+        opts_(opts),
+        token_(std::move(token)),
+        progress_(env, on_progress) {}
 
  protected:
   void Run() override {
@@ -318,7 +332,8 @@ Napi::Value load_model_js(const Napi::CallbackInfo& info) {
     DType dtype = DType::F32;
     if (!info[2].IsUndefined() && !info[2].IsNull()) {
       const std::string name = arg_string(info, 2, "dtype");
-      VLV_CHECK(name == "f32" || name == "bf16" || name == "f16", ErrorCode::Arg, "loadModel: dtype must be 'f32', 'bf16' or 'f16', got '", name, "'");
+      VLV_CHECK(name == "f32" || name == "bf16" || name == "f16", ErrorCode::Arg,
+                "loadModel: dtype must be 'f32', 'bf16' or 'f16', got '", name, "'");
       dtype = dtype_from_name(name);
     }
     const Device device = arg_device(info, 3, "loadModel");

@@ -38,7 +38,8 @@ Attrs read_attrs(Napi::Env env, const Napi::Value& v) {
         Napi::Value e = a.Get(j);
         if (!e.IsNumber()) throw coded_error(env, "E_ARG", "attribute '" + key + "' must be a list of integers");
         double d = e.As<Napi::Number>().DoubleValue();
-        if (d != double(int64_t(d))) throw coded_error(env, "E_ARG", "attribute '" + key + "' must be a list of integers");
+        if (d != double(int64_t(d)))
+          throw coded_error(env, "E_ARG", "attribute '" + key + "' must be a list of integers");
         ints.push_back(int64_t(d));
       }
       attrs.set(key, ints);

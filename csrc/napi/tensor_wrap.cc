@@ -20,7 +20,8 @@ Shape read_shape(Napi::Env env, const Napi::Value& v) {
     Napi::Value d = a.Get(i);
     if (!d.IsNumber()) throw coded_error(env, "E_ARG", "shape must be an array of non-negative integers");
     double x = d.As<Napi::Number>().DoubleValue();
-    if (x < 0 || x != double(int64_t(x))) throw coded_error(env, "E_ARG", "shape must be an array of non-negative integers");
+    if (x < 0 || x != double(int64_t(x)))
+      throw coded_error(env, "E_ARG", "shape must be an array of non-negative integers");
     s.push_back(int64_t(x));
   }
   return s;
@@ -32,8 +33,7 @@ Napi::Value from_buffer(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     DType dt = dtype_from_name(arg_string(info, 0, "dtype"));
     Shape shape = read_shape(env, info[1]);
-    if (info.Length() < 3 || !info[2].IsTypedArray())
-      throw coded_error(env, "E_ARG", "data must be a TypedArray");
+    if (info.Length() < 3 || !info[2].IsTypedArray()) throw coded_error(env, "E_ARG", "data must be a TypedArray");
     Napi::TypedArray ta = info[2].As<Napi::TypedArray>();
     Napi::ArrayBuffer ab = ta.ArrayBuffer();
     size_t bytes = ta.ByteLength();
@@ -47,22 +47,22 @@ Napi::Value from_buffer(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void NativeTensor::init(Napi::Env env, Napi::Object exports) {
-  Napi::Function fn = DefineClass(
-      env, "NativeTensor",
-      {
-          InstanceAccessor<&NativeTensor::shape>("shape"),
-          InstanceAccessor<&NativeTensor::dtype>("dtype"),
-          InstanceAccessor<&NativeTensor::device>("device"),
-          InstanceAccessor<&NativeTensor::nbytes>("nbytes"),
-          InstanceAccessor<&NativeTensor::requires_grad, &NativeTensor::set_requires_grad>("requiresGrad"),
-          InstanceAccessor<&NativeTensor::grad>("grad"),
-          InstanceAccessor<&NativeTensor::has_grad_fn>("hasGradFn"),
-          InstanceAccessor<&NativeTensor::is_disposed>("disposed"),
-          InstanceMethod<&NativeTensor::to_buffer>("toBuffer"),
-          InstanceMethod<&NativeTensor::zero_grad>("zeroGrad"),
-          InstanceMethod<&NativeTensor::detach>("detach"),
-          InstanceMethod<&NativeTensor::dispose>("dispose"),
-      });
+  Napi::Function fn =
+      DefineClass(env, "NativeTensor",
+                  {
+                      InstanceAccessor<&NativeTensor::shape>("shape"),
+                      InstanceAccessor<&NativeTensor::dtype>("dtype"),
+                      InstanceAccessor<&NativeTensor::device>("device"),
+                      InstanceAccessor<&NativeTensor::nbytes>("nbytes"),
+                      InstanceAccessor<&NativeTensor::requires_grad, &NativeTensor::set_requires_grad>("requiresGrad"),
+                      InstanceAccessor<&NativeTensor::grad>("grad"),
+                      InstanceAccessor<&NativeTensor::has_grad_fn>("hasGradFn"),
+                      InstanceAccessor<&NativeTensor::is_disposed>("disposed"),
+                      InstanceMethod<&NativeTensor::to_buffer>("toBuffer"),
+                      InstanceMethod<&NativeTensor::zero_grad>("zeroGrad"),
+                      InstanceMethod<&NativeTensor::detach>("detach"),
+                      InstanceMethod<&NativeTensor::dispose>("dispose"),
+                  });
   auto* ctor = new Ctor{Napi::Persistent(fn)};  // owned by the env, freed at its teardown
   env.SetInstanceData<Ctor>(ctor);
   exports.Set("NativeTensor", fn);
@@ -173,9 +173,7 @@ Napi::Value NativeTensor::zero_grad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value NativeTensor::detach(const Napi::CallbackInfo& info) {
-  return wrap(info.Env(), live(info.Env()).detach());
-}
+Napi::Value NativeTensor::detach(const Napi::CallbackInfo& info) { return wrap(info.Env(), live(info.Env()).detach()); }
 
 Napi::Value NativeTensor::dispose(const Napi::CallbackInfo& info) {
   set(Tensor());

@@ -21,7 +21,7 @@ inline Tensor scale(const Tensor& x, double alpha, double beta = 0) {
 inline Tensor cast(const Tensor& x, DType dt) { return one(OpId::cast, {x}, {{"dtype", std::string(dtype_name(dt))}}); }
 
 // ops::neg(x), ops::exp(x), ...: one per row of VLV_UNARY_OPS.
-#define VLV_UNARY_API(X, name, f, dfdx) \
+#define VLV_UNARY_API(X, name, f, dfdx)                                                                                \
   inline Tensor name(const Tensor& x) { return one(OpId::name, {x}); }
 VLV_UNARY_OPS(VLV_UNARY_API, _)
 #undef VLV_UNARY_API
@@ -49,8 +49,9 @@ inline Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int64
 inline Tensor group_norm_conv2d(const Tensor& x, const Tensor& norm_w, const Tensor& norm_b, int64_t norm_groups,
                                 double eps, bool silu, const Tensor& w, const Tensor& bias, int64_t stride,
                                 int64_t padding) {
-  return one(OpId::group_norm_conv2d, {x, norm_w, norm_b, w, bias},
-             {{"norm_groups", norm_groups}, {"eps", eps}, {"silu", int64_t(silu)}, {"stride", stride}, {"padding", padding}});
+  return one(
+      OpId::group_norm_conv2d, {x, norm_w, norm_b, w, bias},
+      {{"norm_groups", norm_groups}, {"eps", eps}, {"silu", int64_t(silu)}, {"stride", stride}, {"padding", padding}});
 }
 inline Tensor group_norm(const Tensor& x, const Tensor& w, const Tensor& b, int64_t groups, double eps,
                          bool fused_silu = false) {
@@ -59,7 +60,9 @@ inline Tensor group_norm(const Tensor& x, const Tensor& w, const Tensor& b, int6
 inline Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps) {
   return one(OpId::layer_norm, {x, w, b}, {{"eps", eps}});
 }
-inline Tensor rms_norm(const Tensor& x, const Tensor& w, double eps) { return one(OpId::rms_norm, {x, w}, {{"eps", eps}}); }
+inline Tensor rms_norm(const Tensor& x, const Tensor& w, double eps) {
+  return one(OpId::rms_norm, {x, w}, {{"eps", eps}});
+}
 inline Tensor softmax(const Tensor& x) { return one(OpId::softmax, {x}); }
 
 // Returns {out, lse}. scale <= 0 means 1/sqrt(D).
@@ -77,15 +80,20 @@ inline Tensor rope(const Tensor& x, const Tensor& positions, double theta) {
 inline Tensor timestep_embedding(const Tensor& t, int64_t dim, bool flip_sin_to_cos, double freq_shift,
                                  double scale = 1, double max_period = 10000) {
   return one(OpId::timestep_embedding, {t},
-             {{"dim", dim}, {"flip_sin_to_cos", int64_t(flip_sin_to_cos)}, {"downscale_freq_shift", freq_shift},
-              {"scale", scale}, {"max_period", max_period}});
+             {{"dim", dim},
+              {"flip_sin_to_cos", int64_t(flip_sin_to_cos)},
+              {"downscale_freq_shift", freq_shift},
+              {"scale", scale},
+              {"max_period", max_period}});
 }
 
 inline Tensor reshape(const Tensor& x, const Shape& shape) { return one(OpId::reshape, {x}, {{"shape", shape}}); }
 inline Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   return one(OpId::slice, {x}, {{"dim", dim}, {"start", start}, {"end", end}});
 }
-inline Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) { return one(OpId::permute, {x}, {{"dims", dims}}); }
+inline Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
+  return one(OpId::permute, {x}, {{"dims", dims}});
+}
 inline Tensor concat(const Tensors& xs, int64_t dim) { return one(OpId::concat, xs, {{"dim", dim}}); }
 inline Tensors split(const Tensor& x, int64_t dim, const std::vector<int64_t>& sizes) {
   return call(OpId::split, {x}, {{"dim", dim}, {"sizes", sizes}});

@@ -20,8 +20,8 @@ struct CudaDeviceInfo {
 
 struct CudaStatus {
   bool available = false;
-  std::string reason;        // why not, in words ("" when available)
-  std::string library;       // path tried ("" when none was given)
+  std::string reason;   // why not, in words ("" when available)
+  std::string library;  // path tried ("" when none was given)
   int driver_version = 0;
   int runtime_version = 0;
   std::vector<CudaDeviceInfo> devices;

@@ -22,7 +22,7 @@ struct BackwardArgs {
   const Tensors& outputs;
   const Saved& saved;
   const Attrs& attrs;
-  const Tensors& grad_outputs;  // one per output; undefined where no gradient flows
+  const Tensors& grad_outputs;          // one per output; undefined where no gradient flows
   const std::vector<bool>& needs_grad;  // one per input
 };
 

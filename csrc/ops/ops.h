@@ -51,6 +51,7 @@
 #define VLV_UNARY_OP_ROW(X, name, f, dfdx) X(name, 1, 1, elementwise)
 // clang-format on
 
+// clang-format off
 #define VLV_OPS(X)                                                                                                    \
   /* Elementwise with NumPy broadcasting. */                                                                          \
   X(add, 2, 1, elementwise)                 /* a + b */                                                               \
@@ -172,6 +173,8 @@
                                                (weight read for its shape and dtype) */                               \
   X(rope_backward, 2, 0, embedding)         /* gy[B,H,L,D], positions -> gy rotated by -angle; attrs theta */         \
   X(cross_entropy_backward, 4, 0, reduce)   /* logits, targets, lse, gy -> d logits; attrs cross_entropy's */
+
+// clang-format on
 
 // Both lists: what the OpId enum and the kernel tables cover.
 #define VLV_ALL_OPS(X) VLV_OPS(X) VLV_GRAD_KERNELS(X)

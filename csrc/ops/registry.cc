@@ -13,7 +13,7 @@ const OpInfo kOpInfo[] = {
     VLV_OPS(VLV_OP_INFO)
 #undef VLV_OP_INFO
 #define VLV_GRAD_KERNEL_INFO(name, inputs, bwd, family) {#name, inputs, false, #family, true},
-    VLV_GRAD_KERNELS(VLV_GRAD_KERNEL_INFO)
+        VLV_GRAD_KERNELS(VLV_GRAD_KERNEL_INFO)
 #undef VLV_GRAD_KERNEL_INFO
 };
 static_assert(sizeof(kOpInfo) / sizeof(kOpInfo[0]) == size_t(kNumOps), "one OpInfo per OpId");

@@ -21,8 +21,8 @@
 #include <memory>
 #include <vector>
 
-#include "ops/cuda/kernels/attention_tiles.h"
 #include "cuda/test/host_check.h"
+#include "ops/cuda/kernels/attention_tiles.h"
 
 namespace {
 using namespace vlv::cuda;
@@ -69,8 +69,12 @@ struct HostExec {
         for (int r = 0; r < 2; ++r) x.v[l][r] = op(y.v[l][r], y.v[l ^ mask][r]);
     }
   }
-  static void quad_max(tiles::RowVal<HostExec>& x) { quad(x, [](float p, float q) { return fmaxf(p, q); }); }
-  static void quad_sum(tiles::RowVal<HostExec>& x) { quad(x, [](float p, float q) { return p + q; }); }
+  static void quad_max(tiles::RowVal<HostExec>& x) {
+    quad(x, [](float p, float q) { return fmaxf(p, q); });
+  }
+  static void quad_sum(tiles::RowVal<HostExec>& x) {
+    quad(x, [](float p, float q) { return p + q; });
+  }
   static void copy16(void* dst, const void* src) { std::memcpy(dst, src, 16); }
   static void commit() {}
   static void wait_one() {}
@@ -108,7 +112,8 @@ void fragment_maps() {
   for (int l = 0; l < 32; ++l)
     for (int e = 0; e < 8; ++e) {
       const int tile = e / 4, ce = e % 4;
-      CHECK(frag::c_row(l, ce) == frag::a_row(l, e) && 8 * tile + frag::c_col(l, ce) == frag::a_col(l, e), "C -> A lane %d e %d", l, e);
+      CHECK(frag::c_row(l, ce) == frag::a_row(l, e) && 8 * tile + frag::c_col(l, ce) == frag::a_col(l, e),
+            "C -> A lane %d e %d", l, e);
     }
 }
 
@@ -124,7 +129,8 @@ void roundings() {
   for (float x = -70000.f; x < 70000.f; x += 13.37f) {
     CHECK(Bf16::of_f(Bf16::to_f(Bf16::of_f(x))) == Bf16::of_f(x), "bf16 round trip %g", double(x));
     CHECK(F16::of_f(F16::to_f(F16::of_f(x))) == F16::of_f(x), "f16 round trip %g", double(x));
-    CHECK(std::fabs(F16::to_f(F16::of_f(x * 1e-4f)) - x * 1e-4f) <= std::fabs(x * 1e-4f) * 4.9e-4f + 3e-8f, "f16 error %g", double(x));
+    CHECK(std::fabs(F16::to_f(F16::of_f(x * 1e-4f)) - x * 1e-4f) <= std::fabs(x * 1e-4f) * 4.9e-4f + 3e-8f,
+          "f16 error %g", double(x));
   }
 }
 
@@ -171,7 +177,8 @@ void tiled_case(const AttnCase& c, Worst& worst, double tol_out, double tol_grad
     auto w = std::make_unique<tiles::KvWarp<HostExec, Dt, D>[]>(tiles::kWarps);
     for (int64_t kv = 0; kv < c.b * c.hkv; ++kv)
       for (int64_t key0 = 0; key0 < c.lk; key0 += tiles::kKvK)
-        tiles::dkv_block<HostExec, Dt, D>(a, kv, key0, *sm, w.get(), lse.data(), di.data(), go.data(), gk.data(), gv.data());
+        tiles::dkv_block<HostExec, Dt, D>(a, kv, key0, *sm, w.get(), lse.data(), di.data(), go.data(), gk.data(),
+                                          gv.data());
   }
   auto f32 = [](const std::vector<uint16_t>& x) {
     std::vector<float> r(x.size());
@@ -181,7 +188,8 @@ void tiled_case(const AttnCase& c, Worst& worst, double tol_out, double tol_grad
   double lse_err = 0;  // absolute: lse is f32 from exact inputs
   for (int64_t r = 0; r < rows; ++r) {
     const double want = data.lse[size_t(r)];
-    if (!std::isfinite(want)) CHECK(lse[size_t(r)] == -INFINITY, "%s: lse of a row that sees no key is %g", c.name, double(lse[size_t(r)]));
+    if (!std::isfinite(want))
+      CHECK(lse[size_t(r)] == -INFINITY, "%s: lse of a row that sees no key is %g", c.name, double(lse[size_t(r)]));
     else lse_err = std::fmax(lse_err, std::fabs(lse[size_t(r)] - want));
   }
   const double e_out = rel(f32(out), data.out), e_dq = rel(f32(gq), data.gq), e_dk = rel(f32(gk), data.gk),
@@ -204,8 +212,10 @@ void dtype_cases(const char* name, double tol_out, double tol_grad) {
   Worst w;
   // name, b, hq, hkv, lq, lk, d, dv, causal, mask, dead_row
   tiled_case<Dt, 64>({"self 77x130", 1, 2, 2, 77, 130, 64, 64, false, 0, false}, w, tol_out, tol_grad);
-  tiled_case<Dt, 80>({"gqa 8/2, batch 2, causal lq<lk, bool mask", 2, 8, 2, 37, 77, 80, 80, true, 1, true}, w, tol_out, tol_grad);
-  tiled_case<Dt, 128>({"causal lq>lk (rows see no key), f32 mask", 1, 2, 1, 130, 77, 128, 128, true, 2, false}, w, tol_out, tol_grad);
+  tiled_case<Dt, 80>({"gqa 8/2, batch 2, causal lq<lk, bool mask", 2, 8, 2, 37, 77, 80, 80, true, 1, true}, w, tol_out,
+                     tol_grad);
+  tiled_case<Dt, 128>({"causal lq>lk (rows see no key), f32 mask", 1, 2, 1, 130, 77, 128, 128, true, 2, false}, w,
+                      tol_out, tol_grad);
   tiled_case<Dt, 64>({"causal square 100, gqa 4/2", 1, 4, 2, 100, 100, 64, 64, true, 0, false}, w, tol_out, tol_grad);
   tiled_case<Dt, 128>({"f32 mask, lq 200 lk 33", 2, 2, 2, 200, 33, 128, 128, false, 2, false}, w, tol_out, tol_grad);
   tiled_case<Dt, 80>({"bool mask, lk 1", 1, 2, 1, 19, 1, 80, 80, false, 1, false}, w, tol_out, tol_grad);
@@ -218,7 +228,7 @@ int main() {
   fragment_maps();
   roundings();
   dtype_cases<Bf16>("bf16", 4e-3, 6e-3);  // measured: out 2.1e-3, gradients 2.9e-3
-  dtype_cases<F16>("f16", 5e-4, 8e-4);     // measured: out 2.5e-4, gradients 3.7e-4
+  dtype_cases<F16>("f16", 5e-4, 8e-4);    // measured: out 2.5e-4, gradients 3.7e-4
   std::printf("%d checks passed\n", g_checks);
   return 0;
 }

@@ -16,13 +16,13 @@ using vlv::cuda::CachingAllocator;
 
 namespace {
 int g_checks = 0;
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    ++g_checks;                                                              \
-    if (!(cond)) {                                                           \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::exit(1);                                                          \
-    }                                                                        \
+#define CHECK(cond)                                                                                                    \
+  do {                                                                                                                 \
+    ++g_checks;                                                                                                        \
+    if (!(cond)) {                                                                                                     \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                                    \
+      std::exit(1);                                                                                                    \
+    }                                                                                                                  \
   } while (0)
 
 // A device with `budget` bytes; counts raw calls and rejects frees of unknown pointers.
@@ -102,7 +102,7 @@ void test_distinct_live_blocks() {
   CHECK(a.stats().in_use == expect);
   for (void* p : ps) a.release(p);
   CHECK(a.stats().in_use == 0 && a.stats().reserved == expect);
-  a.release(ps[0]);  // a double release is ignored
+  a.release(ps[0]);                            // a double release is ignored
   a.release(reinterpret_cast<void*>(0x1234));  // an unknown pointer too
   CHECK(a.stats().in_use == 0);
   a.empty_cache();
@@ -159,20 +159,20 @@ void test_private_pool() {
   void* before = a.allocate(4096);  // allocated before the capture, freed during it
   const uint64_t pool = a.open_pool();
   CHECK(pool > 0);
-  void* t1 = a.allocate(4096);      // a temporary of the captured work
+  void* t1 = a.allocate(4096);  // a temporary of the captured work
   CHECK(t1 != before);
-  a.release(before);                // may still be read by the captured work: joins the pool
+  a.release(before);  // may still be read by the captured work: joins the pool
   a.release(t1);
-  void* t2 = a.allocate(4096);      // reuse inside the capture is stream-ordered: allowed
+  void* t2 = a.allocate(4096);  // reuse inside the capture is stream-ordered: allowed
   CHECK(t2 == t1 || t2 == before);
-  void* out = a.allocate(8192);     // the graph's output, held past the capture
+  void* out = a.allocate(8192);  // the graph's output, held past the capture
   a.close_pool();
   // Outside the capture no pool block is handed out: a fresh raw block each time.
   const size_t raw = mem.allocs;
   void* o1 = a.allocate(4096);
   CHECK(o1 != t1 && o1 != before && o1 != t2 && o1 != out);
   CHECK(mem.allocs == raw + 1);
-  a.release(t2);                    // a pool block released after the capture stays the pool's
+  a.release(t2);  // a pool block released after the capture stays the pool's
   void* o2 = a.allocate(4096);
   CHECK(o2 != t1 && o2 != before);
   // empty_cache leaves the pool's free blocks alone (a replay still uses them).

@@ -14,15 +14,15 @@
 namespace vlv::cuda::hosttest {
 
 inline int g_checks = 0;
-#define CHECK(cond, ...)                                                            \
-  do {                                                                              \
-    ++::vlv::cuda::hosttest::g_checks;                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                                            \
-      std::fprintf(stderr, "\n");                                                   \
-      std::exit(1);                                                                 \
-    }                                                                               \
+#define CHECK(cond, ...)                                                                                               \
+  do {                                                                                                                 \
+    ++::vlv::cuda::hosttest::g_checks;                                                                                 \
+    if (!(cond)) {                                                                                                     \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);                                    \
+      std::fprintf(stderr, __VA_ARGS__);                                                                               \
+      std::fprintf(stderr, "\n");                                                                                      \
+      std::exit(1);                                                                                                    \
+    }                                                                                                                  \
   } while (0)
 
 inline uint32_t g_state = 12345;
@@ -107,7 +107,8 @@ struct AttnData {
           double m = -INFINITY;
           for (int64_t j = 0; j < c.lk; ++j) {
             double dot = 0;
-            for (int64_t d = 0; d < c.d; ++d) dot += double(q[size_t(row * c.d + d)]) * k[size_t((kv * c.lk + j) * c.d + d)];
+            for (int64_t d = 0; d < c.d; ++d)
+              dot += double(q[size_t(row * c.d + d)]) * k[size_t((kv * c.lk + j) * c.d + d)];
             s[size_t(j)] = dot * a.scale;
             if (c.mask == 1 && !keep[size_t((b * c.lq + i) * c.lk + j)]) s[size_t(j)] = -INFINITY;
             if (c.mask == 2) s[size_t(j)] += add[size_t(h * c.lk + j)];

@@ -14,10 +14,10 @@
 #include <cstdio>
 #include <vector>
 
+#include "cuda/test/host_check.h"
 #include "ops/cuda/kernels/attention_rows.h"
 #include "ops/cuda/kernels/conv_igemm.h"
 #include "ops/cuda/kernels/conv_index.h"
-#include "cuda/test/host_check.h"
 
 namespace {
 using namespace vlv::cuda::hosttest;
@@ -25,16 +25,26 @@ using namespace vlv::cuda::hosttest;
 // The host row type of attention_rows.h.
 struct HostVec {
   float r[256];
-  void load(const float* p, int64_t n) { for (int64_t d = 0; d < 256; ++d) r[d] = d < n ? p[d] : 0.f; }
-  void zero() { for (float& x : r) x = 0.f; }
-  void scale(float s) { for (float& x : r) x *= s; }
+  void load(const float* p, int64_t n) {
+    for (int64_t d = 0; d < 256; ++d) r[d] = d < n ? p[d] : 0.f;
+  }
+  void zero() {
+    for (float& x : r) x = 0.f;
+  }
+  void scale(float s) {
+    for (float& x : r) x *= s;
+  }
   float dot(const float* p, int64_t n) const {
     float s = 0.f;
     for (int64_t d = 0; d < n; ++d) s = std::fma(r[d], p[d], s);
     return s;
   }
-  void axpy(float a, const float* p, int64_t n) { for (int64_t d = 0; d < n; ++d) r[d] = std::fma(a, p[d], r[d]); }
-  void store(float* p, int64_t n, float s) const { for (int64_t d = 0; d < n; ++d) p[d] = r[d] * s; }
+  void axpy(float a, const float* p, int64_t n) {
+    for (int64_t d = 0; d < n; ++d) r[d] = std::fma(a, p[d], r[d]);
+  }
+  void store(float* p, int64_t n, float s) const {
+    for (int64_t d = 0; d < n; ++d) p[d] = r[d] * s;
+  }
   bool leader() const { return true; }
 };
 
@@ -43,8 +53,8 @@ void attention_case(const AttnCase& c) {
   const VlvCudaAttention& a = data.a;
   const std::vector<float>& go = data.go;
   const int64_t rows = c.b * c.hq * c.lq, keys = c.b * c.hkv * c.lk;
-  std::vector<float> out(size_t(rows * c.dv)), lse(static_cast<size_t>(rows)), di(static_cast<size_t>(rows)), gq(data.q.size()),
-      gk(data.k.size()), gv(data.v.size());
+  std::vector<float> out(size_t(rows * c.dv)), lse(static_cast<size_t>(rows)), di(static_cast<size_t>(rows)),
+      gq(data.q.size()), gk(data.k.size()), gv(data.v.size());
   HostVec x1, x2, x3, x4;
   for (int64_t r = 0; r < rows; ++r) vlv::cuda::attn::forward_row(a, r, x1, x2, out.data(), lse.data());
   for (int64_t r = 0; r < rows; ++r) vlv::cuda::attn::rowdot_row(r, c.dv, out.data(), go.data(), x1, di.data());
@@ -123,7 +133,8 @@ void conv_case(const ConvCase& cc) {
     for (int64_t o = 0; o < cog; ++o)
       for (int64_t q = 0; q < NP; ++q) {
         double acc = 0;
-        for (int64_t kk = 0; kk < K; ++kk) acc += double(w[size_t((g * cog + o) * K + kk)]) * col[size_t((g * K + kk) * NP + q)];
+        for (int64_t kk = 0; kk < K; ++kk)
+          acc += double(w[size_t((g * cog + o) * K + kk)]) * col[size_t((g * K + kk) * NP + q)];
         y[size_t(((q / P) * c.cout + g * cog + o) * P + q % P)] = float(acc);
       }
   // dcol[g][k][q] = sum_o w[o][k] gy[n][o][p]; dx = col2im(dcol).
@@ -157,10 +168,10 @@ double max_abs(const std::vector<float>& got, const std::vector<double>& want) {
 }
 
 // Runs conv_igemm.cu's kernel body for every block on plain floats: the 256 "threads" stage
-// the pixels, taps and tiles through ig::stage_* / ig::load_tiles into shared-memory images, each warp's fragments are read
-// through the fragment maps, mma.sync is emulated on the 16x16 / 16x8 tiles rebuilt from the
-// 32 lanes' registers (every fragment element written exactly once: checked), and the
-// accumulators leave through ig::store_out. Every y element is written exactly once.
+// the pixels, taps and tiles through ig::stage_* / ig::load_tiles into shared-memory images, each warp's fragments are
+// read through the fragment maps, mma.sync is emulated on the 16x16 / 16x8 tiles rebuilt from the 32 lanes' registers
+// (every fragment element written exactly once: checked), and the accumulators leave through ig::store_out. Every y
+// element is written exactly once.
 template <class Map>
 void igemm_emulate(const Map& mp, const float* a, const float* b, const float* bias, std::vector<float>& y) {
   static float As[ig::BM][ig::LDS], Bs[ig::BN][ig::LDS];
@@ -173,7 +184,8 @@ void igemm_emulate(const Map& mp, const float* a, const float* b, const float* b
     for (int64_t n0 = 0; n0 < mp.n(); n0 += ig::BN) {
       std::fill(&acc[0][0][0][0][0], &acc[0][0][0][0][0] + sizeof(acc) / sizeof(float), 0.f);
       // Poisoned staging: an unstaged pixel / tap read, or a tile element left unwritten, shows.
-      std::fill(px, px + ig::BN, vlv::cuda::conv::Pixel{int64_t(1) << 40, int64_t(1) << 40, int64_t(1) << 40, int64_t(1) << 40});
+      std::fill(px, px + ig::BN,
+                vlv::cuda::conv::Pixel{int64_t(1) << 40, int64_t(1) << 40, int64_t(1) << 40, int64_t(1) << 40});
       for (int tid = 0; tid < ig::kThreads; ++tid) ig::stage_pixels(mp, n0, tid, px);
       for (int64_t k0 = 0; k0 < mp.k(); k0 += ig::BK) {
         std::fill(taps, taps + ig::BK, vlv::cuda::conv::Tap{int64_t(1) << 40, int64_t(1) << 40, 0, 0});
@@ -203,9 +215,11 @@ void igemm_emulate(const Map& mp, const float* a, const float* b, const float* b
                     }
                 }
                 for (int r = 0; r < 16; ++r)
-                  for (int q = 0; q < 16; ++q) CHECK(seen_a[r][q] == 1, "A fragment (%d,%d) held %d times", r, q, seen_a[r][q]);
+                  for (int q = 0; q < 16; ++q)
+                    CHECK(seen_a[r][q] == 1, "A fragment (%d,%d) held %d times", r, q, seen_a[r][q]);
                 for (int r = 0; r < 16; ++r)
-                  for (int q = 0; q < 8; ++q) CHECK(seen_b[r][q] == 1, "B fragment (%d,%d) held %d times", r, q, seen_b[r][q]);
+                  for (int q = 0; q < 8; ++q)
+                    CHECK(seen_b[r][q] == 1, "B fragment (%d,%d) held %d times", r, q, seen_b[r][q]);
                 for (int lane = 0; lane < 32; ++lane)
                   for (int r = 0; r < 4; ++r) {
                     const int row = vlv::cuda::frag_c_row(lane, r), col = vlv::cuda::frag_c_col(lane, r);

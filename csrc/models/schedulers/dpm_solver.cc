@@ -90,8 +90,7 @@ class DpmSolver : public Scheduler {
     VLV_CHECK(step_index_ < steps_, ErrorCode::Arg,
               "DPMSolverMultistepScheduler.step: every timestep has been stepped; call set_timesteps again");
     const bool final_step = step_index_ == steps_ - 1;
-    const bool lower_final =
-        final_step && (euler_at_final_ || (lower_order_final_ && steps_ < 15) || final_ == "zero");
+    const bool lower_final = final_step && (euler_at_final_ || (lower_order_final_ && steps_ < 15) || final_ == "zero");
     const bool first_order = order_ == 1 || lower_order_nums_ < 1 || lower_final;
 
     const AlphaSigma cur = alpha_sigma(sigmas_[size_t(step_index_)]);

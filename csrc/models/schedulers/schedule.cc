@@ -109,8 +109,8 @@ std::vector<std::string> SchedulerConfig::ignored() const {
     return {"_diffusers_version", "dynamic_thresholding_ratio", "sample_max_value", "skip_prk_steps", "variance_type"};
   if (is("EulerDiscreteScheduler"))
     return {"_diffusers_version", "sigma_min", "sigma_max", "clip_sample", "set_alpha_to_one", "skip_prk_steps"};
-  return {"_diffusers_version", "flow_shift", "dynamic_thresholding_ratio", "sample_max_value", "clip_sample",
-          "set_alpha_to_one", "skip_prk_steps"};
+  return {"_diffusers_version", "flow_shift",    "dynamic_thresholding_ratio", "sample_max_value", "clip_sample",
+          "set_alpha_to_one",   "skip_prk_steps"};
 }
 
 TrainSchedule train_schedule(const SchedulerConfig& c) {
@@ -203,8 +203,8 @@ StepCoefs step_coefs(const Attrs& options) {
 
 Tensors fused_step(const Tensor& sample, const Tensor& model_output, const Tensor& prev_x0, const Tensor& noise,
                    const StepCoefs& c) {
-  Attrs attrs{{"x0_sample", c.x0.sample},    {"x0_model", c.x0.model}, {"clip", c.clip},
-              {"sample_coef", c.sample},     {"model_coef", c.model},  {"x0_coef", c.x0_coef},
+  Attrs attrs{{"x0_sample", c.x0.sample},  {"x0_model", c.x0.model}, {"clip", c.clip},
+              {"sample_coef", c.sample},   {"model_coef", c.model},  {"x0_coef", c.x0_coef},
               {"prev_x0_coef", c.prev_x0}, {"noise_coef", c.noise}};
   if (c.guidance) attrs.set("guidance", *c.guidance);
   return call(OpId::scheduler_step, {sample, model_output, prev_x0, noise}, attrs);
@@ -225,7 +225,8 @@ Tensor per_item_combine(const Tensor& a, const Tensor& b, const std::vector<doub
     StepCoefs c;
     c.sample = ca[i];
     c.model = cb[i];
-    items.push_back(fused_step(a.slice0(int64_t(i), int64_t(i) + 1), b.slice0(int64_t(i), int64_t(i) + 1), {}, {}, c)[0]);
+    items.push_back(
+        fused_step(a.slice0(int64_t(i), int64_t(i) + 1), b.slice0(int64_t(i), int64_t(i) + 1), {}, {}, c)[0]);
   }
   return items.size() == 1 ? items[0] : ops::concat(items, 0);
 }
@@ -233,8 +234,8 @@ Tensor per_item_combine(const Tensor& a, const Tensor& b, const std::vector<doub
 std::vector<double> read_timesteps(const Tensor& t, const Tensor& x, const char* method) {
   VLV_CHECK(t.device() == Device::CPU, ErrorCode::Arg, method, ": timesteps must be on the CPU");
   VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, method, ": samples must be [B, ...], got ", x.desc());
-  VLV_CHECK(t.dim() == 1 && t.size(0) == x.size(0), ErrorCode::Shape, method, ": timesteps must be [",
-            x.size(0), "] (one per batch item), got ", t.desc());
+  VLV_CHECK(t.dim() == 1 && t.size(0) == x.size(0), ErrorCode::Shape, method, ": timesteps must be [", x.size(0),
+            "] (one per batch item), got ", t.desc());
   std::vector<double> out;
   for (int64_t i = 0; i < t.numel(); ++i) {
     switch (t.dtype()) {
@@ -294,8 +295,8 @@ Tensor Scheduler::get_velocity(const Tensor&, const Tensor&, const std::vector<d
 }
 
 int64_t Scheduler::train_index(double t, const char* method) const {
-  VLV_CHECK(t == std::floor(t) && t >= 0 && t < double(train_.num_train_timesteps), ErrorCode::Arg, name(), ".",
-            method, ": timestep ", t, " is not an integer training timestep in [0, ", train_.num_train_timesteps, ")");
+  VLV_CHECK(t == std::floor(t) && t >= 0 && t < double(train_.num_train_timesteps), ErrorCode::Arg, name(), ".", method,
+            ": timestep ", t, " is not an integer training timestep in [0, ", train_.num_train_timesteps, ")");
   return int64_t(t);
 }
 
@@ -338,6 +339,7 @@ std::unique_ptr<Model> make_scheduler(const SchedulerConfig& c, const WeightBuil
 
 }  // namespace
 
-VLV_REGISTER_MODEL_FILES("scheduler", read_scheduler_config, make_scheduler, (ModelFiles{"scheduler_config.json", false}));
+VLV_REGISTER_MODEL_FILES("scheduler", read_scheduler_config, make_scheduler,
+                         (ModelFiles{"scheduler_config.json", false}));
 
 }  // namespace vlv::models::sched

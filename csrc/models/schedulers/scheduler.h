@@ -71,7 +71,8 @@ StepCoefs step_coefs(const Attrs& options);
 Tensors fused_step(const Tensor& sample, const Tensor& model_output, const Tensor& prev_x0, const Tensor& noise,
                    const StepCoefs& c);
 // The variance noise of a stochastic step: the 'noise' input, else randn(x's shape) from the
-// 'seed' and 'offset' options, drawn on x's device (the Philox stream is the same on each). E_ARG naming `why` when neither is given.
+// 'seed' and 'offset' options, drawn on x's device (the Philox stream is the same on each). E_ARG naming `why` when
+// neither is given.
 Tensor step_noise(const NamedTensors& in, const Attrs& options, const Tensor& x, const char* why);
 // out[b] = ca[b] * a[b] + cb[b] * b[b] per batch item (add_noise, get_velocity).
 Tensor per_item_combine(const Tensor& a, const Tensor& b, const std::vector<double>& ca, const std::vector<double>& cb,

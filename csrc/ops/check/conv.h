@@ -10,11 +10,11 @@
 namespace vlv {
 
 struct ConvShape {
-  int64_t n, cin, h, w;     // x [N, Cin, H, W]
-  int64_t cout, kh, kw;     // weight [Cout, Cin/groups, kh, kw]
-  int64_t sh, sw, ph, pw;   // stride, padding
+  int64_t n, cin, h, w;    // x [N, Cin, H, W]
+  int64_t cout, kh, kw;    // weight [Cout, Cin/groups, kh, kw]
+  int64_t sh, sw, ph, pw;  // stride, padding
   int64_t groups;
-  int64_t ho, wo;           // output size
+  int64_t ho, wo;  // output size
 };
 
 // E_ARG / E_SHAPE naming conv2d and the argument at fault.

@@ -11,8 +11,8 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
   for (size_t i = 0; i < r; ++i) {
     int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
     int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    VLV_CHECK(da == db || da == 1 || db == 1, ErrorCode::Shape, op, ": shapes ", shape_str(a), " and ",
-              shape_str(b), " are not broadcastable (dim ", int64_t(i) - int64_t(r), ": ", da, " vs ", db, ")");
+    VLV_CHECK(da == db || da == 1 || db == 1, ErrorCode::Shape, op, ": shapes ", shape_str(a), " and ", shape_str(b),
+              " are not broadcastable (dim ", int64_t(i) - int64_t(r), ": ", da, " vs ", db, ")");
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -20,7 +20,7 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
 
 UnaryOp unary_op(const Attrs& attrs) {
   const std::string name = attrs.s("op");
-#define VLV_UNARY_NAME(X, op, f, dfdx) \
+#define VLV_UNARY_NAME(X, op, f, dfdx)                                                                                 \
   if (name == #op) return UnaryOp::op;
   VLV_UNARY_OPS(VLV_UNARY_NAME, _)
 #undef VLV_UNARY_NAME

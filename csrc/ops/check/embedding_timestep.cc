@@ -18,8 +18,8 @@ TimestepArgs timestep_args(const Tensor& t, const Attrs& attrs) {
   a.shift = attrs.f("downscale_freq_shift", 1), a.scale = attrs.f("scale", 1);
   a.max_period = attrs.f("max_period", 10000);
   a.half = a.dim / 2;
-  VLV_CHECK(a.half == 0 || double(a.half) != a.shift, ErrorCode::Arg, kOp,
-            ": dim/2 - downscale_freq_shift is 0 (dim ", a.dim, ", downscale_freq_shift ", a.shift, ")");
+  VLV_CHECK(a.half == 0 || double(a.half) != a.shift, ErrorCode::Arg, kOp, ": dim/2 - downscale_freq_shift is 0 (dim ",
+            a.dim, ", downscale_freq_shift ", a.shift, ")");
   VLV_CHECK(a.max_period > 0, ErrorCode::Arg, kOp, ": attribute 'max_period' must be > 0, got ", a.max_period);
   return a;
 }

@@ -4,7 +4,7 @@
 // Scalar reference: libm's erfcf/tanhf/expf per element. silu, quick_gelu and gelu "tanh"
 // also have an AVX-512 path (own exp, below): measured on the 2-core dev box, silu over 64K
 // floats 0.18 ms vs 0.45 ms scalar (torch 0.15 ms); it agrees with the scalar path to
-// <= 4e-7 relative L2 (test/activation.test.ts). gelu "none", geglu and swiglu are scalar
+// <= 4e-7 relative L2 (test/ops/activation.test.ts). gelu "none", geglu and swiglu are scalar
 // only for now (an AVX-512 erfc is the next step).
 // The fused backward kernels (ops.h; the rules are ops/grad/activation.cc):
 //   activation_backward: gy * f'(x) by activation_vec's grad_array (AVX-512 for all four,
@@ -33,7 +33,7 @@ constexpr int64_t kGrain = 8192;
 
 // ---- AVX-512 paths for the sigmoid-based activations ------------------------------------
 // exp and sigmoid from vec_math.h. gelu_tanh uses 0.5*(1+tanh(u)) = sigmoid(2u). They match
-// the scalar path to ~1e-7 relative (test/activation.test.ts).
+// the scalar path to ~1e-7 relative (test/ops/activation.test.ts).
 
 enum class Act { Silu, QuickGelu, GeluTanh };
 
@@ -80,8 +80,8 @@ Tensor map1(const Tensor& x, F f, SimdFn simd = nullptr) {
 
 bool tanh_approx(const Attrs& attrs, const char* op) {
   std::string a = attrs.s("approximate", "none");
-  VLV_CHECK(a == "none" || a == "tanh", ErrorCode::Arg, op, ": attribute 'approximate' must be \"none\" or \"tanh\", got \"",
-            a, "\"");
+  VLV_CHECK(a == "none" || a == "tanh", ErrorCode::Arg, op,
+            ": attribute 'approximate' must be \"none\" or \"tanh\", got \"", a, "\"");
   return a == "tanh";
 }
 
@@ -99,9 +99,9 @@ Tensors gelu(const Tensors& in, const Attrs& attrs, Saved*) {
   return {map1(x, act::gelu)};
 }
 
-Tensors quick_gelu(const Tensors& in, const Attrs&, Saved*) { 
+Tensors quick_gelu(const Tensors& in, const Attrs&, Saved*) {
   return {map1(unary_input(in, "quick_gelu"), act::quick_gelu, simd_for(act_avx512<Act::QuickGelu>))};
- }
+}
 
 Tensors silu(const Tensors& in, const Attrs&, Saved*) {
   return {map1(unary_input(in, "silu"), act::silu, simd_for(act_avx512<Act::Silu>))};
@@ -162,7 +162,8 @@ Tensors activation_backward(const Tensors& in, const Attrs& attrs, Saved*) {
   Tensor out = Tensor::empty(x.shape(), DType::F32);
   const float *s = x.data<float>(), *gp = gy.data<float>();
   float* d = out.data<float>();
-  parallel_for(x.numel(), kGrain, [&](int64_t i0, int64_t i1) { act::grad_array(a, s + i0, gp + i0, d + i0, i1 - i0); });
+  parallel_for(x.numel(), kGrain,
+               [&](int64_t i0, int64_t i1) { act::grad_array(a, s + i0, gp + i0, d + i0, i1 - i0); });
   return {out};
 }
 

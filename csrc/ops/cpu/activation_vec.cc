@@ -40,7 +40,8 @@ VLV_TARGET_AVX512 inline __m512 apply512(Activation a, __m512 x) {
                            _mm512_add_ps(_mm512_set1_ps(1.f), erf512(_mm512_mul_ps(x, _mm512_set1_ps(kSqrt1_2)))));
     case Activation::GeluTanh: {
       const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
-      const __m512 u2 = _mm512_mul_ps(_mm512_set1_ps(2.f * kSqrt2_Pi), _mm512_fmadd_ps(_mm512_set1_ps(kGeluTanhC), x3, x));
+      const __m512 u2 =
+          _mm512_mul_ps(_mm512_set1_ps(2.f * kSqrt2_Pi), _mm512_fmadd_ps(_mm512_set1_ps(kGeluTanhC), x3, x));
       return _mm512_mul_ps(x, vec::sigmoid512(u2));
     }
     case Activation::Silu: return _mm512_mul_ps(x, vec::sigmoid512(x));
@@ -54,17 +55,22 @@ VLV_TARGET_AVX512 inline __m512 grad512(Activation a, __m512 x) {
   const __m512 one = _mm512_set1_ps(1.f);
   switch (a) {
     case Activation::Gelu: {
-      const __m512 cdf = _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_add_ps(one, erf512(_mm512_mul_ps(x, _mm512_set1_ps(kSqrt1_2)))));
-      const __m512 pdf = _mm512_mul_ps(_mm512_set1_ps(kInvSqrt2Pi), vec::exp512(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x))));
+      const __m512 cdf =
+          _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_add_ps(one, erf512(_mm512_mul_ps(x, _mm512_set1_ps(kSqrt1_2)))));
+      const __m512 pdf = _mm512_mul_ps(_mm512_set1_ps(kInvSqrt2Pi),
+                                       vec::exp512(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x))));
       return _mm512_fmadd_ps(x, pdf, cdf);
     }
     case Activation::GeluTanh: {
       const __m512 xx = _mm512_mul_ps(x, x);
-      const __m512 u2 = _mm512_mul_ps(_mm512_set1_ps(2.f * kSqrt2_Pi), _mm512_fmadd_ps(_mm512_set1_ps(kGeluTanhC), _mm512_mul_ps(xx, x), x));
+      const __m512 u2 = _mm512_mul_ps(_mm512_set1_ps(2.f * kSqrt2_Pi),
+                                      _mm512_fmadd_ps(_mm512_set1_ps(kGeluTanhC), _mm512_mul_ps(xx, x), x));
       const __m512 s = vec::sigmoid512(u2);
-      const __m512 du = _mm512_mul_ps(_mm512_set1_ps(kSqrt2_Pi), _mm512_fmadd_ps(_mm512_set1_ps(3.f * kGeluTanhC), xx, one));
+      const __m512 du =
+          _mm512_mul_ps(_mm512_set1_ps(kSqrt2_Pi), _mm512_fmadd_ps(_mm512_set1_ps(3.f * kGeluTanhC), xx, one));
       // s + 2 x s (1 - s) du
-      return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(2.f), x), _mm512_mul_ps(s, _mm512_sub_ps(one, s))), du, s);
+      return _mm512_fmadd_ps(
+          _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(2.f), x), _mm512_mul_ps(s, _mm512_sub_ps(one, s))), du, s);
     }
     case Activation::Silu: {
       const __m512 s = vec::sigmoid512(x);
@@ -94,7 +100,8 @@ VLV_TARGET_AVX512 void grad_avx512(Activation a, const float* pre, const float* 
     _mm512_storeu_ps(gin + i, _mm512_mul_ps(_mm512_loadu_ps(gout + i), grad512(a, _mm512_loadu_ps(pre + i))));
   if (i < n) {
     const __mmask16 m = __mmask16((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(gin + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, gout + i), grad512(a, _mm512_maskz_loadu_ps(m, pre + i))));
+    _mm512_mask_storeu_ps(
+        gin + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, gout + i), grad512(a, _mm512_maskz_loadu_ps(m, pre + i))));
   }
 }
 

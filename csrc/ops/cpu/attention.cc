@@ -27,8 +27,8 @@
 
 #include "core/thread_pool.h"
 #include "ops/check/attention.h"
-#include "ops/cpu/inputs.h"
 #include "ops/cpu/attention_tiles.h"
+#include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
@@ -112,9 +112,7 @@ void prefetch(const float* p, int64_t floats) {
 }
 
 // Keys [0, end) that any query of [i0, i1) may see.
-int64_t key_end(const Geometry& g, int64_t i1) {
-  return g.causal ? std::clamp<int64_t>(i1 + g.offset, 0, g.Lk) : g.Lk;
-}
+int64_t key_end(const Geometry& g, int64_t i1) { return g.causal ? std::clamp<int64_t>(i1 + g.offset, 0, g.Lk) : g.Lk; }
 
 // kt[kv][key block][d][kBK] = scale * k[kv][key][d]: the B operand of S = Q K^T.
 std::vector<float> pack_kt(const Geometry& g, const float* k) {
@@ -219,7 +217,8 @@ Tensors attention_backward(const Tensors& in, const Attrs& attrs, Saved*) {
   // Split the keys of each (batch, kv head) into chunks of whole key blocks when there are
   // too few (batch, kv head) pairs to keep the pool busy; each chunk writes its own dQ part.
   const int64_t nkb = (g.Lk + kBK - 1) / kBK, pairs = g.B * g.Hkv;
-  const int64_t want_chunks = std::min(nkb, std::max<int64_t>(1, (kMinBackwardTasks + pairs - 1) / std::max<int64_t>(pairs, 1)));
+  const int64_t want_chunks =
+      std::min(nkb, std::max<int64_t>(1, (kMinBackwardTasks + pairs - 1) / std::max<int64_t>(pairs, 1)));
   const int64_t kb_per_chunk = (nkb + want_chunks - 1) / want_chunks;
   const int64_t nchunks = (nkb + kb_per_chunk - 1) / kb_per_chunk;
   const int64_t dq_size = dq.numel();
@@ -264,7 +263,7 @@ Tensors attention_backward(const Tensors& in, const Attrs& attrs, Saved*) {
               if (L == kNegInf) std::fill(s, s + cols, 0.f);
               else ops.exp_sum(s, cols, L);
             }
-            ops.gemm(cols, g.Dv, rows, S.data(), 1, kBK, got, g.Dv, dV.data(), g.Dv, true);  // dV += P^T dO
+            ops.gemm(cols, g.Dv, rows, S.data(), 1, kBK, got, g.Dv, dV.data(), g.Dv, true);   // dV += P^T dO
             ops.gemm(rows, cols, g.Dv, got, g.Dv, 1, Vt.data(), kBK, dP.data(), kBK, false);  // dP = dO V^T
             for (int64_t r = 0; r < rows; ++r) {  // dS = scale * P * (dP - D_i), into dP
               const float di = Di[size_t(bh * g.Lq + i0 + r)];
@@ -272,7 +271,8 @@ Tensors attention_backward(const Tensors& in, const Attrs& attrs, Saved*) {
               for (int64_t c = 0; c < cols; ++c) ds[c] = g.scale * p[c] * (ds[c] - di);
             }
             ops.gemm(cols, g.D, rows, dP.data(), 1, kBK, qt, g.D, dK.data(), g.D, true);  // dK += dS^T Q
-            ops.gemm(rows, g.D, cols, dP.data(), kBK, 1, kb, g.D, dq_out + (bh * g.Lq + i0) * g.D, g.D, true);  // dQ += dS K
+            ops.gemm(rows, g.D, cols, dP.data(), kBK, 1, kb, g.D, dq_out + (bh * g.Lq + i0) * g.D, g.D,
+                     true);  // dQ += dS K
           }
         }
         std::copy(dK.begin(), dK.begin() + cols * g.D, dk.data<float>() + (kv * g.Lk + j0) * g.D);

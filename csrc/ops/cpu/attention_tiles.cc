@@ -23,8 +23,8 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // ---- scalar reference ------------------------------------------------------------------
 
-void gemm_scalar(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t acs, const float* B,
-                 int64_t ldb, float* C, int64_t ldc, bool acc) {
+void gemm_scalar(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t acs, const float* B, int64_t ldb,
+                 float* C, int64_t ldc, bool acc) {
   for (int64_t m = 0; m < M; ++m) {
     float* c = C + m * ldc;
     if (!acc) std::fill(c, c + N, 0.f);
@@ -63,33 +63,25 @@ template <int R, int NV>
 VLV_TARGET_AVX512 void micro512(int64_t K, const float* A, int64_t ars, int64_t acs, const float* B, int64_t ldb,
                                 float* C, int64_t ldc, int64_t ncols, bool acc) {
   __mmask16 mask[NV];
-  _Pragma("GCC unroll 8")
-  for (int v = 0; v < NV; ++v) mask[v] = tail16(ncols - 16 * v);
+  _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) mask[v] = tail16(ncols - 16 * v);
   __m512 c[R][NV];
-  _Pragma("GCC unroll 8")
-  for (int r = 0; r < R; ++r)
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < NV; ++v)
-      c[r][v] = acc ? _mm512_maskz_loadu_ps(mask[v], C + r * ldc + 16 * v) : _mm512_setzero_ps();
+  _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r) _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) c[r][v] =
+      acc ? _mm512_maskz_loadu_ps(mask[v], C + r * ldc + 16 * v) : _mm512_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
     __m512 b[NV];
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_maskz_loadu_ps(mask[v], B + k * ldb + 16 * v);
+    _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) b[v] = _mm512_maskz_loadu_ps(mask[v], B + k * ldb + 16 * v);
     const float* a = A + k * acs;
-    _Pragma("GCC unroll 8")
-    for (int r = 0; r < R; ++r) {
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r) {
       const __m512 av = _mm512_set1_ps(a[r * ars]);
-      _Pragma("GCC unroll 8")
-      for (int v = 0; v < NV; ++v) c[r][v] = _mm512_fmadd_ps(av, b[v], c[r][v]);
+      _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) c[r][v] = _mm512_fmadd_ps(av, b[v], c[r][v]);
     }
   }
-  _Pragma("GCC unroll 8")
-  for (int r = 0; r < R; ++r)
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(C + r * ldc + 16 * v, mask[v], c[r][v]);
+  _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r) _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v)
+      _mm512_mask_storeu_ps(C + r * ldc + 16 * v, mask[v], c[r][v]);
 }
 
-using MicroFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t, bool);
+using MicroFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t,
+                         bool);
 
 // table[r - 1][nv - 1] for r rows and nv vectors, up to Rmax x NVmax.
 template <template <int, int> class Fn, int Rmax, int NVmax>
@@ -153,30 +145,21 @@ template <int R, int NV>
 VLV_TARGET_AVX2 void micro256(int64_t K, const float* A, int64_t ars, int64_t acs, const float* B, int64_t ldb,
                               float* C, int64_t ldc, int64_t ncols, bool acc) {
   __m256i mask[NV];
-  _Pragma("GCC unroll 8")
-  for (int v = 0; v < NV; ++v) mask[v] = tail8(ncols - 8 * v);
+  _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) mask[v] = tail8(ncols - 8 * v);
   __m256 c[R][NV];
-  _Pragma("GCC unroll 8")
-  for (int r = 0; r < R; ++r)
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < NV; ++v)
-      c[r][v] = acc ? _mm256_maskload_ps(C + r * ldc + 8 * v, mask[v]) : _mm256_setzero_ps();
+  _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r) _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) c[r][v] =
+      acc ? _mm256_maskload_ps(C + r * ldc + 8 * v, mask[v]) : _mm256_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
     __m256 b[NV];
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < NV; ++v) b[v] = _mm256_maskload_ps(B + k * ldb + 8 * v, mask[v]);
+    _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) b[v] = _mm256_maskload_ps(B + k * ldb + 8 * v, mask[v]);
     const float* a = A + k * acs;
-    _Pragma("GCC unroll 8")
-    for (int r = 0; r < R; ++r) {
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r) {
       const __m256 av = _mm256_broadcast_ss(a + r * ars);
-      _Pragma("GCC unroll 8")
-      for (int v = 0; v < NV; ++v) c[r][v] = _mm256_fmadd_ps(av, b[v], c[r][v]);
+      _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) c[r][v] = _mm256_fmadd_ps(av, b[v], c[r][v]);
     }
   }
-  _Pragma("GCC unroll 8")
-  for (int r = 0; r < R; ++r)
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < NV; ++v) _mm256_maskstore_ps(C + r * ldc + 8 * v, mask[v], c[r][v]);
+  _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r) _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v)
+      _mm256_maskstore_ps(C + r * ldc + 8 * v, mask[v], c[r][v]);
 }
 
 template <int R, int NV>

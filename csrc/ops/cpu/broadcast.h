@@ -18,7 +18,7 @@ namespace vlv::cpu {
 struct BinaryPlan {
   Shape out;
   std::vector<int64_t> dims, sa, sb;
-  int64_t rows() const;   // product of every merged dim but the last
+  int64_t rows() const;  // product of every merged dim but the last
   int64_t inner() const { return dims.back(); }
   // Element offsets of a and b at the start of row r.
   void row_offsets(int64_t r, int64_t* oa, int64_t* ob) const;

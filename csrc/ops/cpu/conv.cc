@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "ops/cpu/inputs.h"
-#include "ops/cpu/gemm.h"
 #include "ops/check/conv.h"
+#include "ops/cpu/gemm.h"
+#include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
@@ -36,7 +36,6 @@ namespace {
 // never more than kColMax floats (16 MiB). Measured on 64x64 SD shapes (CPU time, noisy
 // machine): 3x3 64ch 15 -> 7 ms against a fixed 16 MiB chunk, 320ch unchanged.
 constexpr int64_t kColTarget = int64_t(1) << 18, kMinCols = 1024, kColMax = int64_t(4) << 20;
-
 
 struct ConvGeom {
   int64_t N, Cin, H, W, Cout, kh, kw, sh, sw, ph, pw, G, Ho, Wo;
@@ -296,8 +295,7 @@ void gemm_backward_weight(const ConvGeom& g, const float* x, const float* gy, fl
     parallel_for(g.G, 1, [&](int64_t b, int64_t e) {
       for (int64_t grp = b; grp < e; ++grp) group(grp, false);
     });
-  else
-    group(0, true);
+  else group(0, true);
 }
 
 }  // namespace

@@ -49,8 +49,7 @@ void row_scalar(const float* a, int64_t sa, const float* b, int64_t sb, float* o
     for (int64_t i = 0; i < n; ++i) o[i] = apply<op>(a[i], *b);
   else if (sb)
     for (int64_t i = 0; i < n; ++i) o[i] = apply<op>(*a, b[i]);
-  else
-    std::fill(o, o + n, apply<op>(*a, *b));
+  else std::fill(o, o + n, apply<op>(*a, *b));
 }
 
 template <Bin op>
@@ -120,9 +119,7 @@ Tensors binary(const Tensors& in, const char* name) {
   const int64_t n = p.inner(), sa = p.sa.back(), sb = p.sb.back();
   RowFn row = pick_row<op>();
   if (p.rows() == 1) {  // one long row: split it
-    parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
-      row(pa + i0 * sa, sa, pb + i0 * sb, sb, po + i0, i1 - i0);
-    });
+    parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) { row(pa + i0 * sa, sa, pb + i0 * sb, sb, po + i0, i1 - i0); });
     return {out};
   }
   parallel_for(p.rows(), std::max<int64_t>(1, kGrain / n), [&](int64_t r0, int64_t r1) {
@@ -176,30 +173,41 @@ namespace {
 // Elements are read as double (floating sources) or int64 (integer and bool sources).
 template <class T>
 struct Elem;
-template <> struct Elem<float> {
+template <>
+struct Elem<float> {
   static double get(float v) { return v; }
   static float put(double v) { return float(v); }
   static float put(int64_t v) { return float(v); }
 };
-template <> struct Elem<double> {
+template <>
+struct Elem<double> {
   static double get(double v) { return v; }
   static double put(double v) { return v; }
   static double put(int64_t v) { return double(v); }
 };
-struct BF16 { uint16_t bits; };
-struct F16 { uint16_t bits; };
-struct Bool { uint8_t v; };
-template <> struct Elem<BF16> {
+struct BF16 {
+  uint16_t bits;
+};
+struct F16 {
+  uint16_t bits;
+};
+struct Bool {
+  uint8_t v;
+};
+template <>
+struct Elem<BF16> {
   static double get(BF16 v) { return bf16_to_f32(v.bits); }
   static BF16 put(double v) { return {f32_to_bf16(float(v))}; }
   static BF16 put(int64_t v) { return {f32_to_bf16(float(v))}; }
 };
-template <> struct Elem<F16> {
+template <>
+struct Elem<F16> {
   static double get(F16 v) { return f16_to_f32(v.bits); }
   static F16 put(double v) { return {f32_to_f16(float(v))}; }
   static F16 put(int64_t v) { return {f32_to_f16(float(v))}; }
 };
-template <> struct Elem<Bool> {
+template <>
+struct Elem<Bool> {
   static int64_t get(Bool v) { return v.v != 0; }
   static Bool put(double v) { return {uint8_t(v != 0)}; }
   static Bool put(int64_t v) { return {uint8_t(v != 0)}; }
@@ -209,17 +217,20 @@ I trunc_int(double v) {  // toward zero; NaN / out of range -> the minimum (as c
   constexpr double lo = double(std::numeric_limits<I>::min()), hi = -lo;
   return v > lo - 1 && v < hi ? I(v) : std::numeric_limits<I>::min();
 }
-template <> struct Elem<int32_t> {
+template <>
+struct Elem<int32_t> {
   static int64_t get(int32_t v) { return v; }
   static int32_t put(double v) { return trunc_int<int32_t>(v); }
   static int32_t put(int64_t v) { return int32_t(uint32_t(uint64_t(v))); }
 };
-template <> struct Elem<int64_t> {
+template <>
+struct Elem<int64_t> {
   static int64_t get(int64_t v) { return v; }
   static int64_t put(double v) { return trunc_int<int64_t>(v); }
   static int64_t put(int64_t v) { return v; }
 };
-template <> struct Elem<uint8_t> {
+template <>
+struct Elem<uint8_t> {
   static int64_t get(uint8_t v) { return v; }
   static uint8_t put(double v) { return uint8_t(uint32_t(trunc_int<int32_t>(v))); }
   static uint8_t put(int64_t v) { return uint8_t(uint64_t(v)); }

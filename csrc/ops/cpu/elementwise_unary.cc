@@ -27,9 +27,9 @@ Tensor map_unary(const Tensor& x, const char* op, F f) {
 }
 }  // namespace
 
-#define VLV_CPU_UNARY(X, name, f, dfdx)                                                  \
-  Tensors name(const Tensors& in, const Attrs&, Saved*) {                                \
-    return {map_unary(input(in, 0), #name, [](float x) -> float { return f; })};         \
+#define VLV_CPU_UNARY(X, name, f, dfdx)                                                                                \
+  Tensors name(const Tensors& in, const Attrs&, Saved*) {                                                              \
+    return {map_unary(input(in, 0), #name, [](float x) -> float { return f; })};                                       \
   }
 VLV_UNARY_OPS(VLV_CPU_UNARY, _)
 #undef VLV_CPU_UNARY
@@ -50,9 +50,13 @@ Tensors unary_backward(const Tensors& in, const Attrs& attrs, Saved*) {
     });
   };
   switch (op) {
-#define VLV_CPU_UNARY_GRAD(X, name, f, dfdx)                                \
-  case UnaryOp::name:                                                        \
-    run([](float x, float y) -> float { (void)x; (void)y; return dfdx; });   \
+#define VLV_CPU_UNARY_GRAD(X, name, f, dfdx)                                                                           \
+  case UnaryOp::name:                                                                                                  \
+    run([](float x, float y) -> float {                                                                                \
+      (void)x;                                                                                                         \
+      (void)y;                                                                                                         \
+      return dfdx;                                                                                                     \
+    });                                                                                                                \
     break;
     VLV_UNARY_OPS(VLV_CPU_UNARY_GRAD, _)
 #undef VLV_CPU_UNARY_GRAD

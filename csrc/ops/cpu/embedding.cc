@@ -20,11 +20,11 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/check/embedding.h"
+#include "ops/check/embedding_timestep.h"
 #include "ops/cpu/gemm_w16.h"
 #include "ops/cpu/inputs.h"
-#include "ops/check/embedding.h"
 #include "ops/kernel.h"
-#include "ops/check/embedding_timestep.h"
 
 namespace vlv::cpu {
 
@@ -57,8 +57,8 @@ Tensors embedding(const Tensors& in, const Attrs&, Saved*) {
   const int64_t V = w.size(0), D = w.size(1);
   std::vector<int64_t> idx = index_values(ids);
   for (size_t i = 0; i < idx.size(); ++i)
-    VLV_CHECK(idx[i] >= 0 && idx[i] < V, ErrorCode::Arg, "embedding: id ", idx[i], " (at flat index ", i,
-              " of ids ", ids.desc(), ") is out of range for weight ", w.desc());
+    VLV_CHECK(idx[i] >= 0 && idx[i] < V, ErrorCode::Arg, "embedding: id ", idx[i], " (at flat index ", i, " of ids ",
+              ids.desc(), ") is out of range for weight ", w.desc());
   Shape shape = ids.shape();
   shape.push_back(D);
   Tensor out = Tensor::empty(shape, DType::F32);
@@ -171,7 +171,8 @@ Tensors timestep_embedding(const Tensors& in, const Attrs& attrs, Saved*) {
     for (int64_t n = 0; n < N; ++n) ts[size_t(n)] = double(iv[size_t(n)]);
   }
   std::vector<double> freq(static_cast<size_t>(half));
-  for (int64_t j = 0; j < half; ++j) freq[size_t(j)] = std::exp(-std::log(max_period) * double(j) / (double(half) - shift));
+  for (int64_t j = 0; j < half; ++j)
+    freq[size_t(j)] = std::exp(-std::log(max_period) * double(j) / (double(half) - shift));
   Tensor out = Tensor::zeros({N, dim}, DType::F32);
   float* o = out.data<float>();
   const int64_t sin_at = flip ? half : 0, cos_at = flip ? 0 : half;

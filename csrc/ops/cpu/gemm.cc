@@ -13,16 +13,15 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "ops/cpu/inputs.h"
 #include "ops/cpu/activation_vec.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/gemm_w16.h"
+#include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
 
 namespace vlv::cpu {
 
 namespace {
-
 
 // ---- matmul ------------------------------------------------------------------------------
 
@@ -111,19 +110,19 @@ LinearGeom linear_geom(const Tensor& x, const Tensor& w, const Tensor& bias, con
   check_defined(x, "linear", "x");
   check_defined(w, "linear", "w");
   check_float(x, "linear", "x");
-  VLV_CHECK(w.dtype() == DType::F32 || is_w16(w.dtype()), ErrorCode::DType, "linear: 'w' must be f32, bf16 or f16, got ",
-            w.desc());
+  VLV_CHECK(w.dtype() == DType::F32 || is_w16(w.dtype()), ErrorCode::DType,
+            "linear: 'w' must be f32, bf16 or f16, got ", w.desc());
   check_dim(w, 2, "linear", "w");
   VLV_CHECK(x.dim() >= 1, ErrorCode::Shape, "linear: 'x' must have at least 1 dimension, got ", x.desc());
   LinearGeom g;
   g.in = w.size(1);
   g.out = w.size(0);
-  VLV_CHECK(x.size(-1) == g.in, ErrorCode::Shape, "linear: x ", x.desc(), " has ", x.size(-1),
-            " input features but w ", w.desc(), " expects ", g.in);
+  VLV_CHECK(x.size(-1) == g.in, ErrorCode::Shape, "linear: x ", x.desc(), " has ", x.size(-1), " input features but w ",
+            w.desc(), " expects ", g.in);
   if (bias.defined()) {
     check_float(bias, "linear", "bias");
-    VLV_CHECK(bias.dim() == 1 && bias.size(0) == g.out, ErrorCode::Shape, "linear: bias ", bias.desc(),
-              " must be [", g.out, "] for w ", w.desc());
+    VLV_CHECK(bias.dim() == 1 && bias.size(0) == g.out, ErrorCode::Shape, "linear: bias ", bias.desc(), " must be [",
+              g.out, "] for w ", w.desc());
   }
   g.rows = g.in ? x.numel() / g.in : shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
   g.activation = act::parse_activation(attrs.s("activation", "none"), "linear");
@@ -141,8 +140,9 @@ Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
   const bool keep_pre = saved && g.activation != act::Activation::None;
   Tensor pre = keep_pre ? Tensor::empty(out_shape, DType::F32) : y;
   if (is_w16(w.dtype())) linear_w16(g.rows, x.data<float>(), w, pre.data<float>());
-  else gemm_f32(false, true, g.rows, g.out, g.in, 1.f, x.data<float>(), g.in, w.data<float>(), g.in, 0.f,
-                pre.data<float>(), g.out);
+  else
+    gemm_f32(false, true, g.rows, g.out, g.in, 1.f, x.data<float>(), g.in, w.data<float>(), g.in, 0.f,
+             pre.data<float>(), g.out);
   if (bias.defined() || g.activation != act::Activation::None) {
     const float* pb = bias.defined() ? bias.data<float>() : nullptr;
     float *pp = pre.data<float>(), *py = y.data<float>();
@@ -168,7 +168,9 @@ Tensors linear_backward_input(const Tensors& in, const Attrs&, Saved*) {
   shape.back() = inf;
   Tensor dx = Tensor::empty(shape, DType::F32);
   if (is_w16(w.dtype())) linear_w16_dx(rows, gy.data<float>(), w, dx.data<float>());
-  else gemm_f32(false, false, rows, inf, out, 1.f, gy.data<float>(), out, w.data<float>(), inf, 0.f, dx.data<float>(), inf);
+  else
+    gemm_f32(false, false, rows, inf, out, 1.f, gy.data<float>(), out, w.data<float>(), inf, 0.f, dx.data<float>(),
+             inf);
   return {dx};
 }
 

@@ -7,8 +7,8 @@
 // panel of A stays in L1 while the B panels stream from L2.
 // M == 1 or N == 1 go to the GEMV kernels (gemm_gemv.cc) instead: no packing.
 // Threads: C is cut into rectangles (rows and/or columns, at tile multiples), 2 per thread
-// for large problems, handed out from a counter; each packs what its rectangle needs. K blocks depend on K only and every C element sums its
-// k terms in the same order in every tile, so results do not depend on the thread count.
+// for large problems, handed out from a counter; each packs what its rectangle needs. K blocks depend on K only and
+// every C element sums its k terms in the same order in every tile, so results do not depend on the thread count.
 // Measured: gemm_kernels_avx512.cc (one core) and bench/gemm.bench.ts (against OpenBLAS and
 // torch in the same run).
 #include <algorithm>
@@ -127,7 +127,8 @@ Grid choose_grid(int64_t M, int64_t N, int64_t K, int64_t pieces, const KernelSp
     const int64_t tn = pieces / tm;
     if (tm > ceil_div(M, ks.mr) || tn > ceil_div(N, ks.nr)) continue;
     const double m = double(round_up(ceil_div(M, tm), ks.mr)), n = double(round_up(ceil_div(N, tn), ks.nr));
-    const double packs = m * double(K) * double(ceil_div(int64_t(n), ks.nc)) + n * double(K) * double(ceil_div(int64_t(m), ks.mc));
+    const double packs =
+        m * double(K) * double(ceil_div(int64_t(n), ks.nc)) + n * double(K) * double(ceil_div(int64_t(m), ks.mc));
     const double cost = double(pieces) * (m * n * double(K) + 4 * packs);
     if (best_cost < 0 || cost < best_cost) best = {tm, tn}, best_cost = cost;
   }

@@ -35,7 +35,6 @@ VLV_TARGET_AVX512 float hsum512(__m512 v) {
   return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
 }
 
-
 VLV_TARGET_AVX512 void dot_avx512(int64_t K, int64_t n0, int64_t n1, float alpha, const float* x, const float* w,
                                   int64_t ldw, float beta, float* y) {
   const int64_t kv = K / 16 * 16;
@@ -55,7 +54,8 @@ VLV_TARGET_AVX512 void dot_avx512(int64_t K, int64_t n0, int64_t n1, float alpha
   }
   for (; n < n1; ++n) {
     __m512 acc = _mm512_setzero_ps();
-    for (int64_t k = 0; k < kv; k += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(w + n * ldw + k), acc);
+    for (int64_t k = 0; k < kv; k += 16)
+      acc = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(w + n * ldw + k), acc);
     acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + kv), _mm512_maskz_loadu_ps(tail, w + n * ldw + kv), acc);
     y[n] = finish(hsum512(acc), alpha, beta, y + n);
   }
@@ -76,8 +76,8 @@ VLV_TARGET_AVX2 void dot_avx2(int64_t K, int64_t n0, int64_t n1, float alpha, co
   }
 }
 
-void dot_scalar(int64_t K, int64_t n0, int64_t n1, float alpha, const float* x, const float* w, int64_t ldw,
-                float beta, float* y) {
+void dot_scalar(int64_t K, int64_t n0, int64_t n1, float alpha, const float* x, const float* w, int64_t ldw, float beta,
+                float* y) {
   for (int64_t n = n0; n < n1; ++n) {
     float s = 0.f;
     for (int64_t k = 0; k < K; ++k) s += x[k] * w[n * ldw + k];
@@ -103,25 +103,30 @@ inline void axpy_chunks(int64_t K, int64_t n0, int64_t n1, float alpha, const fl
 
 VLV_TARGET_AVX512 void axpy_avx512(int64_t K, int64_t n0, int64_t n1, float alpha, const float* x, const float* w,
                                    int64_t ldw, float beta, float* y) {
-  axpy_chunks(K, n0, n1, alpha, x, w, ldw, beta, y, [](float* acc, float xk, const float* row, int64_t len) VLV_TARGET_AVX512 {
-    const __m512 xv = _mm512_set1_ps(xk);
-    int64_t j = 0;
-    for (; j + 16 <= len; j += 16) _mm512_store_ps(acc + j, _mm512_fmadd_ps(xv, _mm512_loadu_ps(row + j), _mm512_load_ps(acc + j)));
-    if (j < len) {
-      const __mmask16 m = __mmask16((1u << (len - j)) - 1);
-      _mm512_mask_store_ps(acc + j, m, _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, row + j), _mm512_load_ps(acc + j)));
-    }
-  });
+  axpy_chunks(K, n0, n1, alpha, x, w, ldw, beta, y,
+              [](float* acc, float xk, const float* row, int64_t len) VLV_TARGET_AVX512 {
+                const __m512 xv = _mm512_set1_ps(xk);
+                int64_t j = 0;
+                for (; j + 16 <= len; j += 16)
+                  _mm512_store_ps(acc + j, _mm512_fmadd_ps(xv, _mm512_loadu_ps(row + j), _mm512_load_ps(acc + j)));
+                if (j < len) {
+                  const __mmask16 m = __mmask16((1u << (len - j)) - 1);
+                  _mm512_mask_store_ps(acc + j, m,
+                                       _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, row + j), _mm512_load_ps(acc + j)));
+                }
+              });
 }
 
 VLV_TARGET_AVX2 void axpy_avx2(int64_t K, int64_t n0, int64_t n1, float alpha, const float* x, const float* w,
                                int64_t ldw, float beta, float* y) {
-  axpy_chunks(K, n0, n1, alpha, x, w, ldw, beta, y, [](float* acc, float xk, const float* row, int64_t len) VLV_TARGET_AVX2 {
-    const __m256 xv = _mm256_set1_ps(xk);
-    int64_t j = 0;
-    for (; j + 8 <= len; j += 8) _mm256_store_ps(acc + j, _mm256_fmadd_ps(xv, _mm256_loadu_ps(row + j), _mm256_load_ps(acc + j)));
-    for (; j < len; ++j) acc[j] = std::fma(xk, row[j], acc[j]);
-  });
+  axpy_chunks(K, n0, n1, alpha, x, w, ldw, beta, y,
+              [](float* acc, float xk, const float* row, int64_t len) VLV_TARGET_AVX2 {
+                const __m256 xv = _mm256_set1_ps(xk);
+                int64_t j = 0;
+                for (; j + 8 <= len; j += 8)
+                  _mm256_store_ps(acc + j, _mm256_fmadd_ps(xv, _mm256_loadu_ps(row + j), _mm256_load_ps(acc + j)));
+                for (; j < len; ++j) acc[j] = std::fma(xk, row[j], acc[j]);
+              });
 }
 
 void axpy_scalar(int64_t K, int64_t n0, int64_t n1, float alpha, const float* x, const float* w, int64_t ldw,

@@ -64,6 +64,8 @@ VLV_TARGET_AVX2 void kernel_6x16(int64_t kc, const float* a, const float* b, flo
 
 }  // namespace
 
-KernelSpec kernel_avx2() { return {kernel_6x16, pack_panels<kMR>, pack_panels<kNR>, kMR, kNR, 256, 288, 512, "avx2 6x16"}; }
+KernelSpec kernel_avx2() {
+  return {kernel_6x16, pack_panels<kMR>, pack_panels<kNR>, kMR, kNR, 256, 288, 512, "avx2 6x16"};
+}
 
 }  // namespace vlv::cpu::gemm

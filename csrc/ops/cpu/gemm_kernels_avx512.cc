@@ -98,7 +98,8 @@ VLV_TARGET_AVX512 inline void transpose16x16(__m512 r[16]) {
 #pragma GCC unroll 4
   for (int j = 0; j < 4; ++j) {
     const __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88), v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
-    const __m512 w0 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
+    const __m512 w0 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88),
+                 w1 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
     r[j] = _mm512_shuffle_f32x4(v0, w0, 0x88);
     r[8 + j] = _mm512_shuffle_f32x4(v0, w0, 0xdd);
     r[4 + j] = _mm512_shuffle_f32x4(v1, w1, 0x88);
@@ -113,7 +114,7 @@ VLV_TARGET_AVX512 void pack_avx512(const float* src, int64_t ld, bool k_major, i
   for (int64_t r0 = 0; r0 < rows; r0 += W, dst += W * kc) {
     for (int h = 0; h < W; h += 16) {
       const int64_t valid = std::min<int64_t>(16, rows - r0 - h);  // rows of this group in A/B
-      const int lanes = std::min(16, W - h);                        // rows of this group in dst
+      const int lanes = std::min(16, W - h);                       // rows of this group in dst
       const __mmask16 store_mask = __mmask16((1u << lanes) - 1);
       const float* s = src + (r0 + h) * ld;
       for (int64_t k0 = 0; k0 < kc; k0 += 16) {
@@ -134,6 +135,8 @@ VLV_TARGET_AVX512 void pack_avx512(const float* src, int64_t ld, bool k_major, i
 
 }  // namespace
 
-KernelSpec kernel_avx512() { return {kernel_12x32, pack_avx512<kMR>, pack_avx512<kNR>, kMR, kNR, 384, 1200, 480, "avx512 12x32"}; }
+KernelSpec kernel_avx512() {
+  return {kernel_12x32, pack_avx512<kMR>, pack_avx512<kNR>, kMR, kNR, 384, 1200, 480, "avx512 12x32"};
+}
 
 }  // namespace vlv::cpu::gemm

@@ -24,6 +24,8 @@ void kernel_4x8(int64_t kc, const float* a, const float* b, float* c, int64_t ld
 
 }  // namespace
 
-KernelSpec kernel_scalar() { return {kernel_4x8, pack_panels<kMR>, pack_panels<kNR>, kMR, kNR, 256, 256, 512, "scalar 4x8"}; }
+KernelSpec kernel_scalar() {
+  return {kernel_4x8, pack_panels<kMR>, pack_panels<kNR>, kMR, kNR, 256, 256, 512, "scalar 4x8"};
+}
 
 }  // namespace vlv::cpu::gemm

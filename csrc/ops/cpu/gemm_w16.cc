@@ -36,8 +36,8 @@ namespace {
 
 constexpr int64_t kDirectRows = 16;  // up to this many input rows: direct tiles
 
-using DirectFn = void (*)(int64_t rows, int64_t K, const float* x, const uint16_t* w, int64_t n0, int64_t n1,
-                          float* y, int64_t ldy);
+using DirectFn = void (*)(int64_t rows, int64_t K, const float* x, const uint16_t* w, int64_t n0, int64_t n1, float* y,
+                          int64_t ldy);
 
 // ---- AVX-512 ----
 
@@ -61,12 +61,12 @@ VLV_TARGET_AVX512 void tile_avx512(int64_t K, const float* x, const uint16_t* w,
   const int64_t kv = K / 16 * 16;
   for (int64_t k = 0; k < kv; k += 16) {
     const __m512 wv = widen16<D>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + k)));
-  for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + m * K + k), acc[m]);
+    for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + m * K + k), acc[m]);
   }
   if (kv < K) {
     const __mmask16 tail = __mmask16((1u << (K - kv)) - 1);
     const __m512 wv = widen16<D>(_mm256_maskz_loadu_epi16(tail, wr + kv));
-  for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(tail, x + m * K + kv), acc[m]);
+    for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(tail, x + m * K + kv), acc[m]);
   }
   for (int m = 0; m < M; ++m) y[m * ldy + n] = _mm512_reduce_add_ps(acc[m]);
 }
@@ -102,7 +102,7 @@ VLV_TARGET_AVX2 void tile_avx2(int64_t K, const float* x, const uint16_t* w, int
   const int64_t kv = K / 8 * 8;
   for (int64_t k = 0; k < kv; k += 8) {
     const __m256 wv = widen8<D>(wr + k);
-  for (int m = 0; m < M; ++m) acc[m] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + m * K + k), acc[m]);
+    for (int m = 0; m < M; ++m) acc[m] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + m * K + k), acc[m]);
   }
   for (int m = 0; m < M; ++m) {
     float s = hsum8(acc[m]);
@@ -125,12 +125,12 @@ void tile_scalar(int64_t K, const float* x, const uint16_t* w, int64_t n, float*
 // ---- driver: weight rows in order, each against every group of 4 input rows ----
 
 // The tiles of one SIMD level as a type, so one driver serves them all.
-#define VLV_W16_LEVEL(Name, tile)                                                                        \
-  struct Name {                                                                                          \
-    template <DType D, int M>                                                                            \
-    static void run(int64_t K, const float* x, const uint16_t* w, int64_t n, float* y, int64_t ldy) { \
-      tile<D, M>(K, x, w, n, y, ldy);                                                                    \
-    }                                                                                                    \
+#define VLV_W16_LEVEL(Name, tile)                                                                                      \
+  struct Name {                                                                                                        \
+    template <DType D, int M>                                                                                          \
+    static void run(int64_t K, const float* x, const uint16_t* w, int64_t n, float* y, int64_t ldy) {                  \
+      tile<D, M>(K, x, w, n, y, ldy);                                                                                  \
+    }                                                                                                                  \
   };
 VLV_W16_LEVEL(Avx512, tile_avx512)
 VLV_W16_LEVEL(Avx2, tile_avx2)
@@ -214,7 +214,8 @@ void linear_w16(int64_t rows, const float* x, const Tensor& w, float* y) {
     const int64_t pieces = std::clamp<int64_t>(out * in / 65536, 1, 8 * int64_t(num_threads()));
     std::atomic<int64_t> next{0};
     parallel_for(std::min<int64_t>(pieces, num_threads()), 1, [&](int64_t, int64_t) {
-      for (int64_t p; (p = next.fetch_add(1)) < pieces;) fn(rows, in, x, wp, out * p / pieces, out * (p + 1) / pieces, y, out);
+      for (int64_t p; (p = next.fetch_add(1)) < pieces;)
+        fn(rows, in, x, wp, out * p / pieces, out * (p + 1) / pieces, y, out);
     });
     return;
   }

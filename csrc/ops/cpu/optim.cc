@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ops/check/optim.h"
 #include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
-#include "ops/check/optim.h"
 
 namespace vlv::cpu {
 
@@ -35,8 +35,8 @@ Tensors adamw(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& m = float_input(in, 2, "exp_avg");
   const Tensor& v = float_input(in, 3, "exp_avg_sq");
   for (const Tensor* t : {&g, &m, &v})
-    VLV_CHECK(t->shape() == p.shape(), ErrorCode::Shape, "adamw: param ", p.desc(), ", grad ", g.desc(),
-              ", exp_avg ", m.desc(), " and exp_avg_sq ", v.desc(), " must have one shape");
+    VLV_CHECK(t->shape() == p.shape(), ErrorCode::Shape, "adamw: param ", p.desc(), ", grad ", g.desc(), ", exp_avg ",
+              m.desc(), " and exp_avg_sq ", v.desc(), " must have one shape");
   const AdamWArgs h = adamw_args(attrs);
   const double lr = h.lr, b1 = h.beta1, b2 = h.beta2, eps = h.eps, wd = h.weight_decay;
   const int64_t step = h.step;

@@ -14,9 +14,9 @@
 #include <limits>
 
 #include "core/thread_pool.h"
+#include "ops/check/reduce.h"
 #include "ops/cpu/broadcast.h"
 #include "ops/kernel.h"
-#include "ops/check/reduce.h"
 
 namespace vlv::cpu {
 

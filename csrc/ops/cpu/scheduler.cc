@@ -6,19 +6,19 @@
 // and both are written. With the attr `guidance` g, model_output holds the unconditional then
 // the conditional half of a batch twice sample's, and the classifier-free-guidance combine
 // (diffusers: uncond + g * (cond - uncond)) is folded in: model_output above stands for
-// fma(g, cond - uncond, uncond), so a guided sampling step is one UNet call and this pass. Missing optional inputs (prev_x0, noise) are skipped; their
-// coefficient must be 0. Every level (scalar / AVX2 / AVX-512) evaluates the same sequence of
-// one multiply then fused multiply-adds in f32, so all give the same bits and the result does
-// not depend on the thread count. Memory bound: a 4x64x64 latent is a few microseconds.
+// fma(g, cond - uncond, uncond), so a guided sampling step is one UNet call and this pass. Missing optional inputs
+// (prev_x0, noise) are skipped; their coefficient must be 0. Every level (scalar / AVX2 / AVX-512) evaluates the same
+// sequence of one multiply then fused multiply-adds in f32, so all give the same bits and the result does not depend on
+// the thread count. Memory bound: a 4x64x64 latent is a few microseconds.
 #include <immintrin.h>
 
 #include <cmath>
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
+#include "ops/check/scheduler.h"
 #include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
-#include "ops/check/scheduler.h"
 
 namespace vlv::cpu {
 

@@ -20,9 +20,9 @@
 #include <numeric>
 
 #include "core/thread_pool.h"
+#include "ops/check/shape.h"
 #include "ops/cpu/inputs.h"
 #include "ops/kernel.h"
-#include "ops/check/shape.h"
 
 namespace vlv::cpu {
 
@@ -137,8 +137,10 @@ void permute_typed(const T* src, T* dst, const Coalesced& c) {
 
   if (c.perm[size_t(r - 1)] == r - 1) {  // rows of the last dim move whole
     const int64_t row = out_size[size_t(r - 1)];
-    Odometer base{{out_size.begin(), out_size.end() - 1}, {read_stride.begin(), read_stride.end() - 1},
-                  {out_stride.begin(), out_stride.end() - 1}, {}};
+    Odometer base{{out_size.begin(), out_size.end() - 1},
+                  {read_stride.begin(), read_stride.end() - 1},
+                  {out_stride.begin(), out_stride.end() - 1},
+                  {}};
     int64_t rows = 1;
     for (int64_t k = 0; k < r - 1; ++k) rows *= out_size[size_t(k)];
     parallel_for(rows, std::max<int64_t>(1, 16384 / row), [&](int64_t b, int64_t e) {
@@ -206,9 +208,7 @@ Tensor permute_impl(const Tensor& x, const std::vector<int64_t>& perm) {
 
 }  // namespace
 
-Tensors reshape(const Tensors& in, const Attrs& attrs, Saved*) {
-  return {reshape_view(input(in, 0), attrs)};
-}
+Tensors reshape(const Tensors& in, const Attrs& attrs, Saved*) { return {reshape_view(input(in, 0), attrs)}; }
 
 Tensors slice(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& x = input(in, 0);

@@ -44,13 +44,13 @@ Tensors activation_backward(const Tensors& in, const Attrs& attrs, Saved*) {
   return {gx};
 }
 
-#define VLV_CUDA_ACT(name)                                                                  \
-  Tensors name(const Tensors& in, const Attrs& attrs, Saved*) {                            \
-    const Tensor& x = input(in, 0);                                                        \
-    check_cuda_float(x, #name, "x");                                                       \
-    Tensor y = empty(x.shape(), x.dtype());                                                \
-    ck(api().activation(act_code(OpId::name, attrs), dt(x.dtype()), x.numel(), x.raw(), y.raw()), #name); \
-    return {y};                                                                            \
+#define VLV_CUDA_ACT(name)                                                                                             \
+  Tensors name(const Tensors& in, const Attrs& attrs, Saved*) {                                                        \
+    const Tensor& x = input(in, 0);                                                                                    \
+    check_cuda_float(x, #name, "x");                                                                                   \
+    Tensor y = empty(x.shape(), x.dtype());                                                                            \
+    ck(api().activation(act_code(OpId::name, attrs), dt(x.dtype()), x.numel(), x.raw(), y.raw()), #name);              \
+    return {y};                                                                                                        \
   }
 VLV_CUDA_ACT(gelu)
 VLV_CUDA_ACT(quick_gelu)

@@ -1,6 +1,5 @@
 #include "ops/cuda/common.h"
 
-
 namespace vlv::cudaops {
 
 const VlvCudaApi& api() {
@@ -23,8 +22,8 @@ int dt(DType d) { return int(d); }  // abi.h numbers the dtypes as vlv::DType
 
 void check_cuda_float(const Tensor& t, const char* op, const char* arg) {
   check_defined(t, op, arg);
-  VLV_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::BF16 || t.dtype() == DType::F16, ErrorCode::DType, op,
-            ": '", arg, "' must be f32, bf16 or f16 on CUDA, got ", t.desc());
+  VLV_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::BF16 || t.dtype() == DType::F16, ErrorCode::DType, op, ": '",
+            arg, "' must be f32, bf16 or f16 on CUDA, got ", t.desc());
   VLV_CHECK(t.device() == Device::CUDA, ErrorCode::Device, op, ": '", arg, "' is not on the CUDA device");
 }
 

@@ -43,7 +43,8 @@ VlvCudaConv geometry(const Tensor& x, const Tensor& w, const Tensor& b, const At
     VLV_CHECK(b.dtype() == x.dtype(), ErrorCode::DType, "conv2d: bias ", b.desc(), " must have x's dtype ",
               dtype_name(x.dtype()));
   }
-  return VlvCudaConv{dt(x.dtype()), s.n, s.cin, s.h, s.w, s.cout, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.ho, s.wo};
+  return VlvCudaConv{dt(x.dtype()), s.n,  s.cin, s.h,  s.w,      s.cout, s.kh, s.kw,
+                     s.sh,          s.sw, s.ph,  s.pw, s.groups, s.ho,   s.wo};
 }
 
 // The implicit-GEMM kernel takes bf16 / f16 with groups == 1; VLV_CONV=im2col turns it off.
@@ -150,23 +151,25 @@ Tensors conv2d_backward(const Tensors& in, const Attrs& attrs, Saved*) {
   Tensor parts = wants(1) ? empty({chunks, c.cout, K}, w.dtype()) : Tensor();
   if (wants(1) && c.n == 0) ck(api().fill(c.dtype, parts.numel(), 0.f, parts.raw()), "conv2d backward");
   int64_t chunk = 0;
-  if (gyt.defined()) for_each_chunk(c, x, wants(1), [&](const VlvCudaConv& sub, int64_t n0, const Tensor& col) {
-    const int64_t cols = np_of(sub);
-    const Operand gy{at(gyt, n0 * P), NP, cog * NP};
-    if (col2im_dx) {
-      Tensor dcol = empty({c.groups, K, cols}, x.dtype());
-      group_gemm(c, true, false, K, cols, cog, {w.raw(), K, cog * K}, gy, {dcol.raw(), cols, K * cols},
-                 "conv2d backward");
-      ck(api().col2im(&sub, dcol.raw(), const_cast<void*>(at(gx, n0 * c.cin * c.h * c.w))), "conv2d backward");
-    }
-    if (parts.defined())
-      group_gemm(c, false, true, cog, K, cols, gy, {col.raw(), cols, K * cols},
-                 {at(parts, chunk * c.cout * K), K, cog * K}, "conv2d backward");
-    ++chunk;
-  });
+  if (gyt.defined())
+    for_each_chunk(c, x, wants(1), [&](const VlvCudaConv& sub, int64_t n0, const Tensor& col) {
+      const int64_t cols = np_of(sub);
+      const Operand gy{at(gyt, n0 * P), NP, cog * NP};
+      if (col2im_dx) {
+        Tensor dcol = empty({c.groups, K, cols}, x.dtype());
+        group_gemm(c, true, false, K, cols, cog, {w.raw(), K, cog * K}, gy, {dcol.raw(), cols, K * cols},
+                   "conv2d backward");
+        ck(api().col2im(&sub, dcol.raw(), const_cast<void*>(at(gx, n0 * c.cin * c.h * c.w))), "conv2d backward");
+      }
+      if (parts.defined())
+        group_gemm(c, false, true, cog, K, cols, gy, {col.raw(), cols, K * cols},
+                   {at(parts, chunk * c.cout * K), K, cog * K}, "conv2d backward");
+      ++chunk;
+    });
   if (parts.defined())
-    gw = chunks == 1 ? parts.reshape(w.shape())
-                     : cast_to(reduce(parts, {true, false, false}, 1.f, false, DType::F32), w.dtype()).reshape(w.shape());
+    gw = chunks == 1
+             ? parts.reshape(w.shape())
+             : cast_to(reduce(parts, {true, false, false}, 1.f, false, DType::F32), w.dtype()).reshape(w.shape());
   return {gx, gw};
 }
 

@@ -29,10 +29,8 @@ Tensor binary(int op, const char* name, const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-#define VLV_CUDA_BINARY(name, code)                                                         \
-  Tensors name(const Tensors& in, const Attrs&, Saved*) {                                  \
-    return {binary(code, #name, input(in, 0), input(in, 1))};                              \
-  }
+#define VLV_CUDA_BINARY(name, code)                                                                                    \
+  Tensors name(const Tensors& in, const Attrs&, Saved*) { return {binary(code, #name, input(in, 0), input(in, 1))}; }
 VLV_CUDA_BINARY(add, VLV_CUDA_ADD)
 VLV_CUDA_BINARY(sub, VLV_CUDA_SUB)
 VLV_CUDA_BINARY(mul, VLV_CUDA_MUL)

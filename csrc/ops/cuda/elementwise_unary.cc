@@ -15,9 +15,9 @@ Tensor unary_on_device(UnaryOp op, const Tensor& x, const char* name) {
 }
 }  // namespace
 
-#define VLV_CUDA_UNARY(X, name, f, dfdx)                               \
-  Tensors name(const Tensors& in, const Attrs&, Saved*) {              \
-    return {unary_on_device(UnaryOp::name, input(in, 0), #name)};      \
+#define VLV_CUDA_UNARY(X, name, f, dfdx)                                                                               \
+  Tensors name(const Tensors& in, const Attrs&, Saved*) {                                                              \
+    return {unary_on_device(UnaryOp::name, input(in, 0), #name)};                                                      \
   }
 VLV_UNARY_OPS(VLV_CUDA_UNARY, _)
 #undef VLV_CUDA_UNARY

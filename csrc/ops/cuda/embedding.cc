@@ -3,10 +3,10 @@
 // the rotation by -angle), and timestep_embedding ([N] timesteps, no backward) on the
 // device: no host round trip, so a UNet call can be captured into a CUDA graph. The
 // *_backward kernels are the fused backward kernels of ops.h (rules: ops/grad/embedding.cc).
-#include "ops/cuda/common.h"
-#include "ops/cuda/table.h"
 #include "ops/check/embedding.h"
 #include "ops/check/embedding_timestep.h"
+#include "ops/cuda/common.h"
+#include "ops/cuda/table.h"
 
 namespace vlv::cudaops {
 

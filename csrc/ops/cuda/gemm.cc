@@ -27,8 +27,7 @@ Tensors matmul(const Tensors& in, const Attrs& attrs, Saved*) {
   VLV_CHECK(K == Kb, ErrorCode::Shape, "matmul: inner dims differ: a ", a.desc(), " b ", b.desc());
   Shape batch(a.shape().begin(), a.shape().end() - 2);
   Shape bb(b.shape().begin(), b.shape().end() - 2);
-  VLV_CHECK(b.dim() == 2 || bb == batch, ErrorCode::Shape, "matmul: batch dims differ: a ", a.desc(), " b ",
-            b.desc());
+  VLV_CHECK(b.dim() == 2 || bb == batch, ErrorCode::Shape, "matmul: batch dims differ: a ", a.desc(), " b ", b.desc());
   Shape out = batch;
   out.push_back(M);
   out.push_back(N);
@@ -97,10 +96,11 @@ Tensors linear(const Tensors& in, const Attrs& attrs, Saved* saved) {
 
 // gy[..., out] @ w[out, in] -> [..., in] (linear's input gradient).
 Tensors linear_backward_input(const Tensors& in, const Attrs&, Saved*) {
-  const Tensor &w = input(in, 1);
+  const Tensor& w = input(in, 1);
   const Tensor gy = cast_to(input(in, 0), w.dtype());
   check_ab(gy, w, "linear_backward_input");
-  const int64_t out_f = w.size(0), in_f = w.size(1), rows = shape_numel(Shape(gy.shape().begin(), gy.shape().end() - 1));
+  const int64_t out_f = w.size(0), in_f = w.size(1),
+                rows = shape_numel(Shape(gy.shape().begin(), gy.shape().end() - 1));
   Shape shape = gy.shape();
   shape.back() = in_f;
   Tensor dx = empty(shape, w.dtype());

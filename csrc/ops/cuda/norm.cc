@@ -78,9 +78,8 @@ Tensors group_norm(const Tensors& in, const Attrs& attrs, Saved* saved) {
   check_param(w, x, C, "group_norm", "weight");
   check_param(b, x, C, "group_norm", "bias");
   Tensor y = empty(x.shape(), x.dtype()), stats = empty({2, N * G}, DType::F32);
-  ck(api().group_norm(dt(x.dtype()), N, C, HW, G, x.raw(), raw_or_null(w), raw_or_null(b),
-                      float(attrs.f("eps", 1e-5)), int(attrs.b("silu", false)), y.raw(), mean_of(stats),
-                      rstd_of(stats)),
+  ck(api().group_norm(dt(x.dtype()), N, C, HW, G, x.raw(), raw_or_null(w), raw_or_null(b), float(attrs.f("eps", 1e-5)),
+                      int(attrs.b("silu", false)), y.raw(), mean_of(stats), rstd_of(stats)),
      "group_norm");
   if (saved) *saved = {stats};
   return {y};
@@ -95,9 +94,8 @@ Tensors group_norm_backward(const Tensors& in, const Attrs& attrs, Saved*) {
   Tensor gx = wants(0) ? empty(x.shape(), x.dtype()) : Tensor();
   Tensor gw = wants(1) ? empty({C}, DType::F32) : Tensor();
   Tensor gb = wants(2) ? empty({C}, DType::F32) : Tensor();
-  ck(api().group_norm_backward(dt(x.dtype()), N, C, HW, G, x.raw(), raw_or_null(w), raw_or_null(b),
-                               mean_of(stats), rstd_of(stats), int(attrs.b("silu", false)),
-                               cast_to(go, x.dtype()).raw(),
+  ck(api().group_norm_backward(dt(x.dtype()), N, C, HW, G, x.raw(), raw_or_null(w), raw_or_null(b), mean_of(stats),
+                               rstd_of(stats), int(attrs.b("silu", false)), cast_to(go, x.dtype()).raw(),
                                gx.defined() ? gx.raw() : nullptr, gw.defined() ? gw.data<float>() : nullptr,
                                gb.defined() ? gb.data<float>() : nullptr),
      "group_norm backward");

@@ -21,8 +21,8 @@ Tensors adamw(const Tensors& in, const Attrs& attrs, Saved*) {
   for (size_t i = 0; i < 4; ++i) check_cuda_float(input(in, i), "adamw", names[i]);
   const Tensor &p = in[0], &g = in[1], &m = in[2], &v = in[3];
   for (const Tensor* t : {&g, &m, &v})
-    VLV_CHECK(t->shape() == p.shape(), ErrorCode::Shape, "adamw: param ", p.desc(), ", grad ", g.desc(),
-              ", exp_avg ", m.desc(), " and exp_avg_sq ", v.desc(), " must have the same shape");
+    VLV_CHECK(t->shape() == p.shape(), ErrorCode::Shape, "adamw: param ", p.desc(), ", grad ", g.desc(), ", exp_avg ",
+              m.desc(), " and exp_avg_sq ", v.desc(), " must have the same shape");
   VLV_CHECK(g.dtype() == p.dtype() && m.dtype() == DType::F32 && v.dtype() == DType::F32, ErrorCode::DType,
             "adamw: grad must have the param's dtype and the moments must be f32 (param ", p.desc(), ", grad ",
             g.desc(), ", exp_avg ", m.desc(), ", exp_avg_sq ", v.desc(), ")");

@@ -8,9 +8,9 @@
 #include <limits>
 
 #include "ops/api.h"
+#include "ops/check/reduce.h"
 #include "ops/cuda/common.h"
 #include "ops/cuda/table.h"
-#include "ops/check/reduce.h"
 
 namespace vlv::cudaops {
 

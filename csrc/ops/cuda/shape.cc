@@ -3,16 +3,16 @@
 // dtype moves as bytes. The backward rules are composed from them (ops/grad/shape.cc).
 #include <algorithm>
 
+#include "ops/check/shape.h"
 #include "ops/cuda/common.h"
 #include "ops/cuda/table.h"
-#include "ops/check/shape.h"
 
 namespace vlv::cudaops {
 
 namespace {
 // dst[..., dst_start + i, ...] = src[..., src_start + i, ...] for i < len along `dim`.
-void copy_range(const Tensor& src, int64_t dim, int64_t src_start, int64_t len, const Tensor& dst,
-                int64_t dst_start, const char* op) {
+void copy_range(const Tensor& src, int64_t dim, int64_t src_start, int64_t len, const Tensor& dst, int64_t dst_start,
+                const char* op) {
   Shape shape = src.shape();
   shape[size_t(dim)] = len;
   if (shape_numel(shape) == 0) return;

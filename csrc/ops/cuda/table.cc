@@ -1,7 +1,7 @@
 // The CUDA KernelTable: every op of both lists (ops.h), from the declarations in table.h
 // (defined in the ops/cuda/<family>.cc files).
-#include "ops/cuda/common.h"
 #include "ops/cuda/table.h"
+#include "ops/cuda/common.h"
 
 namespace vlv::cudaops {
 

@@ -17,7 +17,9 @@ Tensors unary(const BackwardArgs& a, const std::string& act) {
 }  // namespace
 
 // The forward checked `approximate`.
-Tensors gelu(const BackwardArgs& a) { return unary(a, a.attrs.s("approximate", "none") == "tanh" ? "gelu_tanh" : "gelu"); }
+Tensors gelu(const BackwardArgs& a) {
+  return unary(a, a.attrs.s("approximate", "none") == "tanh" ? "gelu_tanh" : "gelu");
+}
 Tensors quick_gelu(const BackwardArgs& a) { return unary(a, "quick_gelu"); }
 Tensors silu(const BackwardArgs& a) { return unary(a, "silu"); }
 

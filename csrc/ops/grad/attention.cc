@@ -15,7 +15,8 @@ Tensors attention(const BackwardArgs& a) {
       if (needs(a, i)) zeros[i] = Tensor::zeros(a.inputs[i].shape(), a.inputs[i].dtype(), a.inputs[i].device());
     return zeros;
   }
-  Tensors g = ops::attention_backward(a.inputs, a.outputs.at(0), a.outputs.at(1), go, a.attrs, needs_list(a, {0, 1, 2}));
+  Tensors g =
+      ops::attention_backward(a.inputs, a.outputs.at(0), a.outputs.at(1), go, a.attrs, needs_list(a, {0, 1, 2}));
   return {g[0], g[1], g[2], Tensor()};
 }
 

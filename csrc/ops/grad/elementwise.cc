@@ -60,11 +60,11 @@ Tensors cast(const BackwardArgs& a) {
   return {ops::cast(go, x.dtype())};
 }
 
-#define VLV_UNARY_RULE(X, name, f, dfdx)                                    \
-  Tensors name(const BackwardArgs& a) {                                     \
-    const Tensor& go = a.grad_outputs[0];                                   \
-    if (!go.defined() || !needs(a, 0)) return {Tensor()};                   \
-    return {ops::unary_backward(a.inputs[0], a.outputs[0], go, #name)};     \
+#define VLV_UNARY_RULE(X, name, f, dfdx)                                                                               \
+  Tensors name(const BackwardArgs& a) {                                                                                \
+    const Tensor& go = a.grad_outputs[0];                                                                              \
+    if (!go.defined() || !needs(a, 0)) return {Tensor()};                                                              \
+    return {ops::unary_backward(a.inputs[0], a.outputs[0], go, #name)};                                                \
   }
 VLV_UNARY_OPS(VLV_UNARY_RULE, _)
 #undef VLV_UNARY_RULE

@@ -38,7 +38,7 @@ Tensors matmul(const BackwardArgs& a) {
   const bool shared = B.dim() == 2 && A.dim() > 2;  // one b for every batch of a
   Tensor ga, gb;
   if (needs(a, 0)) {
-    if (!ta) ga = ops::matmul(go, B, false, !tb, alpha);  // [..., M, K]
+    if (!ta) ga = ops::matmul(go, B, false, !tb, alpha);         // [..., M, K]
     else if (!shared) ga = ops::matmul(B, go, tb, true, alpha);  // [..., K, M]
     else ga = swap_last2(ops::matmul(go, B, false, !tb, alpha));
   }
@@ -58,7 +58,8 @@ Tensors linear(const BackwardArgs& a) {
   const Tensor &x = a.inputs[0], &w = a.inputs[1];
   const Tensor bias = a.inputs.size() > 2 ? a.inputs[2] : Tensor();
   const std::string act = a.attrs.s("activation", "none");
-  VLV_CHECK(act == "none" || !a.saved.empty(), ErrorCode::Internal, "linear: backward without the saved pre-activation");
+  VLV_CHECK(act == "none" || !a.saved.empty(), ErrorCode::Internal,
+            "linear: backward without the saved pre-activation");
   const Tensor g = act == "none" ? gy : ops::activation_backward(a.saved[0], gy, act);
   const int64_t in = w.size(1), out = w.size(0), rows = rows_of(x);
   const Tensor g2 = g.reshape({rows, out});

@@ -22,15 +22,15 @@ const Tensor& input_or_none(const BackwardArgs& a, size_t i) {
 Tensors group_norm(const BackwardArgs& a) {
   const Tensor& go = a.grad_outputs[0];
   if (!go.defined()) return {Tensor(), Tensor(), Tensor()};
-  return ops::group_norm_backward(a.inputs[0], input_or_none(a, 1), input_or_none(a, 2), stats_of(a, "group_norm"),
-                                  go, a.attrs, needs_list(a, {0, 1, 2}));
+  return ops::group_norm_backward(a.inputs[0], input_or_none(a, 1), input_or_none(a, 2), stats_of(a, "group_norm"), go,
+                                  a.attrs, needs_list(a, {0, 1, 2}));
 }
 
 Tensors layer_norm(const BackwardArgs& a) {
   const Tensor& go = a.grad_outputs[0];
   if (!go.defined()) return {Tensor(), Tensor(), Tensor()};
-  return ops::layer_norm_backward(a.inputs[0], input_or_none(a, 1), input_or_none(a, 2), stats_of(a, "layer_norm"),
-                                  go, needs_list(a, {0, 1, 2}));
+  return ops::layer_norm_backward(a.inputs[0], input_or_none(a, 1), input_or_none(a, 2), stats_of(a, "layer_norm"), go,
+                                  needs_list(a, {0, 1, 2}));
 }
 
 Tensors rms_norm(const BackwardArgs& a) {

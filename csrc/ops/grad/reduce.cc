@@ -4,8 +4,8 @@
 //   mse_loss: ga = (a - b) * 2g (sum, none) or * 2g/n (mean), gb = -ga; composed;
 //   cross_entropy: the fused cross_entropy_backward kernel on the saved lse:
 //     (softmax - onehot(target)) * the row's weight (g, g/count or g[r]; ignored rows 0).
-#include "ops/api.h"
 #include "ops/check/reduce.h"
+#include "ops/api.h"
 #include "ops/grad/grad.h"
 
 namespace vlv::grad {

@@ -3,8 +3,8 @@
 //   slice: gy between zero blocks (a concat along the sliced dim);
 //   concat: each input's range of gy (a slice);
 //   split: the outputs' gradients concatenated, zeros for outputs that received none.
-#include "ops/api.h"
 #include "ops/check/shape.h"
+#include "ops/api.h"
 #include "ops/grad/grad.h"
 
 namespace vlv::grad {

@@ -2,9 +2,9 @@
 // backward (gx = gy * f'(x)); geglu (x[..., 2H] -> h * gelu(g)) and swiglu (silu(gate) * up)
 // forward and backward. f32/bf16/f16 data, f32 math, the CPU's formulas (activation_math.cuh).
 // Not measured on a GPU yet.
+#include "cuda/kernels.h"
 #include "ops/cuda/kernels/activation_math.cuh"
 #include "ops/cuda/kernels/common.cuh"
-#include "cuda/kernels.h"
 
 namespace vlv::cuda {
 
@@ -66,7 +66,7 @@ int activation_backward(int a, int dtype, int64_t n, const void* x, const void* 
   if (n == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {
     act_backward_kernel<T><<<blocks_for(n, 256), 256, 0, stream()>>>(a, static_cast<const T*>(x),
-                                                                        static_cast<const T*>(gy), static_cast<T*>(gx), n);
+                                                                     static_cast<const T*>(gy), static_cast<T*>(gx), n);
     return launched("activation_backward");
   });
 }
@@ -75,14 +75,14 @@ int gated(int kind, int dtype, int64_t rows, int64_t h, const void* a, const voi
   if (int rc = device_ok()) return rc;
   if (rows * h == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {
-    gated_kernel<T><<<blocks_for(rows * h, 256), 256, 0, stream()>>>(kind, static_cast<const T*>(a),
-                                                                        static_cast<const T*>(b), static_cast<T*>(y), rows, h);
+    gated_kernel<T><<<blocks_for(rows * h, 256), 256, 0, stream()>>>(
+        kind, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(y), rows, h);
     return launched("gated");
   });
 }
 
-int gated_backward(int kind, int dtype, int64_t rows, int64_t h, const void* a, const void* b, const void* gy,
-                   void* ga, void* gb) {
+int gated_backward(int kind, int dtype, int64_t rows, int64_t h, const void* a, const void* b, const void* gy, void* ga,
+                   void* gb) {
   if (int rc = device_ok()) return rc;
   if (rows * h == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {

@@ -20,10 +20,10 @@
 // tensor-core kernels of attention_tiled.cu (FlashAttention-2 tiles, mma.sync) unless the
 // environment says VLV_ATTENTION=rows (read at each call); the backward's Di kernel is shared.
 // Not run on a GPU yet: no timing measured.
+#include "cuda/kernels.h"
 #include "ops/cuda/kernels/attention_rows.h"
 #include "ops/cuda/kernels/attention_tiled.h"
 #include "ops/cuda/kernels/common.cuh"
-#include "cuda/kernels.h"
 
 namespace vlv::cuda {
 
@@ -124,7 +124,8 @@ int check_args(const VlvCudaAttention* a, const char* op) {
     return set_error(VLV_CUDA_E_ARG, std::string(op) + ": query heads must be a multiple of kv heads");
   if (a->mask && a->mask_dtype != VLV_CUDA_BOOL && a->mask_dtype != VLV_CUDA_F32)
     return set_error(VLV_CUDA_E_ARG, std::string(op) + ": mask must be bool or f32");
-  const int64_t rows = (a->b * (a->hq > a->hkv ? a->hq : a->hkv) * (a->lq > a->lk ? a->lq : a->lk) + kWarps - 1) / kWarps;
+  const int64_t rows =
+      (a->b * (a->hq > a->hkv ? a->hq : a->hkv) * (a->lq > a->lk ? a->lq : a->lk) + kWarps - 1) / kWarps;
   if (rows > INT32_MAX) return set_error(VLV_CUDA_E_ARG, std::string(op) + ": too many rows for one launch");
   return VLV_CUDA_OK;
 }
@@ -166,8 +167,8 @@ int attention_backward(const VlvCudaAttention* a, const void* out, const float* 
       if (int rc = launched("attention backward (dq)")) return rc;
     }
     if (keys > 0) {
-      dkv_kernel<T><<<row_blocks(keys), kWarps * 32, 0, stream()>>>(*a, lse, d, go, static_cast<T*>(gk),
-                                                                   static_cast<T*>(gv));
+      dkv_kernel<T>
+          <<<row_blocks(keys), kWarps * 32, 0, stream()>>>(*a, lse, d, go, static_cast<T*>(gk), static_cast<T*>(gv));
       if (int rc = launched("attention backward (dk, dv)")) return rc;
     }
     return VLV_CUDA_OK;

@@ -12,7 +12,6 @@
 #include "cuda/abi.h"
 #include "ops/cuda/kernels/hd.h"
 
-
 namespace vlv::cuda::attn {
 
 constexpr float kNegInf = -INFINITY;

@@ -47,7 +47,7 @@ struct DeviceExec {
                                       const tiles::FragB<DeviceExec>& fb) {
 #if defined(__CUDA_ARCH__)
     mma16816<typename std::conditional<std::is_same<Dt, Bf16>::value, __nv_bfloat16, __half>::type>(d.v[0], fa.v[0],
-                                                                                                  fb.v[0]);
+                                                                                                    fb.v[0]);
 #endif
   }
   // Over the 4 lanes of a row group (lane ^ 1, then lane ^ 2), own value first.
@@ -121,26 +121,35 @@ __global__ void __launch_bounds__(tiles::kThreads)
 }
 
 template <class Dt, int D>
-__global__ void __launch_bounds__(tiles::kThreads) dkv_kernel(VlvCudaAttention a, const float* lse, const float* di,
-                                                              const uint16_t* go, uint16_t* gk, uint16_t* gv) {
+__global__ void __launch_bounds__(tiles::kThreads)
+    dkv_kernel(VlvCudaAttention a, const float* lse, const float* di, const uint16_t* go, uint16_t* gk, uint16_t* gv) {
   __shared__ __align__(16) tiles::KvSmem<D> sm;
   tiles::KvWarp<DeviceExec, Dt, D> w;
   tiles::dkv_block<DeviceExec, Dt, D>(a, blockIdx.y, int64_t(blockIdx.x) * tiles::kKvK, sm, &w, lse, di, go, gk, gv);
 }
 
 // Runs BODY with Dt and D bound to the call's 16-bit type and head dim.
-#define VLV_TILED_SWITCH(a, ...)                                                          \
-  [&]() -> int {                                                                          \
-    auto by_dim = [&](auto dt) -> int {                                                   \
-      using Dt = decltype(dt);                                                            \
-      switch ((a)->d) {                                                                   \
-        case 64: { constexpr int D = 64; __VA_ARGS__; }                                   \
-        case 80: { constexpr int D = 80; __VA_ARGS__; }                                   \
-        case 128: { constexpr int D = 128; __VA_ARGS__; }                                 \
-        default: return set_error(VLV_CUDA_E_ARG, "attention (tiled): head dim not 64, 80 or 128"); \
-      }                                                                                   \
-    };                                                                                    \
-    return (a)->dtype == VLV_CUDA_BF16 ? by_dim(Bf16{}) : by_dim(F16{});                  \
+#define VLV_TILED_SWITCH(a, ...)                                                                                       \
+  [&]() -> int {                                                                                                       \
+    auto by_dim = [&](auto dt) -> int {                                                                                \
+      using Dt = decltype(dt);                                                                                         \
+      switch ((a)->d) {                                                                                                \
+        case 64: {                                                                                                     \
+          constexpr int D = 64;                                                                                        \
+          __VA_ARGS__;                                                                                                 \
+        }                                                                                                              \
+        case 80: {                                                                                                     \
+          constexpr int D = 80;                                                                                        \
+          __VA_ARGS__;                                                                                                 \
+        }                                                                                                              \
+        case 128: {                                                                                                    \
+          constexpr int D = 128;                                                                                       \
+          __VA_ARGS__;                                                                                                 \
+        }                                                                                                              \
+        default: return set_error(VLV_CUDA_E_ARG, "attention (tiled): head dim not 64, 80 or 128");                    \
+      }                                                                                                                \
+    };                                                                                                                 \
+    return (a)->dtype == VLV_CUDA_BF16 ? by_dim(Bf16{}) : by_dim(F16{});                                               \
   }()
 
 unsigned blocks_of(int64_t n, int per) { return unsigned((n + per - 1) / per); }
@@ -179,7 +188,7 @@ int attention_tiled_backward(const VlvCudaAttention* a, const float* lse, const 
     if (a->b * a->hkv * a->lk > 0) {
       const dim3 grid(blocks_of(a->lk, tiles::kKvK), unsigned(a->b * a->hkv));
       dkv_kernel<Dt, D><<<grid, tiles::kThreads, 0, stream()>>>(*a, lse, di, go, static_cast<uint16_t*>(gk),
-                                                               static_cast<uint16_t*>(gv));
+                                                                static_cast<uint16_t*>(gv));
       if (int rc = launched("attention backward (tiled dk, dv)")) return rc;
     }
     return VLV_CUDA_OK;

@@ -166,18 +166,16 @@ using FragA = Frag<X, uint32_t, 4>;  // 16x16 multiplicand
 template <class X>
 using FragB = Frag<X, uint32_t, 2>;  // 16x8 multiplicand
 template <class X>
-using FragC = Frag<X, float, 4>;     // 16x8 accumulator
+using FragC = Frag<X, float, 4>;  // 16x8 accumulator
 template <class X>
-using RowVal = Frag<X, float, 2>;    // one value per fragment row of the lane: rows g, g + 8
+using RowVal = Frag<X, float, 2>;  // one value per fragment row of the lane: rows g, g + 8
 
 template <class X, int N>
 VLV_HD void zero(FragC<X> (&c)[N]) {
   VLV_UNROLL
-  for (int t = 0; t < N; ++t)
-    VLV_UNROLL
-    for (int l = 0; l < X::kLanes; ++l)
-      VLV_UNROLL
-      for (int e = 0; e < 4; ++e) c[t].v[l][e] = 0.f;
+  for (int t = 0; t < N; ++t) VLV_UNROLL
+  for (int l = 0; l < X::kLanes; ++l) VLV_UNROLL
+  for (int e = 0; e < 4; ++e) c[t].v[l][e] = 0.f;
 }
 
 // A fragments (KS k-steps of 16) of rows [r0, r0 + 16) of a row-major [n, D] matrix in global
@@ -188,12 +186,11 @@ VLV_HD void load_a_rows(FragA<X> (&f)[KS], const uint16_t* m, int64_t r0, int64_
   for (int l = 0; l < X::kLanes; ++l) {
     const int lane = X::lane(l);
     VLV_UNROLL
-    for (int ks = 0; ks < KS; ++ks)
-      VLV_UNROLL
-      for (int r = 0; r < 4; ++r) {
-        const int64_t row = r0 + frag::a_row(lane, 2 * r);
-        f[ks].v[l][r] = row < n ? ld32(m + row * D + ks * 16 + frag::a_col(lane, 2 * r)) : 0u;
-      }
+    for (int ks = 0; ks < KS; ++ks) VLV_UNROLL
+    for (int r = 0; r < 4; ++r) {
+      const int64_t row = r0 + frag::a_row(lane, 2 * r);
+      f[ks].v[l][r] = row < n ? ld32(m + row * D + ks * 16 + frag::a_col(lane, 2 * r)) : 0u;
+    }
   }
 }
 
@@ -230,12 +227,11 @@ VLV_HD void product_nk(FragC<X> (&c)[NT], const FragA<X> (&a)[KS], const uint16_
   zero(c);
   FragB<X> b;
   VLV_UNROLL
-  for (int ks = 0; ks < KS; ++ks)
-    VLV_UNROLL
-    for (int nt = 0; nt < NT; ++nt) {
-      load_b_nk(b, t, ld, ks * 16, nt * 8);
-      X::template mma<Dt>(c[nt], a[ks], b);
-    }
+  for (int ks = 0; ks < KS; ++ks) VLV_UNROLL
+  for (int nt = 0; nt < NT; ++nt) {
+    load_b_nk(b, t, ld, ks * 16, nt * 8);
+    X::template mma<Dt>(c[nt], a[ks], b);
+  }
 }
 
 // acc[NT] += P B where P (16 x 8 PT, f32 C fragments) is re-packed in registers as the A
@@ -342,16 +338,15 @@ struct FwdWarp {
   FragA<X> q[KS];
   FragC<X> o[NT], s[ST];
   RowVal<X> row_max, row_sum;  // running max; this lane's part of the running sum
-  int64_t i0;      // first query of the warp
+  int64_t i0;                  // first query of the warp
 
   VLV_HD void start(const VlvCudaAttention& a, int64_t bh, int64_t q0) {
     i0 = q0;
     load_a_rows(q, static_cast<const uint16_t*>(a.q) + bh * a.lq * D, q0, a.lq, D);
     zero(o);
     VLV_UNROLL
-    for (int lane = 0; lane < X::kLanes; ++lane)
-      VLV_UNROLL
-      for (int r = 0; r < 2; ++r) row_max.v[lane][r] = kNegInf, row_sum.v[lane][r] = 0.f;
+    for (int lane = 0; lane < X::kLanes; ++lane) VLV_UNROLL
+    for (int r = 0; r < 2; ++r) row_max.v[lane][r] = kNegInf, row_sum.v[lane][r] = 0.f;
   }
   // Does any query of the warp see a key of the tile at key0?
   VLV_HD bool active(const VlvCudaAttention& a, int64_t key0) const {
@@ -365,13 +360,12 @@ struct FwdWarp {
       const int lane = X::lane(l);
       float mx[2] = {kNegInf, kNegInf};
       VLV_UNROLL
-      for (int nt = 0; nt < ST; ++nt)
-        VLV_UNROLL
-        for (int e = 0; e < 4; ++e) {
-          float& x = s[nt].v[l][e];
-          x = score(a, x, hd.b, hd.h, i0 + frag::c_row(lane, e), key0 + nt * 8 + frag::c_col(lane, e));
-          mx[e >> 1] = fmaxf(mx[e >> 1], x);
-        }
+      for (int nt = 0; nt < ST; ++nt) VLV_UNROLL
+      for (int e = 0; e < 4; ++e) {
+        float& x = s[nt].v[l][e];
+        x = score(a, x, hd.b, hd.h, i0 + frag::c_row(lane, e), key0 + nt * 8 + frag::c_col(lane, e));
+        mx[e >> 1] = fmaxf(mx[e >> 1], x);
+      }
       VLV_UNROLL
       for (int r = 0; r < 2; ++r) s_max.v[l][r] = mx[r];
     }
@@ -387,17 +381,15 @@ struct FwdWarp {
         row_sum.v[l][r] *= alpha[r];
       }
       VLV_UNROLL
-      for (int nt = 0; nt < NT; ++nt)
-        VLV_UNROLL
-        for (int e = 0; e < 4; ++e) o[nt].v[l][e] *= alpha[e >> 1];
+      for (int nt = 0; nt < NT; ++nt) VLV_UNROLL
+      for (int e = 0; e < 4; ++e) o[nt].v[l][e] *= alpha[e >> 1];
       VLV_UNROLL
-      for (int nt = 0; nt < ST; ++nt)
-        VLV_UNROLL
-        for (int e = 0; e < 4; ++e) {
-          float& x = s[nt].v[l][e];
-          x = x == kNegInf ? 0.f : expf(x - mnew[e >> 1]);
-          row_sum.v[l][e >> 1] += x;
-        }
+      for (int nt = 0; nt < ST; ++nt) VLV_UNROLL
+      for (int e = 0; e < 4; ++e) {
+        float& x = s[nt].v[l][e];
+        x = x == kNegInf ? 0.f : expf(x - mnew[e >> 1]);
+        row_sum.v[l][e >> 1] += x;
+      }
     }
   }
   RowVal<X> s_max;  // the tile's row maxima
@@ -405,9 +397,8 @@ struct FwdWarp {
   VLV_HD void accumulate(const FwdSmem<D>& sm) { accumulate_kn<X, Dt>(o, s, sm.v, kLd<D>); }
   VLV_HD void finish(const VlvCudaAttention& a, int64_t bh, uint16_t* out, float* lse) {
     X::quad_sum(row_sum);
-    store_rows<X, Dt>(o, out + bh * a.lq * D, i0, a.lq, [&](int ln, int r) {
-      return row_sum.v[ln][r] > 0.f ? 1.f / row_sum.v[ln][r] : 0.f;
-    });
+    store_rows<X, Dt>(o, out + bh * a.lq * D, i0, a.lq,
+                      [&](int ln, int r) { return row_sum.v[ln][r] > 0.f ? 1.f / row_sum.v[ln][r] : 0.f; });
     VLV_UNROLL
     for (int ln = 0; ln < X::kLanes; ++ln) {
       const int lane = X::lane(ln);
@@ -459,7 +450,7 @@ struct DqWarp {
   static constexpr int KS = D / 16, NT = D / 8, ST = kDqK / 8;
   FragA<X> q[KS], g[KS];  // Q and dO rows of the warp
   FragC<X> dq[NT];
-  RowVal<X> L, Di;        // lse and rowsum(dO O) of the lane's two rows
+  RowVal<X> L, Di;  // lse and rowsum(dO O) of the lane's two rows
   int64_t i0;
 
   VLV_HD void start(const VlvCudaAttention& a, int64_t bh, int64_t q0, const float* lse, const float* di,
@@ -469,13 +460,12 @@ struct DqWarp {
     load_a_rows(g, go + bh * a.lq * D, q0, a.lq, D);
     zero(dq);
     VLV_UNROLL
-    for (int l = 0; l < X::kLanes; ++l)
-      VLV_UNROLL
-      for (int r = 0; r < 2; ++r) {
-        const int64_t i = q0 + frag::group(X::lane(l)) + 8 * r;
-        L.v[l][r] = i < a.lq ? lse[bh * a.lq + i] : kNegInf;
-        Di.v[l][r] = i < a.lq ? di[bh * a.lq + i] : 0.f;
-      }
+    for (int l = 0; l < X::kLanes; ++l) VLV_UNROLL
+    for (int r = 0; r < 2; ++r) {
+      const int64_t i = q0 + frag::group(X::lane(l)) + 8 * r;
+      L.v[l][r] = i < a.lq ? lse[bh * a.lq + i] : kNegInf;
+      Di.v[l][r] = i < a.lq ? di[bh * a.lq + i] : 0.f;
+    }
   }
   VLV_HD bool active(const VlvCudaAttention& a, int64_t key0) const {
     return i0 < a.lq && key0 < keys_for_queries(a, i0 + 16);
@@ -488,14 +478,14 @@ struct DqWarp {
     for (int l = 0; l < X::kLanes; ++l) {
       const int lane = X::lane(l);
       VLV_UNROLL
-      for (int nt = 0; nt < ST; ++nt)
-        VLV_UNROLL
-        for (int e = 0; e < 4; ++e) {
-          const float Lr = L.v[l][e >> 1];
-          const float s = score(a, p[nt].v[l][e], hd.b, hd.h, i0 + frag::c_row(lane, e), key0 + nt * 8 + frag::c_col(lane, e));
-          const float pr = s == kNegInf || Lr == kNegInf ? 0.f : expf(s - Lr);
-          p[nt].v[l][e] = pr * (dp[nt].v[l][e] - Di.v[l][e >> 1]);  // dS
-        }
+      for (int nt = 0; nt < ST; ++nt) VLV_UNROLL
+      for (int e = 0; e < 4; ++e) {
+        const float Lr = L.v[l][e >> 1];
+        const float s =
+            score(a, p[nt].v[l][e], hd.b, hd.h, i0 + frag::c_row(lane, e), key0 + nt * 8 + frag::c_col(lane, e));
+        const float pr = s == kNegInf || Lr == kNegInf ? 0.f : expf(s - Lr);
+        p[nt].v[l][e] = pr * (dp[nt].v[l][e] - Di.v[l][e >> 1]);  // dS
+      }
     }
     accumulate_kn<X, Dt>(dq, p, sm.k, kLd<D>);
   }
@@ -541,7 +531,7 @@ struct KvWarp {
   static constexpr int KS = D / 16, NT = D / 8, ST = kKvQ / 8;
   FragA<X> k[KS], v[KS];  // K and V rows of the warp's 16 keys
   FragC<X> dk[NT], dv[NT];
-  int64_t j0;             // first key of the warp
+  int64_t j0;  // first key of the warp
 
   VLV_HD void start(const VlvCudaAttention& a, int64_t kv, int64_t key0) {
     j0 = key0;
@@ -562,15 +552,14 @@ struct KvWarp {
     for (int l = 0; l < X::kLanes; ++l) {
       const int lane = X::lane(l);
       VLV_UNROLL
-      for (int nt = 0; nt < ST; ++nt)
-        VLV_UNROLL
-        for (int e = 0; e < 4; ++e) {
-          const int c = nt * 8 + frag::c_col(lane, e);
-          const float s = score(a, p[nt].v[l][e], b, h, q0 + c, j0 + frag::c_row(lane, e));
-          const float pr = s == kNegInf || sm.lse[c] == kNegInf ? 0.f : expf(s - sm.lse[c]);
-          p[nt].v[l][e] = pr;
-          dp[nt].v[l][e] = pr * (dp[nt].v[l][e] - sm.di[c]);  // dS^T
-        }
+      for (int nt = 0; nt < ST; ++nt) VLV_UNROLL
+      for (int e = 0; e < 4; ++e) {
+        const int c = nt * 8 + frag::c_col(lane, e);
+        const float s = score(a, p[nt].v[l][e], b, h, q0 + c, j0 + frag::c_row(lane, e));
+        const float pr = s == kNegInf || sm.lse[c] == kNegInf ? 0.f : expf(s - sm.lse[c]);
+        p[nt].v[l][e] = pr;
+        dp[nt].v[l][e] = pr * (dp[nt].v[l][e] - sm.di[c]);  // dS^T
+      }
     }
     accumulate_kn<X, Dt>(dv, p, sm.g, kLd<D>);
     accumulate_kn<X, Dt>(dk, dp, sm.q, kLd<D>);

@@ -53,18 +53,27 @@ __device__ __forceinline__ void store(__nv_bfloat16* p, int64_t i, float v) { p[
 __device__ __forceinline__ void store(__half* p, int64_t i, float v) { p[i] = __float2half_rn(v); }
 
 // Grid-stride loop over n elements.
-#define VLV_KERNEL_LOOP(i, n) \
+#define VLV_KERNEL_LOOP(i, n)                                                                                          \
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
 // Runs BODY with T bound to the C++ type of a float dtype; E_ARG for any other dtype.
-#define VLV_FLOAT_SWITCH(dtype, T, ...)                                           \
-  [&]() -> int {                                                                  \
-    switch (dtype) {                                                              \
-      case VLV_CUDA_F32: { using T = float; __VA_ARGS__; }                        \
-      case VLV_CUDA_BF16: { using T = __nv_bfloat16; __VA_ARGS__; }               \
-      case VLV_CUDA_F16: { using T = __half; __VA_ARGS__; }                       \
-      default: return ::vlv::cuda::set_error(VLV_CUDA_E_ARG, "CUDA kernels take f32, bf16 or f16 data"); \
-    }                                                                             \
+#define VLV_FLOAT_SWITCH(dtype, T, ...)                                                                                \
+  [&]() -> int {                                                                                                       \
+    switch (dtype) {                                                                                                   \
+      case VLV_CUDA_F32: {                                                                                             \
+        using T = float;                                                                                               \
+        __VA_ARGS__;                                                                                                   \
+      }                                                                                                                \
+      case VLV_CUDA_BF16: {                                                                                            \
+        using T = __nv_bfloat16;                                                                                       \
+        __VA_ARGS__;                                                                                                   \
+      }                                                                                                                \
+      case VLV_CUDA_F16: {                                                                                             \
+        using T = __half;                                                                                              \
+        __VA_ARGS__;                                                                                                   \
+      }                                                                                                                \
+      default: return ::vlv::cuda::set_error(VLV_CUDA_E_ARG, "CUDA kernels take f32, bf16 or f16 data");               \
+    }                                                                                                                  \
   }()
 
 // A shape and its element strides (ndim <= 8), passed to kernels by value.

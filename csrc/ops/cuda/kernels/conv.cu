@@ -8,9 +8,9 @@
 // csrc/cuda/test/kernels_host_test.cc). The path of f32 and grouped convolutions, and of
 // everything under VLV_CONV=im2col; bf16 / f16 with groups 1 take the implicit GEMM
 // (conv_igemm.cu). Not run on a GPU.
+#include "cuda/kernels.h"
 #include "ops/cuda/kernels/common.cuh"
 #include "ops/cuda/kernels/conv_index.h"
-#include "cuda/kernels.h"
 
 namespace vlv::cuda {
 
@@ -40,8 +40,8 @@ int im2col(const VlvCudaConv* c, const void* x, void* col) {
   const int64_t total = conv::col_size(*c);
   if (total == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(c->dtype, T, {
-    im2col_kernel<T><<<blocks_for(total, kThreads), kThreads, 0, stream()>>>(*c, static_cast<const T*>(x),
-                                                                              static_cast<T*>(col));
+    im2col_kernel<T>
+        <<<blocks_for(total, kThreads), kThreads, 0, stream()>>>(*c, static_cast<const T*>(x), static_cast<T*>(col));
     return launched("conv2d (im2col)");
   });
 }
@@ -51,8 +51,8 @@ int col2im(const VlvCudaConv* c, const void* gcol, void* gx) {
   const int64_t total = c->n * c->cin * c->h * c->w;
   if (total == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(c->dtype, T, {
-    col2im_kernel<T><<<blocks_for(total, kThreads), kThreads, 0, stream()>>>(*c, static_cast<const T*>(gcol),
-                                                                              static_cast<T*>(gx));
+    col2im_kernel<T>
+        <<<blocks_for(total, kThreads), kThreads, 0, stream()>>>(*c, static_cast<const T*>(gcol), static_cast<T*>(gx));
     return launched("conv2d backward (col2im)");
   });
 }

@@ -16,9 +16,9 @@
 // k slice was tried and dropped: 255 registers with spills, one block per SM (unmeasured).
 // NOT RUN ON A GPU: compiled only; test-gpu/ops.test.ts and bench/conv-gpu.bench.ts hold its
 // checks and its measurement for a GPU machine.
+#include "cuda/kernels.h"
 #include "ops/cuda/kernels/common.cuh"
 #include "ops/cuda/kernels/conv_igemm.h"
-#include "cuda/kernels.h"
 #include "ops/cuda/kernels/mma.cuh"
 
 namespace vlv::cuda {
@@ -28,7 +28,7 @@ using namespace igemm;
 
 template <class Map, class T>
 __global__ void __launch_bounds__(kThreads) igemm_kernel(Map mp, const T* __restrict__ a, const T* __restrict__ b,
-                                                          const T* __restrict__ bias, T* __restrict__ y) {
+                                                         const T* __restrict__ bias, T* __restrict__ y) {
   __shared__ __align__(16) T As[BM][LDS];
   __shared__ __align__(16) T Bs[BN][LDS];
   __shared__ conv::Pixel px[BN];
@@ -77,10 +77,9 @@ int launch(const Map& mp, int dtype, const void* a, const void* b, const void* b
           static_cast<const __nv_bfloat16*>(bias), static_cast<__nv_bfloat16*>(y));
       break;
     case VLV_CUDA_F16:
-      igemm_kernel<Map, __half><<<grid, kThreads, 0, stream()>>>(mp, static_cast<const __half*>(a),
-                                                                  static_cast<const __half*>(b),
-                                                                  static_cast<const __half*>(bias),
-                                                                  static_cast<__half*>(y));
+      igemm_kernel<Map, __half>
+          <<<grid, kThreads, 0, stream()>>>(mp, static_cast<const __half*>(a), static_cast<const __half*>(b),
+                                            static_cast<const __half*>(bias), static_cast<__half*>(y));
       break;
     default: return set_error(VLV_CUDA_E_ARG, std::string(what) + ": the implicit GEMM takes bf16 or f16 data");
   }
@@ -90,7 +89,8 @@ int launch(const Map& mp, int dtype, const void* a, const void* b, const void* b
 
 int conv2d_igemm(const VlvCudaConv* c, const void* x, const void* w, const void* bias, const float* in_scale,
                  const float* in_shift, int in_silu, void* y) {
-  if (!in_scale != !in_shift) return set_error(VLV_CUDA_E_ARG, "conv2d (implicit GEMM): in_scale and in_shift go together");
+  if (!in_scale != !in_shift)
+    return set_error(VLV_CUDA_E_ARG, "conv2d (implicit GEMM): in_scale and in_shift go together");
   // The GEMM's A operand is the weight, B is x gathered.
   return launch(Fwd{*c, in_scale, in_shift, in_silu}, c->dtype, w, x, bias, y, "conv2d (implicit GEMM)");
 }

@@ -60,7 +60,9 @@ struct Dgrad {
   VLV_HD int64_t k() const { return c.cout * c.kh * c.kw; }
   VLV_HD conv::Tap tap(int64_t k) const { return conv::tap_of(c, k); }  // ch: the output channel
   VLV_HD conv::Pixel pixel(int64_t col) const { return conv::in_pixel(c, col); }
-  VLV_HD int64_t a_index(int64_t r, const conv::Tap& t) const { return ((t.ch * c.cin + r) * c.kh + t.ky) * c.kw + t.kx; }
+  VLV_HD int64_t a_index(int64_t r, const conv::Tap& t) const {
+    return ((t.ch * c.cin + r) * c.kh + t.ky) * c.kw + t.kx;
+  }
   template <class T>
   VLV_HD float b_value(const T* gy, const conv::Tap& t, const conv::Pixel& q) const {
     const int64_t i = conv::dgrad_at(c, t, q);

@@ -8,7 +8,6 @@
 #include "cuda/abi.h"
 #include "ops/cuda/kernels/hd.h"
 
-
 namespace vlv::cuda::conv {
 
 VLV_HD int64_t col_size(const VlvCudaConv& c) { return c.cin * c.kh * c.kw * c.n * c.ho * c.wo; }

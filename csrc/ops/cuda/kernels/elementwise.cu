@@ -5,8 +5,8 @@
 // low byte of the i32 result, integers wrap, bool = x != 0). The strided copy the shape ops
 // are made of is in shape.cu. Backward rules are composed in the addon (ops/cuda/elementwise.cc).
 // Not measured on a GPU yet.
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/kernels.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 
@@ -120,15 +120,16 @@ int scale(int dtype, int64_t n, const void* x, float alpha, float beta, void* y)
   if (int rc = device_ok()) return rc;
   if (n == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {
-    scale_kernel<T><<<blocks_for(n, 256), 256, 0, stream()>>>(static_cast<const T*>(x), alpha, beta,
-                                                                 static_cast<T*>(y), n);
+    scale_kernel<T>
+        <<<blocks_for(n, 256), 256, 0, stream()>>>(static_cast<const T*>(x), alpha, beta, static_cast<T*>(y), n);
     return launched("scale");
   });
 }
 
 int cast(int sd, int dd, int64_t n, const void* x, void* y) {
   if (int rc = device_ok()) return rc;
-  if (sd < 0 || sd > VLV_CUDA_F64 || dd < 0 || dd > VLV_CUDA_F64) return set_error(VLV_CUDA_E_ARG, "cast: unknown dtype");
+  if (sd < 0 || sd > VLV_CUDA_F64 || dd < 0 || dd > VLV_CUDA_F64)
+    return set_error(VLV_CUDA_E_ARG, "cast: unknown dtype");
   if (n == 0) return VLV_CUDA_OK;
   cast_kernel<<<blocks_for(n, 256), 256, 0, stream()>>>(sd, dd, x, y, n);
   return launched("cast");

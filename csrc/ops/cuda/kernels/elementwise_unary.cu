@@ -10,14 +10,14 @@ namespace vlv::cuda {
 
 namespace {
 // The row's formulas as device functions, one struct per op.
-#define VLV_UNARY_FN(X, name, f, dfdx)                                      \
-  struct Unary_##name {                                                     \
-    __device__ static float fwd(float x) { return f; }                      \
-    __device__ static float grad(float x, float y) {                        \
-      (void)x;                                                              \
-      (void)y;                                                              \
-      return dfdx;                                                          \
-    }                                                                       \
+#define VLV_UNARY_FN(X, name, f, dfdx)                                                                                 \
+  struct Unary_##name {                                                                                                \
+    __device__ static float fwd(float x) { return f; }                                                                 \
+    __device__ static float grad(float x, float y) {                                                                   \
+      (void)x;                                                                                                         \
+      (void)y;                                                                                                         \
+      return dfdx;                                                                                                     \
+    }                                                                                                                  \
   };
 VLV_UNARY_OPS(VLV_UNARY_FN, _)
 #undef VLV_UNARY_FN
@@ -36,7 +36,7 @@ __global__ void unary_backward_kernel(const T* x, const T* y, const T* gy, T* gx
 template <class F>
 int with_op(int op, F fn) {
   switch (op) {
-#define VLV_UNARY_CASE(X, name, f, dfdx) \
+#define VLV_UNARY_CASE(X, name, f, dfdx)                                                                               \
   case int(UnaryOp::name): return fn(Unary_##name{});
     VLV_UNARY_OPS(VLV_UNARY_CASE, _)
 #undef VLV_UNARY_CASE

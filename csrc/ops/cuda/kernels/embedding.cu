@@ -8,9 +8,9 @@
 #include <numeric>
 #include <vector>
 
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/device.h"
 #include "cuda/kernels.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 
@@ -110,8 +110,8 @@ int embedding_backward(int dtype, int64_t vocab, int64_t dim, int64_t n_ids, int
   for (int64_t k = 0; k < n_ids; ++k) {
     int64_t v = id[order[k]];
     if (v < 0 || v >= vocab)
-      return set_error(VLV_CUDA_E_ARG, "embedding: id " + std::to_string(v) + " is out of range [0, " +
-                                           std::to_string(vocab) + ")");
+      return set_error(VLV_CUDA_E_ARG,
+                       "embedding: id " + std::to_string(v) + " is out of range [0, " + std::to_string(vocab) + ")");
     if (k == 0 || v != id[order[k - 1]]) {
       seg.push_back(k);
       row.push_back(v);
@@ -129,7 +129,7 @@ int embedding_backward(int dtype, int64_t vocab, int64_t dim, int64_t n_ids, int
   if (int rc = copy(d_row, row.data(), row.size() * 8, VLV_CUDA_COPY_H2D)) return rc;
   return VLV_FLOAT_SWITCH(dtype, T, {
     embedding_backward_kernel<T><<<unsigned(segs), 128, 0, stream()>>>(static_cast<const T*>(gy), dim, d_order, d_seg,
-                                                                        d_row, static_cast<float*>(gw));
+                                                                       d_row, static_cast<float*>(gw));
     return launched("embedding_backward");
   });
 }
@@ -141,8 +141,8 @@ int rope(int dtype, int64_t b, int64_t h, int64_t l, int64_t d, const void* x, i
   if (total == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {
     rope_kernel<T><<<blocks_for(total, 256), 256, 0, stream()>>>(static_cast<const T*>(x), static_cast<T*>(y), h, l, d,
-                                                                   pos, pos_dtype == VLV_CUDA_I64, pos_batched, theta,
-                                                                   float(sign), total);
+                                                                 pos, pos_dtype == VLV_CUDA_I64, pos_batched, theta,
+                                                                 float(sign), total);
     return launched("rope");
   });
 }

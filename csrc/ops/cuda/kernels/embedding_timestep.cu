@@ -2,8 +2,8 @@
 // makes no host round trip and can be captured into a CUDA graph: one thread per (row, freq),
 // in double like the CPU kernel (csrc/ops/cpu/embedding.cc), rounded to f32 at the store;
 // an odd dim's last column is 0. A few hundred elements per call. Not run on a GPU yet.
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/kernels.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 

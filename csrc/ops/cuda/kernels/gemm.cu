@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "cuda/kernels.h"
 #include "ops/cuda/kernels/common.cuh"
 #include "ops/cuda/kernels/gemm.h"
-#include "cuda/kernels.h"
 
 namespace vlv::cuda {
 
@@ -91,10 +91,10 @@ int gemm_cublas(const VlvCudaGemm& g) {
   if (!cb.handle[dev] && cb.create(&cb.handle[dev]) != 0) return -1;
   if (cb.set_stream(cb.handle[dev], stream()) != 0) return -1;
   const float alpha = g.alpha, beta = 0.f;
-  int st = cb.gemm(cb.handle[dev], g.trans_b ? kOpT : kOpN, g.trans_a ? kOpT : kOpN, int(g.n), int(g.m), int(g.k),
-                   &alpha, g.b, cuda_type(g.ab_dtype), int(g.ldb), g.stride_b, g.a, cuda_type(g.ab_dtype), int(g.lda),
-                   g.stride_a, &beta, g.c, cuda_type(g.c_dtype), int(g.ldc), g.stride_c, int(g.batch), kCompute32F,
-                   kGemmDefault);
+  int st =
+      cb.gemm(cb.handle[dev], g.trans_b ? kOpT : kOpN, g.trans_a ? kOpT : kOpN, int(g.n), int(g.m), int(g.k), &alpha,
+              g.b, cuda_type(g.ab_dtype), int(g.ldb), g.stride_b, g.a, cuda_type(g.ab_dtype), int(g.lda), g.stride_a,
+              &beta, g.c, cuda_type(g.c_dtype), int(g.ldc), g.stride_c, int(g.batch), kCompute32F, kGemmDefault);
   return st == 0 ? 0 : -1;
 }
 }  // namespace

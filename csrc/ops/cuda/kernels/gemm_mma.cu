@@ -89,7 +89,7 @@ __global__ void __launch_bounds__(256) gemm_mma_kernel(VlvCudaGemm g) {
   const T* B = static_cast<const T*>(g.b) + z * g.stride_b;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, gid = lane / 4, tig = lane % 4;
   const int wm = (warp / 4) * 64, wn = (warp % 4) * 32;  // the warp's 64x32 tile
-  float acc[4][4][4] = {};                             // [m16 tile][n8 tile][fragment]
+  float acc[4][4][4] = {};                               // [m16 tile][n8 tile][fragment]
   const T zero = T(0.f);
   static_assert(BK == 32, "block_mma_loop steps 32 deep");
   block_mma_loop<T, LD>(

@@ -5,9 +5,9 @@
 // Weight/bias gradients are a second pass, one thread (norm) or block (group norm) per
 // channel summing rows in order: deterministic, no atomics.
 // Not measured on a GPU yet.
+#include "cuda/kernels.h"
 #include "ops/cuda/kernels/activation_math.cuh"
 #include "ops/cuda/kernels/common.cuh"
-#include "cuda/kernels.h"
 
 namespace vlv::cuda {
 
@@ -138,9 +138,9 @@ __global__ void group_norm_backward_kernel(const T* x, const T* w, const T* b, c
 
 // Block ch: gw[ch] = sum over (n, hw) of grad_pre * xhat, gb[ch] = sum of grad_pre.
 template <class T>
-__global__ void group_norm_param_grad_kernel(const T* x, const T* w, const T* b, const float* mean,
-                                             const float* rstd, bool silu, const T* gy, float* gw, float* gb,
-                                             int64_t nb, int64_t c, int64_t hw, int64_t groups) {
+__global__ void group_norm_param_grad_kernel(const T* x, const T* w, const T* b, const float* mean, const float* rstd,
+                                             bool silu, const T* gy, float* gw, float* gb, int64_t nb, int64_t c,
+                                             int64_t hw, int64_t groups) {
   int64_t ch = blockIdx.x, g = ch / (c / groups);
   float sw = 0.f, sb = 0.f, xh;
   for (int64_t i = threadIdx.x; i < nb * hw; i += blockDim.x) {
@@ -164,8 +164,8 @@ int norm(int rms, int dtype, int64_t rows, int64_t cols, const void* x, const vo
   if (rows == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {
     norm_kernel<T><<<unsigned(rows), kThreads, 0, stream()>>>(rms != 0, static_cast<const T*>(x),
-                                                                static_cast<const T*>(w), static_cast<const T*>(b), eps,
-                                                                static_cast<T*>(y), mean, rstd, cols);
+                                                              static_cast<const T*>(w), static_cast<const T*>(b), eps,
+                                                              static_cast<T*>(y), mean, rstd, cols);
     return launched("norm");
   });
 }
@@ -179,7 +179,7 @@ int norm_backward(int rms, int dtype, int64_t rows, int64_t cols, const void* x,
     auto GY = static_cast<const T*>(gy);
     if (gx) {
       norm_backward_kernel<T><<<unsigned(rows), kThreads, 0, stream()>>>(rms != 0, X, static_cast<const T*>(w), mean,
-                                                                           rstd, GY, static_cast<T*>(gx), cols);
+                                                                         rstd, GY, static_cast<T*>(gx), cols);
       if (int rc = launched("norm_backward")) return rc;
     }
     if (gw || gb) {
@@ -190,8 +190,8 @@ int norm_backward(int rms, int dtype, int64_t rows, int64_t cols, const void* x,
   });
 }
 
-int group_norm(int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x, const void* w,
-               const void* b, float eps, int silu, void* y, float* mean, float* rstd) {
+int group_norm(int dtype, int64_t n, int64_t c, int64_t hw, int64_t groups, const void* x, const void* w, const void* b,
+               float eps, int silu, void* y, float* mean, float* rstd) {
   if (int rc = device_ok()) return rc;
   if (n * groups == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {
@@ -218,8 +218,8 @@ int group_norm_backward(int dtype, int64_t n, int64_t c, int64_t hw, int64_t gro
       if (int rc = launched("group_norm_backward")) return rc;
     }
     if (gw || gb) {
-      group_norm_param_grad_kernel<T><<<unsigned(c), kThreads, 0, stream()>>>(X, W, B, mean, rstd, silu != 0, GY, gw,
-                                                                                gb, n, c, hw, groups);
+      group_norm_param_grad_kernel<T>
+          <<<unsigned(c), kThreads, 0, stream()>>>(X, W, B, mean, rstd, silu != 0, GY, gw, gb, n, c, hw, groups);
       if (int rc = launched("group_norm_backward (weight)")) return rc;
     }
     return VLV_CUDA_OK;

@@ -2,8 +2,8 @@
 // over the row, which stays in L1/L2 for model sizes), and its backward
 // gx = y * (gy - sum(gy * y)). Block reductions in a fixed order: deterministic.
 // Not measured on a GPU yet.
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/kernels.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 

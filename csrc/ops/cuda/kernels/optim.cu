@@ -7,8 +7,8 @@
 #include <cmath>
 #include <vector>
 
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/kernels.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 
@@ -53,7 +53,8 @@ __global__ void adamw_kernel(Pack pk, AdamConst c) {
   float* v = static_cast<float*>(pk.p[t][3]);
   switch (pk.dtype[t]) {
     case VLV_CUDA_BF16:
-      adam_chunk(static_cast<__nv_bfloat16*>(pk.p[t][0]), static_cast<const __nv_bfloat16*>(pk.p[t][1]), m, v, begin, end, c);
+      adam_chunk(static_cast<__nv_bfloat16*>(pk.p[t][0]), static_cast<const __nv_bfloat16*>(pk.p[t][1]), m, v, begin,
+                 end, c);
       break;
     case VLV_CUDA_F16:
       adam_chunk(static_cast<__half*>(pk.p[t][0]), static_cast<const __half*>(pk.p[t][1]), m, v, begin, end, c);
@@ -149,8 +150,14 @@ std::vector<Pack> packs(int count, const VlvCudaMulti* t) {
 
 int adamw(int count, const VlvCudaMulti* t, double lr, double b1, double b2, double eps, double wd, int64_t step) {
   if (int rc = device_ok()) return rc;
-  AdamConst c{float(1.0 - lr * wd), float(b1), float(b2), float(1.0 - b1), float(1.0 - b2), float(eps),
-              float(lr / (1.0 - std::pow(b1, double(step)))), float(std::sqrt(1.0 - std::pow(b2, double(step))))};
+  AdamConst c{float(1.0 - lr * wd),
+              float(b1),
+              float(b2),
+              float(1.0 - b1),
+              float(1.0 - b2),
+              float(eps),
+              float(lr / (1.0 - std::pow(b1, double(step)))),
+              float(std::sqrt(1.0 - std::pow(b2, double(step))))};
   for (const Pack& pk : packs(count, t)) {
     int64_t blocks = pk.first_block[kMaxTensors];
     if (blocks == 0) continue;

@@ -2,8 +2,8 @@
 // CPU's numbers (one thread per Philox block of 4 elements; randn's Box-Muller in double,
 // rounded to f32, as the CPU does). Not run on a GPU yet.
 #include "core/philox.h"
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/kernels.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 

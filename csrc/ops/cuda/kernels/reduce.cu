@@ -3,8 +3,8 @@
 // element, each thread a strided share, block tree at the end: a fixed order, so the result
 // does not change between runs. Serves sum, mean, the broadcast adjoint (sum_to_shape) and
 // the nearest-upsample backward. Not measured on a GPU yet.
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/kernels.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 
@@ -13,7 +13,8 @@ template <class T, class Y>
 __global__ void reduce_kernel(Index8 kept, Index8 red, int64_t red_n, const T* x, float scale, Y* y) {
   int64_t base = offset_of(blockIdx.x, kept.ndim, kept.shape, kept.strides);
   float s = 0.f;
-  for (int64_t i = threadIdx.x; i < red_n; i += blockDim.x) s += load(x, base + offset_of(i, red.ndim, red.shape, red.strides));
+  for (int64_t i = threadIdx.x; i < red_n; i += blockDim.x)
+    s += load(x, base + offset_of(i, red.ndim, red.shape, red.strides));
   s = block_sum(s);
   if (threadIdx.x == 0) store(y, blockIdx.x, s * scale);
 }
@@ -25,8 +26,8 @@ int64_t count(const VlvCudaView& v) {
 }
 }  // namespace
 
-int reduce_sum(int dtype, const VlvCudaView* kept, const VlvCudaView* reduced, const void* x, float scale,
-               int y_dtype, void* y) {
+int reduce_sum(int dtype, const VlvCudaView* kept, const VlvCudaView* reduced, const void* x, float scale, int y_dtype,
+               void* y) {
   if (int rc = device_ok()) return rc;
   if (kept->ndim > VLV_CUDA_MAX_DIMS || reduced->ndim > VLV_CUDA_MAX_DIMS)
     return set_error(VLV_CUDA_E_ARG, "reduce_sum: at most 8 dims on CUDA");
@@ -41,8 +42,7 @@ int reduce_sum(int dtype, const VlvCudaView* kept, const VlvCudaView* reduced, c
       reduce_kernel<<<unsigned(outs), threads, 0, stream()>>>(k, r, red_n, X, scale, static_cast<float*>(y));
     else if (y_dtype == dtype)
       reduce_kernel<<<unsigned(outs), threads, 0, stream()>>>(k, r, red_n, X, scale, static_cast<T*>(y));
-    else
-      return set_error(VLV_CUDA_E_ARG, "reduce_sum: the output is f32 or the input's dtype");
+    else return set_error(VLV_CUDA_E_ARG, "reduce_sum: the output is f32 or the input's dtype");
     return launched("reduce_sum");
   });
 }

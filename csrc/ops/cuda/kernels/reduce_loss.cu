@@ -4,8 +4,8 @@
 // (softmax - onehot) * grow[row]. The reduction over rows (mean over valid rows / sum) is
 // composed in the addon from reduce_sum. mse_loss is fully composed there.
 // Not measured on a GPU yet.
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/kernels.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 
@@ -52,7 +52,7 @@ int cross_entropy(int dtype, int64_t rows, int64_t classes, const void* logits, 
   if (rows == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {
     ce_kernel<T><<<unsigned(rows), 256, 0, stream()>>>(static_cast<const T*>(logits), classes, targets,
-                                                        t_dtype == VLV_CUDA_I64, ignore_index, loss, valid, lse);
+                                                       t_dtype == VLV_CUDA_I64, ignore_index, loss, valid, lse);
     return launched("cross_entropy");
   });
 }
@@ -64,8 +64,8 @@ int cross_entropy_backward(int dtype, int64_t rows, int64_t classes, const void*
   if (rows == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {
     ce_backward_kernel<T><<<unsigned(rows), 256, 0, stream()>>>(static_cast<const T*>(logits), classes, targets,
-                                                                 t_dtype == VLV_CUDA_I64, ignore_index, lse, grow,
-                                                                 static_cast<T*>(glogits));
+                                                                t_dtype == VLV_CUDA_I64, ignore_index, lse, grow,
+                                                                static_cast<T*>(glogits));
     return launched("cross_entropy_backward");
   });
 }

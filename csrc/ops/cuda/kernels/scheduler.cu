@@ -5,15 +5,15 @@
 //   prev = fma(x0_coef, x0, fma(model, m, sample*x)) [+ prev_x0_coef*p] [+ noise_coef*noise]
 // The products are __fmul_rn so nvcc cannot contract them differently from the CPU: the
 // result has the CPU's bits. Memory bound. Not run on a GPU yet.
-#include "ops/cuda/kernels/common.cuh"
 #include "cuda/kernels.h"
+#include "ops/cuda/kernels/common.cuh"
 
 namespace vlv::cuda {
 
 namespace {
-__global__ void step_kernel(VlvCudaSchedulerStep c, int64_t n, const float* __restrict__ x,
-                            const float* __restrict__ m, const float* __restrict__ mc, const float* __restrict__ p,
-                            const float* __restrict__ noise, float* __restrict__ prev, float* __restrict__ x0) {
+__global__ void step_kernel(VlvCudaSchedulerStep c, int64_t n, const float* __restrict__ x, const float* __restrict__ m,
+                            const float* __restrict__ mc, const float* __restrict__ p, const float* __restrict__ noise,
+                            float* __restrict__ prev, float* __restrict__ x0) {
   VLV_KERNEL_LOOP(i, n) {
     const float xi = x[i], mi = mc ? fmaf(c.guidance, __fsub_rn(mc[i], m[i]), m[i]) : m[i];
     float z = fmaf(c.x0_model, mi, __fmul_rn(c.x0_sample, xi));
