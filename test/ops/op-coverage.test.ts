@@ -40,14 +40,19 @@ test("each op's fixtures live in its family's folder", (t) => {
   t.deepEqual(misplaced, []);
 });
 
-test('every family has its CPU kernels, CUDA glue and kernels, fixture generator', (t) => {
+test('every family has its CPU kernels, CUDA glue and kernels, fixture generator and test file', (t) => {
   const families = [...new Set(ops.opList().map((o) => o.family))];
   t.true(families.length >= 10);
   const kernels = readdirSync(join(ROOT, 'csrc/ops/cuda/kernels'));
   const missing: string[] = [];
   for (const f of families) {
-    for (const file of [`csrc/ops/cpu/${f}.cc`, `csrc/ops/cuda/${f}.cc`, `scripts/fixtures/gen_${f}.py`])
-      if (!existsSync(join(ROOT, file))) missing.push(file);
+    const files = [
+      `csrc/ops/cpu/${f}.cc`,
+      `csrc/ops/cuda/${f}.cc`,
+      `scripts/fixtures/gen_${f}.py`,
+      `test/ops/${f}.test.ts`,
+    ];
+    for (const file of files) if (!existsSync(join(ROOT, file))) missing.push(file);
     if (!kernels.some((k) => k === `${f}.cu` || (k.startsWith(`${f}_`) && k.endsWith('.cu'))))
       missing.push(`csrc/ops/cuda/kernels/${f}*.cu`);
   }
