@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { info, ops, Tensor } from '../lib/index.js';
-import { row, runPeer, timeMs, type BenchContext, type BenchRow } from './lib.js';
+import { peerEnv, row, runPeer, timeMs, type BenchContext, type BenchRow } from './lib.js';
 
 interface Case {
   M: number;
@@ -102,7 +102,7 @@ function openblasGflops(cs: Case[], threads: number): (number | null)[] {
     const args = [String(threads), ...cs.map((c) => `${c.M},${c.K},${c.N},${c.transB ? 1 : 0},${c.reps}`)];
     const out = execFileSync(exe, args, {
       encoding: 'utf8',
-      env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) },
+      env: peerEnv({ OPENBLAS_NUM_THREADS: String(threads) }),
     });
     return (JSON.parse(out) as { gflops: number[] }).gflops;
   } catch (e) {

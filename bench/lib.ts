@@ -69,6 +69,18 @@ export function runChild<T>(file: string, flag: string, env: Record<string, stri
 }
 
 /**
+ * The environment of a peer process: this machine's environment pins OpenBLAS to its AVX2
+ * kernel (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, a workaround for old builds), which halves its
+ * speed; a peer runs at full strength, so both are unset there (and only there).
+ */
+export function peerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
+/**
  * Runs bench/peers/<script> with a JSON request on argv[1]; the script prints one JSON value.
  * Returns null when the peer cannot run (then the row says so).
  */
@@ -78,6 +90,7 @@ export function runPeer<T>(script: string, request: unknown): T | null {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 1 << 24,
+      env: peerEnv(),
     });
     return JSON.parse(out.trim().split('\n').pop()!) as T;
   } catch (e) {
