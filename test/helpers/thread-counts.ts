@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { info, setNumThreads } from '../../lib/index.js';
 
 /** The probe's output with extra environment variables. */
 export function runProbe(family: string, env: Record<string, string>): string {
@@ -27,4 +28,19 @@ export function lcgValues(n: number, seed: number, scale = 1): Float32Array {
     a[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
   }
   return a;
+}
+
+/** Runs fn with the engine's pool at each thread count in turn (in this process), then restores it. */
+export async function atThreadCounts<T>(counts: readonly number[], fn: () => Promise<T>): Promise<T[]> {
+  const before = info().threads;
+  const out: T[] = [];
+  try {
+    for (const n of counts) {
+      setNumThreads(n);
+      out.push(await fn());
+    }
+  } finally {
+    setNumThreads(before);
+  }
+  return out;
 }

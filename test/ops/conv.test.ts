@@ -1,9 +1,10 @@
 // conv2d / upsample_nearest2x beyond the fixtures: argument errors, thread-count
 // independence, and the row-chunked im2col path (a large image) checked against bands.
 import test from 'ava';
-import { backward, info, noGrad, ops, setNumThreads, Tensor } from '../../lib/index.js';
+import { backward, noGrad, ops, Tensor } from '../../lib/index.js';
 import { diff } from '../helpers/compare.js';
 import { forwardBackward, randArray, randTensor } from '../helpers/op-runs.js';
+import { atThreadCounts } from '../helpers/thread-counts.js';
 
 const conv = (xs: number[], ws: number[], opts: Parameters<typeof ops.conv2d>[3] = {}, bs?: number[]) =>
   ops.conv2d(randTensor(xs, 1), randTensor(ws, 2), bs ? randTensor(bs, 3) : null, opts);
@@ -98,16 +99,8 @@ test.serial('conv2d results do not depend on the thread count', async (t) => {
         ),
       ),
     );
-  const before = info().threads;
-  let one, two;
-  try {
-    setNumThreads(1);
-    one = await runAll();
-    setNumThreads(2);
-    two = await runAll();
-  } finally {
-    setNumThreads(before);
-  }
+  const runs = await atThreadCounts([1, 2], runAll);
+  const [one, two] = [runs[0]!, runs[1]!];
   cases.forEach((c, k) => {
     t.deepEqual(two[k]!.out, one[k]!.out, `${c.name}: output`);
     two[k]!.grads.forEach((g, i) => t.deepEqual(g, one[k]!.grads[i], `${c.name}: grad ${i}`));

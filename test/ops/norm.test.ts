@@ -1,8 +1,9 @@
 // group_norm / layer_norm / rms_norm / softmax beyond the fixtures: argument errors,
 // thread-count independence (row splits, parameter-gradient partial sums) and extreme inputs.
 import test from 'ava';
-import { info, ops, setNumThreads, Tensor } from '../../lib/index.js';
+import { ops, Tensor } from '../../lib/index.js';
 import { forwardBackward, randArray, randTensor } from '../helpers/op-runs.js';
+import { atThreadCounts } from '../helpers/thread-counts.js';
 
 // The thread count is process-wide: the test runs serially so that nothing else changes it
 // between the two passes, and puts the count back after.
@@ -33,16 +34,8 @@ test.serial('norms do not depend on the thread count', async (t) => {
         ),
       ),
     );
-  const before = info().threads;
-  let one, two;
-  try {
-    setNumThreads(1);
-    one = await runAll();
-    setNumThreads(2);
-    two = await runAll();
-  } finally {
-    setNumThreads(before);
-  }
+  const runs = await atThreadCounts([1, 2], runAll);
+  const [one, two] = [runs[0]!, runs[1]!];
   cases.forEach((c, k) => {
     t.deepEqual(two[k]!.out, one[k]!.out, `${c.name}: output`);
     two[k]!.grads.forEach((g, i) => t.deepEqual(g, one[k]!.grads[i], `${c.name}: grad ${i}`));
