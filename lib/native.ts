@@ -150,7 +150,13 @@ export interface NativeAddon {
   safetensorsResolve(path: string): { index: string | null; files: string[] };
   // models (model_binding.cc): the class is exported for instanceof only.
   readonly NativeModel: abstract new () => NativeModel;
-  loadModel(kind: string, folder: string, dtype?: string, device?: string): Promise<NativeModel>;
+  loadModel(
+    kind: string,
+    folder: string,
+    dtype?: string,
+    device?: string,
+    sources?: Record<string, string>,
+  ): Promise<NativeModel>;
   randomModel(kind: string, config: string, seed: number, device?: string): Promise<NativeModel>;
   modelKinds(): string[];
   guidedSample(

@@ -28,9 +28,16 @@ export interface LoadOptions {
 /** @deprecated the same as LoadOptions. */
 export type LoadModelOptions = LoadOptions;
 
-/** @internal the native load: `kind` from a folder, or from its config alone with random weights (seed). */
-export async function loadNative(kind: string, folder: string, opts: LoadOptions = {}): Promise<NativeModel> {
-  return wrapAsync(() => native.loadModel(kind, folder, opts.dtype ?? 'f32', opts.device ?? 'cpu'));
+/**
+ * @internal the native load of `kind` from a folder; `sources` names the files of a composite
+ * kind's parts ("vlv": the checkpoint and each part's folder, lib/vlv/folder.ts).
+ */
+export async function loadNative(
+  kind: string,
+  folder: string,
+  opts: LoadOptions & { sources?: Record<string, string> } = {},
+): Promise<NativeModel> {
+  return wrapAsync(() => native.loadModel(kind, folder, opts.dtype ?? 'f32', opts.device ?? 'cpu', opts.sources));
 }
 
 /** @internal */
