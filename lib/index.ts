@@ -87,3 +87,15 @@ export {
 } from './diffusion/sample.js';
 export { tensorToPng, tensorToJpeg, imageToTensor, type ImageToTensorOptions } from './image.js';
 export { Florence2Processor, constructPrompt, type Florence2Inputs } from './vision/florence2-processor.js';
+export {
+  postProcessFlorence2Generation,
+  florence2PostProcessType,
+  FLORENCE2_TASK_POST_PROCESSING,
+  type Florence2PostProcessType,
+  type Florence2Answer,
+  type Florence2Boxes,
+  type Florence2QuadBoxes,
+  type Florence2Polygons,
+  type Florence2BoxesOrPolygons,
+  type Florence2ImageSize,
+} from './vision/florence2-postprocess.js';
