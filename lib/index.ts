@@ -99,3 +99,9 @@ export {
   type Florence2BoxesOrPolygons,
   type Florence2ImageSize,
 } from './vision/florence2-postprocess.js';
+export {
+  Florence2Captioner,
+  type Florence2Caption,
+  type Florence2CaptionOptions,
+  type Florence2CaptionerLoadOptions,
+} from './vision/florence2-captioner.js';
