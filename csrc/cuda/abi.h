@@ -208,9 +208,10 @@ struct VlvCudaConv {
   /* gw (f32 [vocab, dim]) written whole */                                                                            \
   X(int, embedding_backward, (int dtype, int64_t vocab, int64_t dim, int64_t n_ids, int ids_dtype, const void* ids,    \
       const void* gy, void* gw))                                                                                       \
-  /* x[B,H,L,D] rotated by +angle (sign 1) or -angle (sign -1, the backward); pos [L] or [B,L]. */                     \
+  /* x[B,H,L,D] rotated by +angle (sign 1) or -angle (sign -1, the backward); pos [L] or [B,L]; bf16_tables:       \
+     cos/sin rounded to bf16. */                                                                                       \
   X(int, rope, (int dtype, int64_t b, int64_t h, int64_t l, int64_t d, const void* x, int pos_dtype, const void* pos,  \
-      int pos_batched, float theta, int sign, void* y))                                                                \
+      int pos_batched, float theta, int sign, int bf16_tables, void* y))                                               \
   /* loss[r] (0 for ignored rows), valid[r] in {0,1}, lse[r]: f32 [rows]. */                                           \
   X(int, cross_entropy, (int dtype, int64_t rows, int64_t classes, const void* logits, int t_dtype,                    \
       const void* targets, int64_t ignore_index, float* loss, float* valid, float* lse))                               \

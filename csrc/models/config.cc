@@ -119,4 +119,19 @@ void Config::check_unread(const std::vector<std::string>& irrelevant) const {
   }
 }
 
+Config Config::with_string(const std::string& key, const std::string& value) const {
+  json::Value copy = *node_;
+  bool set = false;
+  for (auto& [k, v] : copy.members)
+    if (k == key) v = json::Value::string(value), set = true;
+  if (!set) copy.members.emplace_back(key, json::Value::string(value));
+  auto root = std::make_shared<const json::Value>(std::move(copy));
+  const json::Value* node = root.get();
+  return Config(std::move(root), node, source_);
+}
+
+void Config::ignore_unread() const {
+  for (const auto& [key, value] : node_->members) read_->insert(key);
+}
+
 }  // namespace vlv::models

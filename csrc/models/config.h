@@ -37,6 +37,13 @@ class Config {
   // E_ARG naming the first field neither read nor listed in `irrelevant`.
   void check_unread(const std::vector<std::string>& irrelevant) const;
 
+  // A copy with the top-level string field `key` set to `value` (added when absent), read as
+  // another class would read the same file (diffusers' from_config with another class).
+  Config with_string(const std::string& key, const std::string& value) const;
+  // Marks every field read: from_config semantics, where fields the class does not take are
+  // dropped (a scheduler config read by another scheduler class).
+  void ignore_unread() const;
+
   const std::string& source() const { return source_; }
 
  private:

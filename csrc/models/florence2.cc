@@ -65,7 +65,10 @@ class Florence2Model : public Model {
     shared_ = lm.take("model.shared.weight", {vocab_, dim_});
     take_alias(lm, "model.encoder.embed_tokens.weight");
     take_alias(lm, "model.decoder.embed_tokens.weight");
-    if (tied) take_alias(lm, "lm_head.weight");
+    // VLV's SDModel state dict stores an lm_head that differs from `shared` although the config
+    // ties them (the official code unties it): a differing stored lm_head is its own tensor.
+    if (tied && !(lm.has("lm_head.weight") && differs_from_shared(lm, "lm_head.weight")))
+      take_alias(lm, "lm_head.weight");
     else lm_head_ = lm.take("lm_head.weight", {vocab_, dim_});
     if (!lm_head_.defined()) lm_head_ = shared_;
     final_logits_bias_ = lm.take("final_logits_bias", {1, vocab_});
@@ -95,6 +98,11 @@ class Florence2Model : public Model {
   }
 
  private:
+  bool differs_from_shared(const WeightBuilder& lm, const std::string& name) const {
+    const Tensor t = lm.take_unlisted(name, {vocab_, dim_}).to(Device::CPU), s = shared_.to(Device::CPU);
+    return std::memcmp(t.data<float>(), s.data<float>(), t.nbytes()) != 0;
+  }
+
   // A name of the shared table (listed as a parameter under it). A stored copy under that
   // name is used (it is the same tensor) if it holds the same values.
   void take_alias(const WeightBuilder& lm, const std::string& name) {

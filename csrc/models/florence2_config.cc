@@ -79,7 +79,8 @@ void check_per_stage(const std::vector<int64_t>& v, const std::string& source, c
 }  // namespace
 
 void validate(const DavitVisionConfig& c, const std::string& source) {
-  expect_string(source, "model_type", c.model_type, "davit");
+  // Florence-2-large's own config.json leaves vision_config's model_type empty.
+  if (!c.model_type.empty()) expect_string(source, "model_type", c.model_type, "davit");
   const size_t n = c.dim_embed.size();
   VLV_CHECK(n >= 1, ErrorCode::FileFormat, source, ": dim_embed is empty");
   const std::pair<const char*, const std::vector<int64_t>*> per_stage[] = {

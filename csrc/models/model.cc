@@ -43,10 +43,24 @@ const ModelEntry& entry(const std::string& kind) {
 }
 }  // namespace
 
-std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype,
-                                  Device device) {
+std::unique_ptr<Model> ModelEntry::part(const std::string& kind, const Config& config, const WeightBuilder& vb) {
+  const ModelEntry& e = entry(kind);
+  VLV_CHECK(e.read, ErrorCode::Internal, "model kind '", kind, "' cannot be a part (it is a composite)");
+  json::Value config_json;
+  Build build = e.read(config, &config_json);
+  NamedTensors params;
+  std::unique_ptr<Model> model = build(vb.rooted_into(params));
+  model->params_ = std::move(params);
+  model->config_ = std::move(config_json);
+  return model;
+}
+
+std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype, Device device,
+                                  const LoadSources& sources) {
   namespace fs = std::filesystem;
   const ModelEntry& e = entry(kind);
+  if (e.load) return e.load(LoadRequest{folder, matrix_dtype, device, sources});
+  VLV_CHECK(sources.empty(), ErrorCode::Arg, "model kind '", kind, "' is loaded from its folder alone (no sources)");
   Config config = Config::load((fs::path(folder) / e.files.config).string());
   return e.create(config, [&] {
     Weights weights = e.files.weights ? Weights::load(folder, matrix_dtype) : Weights();
@@ -58,6 +72,7 @@ std::unique_ptr<Model> load_model(const std::string& kind, const std::string& fo
 std::unique_ptr<Model> random_model(const std::string& kind, const std::string& config, uint64_t seed, Device device) {
   namespace fs = std::filesystem;
   const ModelEntry& e = entry(kind);
+  VLV_CHECK(e.read, ErrorCode::Arg, "model kind '", kind, "' is a composite: it has no random initialisation");
   std::error_code ec;
   const std::string path = fs::is_directory(config, ec) ? (fs::path(config) / e.files.config).string() : config;
   Config c = Config::load(path);

@@ -36,6 +36,13 @@ class Model {
   // The typed config it was built from, as JSON: the file's field names, defaults filled in.
   const json::Value& config() const { return config_; }
 
+ protected:
+  // For composite models, which build their parts themselves (ModelEntry::load).
+  void set_parameters(NamedTensors params, json::Value config) {
+    params_ = std::move(params);
+    config_ = std::move(config);
+  }
+
  private:
   friend struct ModelEntry;
   NamedTensors params_;
@@ -49,12 +56,29 @@ struct ModelFiles {
   bool weights = true;
 };
 
+// The named files a composite kind is built from (the "vlv" kind: "checkpoint" and each part's
+// folder); ordinary kinds take none.
+using LoadSources = std::map<std::string, std::string>;
+
+struct LoadRequest {
+  std::string folder;
+  DType matrix_dtype = DType::F32;
+  Device device = Device::CPU;
+  LoadSources sources;
+};
+
 // A registered kind, type-erased: `read` reads, validates and checks a config and returns the
-// step that builds the model from weights.
+// step that builds the model from weights. A composite kind has `load` instead: it reads its
+// parts' configs and weights itself (building each part through part()).
 struct ModelEntry {
   using Build = std::function<std::unique_ptr<Model>(const WeightBuilder&)>;
   std::function<Build(const Config&, json::Value* config_json)> read;
+  std::function<std::unique_ptr<Model>(const LoadRequest&)> load;
   ModelFiles files;
+
+  // A registered kind built as a part of a composite: its config read and checked, its
+  // weights taken through `vb` (parameters named relative to vb's path).
+  static std::unique_ptr<Model> part(const std::string& kind, const Config& config, const WeightBuilder& vb);
 
   // Reads the config, then builds the model with weights from `weights()` (called once, after
   // the config passed), recording its parameters and config.
@@ -85,6 +109,9 @@ struct ModelRegistrar {
 // VLV_REGISTER_MODEL("unet", read_unet2d_condition_config, make_unet)
 #define VLV_REGISTER_MODEL(kind, read_config, make)                                                                    \
   static ::vlv::models::ModelRegistrar vlv_model_##make(kind, ::vlv::models::model_entry(read_config, make))
+// VLV_REGISTER_COMPOSITE("vlv", load_vlv): load_vlv(const LoadRequest&) -> unique_ptr<Model>.
+#define VLV_REGISTER_COMPOSITE(kind, load_fn)                                                                          \
+  static ::vlv::models::ModelRegistrar vlv_model_##load_fn(kind, ::vlv::models::ModelEntry{{}, load_fn, {}})
 #define VLV_REGISTER_MODEL_FILES(kind, read_config, make, files)                                                       \
   static ::vlv::models::ModelRegistrar vlv_model_##make(kind, ::vlv::models::model_entry(read_config, make, files))
 
@@ -92,8 +119,9 @@ struct ModelRegistrar {
 // used and every config field honoured (or known to be irrelevant). matrix_dtype bf16 / f16
 // keeps the weight matrices of linear and embedding layers 16-bit (Weights::take_matrix).
 // device CUDA puts every weight there (the model then computes there; E_DEVICE without one).
+// sources: the named files of a composite kind (ModelEntry::load); E_ARG for other kinds.
 std::unique_ptr<Model> load_model(const std::string& kind, const std::string& folder, DType matrix_dtype = DType::F32,
-                                  Device device = Device::CPU);
+                                  Device device = Device::CPU, const LoadSources& sources = {});
 // Builds a model of `kind` from its config alone with seeded random weights (random_init):
 // `config` is the config file itself or a folder holding it (under the kind's config name).
 // device CUDA puts the weights there, as load_model.

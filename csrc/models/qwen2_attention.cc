@@ -17,8 +17,8 @@ Qwen2Attention Qwen2Attention::load(const WeightBuilder& vb, const Qwen2Config& 
 
 Tensor Qwen2Attention::operator()(const Tensor& x, const Tensor& positions, const Tensor& key_mask,
                                   const CacheUse& cache, int64_t layer) const {
-  Tensor q = ops::rope(split_heads(q_proj(x), heads), positions, rope_theta);
-  Tensor k = ops::rope(split_heads(k_proj(x), kv_heads), positions, rope_theta);
+  Tensor q = ops::rope(split_heads(q_proj(x), heads), positions, rope_theta, cache.bf16_input);
+  Tensor k = ops::rope(split_heads(k_proj(x), kv_heads), positions, rope_theta, cache.bf16_input);
   Tensor v = split_heads(v_proj(x), kv_heads);
   if (cache.cache) {
     cache.cache->write(layer, cache.at, k, v);

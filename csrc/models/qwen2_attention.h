@@ -16,6 +16,10 @@ struct CacheUse {
   KvCache* cache = nullptr;
   int64_t at = 0;
   bool attend_cache = false;
+  // The stack's input was bf16 (VLV's generate prefix), run as transformers runs it with f32
+  // weights: the RoPE cos/sin are cast to the input's dtype (bf16 tables in every layer), and
+  // the first input_layernorm casts its normalised values back to bf16 before the weight.
+  bool bf16_input = false;
 };
 
 struct Qwen2Attention {

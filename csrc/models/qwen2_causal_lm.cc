@@ -9,6 +9,10 @@
 //   default to 0..L-1 for every row (pass position_ids for left padding, as generate() does).
 // run("loss", {input_ids | inputs_embeds, attention_mask?, position_ids?, labels}) -> {loss}
 //   mean cross-entropy of logits[:, :-1] against labels[:, 1:] over targets != -100, [1].
+// run("embed", {input_ids}) -> {inputs_embeds}: the token embeddings (what a caller prepends a
+//   prefix to).
+// inputs_embeds may be bf16: it then runs as transformers runs a bf16 input on f32 weights
+//   (qwen2_model.h).
 // run("generate", {input_ids | inputs_embeds, attention_mask?}, options) -> {ids, sequences_scores?}
 //   see generation.cc; the prompt runs once into a KV cache, then one token per step.
 //   Positions follow transformers: cumsum(attention_mask) - 1 (pads at 1).
@@ -73,7 +77,8 @@ class Qwen2ForCausalLM : public Model {
     }
     if (method == "loss") return {{"loss", loss(in)}};
     if (method == "generate") return generate_method(in, options);
-    fail(ErrorCode::Arg, "qwen2: unknown method '", method, "' (forward, loss, generate)");
+    if (method == "embed") return {{"inputs_embeds", input_hidden(in, "qwen2.embed")}};
+    fail(ErrorCode::Arg, "qwen2: unknown method '", method, "' (forward, loss, generate, embed)");
   }
 
   Tensor lm_head(const Tensor& h) const { return ops::linear(h, lm_head_); }

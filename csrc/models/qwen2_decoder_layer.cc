@@ -13,7 +13,15 @@ Qwen2DecoderLayer Qwen2DecoderLayer::load(const WeightBuilder& vb, const Qwen2Co
 
 Tensor Qwen2DecoderLayer::operator()(const Tensor& h, const Tensor& positions, const Tensor& key_mask,
                                      const CacheUse& cache, int64_t layer) const {
-  Tensor x = ops::add(h, self_attn(input_layernorm(h), positions, key_mask, cache, layer));
+  Tensor normed;
+  if (cache.bf16_input && layer == 0) {  // Qwen2RMSNorm: weight * normed.to(bf16), h still bf16-valued here
+    const RMSNorm& n = input_layernorm;
+    Tensor unit = ops::rms_norm(h, Tensor::full({n.weight.size(0)}, 1.0f).to(n.weight.device()), n.eps);
+    normed = ops::mul(ops::cast(ops::cast(unit, DType::BF16), DType::F32), n.weight);
+  } else {
+    normed = input_layernorm(h);
+  }
+  Tensor x = ops::add(h, self_attn(normed, positions, key_mask, cache, layer));
   return ops::add(x, mlp(post_attention_layernorm(x)));
 }
 

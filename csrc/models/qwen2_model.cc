@@ -9,8 +9,15 @@ Qwen2Model::Qwen2Model(const Qwen2Config& c, const WeightBuilder& vb) {
   norm_ = RMSNorm::load(vb.at("norm"), c.hidden_size, c.rms_norm_eps);
 }
 
-Tensor Qwen2Model::operator()(Tensor h, const Tensor& positions, const Tensor& key_mask, const CacheUse& cache,
+Tensor Qwen2Model::operator()(Tensor h, const Tensor& positions, const Tensor& key_mask, const CacheUse& use,
                               std::vector<Tensor>* hidden) const {
+  // bf16 hidden states (inputs_embeds) enter exactly as f32 (the first norm upcasts them in
+  // the reference too); what stays of their dtype is the rounding of the RoPE tables.
+  CacheUse cache = use;
+  if (h.dtype() == DType::BF16) {
+    cache.bf16_input = true;
+    h = ops::cast(h, DType::F32);
+  }
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (hidden) hidden->push_back(h);
     h = layers_[i](h, positions, key_mask, cache, int64_t(i));

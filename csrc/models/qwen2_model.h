@@ -13,7 +13,8 @@ class Qwen2Model {
 
   // Token embeddings of ids [B, L] (i32/i64) -> [B, L, H].
   Tensor embed(const Tensor& ids) const { return ops::embedding(embed_tokens_, ids); }
-  // The decoder stack on hidden states [B, L, H] -> final-normed hidden states.
+  // The decoder stack on hidden states [B, L, H] (f32, or bf16 as transformers runs a bf16
+  // inputs_embeds: RoPE tables rounded to bf16) -> final-normed hidden states.
   // positions: i64 [B, L]; key_mask: bool [B, 1, 1, Lk] or undefined. With `hidden`, collects
   // transformers' output_hidden_states: the input, each layer's output but the last, and the
   // final-normed output.

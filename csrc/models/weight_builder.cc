@@ -4,7 +4,7 @@ namespace vlv::models {
 
 WeightBuilder WeightBuilder::at(const std::string& name) const {
   VLV_CHECK(!name.empty(), ErrorCode::Internal, "WeightBuilder::at: empty module name under '", key(), "'");
-  return WeightBuilder(weights_, params_, prefix_ + name + ".");
+  return WeightBuilder(weights_, params_, prefix_ + name + ".", registered_prefix_ + name + ".");
 }
 
 std::string WeightBuilder::key(const std::string& name) const {
@@ -13,7 +13,7 @@ std::string WeightBuilder::key(const std::string& name) const {
 }
 
 Tensor WeightBuilder::registered(const std::string& name, Tensor t) const {
-  const std::string k = key(name);
+  const std::string k = registered_prefix_ + name;
   VLV_CHECK(params_->emplace(k, t).second, ErrorCode::Internal, source(), ": parameter '", k, "' registered twice");
   return t;
 }

@@ -25,6 +25,10 @@ class WeightBuilder {
   // The root builder: takes from `weights`, registers into `params` (both outlive it).
   WeightBuilder(Weights& weights, NamedTensors& params) : weights_(&weights), params_(&params) {}
 
+  // A builder that takes from the same place but registers into `params` under names relative
+  // to this path: a part of a composite model built as a model of its own.
+  WeightBuilder rooted_into(NamedTensors& params) const { return WeightBuilder(weights_, &params, prefix_, ""); }
+
   // The builder of a sub-module: "name." (or "index.") appended to the path.
   WeightBuilder at(const std::string& name) const;
   WeightBuilder at(int64_t index) const { return at(std::to_string(index)); }
@@ -35,6 +39,8 @@ class WeightBuilder {
   std::string key(const std::string& name = "") const;
   // Whether the checkpoint holds that tensor (false for every name with random weights).
   bool has(const std::string& name) const { return weights_->has(key(name)); }
+  // The checkpoint's shape of that tensor (E_FILE_FORMAT when missing).
+  Shape shape_of(const std::string& name) const { return weights_->shape_of(key(name)); }
 
   // The tensor (f32) of that shape, registered as a parameter under its full key.
   Tensor take(const std::string& name, const Shape& shape) const;
@@ -51,13 +57,14 @@ class WeightBuilder {
   const std::string& source() const { return weights_->source(); }
 
  private:
-  WeightBuilder(Weights* w, NamedTensors* p, std::string prefix)
-      : weights_(w), params_(p), prefix_(std::move(prefix)) {}
+  WeightBuilder(Weights* w, NamedTensors* p, std::string prefix, std::string registered_prefix)
+      : weights_(w), params_(p), prefix_(std::move(prefix)), registered_prefix_(std::move(registered_prefix)) {}
   Tensor registered(const std::string& name, Tensor t) const;
 
   Weights* weights_;
   NamedTensors* params_;
-  std::string prefix_;  // "" or ending in '.'
+  std::string prefix_;             // "" or ending in '.': where tensors are looked up
+  std::string registered_prefix_;  // the same path as the parameters are named (differs under rooted_into)
 };
 
 }  // namespace vlv::models

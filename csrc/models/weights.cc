@@ -23,6 +23,23 @@ Weights Weights::load(const std::string& path_or_folder, DType matrix_dtype) {
   return Weights(std::move(m), path_or_folder, matrix_dtype);
 }
 
+Shape Weights::shape_of(const std::string& name) const {
+  auto it = tensors_.find(name);
+  VLV_CHECK(it != tensors_.end(), ErrorCode::FileFormat, source_, ": weight '", name, "' is missing");
+  return it->second.shape();
+}
+
+bool Weights::has_prefix(const std::string& prefix) const {
+  auto it = tensors_.lower_bound(prefix);
+  return it != tensors_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+}
+
+void Weights::skip_prefix(const std::string& prefix) {
+  for (auto it = tensors_.lower_bound(prefix); it != tensors_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it)
+    used_.insert(it->first);
+}
+
 Weights Weights::random(uint64_t seed, std::string source) {
   Weights w({}, std::move(source));
   w.random_ = true;

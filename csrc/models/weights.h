@@ -27,6 +27,14 @@ class Weights {
   static Weights random(uint64_t seed, std::string source);  // every take() is random_init
 
   bool has(const std::string& name) const { return tensors_.count(name) > 0; }
+  // The stored shape of `name` (E_FILE_FORMAT when missing): for modules whose widths the
+  // checkpoint decides.
+  Shape shape_of(const std::string& name) const;
+  // Whether any tensor's name starts with `prefix`.
+  bool has_prefix(const std::string& prefix) const;
+  // Every name under `prefix` counts as used: a part of a composite checkpoint that the caller
+  // chose not to build (check_all_used then ignores it).
+  void skip_prefix(const std::string& prefix);
   // The tensor (f32, frozen: requires_grad false) with that name and shape; E_FILE_FORMAT
   // naming the checkpoint if it is missing or shaped otherwise.
   Tensor take(const std::string& name, const Shape& shape);

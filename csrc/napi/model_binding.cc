@@ -196,17 +196,18 @@ class LoadWorker : public PromiseWorker {
   // seed < 0: load weights from the folder (matrices in matrix_dtype); else random weights
   // from the config alone.
   LoadWorker(Napi::Env env, std::string kind, std::string folder, int64_t seed = -1, DType matrix_dtype = DType::F32,
-             Device device = Device::CPU)
+             Device device = Device::CPU, models::LoadSources sources = {})
       : PromiseWorker(env),
         kind_(std::move(kind)),
         folder_(std::move(folder)),
         seed_(seed),
         matrix_dtype_(matrix_dtype),
-        device_(device) {}
+        device_(device),
+        sources_(std::move(sources)) {}
 
  protected:
   void Run() override {
-    model_ = seed_ < 0 ? models::load_model(kind_, folder_, matrix_dtype_, device_)
+    model_ = seed_ < 0 ? models::load_model(kind_, folder_, matrix_dtype_, device_, sources_)
                        : models::random_model(kind_, folder_, uint64_t(seed_), device_);
   }
   Napi::Value Result(Napi::Env env) override {
@@ -220,8 +221,24 @@ class LoadWorker : public PromiseWorker {
   int64_t seed_;
   DType matrix_dtype_;
   Device device_;
+  models::LoadSources sources_;
   std::shared_ptr<Model> model_;
 };
+
+// An optional object of strings (a composite kind's named files).
+models::LoadSources arg_sources(const Napi::CallbackInfo& info, size_t i) {
+  models::LoadSources out;
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return out;
+  if (!info[i].IsObject()) throw coded_error(info.Env(), "E_ARG", "loadModel: sources must be an object of paths");
+  Napi::Object o = info[i].As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t k = 0; k < keys.Length(); ++k) {
+    Napi::Value key = keys.Get(k), v = o.Get(key);
+    if (!v.IsString()) throw coded_error(info.Env(), "E_ARG", "loadModel: every source must be a path string");
+    out[key.ToString().Utf8Value()] = v.As<Napi::String>().Utf8Value();
+  }
+  return out;
+}
 
 int64_t arg_seed(const Napi::CallbackInfo& info, size_t i) {
   Napi::Value v = info[i];
@@ -279,7 +296,7 @@ class SampleWorker : public PromiseWorker {
     const Tensor* ctx = models::find_input(in_, "context");
     if (!ctx) fail(ErrorCode::Arg, "sample: input 'context' is required");
     const Tensor* uncond = models::find_input(in_, "uncond_context");
-    out_ = models::guided_sample(*unet_, *vae_, *sched_, *ctx, uncond ? *uncond : Tensor(), opts_);
+    out_ = models::guided_sample(*unet_, *vae_, *sched_, {*ctx, uncond ? *uncond : Tensor(), {}, {}}, opts_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = wrap_named(env, out_.tensors);
@@ -323,8 +340,8 @@ Napi::Value guided_sample_js(const Napi::CallbackInfo& info) {
   });
 }
 
-// loadModel(kind, folder, dtype?, device?) -> Promise<NativeModel>; dtype 'f32' (default), 'bf16'
-// or 'f16': the dtype the weight matrices are held in (models::load_model); device 'cpu'
+// loadModel(kind, folder, dtype?, device?, sources?) -> Promise<NativeModel>; sources: a composite kind's files; dtype
+// 'f32' (default), 'bf16' or 'f16': the dtype the weight matrices are held in (models::load_model); device 'cpu'
 // (default) or 'cuda'.
 Napi::Value load_model_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -337,7 +354,8 @@ Napi::Value load_model_js(const Napi::CallbackInfo& info) {
       dtype = dtype_from_name(name);
     }
     const Device device = arg_device(info, 3, "loadModel");
-    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"), -1, dtype, device);
+    auto* w = new LoadWorker(env, arg_string(info, 0, "kind"), arg_string(info, 1, "folder"), -1, dtype, device,
+                             arg_sources(info, 4));
     Napi::Promise p = w->promise();
     w->Queue();
     return p;

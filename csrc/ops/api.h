@@ -74,8 +74,8 @@ inline Tensors attention(const Tensor& q, const Tensor& k, const Tensor& v, cons
 }
 
 inline Tensor embedding(const Tensor& weight, const Tensor& ids) { return one(OpId::embedding, {weight, ids}); }
-inline Tensor rope(const Tensor& x, const Tensor& positions, double theta) {
-  return one(OpId::rope, {x, positions}, {{"theta", theta}});
+inline Tensor rope(const Tensor& x, const Tensor& positions, double theta, bool bf16_tables = false) {
+  return one(OpId::rope, {x, positions}, {{"theta", theta}, {"bf16_tables", int64_t(bf16_tables)}});
 }
 inline Tensor timestep_embedding(const Tensor& t, int64_t dim, bool flip_sin_to_cos, double freq_shift,
                                  double scale = 1, double max_period = 10000) {
@@ -170,8 +170,8 @@ inline Tensors attention_backward(const Tensors& q_k_v_mask, const Tensor& out, 
 inline Tensor embedding_backward(const Tensor& weight, const Tensor& ids, const Tensor& gy) {
   return one(OpId::embedding_backward, {weight, ids, gy});
 }
-inline Tensor rope_backward(const Tensor& gy, const Tensor& positions, double theta) {
-  return one(OpId::rope_backward, {gy, positions}, {{"theta", theta}});
+inline Tensor rope_backward(const Tensor& gy, const Tensor& positions, double theta, bool bf16_tables = false) {
+  return one(OpId::rope_backward, {gy, positions}, {{"theta", theta}, {"bf16_tables", int64_t(bf16_tables)}});
 }
 inline Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse, const Tensor& gy,
                                      const Attrs& fwd) {

@@ -102,7 +102,9 @@
                                                to weight is a scatter-add; ids out of range: E_ARG */                 \
   X(rope, 2, 1, embedding)                  /* x[B,H,L,D] rotated by positions (i32/i64 [L] or [B,L]):                \
                                                rotate-half pairs (i, i+D/2), angle = pos * theta^(-2i/D);             \
-                                               attrs theta=10000 (Llama/Qwen2 convention) */                          \
+                                               attrs theta=10000 (Llama/Qwen2 convention), bf16_tables=0 (1:          \
+                                               cos/sin rounded to bf16, as transformers casts them to a bf16          \
+                                               input's dtype) */                                                      \
   X(timestep_embedding, 1, 0, embedding)    /* t[N] -> [N,dim]: diffusers get_timestep_embedding; attrs               \
                                                dim, flip_sin_to_cos=0, downscale_freq_shift=1, scale=1,               \
                                                max_period=10000 */                                                    \

@@ -7,6 +7,8 @@ import './qwen2.js';
 import './vae.js';
 import './unet.js';
 import './schedulers.js';
+import './vlv-stage1.js';
+import './vlv-caption.js';
 
 export async function componentRunners(
   component: string,

@@ -63,8 +63,7 @@ function fromJson(root: string, file: string): VlvFolder {
     throw new VlvError('E_FILE_FORMAT', `${file}: not readable JSON (${(e as Error).message})`);
   }
   const spec = raw as { format?: unknown; checkpoint?: unknown; parts?: unknown };
-  if (spec?.format !== 'vlv')
-    throw new VlvError('E_FILE_FORMAT', `${file}: "format" must be "vlv"`);
+  if (spec?.format !== 'vlv') throw new VlvError('E_FILE_FORMAT', `${file}: "format" must be "vlv"`);
   if (typeof spec.checkpoint !== 'string') throw new VlvError('E_FILE_FORMAT', `${file}: "checkpoint" must be a path`);
   if (typeof spec.parts !== 'object' || spec.parts === null)
     throw new VlvError('E_FILE_FORMAT', `${file}: "parts" must map part names to folders`);

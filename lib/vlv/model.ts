@@ -42,6 +42,8 @@ export interface VlvImageInputs {
   pixelValues?: Tensor;
   /** The task prompt's ids [B, L] (`<MORE_DETAILED_CAPTION>` as the processor rewrites it). */
   inputIds?: Tensor;
+  /** [1, N', d]: queries used in place of the learned query_embed (another query count through the same weights). */
+  queryEmbed?: Tensor;
 }
 
 export interface VlvEncodeResult {
@@ -147,6 +149,7 @@ export interface VlvStage2LossResult {
 const tensorsOf = (inputs: VlvImageInputs) => ({
   pixel_values: inputs.pixelValues,
   input_ids: inputs.inputIds,
+  query_embed: inputs.queryEmbed,
 });
 
 export class VlvModel extends EngineModel<Record<string, unknown>> {

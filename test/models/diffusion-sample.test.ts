@@ -266,6 +266,18 @@ test.serial('an aborted sample rejects with E_ABORTED within one step', async (t
   } as never);
 });
 
+test('an unconditional context of another length than the condition (VLV: 77 tokens against N queries) samples through two UNet calls per step', async (t) => {
+  const m = await tiny();
+  const ctx = context(1, 4, 64);
+  const run = (uncond: Tensor) => sample({ ...m, context: ctx, uncondContext: uncond, steps: 2, seed: 3 });
+  const a = await run(context(1, 6, 64));
+  const again = await run(context(1, 6, 64));
+  t.deepEqual(a.images.shape, [1, 3, 16, 16]);
+  t.deepEqual(a.images.toFloat32(), again.images.toFloat32());
+  const other = await run(context(1, 5, 64));
+  t.notDeepEqual(a.images.toFloat32(), other.images.toFloat32());
+});
+
 test('bad requests are typed errors naming the problem', async (t) => {
   const m = await tiny();
   const ctx = context(1, 4, 64);
@@ -280,7 +292,7 @@ test('bad requests are typed errors naming the problem', async (t) => {
   await err(sample({ ...m, context: ctx, seed: -1 }), 'E_ARG', /seed/);
   await err(sample({ ...m, context: ctx, uncondContext: Tensor.zeros([3, 4, 64]) }), 'E_SHAPE', /uncondContext batch/);
   await err(
-    sample({ ...m, context: ctx, uncondContext: Tensor.zeros([1, 5, 64]) }),
+    sample({ ...m, context: ctx, uncondContext: Tensor.zeros([1, 5, 32]) }),
     'E_SHAPE',
     /uncondContext must be/,
   );

@@ -103,7 +103,7 @@ Tensors embedding_backward(const Tensors& in, const Attrs&, Saved*) {
 namespace {
 
 // Rotates x[B,H,L,D] by sign * angle; shared by the forward (+1) and the backward (-1).
-Tensor rope_rotate(const Tensor& x, const Tensor& positions, double theta, float sign) {
+Tensor rope_rotate(const Tensor& x, const Tensor& positions, double theta, float sign, bool bf16_tables) {
   const int64_t B = x.size(0), H = x.size(1), L = x.size(2), D = x.size(3), half = D / 2;
   const bool per_batch = positions.dim() == 2;
   std::vector<int64_t> pos = index_values(positions);
@@ -115,8 +115,10 @@ Tensor rope_rotate(const Tensor& x, const Tensor& positions, double theta, float
   for (int64_t p = 0; p < P; ++p)
     for (int64_t i = 0; i < half; ++i) {
       double a = double(pos[size_t(p)]) * inv_freq[size_t(i)];
-      cs[size_t(p * half + i)] = float(std::cos(a));
-      sn[size_t(p * half + i)] = sign * float(std::sin(a));
+      float c = float(std::cos(a)), s = float(std::sin(a));
+      if (bf16_tables) c = bf16_to_f32(f32_to_bf16(c)), s = bf16_to_f32(f32_to_bf16(s));
+      cs[size_t(p * half + i)] = c;
+      sn[size_t(p * half + i)] = sign * s;
     }
   Tensor out = Tensor::empty(x.shape(), DType::F32);
   const float* xp = x.data<float>();
@@ -146,12 +148,13 @@ Tensors rope(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor& pos = input(in, 1);
   check_float(x, "rope", "x");
   const double theta = rope_args(x, pos, attrs);
-  return {rope_rotate(x, pos, theta, 1.0f)};
+  return {rope_rotate(x, pos, theta, 1.0f, attrs.i("bf16_tables", 0) != 0)};
 }
 
 // gy, positions -> gy rotated by -angle.
 Tensors rope_backward(const Tensors& in, const Attrs& attrs, Saved*) {
-  return {rope_rotate(input(in, 0).contiguous_f32(), input(in, 1), attrs.f("theta", 10000), -1.0f)};
+  return {rope_rotate(input(in, 0).contiguous_f32(), input(in, 1), attrs.f("theta", 10000), -1.0f,
+                      attrs.i("bf16_tables", 0) != 0)};
 }
 
 // ---- timestep_embedding -----------------------------------------------------------------

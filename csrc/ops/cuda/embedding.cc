@@ -11,11 +11,11 @@
 namespace vlv::cudaops {
 
 namespace {
-Tensor rope_rotate(const Tensor& x, const Tensor& pos, double theta, int sign) {
+Tensor rope_rotate(const Tensor& x, const Tensor& pos, double theta, int sign, const Attrs& attrs) {
   const int64_t B = x.size(0), H = x.size(1), L = x.size(2), D = x.size(3);
   Tensor y = empty(x.shape(), x.dtype());
   ck(api().rope(dt(x.dtype()), B, H, L, D, x.raw(), dt(pos.dtype()), pos.raw(), pos.dim() == 2, float(theta), sign,
-                y.raw()),
+                int(attrs.i("bf16_tables", 0) != 0), y.raw()),
      "rope");
   return y;
 }
@@ -47,13 +47,13 @@ Tensors embedding_backward(const Tensors& in, const Attrs&, Saved*) {
 Tensors rope(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor &x = input(in, 0), &pos = input(in, 1);
   check_cuda_float(x, "rope", "x");
-  return {rope_rotate(x, pos, rope_args(x, pos, attrs), 1)};
+  return {rope_rotate(x, pos, rope_args(x, pos, attrs), 1, attrs)};
 }
 // gy, positions -> gy rotated by -angle (theta was checked by the forward).
 Tensors rope_backward(const Tensors& in, const Attrs& attrs, Saved*) {
   const Tensor &go = input(in, 0), &pos = input(in, 1);
   check_cuda_float(go, "rope_backward", "grad");
-  return {rope_rotate(go, pos, attrs.f("theta", 10000), -1)};
+  return {rope_rotate(go, pos, attrs.f("theta", 10000), -1, attrs)};
 }
 
 Tensors timestep_embedding(const Tensors& in, const Attrs& attrs, Saved*) {

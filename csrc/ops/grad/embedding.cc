@@ -16,7 +16,8 @@ Tensors embedding(const BackwardArgs& a) {
 Tensors rope(const BackwardArgs& a) {
   const Tensor& go = a.grad_outputs[0];
   if (!go.defined() || !needs(a, 0)) return {Tensor(), Tensor()};
-  return {ops::rope_backward(go, a.inputs[1], a.attrs.f("theta", 10000)), Tensor()};  // theta checked by the forward
+  // theta checked by the forward
+  return {ops::rope_backward(go, a.inputs[1], a.attrs.f("theta", 10000), a.attrs.i("bf16_tables", 0) != 0), Tensor()};
 }
 
 }  // namespace vlv::grad

@@ -48,13 +48,18 @@ __global__ void embedding_backward_kernel(const T* gy, int64_t dim, const int64_
 
 template <class T>
 __global__ void rope_kernel(const T* x, T* y, int64_t h, int64_t l, int64_t d, const void* pos, int pos_i64,
-                            int batched, float theta, float sign, int64_t total) {
+                            int batched, float theta, float sign, int bf16_tables, int64_t total) {
   int64_t half = d / 2;
   VLV_KERNEL_LOOP(i, total) {  // one thread per pair: i = ((b*h + hh)*l + t)*half + k
     int64_t k = i % half, row = i / half, t = row % l, b = row / (l * h);
     double p = double(read_id(pos, pos_i64, batched ? b * l + t : t));
     double angle = p * pow(double(theta), -2.0 * double(k) / double(d));
-    float c = float(cos(angle)), s = sign * float(sin(angle));
+    float c = float(cos(angle)), s = float(sin(angle));
+    if (bf16_tables) {  // transformers casts cos/sin to a bf16 input's dtype
+      c = __bfloat162float(__float2bfloat16_rn(c));
+      s = __bfloat162float(__float2bfloat16_rn(s));
+    }
+    s *= sign;
     int64_t base = row * d;
     float x1 = load(x, base + k), x2 = load(x, base + k + half);
     store(y, base + k, x1 * c - x2 * s);
@@ -135,14 +140,14 @@ int embedding_backward(int dtype, int64_t vocab, int64_t dim, int64_t n_ids, int
 }
 
 int rope(int dtype, int64_t b, int64_t h, int64_t l, int64_t d, const void* x, int pos_dtype, const void* pos,
-         int pos_batched, float theta, int sign, void* y) {
+         int pos_batched, float theta, int sign, int bf16_tables, void* y) {
   if (int rc = device_ok()) return rc;
   int64_t total = b * h * l * (d / 2);
   if (total == 0) return VLV_CUDA_OK;
   return VLV_FLOAT_SWITCH(dtype, T, {
     rope_kernel<T><<<blocks_for(total, 256), 256, 0, stream()>>>(static_cast<const T*>(x), static_cast<T*>(y), h, l, d,
                                                                  pos, pos_dtype == VLV_CUDA_I64, pos_batched, theta,
-                                                                 float(sign), total);
+                                                                 float(sign), bf16_tables, total);
     return launched("rope");
   });
 }
