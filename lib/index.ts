@@ -105,3 +105,21 @@ export {
   type Florence2CaptionOptions,
   type Florence2CaptionerLoadOptions,
 } from './vision/florence2-captioner.js';
+export {
+  VlvModel,
+  PARTS_FOR,
+  type VlvUse,
+  type VlvLoadOptions,
+  type VlvImageInputs,
+  type VlvEncodeResult,
+  type VlvStage1LossInputs,
+  type VlvStage1LossResult,
+  type VlvReconstructInputs,
+  type VlvReconstructOptions,
+  type VlvReconstructResult,
+  type VlvCaptionInputs,
+  type VlvGenerateOptions,
+  type VlvGenerateResult,
+  type VlvStage2LossResult,
+} from './vlv/model.js';
+export { resolveVlvFolder, VLV_PARTS, type VlvFolder, type VlvPart } from './vlv/folder.js';

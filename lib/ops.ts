@@ -127,7 +127,9 @@ export async function attention(q: Tensor, k: Tensor, v: Tensor, opts: Attention
 }
 
 export const embedding = (weight: Tensor, ids: Tensor) => one('embedding', [weight, ids]);
-export const rope = (x: Tensor, positions: Tensor, theta = 10000) => one('rope', [x, positions], { theta });
+/** bf16Tables: cos/sin rounded to bf16 (transformers casts them to a bf16 input's dtype). */
+export const rope = (x: Tensor, positions: Tensor, theta = 10000, bf16Tables = false) =>
+  one('rope', [x, positions], { theta, bf16Tables: bf16Tables ? 1 : 0 });
 export const timestepEmbedding = (
   t: Tensor,
   opts: { dim: number; flipSinToCos?: boolean; downscaleFreqShift?: number; scale?: number; maxPeriod?: number },

@@ -76,6 +76,8 @@ export interface VlvStage1LossResult {
   target: Tensor;
   /** MSE, [1]. */
   loss: Tensor;
+  /** i64 [B]: the timesteps used (given or drawn). */
+  timesteps: Tensor;
 }
 
 export interface VlvReconstructInputs extends VlvImageInputs {
@@ -220,6 +222,7 @@ export class VlvModel extends EngineModel<Record<string, unknown>> {
       predNoise: out.pred_noise!,
       target: out.target!,
       loss: out.loss!,
+      timesteps: out.timesteps!,
     };
   }
 

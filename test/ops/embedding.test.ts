@@ -148,3 +148,53 @@ test('timestep_embedding: t = 0 gives sin 0 and cos 1; errors for bad attributes
   await code(ops.timestepEmbedding(Tensor.zeros([2, 2]), { dim: 4 }), 'E_SHAPE', /'t' must have 1 dimensions/, t);
   await code(ops.timestepEmbedding(Tensor.zeros([2], 'bool'), { dim: 4 }), 'E_DTYPE', /'t' must be f32, i32 or i64/, t);
 });
+
+/** x rounded to the nearest bf16 (ties to even), as a number. */
+function bf16(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer);
+  u[0] = ((u[0]! + 0x7fff + ((u[0]! >>> 16) & 1)) >>> 16) << 16;
+  return f[0]!;
+}
+
+test('rope bf16Tables: cos/sin rounded to bf16 before the rotation (a bf16 inputs_embeds in transformers), forward and backward', async (t) => {
+  const [B, H, L, D] = [2, 3, 5, 6];
+  const xs = seq(B * H * L * D, (i) => Math.sin(0.7 * i) * 2);
+  const pos = Tensor.from([3, 0, 9, 4, 1, 2, 7, 5, 6, 11], [B, L], 'i64');
+  const expected = new Float32Array(xs.length);
+  for (let r = 0; r < B * H * L; r++) {
+    const p = [3, 0, 9, 4, 1, 2, 7, 5, 6, 11][Math.floor(r / (H * L)) * L + (r % L)]!;
+    for (let i = 0; i < D / 2; i++) {
+      const a = p * Math.pow(10000, (-2 * i) / D);
+      const c = bf16(Math.fround(Math.cos(a))),
+        s = bf16(Math.fround(Math.sin(a)));
+      const x1 = xs[r * D + i]!,
+        x2 = xs[r * D + i + D / 2]!;
+      expected[r * D + i] = x1 * c - x2 * s;
+      expected[r * D + i + D / 2] = x2 * c + x1 * s;
+    }
+  }
+  const x = Tensor.from(xs, [B, H, L, D]);
+  x.requiresGrad = true;
+  const y = await ops.rope(x, pos, 10000, true);
+  const got = y.toFloat32();
+  for (let i = 0; i < got.length; i++) t.true(Math.abs(got[i]! - expected[i]!) < 1e-5, `element ${i}`);
+  const plain = (await ops.rope(x.detach(), pos)).toFloat32();
+  t.true(
+    plain.some((v, i) => Math.abs(v - expected[i]!) > 1e-4),
+    'the rounding is visible',
+  );
+  // The backward rotates by -angle with the same tables: the adjoint of the forward.
+  const g = Tensor.from(
+    seq(xs.length, (i) => Math.cos(0.3 * i)),
+    [B, H, L, D],
+  );
+  await backward(y, g);
+  const gx = x.grad!.toFloat32();
+  const gv = g.toFloat32();
+  let lhs = 0;
+  let rhs = 0;
+  for (let i = 0; i < got.length; i++) lhs += got[i]! * gv[i]!;
+  for (let i = 0; i < gx.length; i++) rhs += xs[i]! * gx[i]!;
+  t.true(Math.abs(lhs - rhs) < 1e-3 * Math.abs(lhs), `<y, g> = ${lhs}, <x, grad> = ${rhs}`);
+});
