@@ -83,11 +83,14 @@ Parts load_parts(const LoadRequest& r) {
     return it == r.sources.end() ? nullptr : &it->second;
   };
   for (const auto& [key, path] : r.sources) {
-    bool known = key == "checkpoint" || key == "scheduler";
+    bool known = key == "checkpoint" || key == "scheduler" || key == "random_seed";
     for (const PartSpec& p : kParts) known = known || key == p.name;
     VLV_CHECK(known, ErrorCode::Arg, "vlv: unknown source '", key,
               "' (checkpoint, florence2, text_encoder, unet, vae, scheduler, language_model)");
   }
+  // "random_seed": a part that neither the checkpoint nor its folder holds gets seeded random
+  // weights (random_init) instead of an error: benchmarks at real sizes from configs alone.
+  const std::string* random_seed = source("random_seed");
   const std::string* checkpoint = source("checkpoint");
   VLV_CHECK(checkpoint, ErrorCode::Arg, "vlv: no checkpoint given (", r.folder, ")");
   Weights ckpt = Weights::load(*checkpoint, r.matrix_dtype);
@@ -115,6 +118,11 @@ Parts load_parts(const LoadRequest& r) {
     std::unique_ptr<Model> model;
     if (ckpt.has_prefix(prefix)) {
       model = ModelEntry::part(p.kind, config, at);
+    } else if (random_seed && !has_weight_files(*folder)) {  // benchmarks at real sizes: configs only
+      Weights own = Weights::random(std::stoull(*random_seed), *folder + " (random weights)");
+      own.set_device(r.device);
+      NamedTensors unused;
+      model = ModelEntry::part(p.kind, config, WeightBuilder(own, unused));
     } else {
       VLV_CHECK(has_weight_files(*folder), ErrorCode::FileFormat, "vlv: no weights for the ", p.name,
                 " part: ", *checkpoint, " has no '", prefix, "*' keys and ", *folder, " holds no weights");

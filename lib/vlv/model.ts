@@ -34,6 +34,11 @@ export const PARTS_FOR: Record<VlvUse, readonly VlvPart[]> = {
 export interface VlvLoadOptions extends LoadOptions {
   /** Which parts to load: a use (default 'all' the folder has) or an explicit list. */
   use?: VlvUse | readonly VlvPart[];
+  /**
+   * Parts whose weights neither the checkpoint nor their folder holds get seeded random weights
+   * (benchmarks at real sizes from configs alone) instead of an error.
+   */
+  randomSeed?: number;
 }
 
 /** The image side of every method: processed pixels and the task prompt's ids, or a ready embedding. */
@@ -177,6 +182,11 @@ export class VlvModel extends EngineModel<Record<string, unknown>> {
           throw new VlvError('E_FILE', `VLV model: ${layout.root} has no '${p}' part (needed for ${String(use)})`);
     const sources: Record<string, string> = { checkpoint: layout.checkpoint };
     for (const p of parts) if (p !== 'tokenizer') sources[p] = layout.parts[p]!;
+    if (opts.randomSeed !== undefined) {
+      if (!Number.isSafeInteger(opts.randomSeed) || opts.randomSeed < 0)
+        throw new VlvError('E_ARG', `VLV model: randomSeed must be a non-negative integer, got ${opts.randomSeed}`);
+      sources.random_seed = String(opts.randomSeed);
+    }
     const handle = await loadNative('vlv', layout.root, { ...opts, sources });
     return new VlvModel(handle, layout, parts);
   }
