@@ -2,10 +2,18 @@
 // through the project's loader and conformance runner, and what the golden cases do not show
 // (parts loaded per use, other query counts, the official trainable set, strict checkpoints).
 import test from 'ava';
-import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backward, loadSafetensors, saveSafetensors, Tensor, type VlvError, VlvModel } from '../../lib/index.js';
+import {
+  backward,
+  loadSafetensors,
+  saveSafetensors,
+  Scheduler,
+  Tensor,
+  type VlvError,
+  VlvModel,
+} from '../../lib/index.js';
 import { runConformance } from '../../lib/testing.js';
 import { goldenPath } from '../helpers/golden.js';
 
@@ -174,4 +182,49 @@ test('bf16 weight matrices stay within the bf16 bound of the float32 reference',
   }
   t.true(Math.sqrt(num / den) < 1e-2, `rel ${Math.sqrt(num / den)}`);
   model.dispose();
+});
+
+test('the stage-1 target follows the scheduler config: v_prediction compares the UNet to the velocity', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vlv-'));
+  try {
+    cpSync(stage1, dir, { recursive: true });
+    const file = join(dir, 'scheduler', 'scheduler_config.json');
+    const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...config, prediction_type: 'v_prediction' }));
+    const model = await VlvModel.load(dir, { use: 'stage1' });
+    const x = await stage1Inputs();
+    const image = Tensor.from(
+      x['preprocess.in.image']!.toFloat32().map((v) => (v / 255) * 2 - 1),
+      x['preprocess.in.image']!.shape,
+    );
+    const r = await model.stage1Loss({
+      pixelValues: x['preprocess.out.pixel_values'],
+      inputIds: x['preprocess.out.input_ids'],
+      image,
+      posteriorNoise: x['stage1_loss.in.posterior_noise'],
+      timesteps: x['stage1_loss.in.timesteps'],
+      noise: x['stage1_loss.in.noise'],
+    });
+    // The same schedule as DDPMScheduler (what SDModel reads the file as).
+    const { beta_start, beta_end, beta_schedule, num_train_timesteps } = config;
+    mkdirSync(join(dir, 'ddpm'));
+    writeFileSync(
+      join(dir, 'ddpm', 'scheduler_config.json'),
+      JSON.stringify({
+        _class_name: 'DDPMScheduler',
+        beta_start,
+        beta_end,
+        beta_schedule,
+        num_train_timesteps,
+        prediction_type: 'v_prediction',
+      }),
+    );
+    const ddpm = await Scheduler.load(join(dir, 'ddpm'));
+    const v = await ddpm.getVelocity({ sample: r.latents, noise: x['stage1_loss.in.noise']!, timesteps: r.timesteps });
+    t.deepEqual(r.target.toFloat32(), v.toFloat32());
+    t.notDeepEqual(r.target.toFloat32(), x['stage1_loss.in.noise']!.toFloat32());
+    model.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
