@@ -332,12 +332,12 @@ function captionOf(file: string, ids: number[], tokenizer: Tokenizer, raw: boole
 export function caption(
   model: VlvModel,
   images: readonly VlvImageSource[],
-  opts: CaptionOptions & { stream: true },
+  opts: Omit<CaptionOptions, 'stream'> & { stream: true },
 ): AsyncGenerator<CaptionEvent, void, undefined>;
 export function caption(
   model: VlvModel,
   images: readonly VlvImageSource[],
-  opts?: CaptionOptions & { stream?: false },
+  opts?: Omit<CaptionOptions, 'stream'> & { stream?: false },
 ): Promise<CaptionResult[]>;
 export function caption(
   model: VlvModel,
