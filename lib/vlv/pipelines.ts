@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { VlvError } from '../errors.js';
 import type { CallOptions, Progress } from '../call-options.js';
 import { generationDefaults, type GenerateOptions } from '../language/generation-options.js';
-import { TextStreamer } from '../language/text-streamer.js';
 import { concat } from '../ops.js';
 import { Tensor } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer.js';
@@ -416,20 +415,30 @@ export async function* captionStream(
           wake?.();
         },
       );
-    const streamer = new TextStreamer(tokenizer);
     const rows = batch.files.length;
     const done = new Array<boolean>(rows).fill(false);
     const chosen: number[][] = Array.from({ length: rows }, () => []);
+    const shown = new Array<number>(rows).fill(0);
+    const maxSteps = gen.maxNewTokens ?? Infinity;
     let step = 0;
+    // Incremental text as transformers' TextStreamer shows it: held back while it ends in an
+    // incomplete character (U+FFFD), flushed whole when the row ends (eos or the last step).
+    const textOf = (r: number, last: boolean): string => {
+      const text = tokenizer.decode(chosen[r]!, { skipSpecialTokens: true });
+      if ((!last && text.endsWith('\uFFFD')) || text.length <= shown[r]!) return '';
+      const add = text.slice(shown[r]);
+      shown[r] = text.length;
+      return add;
+    };
     function* emit(ids: number[]): Generator<CaptionEvent> {
       step++;
-      const texts = streamer.push(ids.map((id, r) => (done[r] ? -1 : id)));
       for (let r = 0; r < rows; r++) {
         if (done[r]) continue;
         const id = ids[r]!;
         chosen[r]!.push(id);
         if (eos.has(id)) done[r] = true;
-        yield { type: 'token', file: batch.files[r]!, index: first + r, step, id, text: texts[r]! };
+        const text = textOf(r, done[r] === true || step >= maxSteps);
+        yield { type: 'token', file: batch.files[r]!, index: first + r, step, id, text };
       }
     }
     try {

@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type { Progress } from '../../lib/call-options.js';
 import { VlvError } from '../../lib/errors.js';
+import { loadTokenizer } from '../../lib/tokenizer-files.js';
 import { processCaption } from '../../lib/vlv/caption-text.js';
 import {
   centerCropOffsets,
@@ -15,8 +17,11 @@ import {
   resizeShorterSide,
   stage1Crop,
   VlvImageProcessor,
+  type RawImage,
   type RgbImage,
 } from '../../lib/vlv/images.js';
+import { VlvModel } from '../../lib/vlv/model.js';
+import { caption, embed, reconstruct, unconditionalIds, type CaptionResult } from '../../lib/vlv/pipelines.js';
 import { readFixture } from '../helpers/fixture-file.js';
 import { goldenPath } from '../helpers/golden.js';
 
@@ -215,4 +220,213 @@ test('processCaption: the official rule (cut after the last ".", first occurrenc
   // Python's \s: U+001F separates, U+FEFF does not.
   t.is(processCaption('A.\u001fA.\u001fB.'), 'A. B.');
   t.is(processCaption('A.\ufeffA.'), 'A.\ufeffA.');
+});
+
+// ------------------------------------------------------------------ end to end on the golden folders
+
+const stage1 = goldenPath('vlv_stage1');
+const captioner = goldenPath('vlv_caption');
+
+/** A golden case's uint8 images ([B, 3, H, W] values stored as F32) as named raw images. */
+function goldenImages(folder: string, name: string): { images: RawImage[]; size: number } {
+  const t = readFixture(join(folder, 'cases.safetensors')).tensors.get(name)!;
+  const [b, , h, w] = t.shape as [number, number, number, number];
+  const v = new Float32Array(t.bytes.slice().buffer);
+  const images = Array.from({ length: b }, (_, i) => {
+    const data = new Uint8Array(h * w * 3);
+    for (let c = 0; c < 3; c++) for (let p = 0; p < h * w; p++) data[p * 3 + c] = v[(i * 3 + c) * h * w + p]!;
+    return { data, width: w, height: h, channels: 3 as const, name: `golden ${i}` };
+  });
+  return { images, size: h };
+}
+
+function goldenF32(folder: string, name: string): { shape: number[]; values: Float32Array } {
+  const t = readFixture(join(folder, 'cases.safetensors')).tensors.get(name)!;
+  return { shape: t.shape, values: new Float32Array(t.bytes.slice().buffer) };
+}
+
+function goldenIds(folder: string, name: string): number[][] {
+  const t = readFixture(join(folder, 'cases.safetensors')).tensors.get(name)!;
+  const v = Array.from(new BigInt64Array(t.bytes.slice().buffer), Number);
+  const [r, n] = t.shape as [number, number];
+  return Array.from({ length: r }, (_, i) => v.slice(i * n, (i + 1) * n));
+}
+
+function maxRel(got: Float32Array, want: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!)));
+  return m;
+}
+
+let stage1Model: Promise<VlvModel> | undefined;
+const loadStage1 = () => (stage1Model ??= VlvModel.load(stage1, { use: 'reconstruct' }));
+let captionModel: Promise<VlvModel> | undefined;
+const loadCaptioner = () => (captionModel ??= VlvModel.load(captioner, { use: 'caption' }));
+test.after.always(async () => {
+  for (const m of [stage1Model, captionModel]) if (m) (await m.catch(() => null))?.dispose();
+});
+
+test('embed: the golden images through the pipeline give the official z and c (batched or not)', async (t) => {
+  const model = await loadStage1();
+  const { images, size } = goldenImages(stage1, 'preprocess.in.image');
+  const z = goldenF32(stage1, 'embed.out.z');
+  const c = goldenF32(stage1, 'embed.out.c');
+  for (const batchSize of [1, 2]) {
+    const events: Progress[] = [];
+    const r = await embed(model, images, { imageSize: size, batchSize, onProgress: (p) => events.push(p) });
+    t.deepEqual(r.files, ['golden 0', 'golden 1']);
+    t.deepEqual(r.z.shape, z.shape);
+    t.deepEqual(r.c.shape, c.shape);
+    t.true(maxRel(r.z.toFloat32(), z.values) <= 1e-4, `z batch ${batchSize}`);
+    t.true(maxRel(r.c.toFloat32(), c.values) <= 1e-4, `c batch ${batchSize}`);
+    t.deepEqual(
+      events.filter((e) => e.stage === 'batch').map((e) => `${e.done}/${e.total}`),
+      batchSize === 1 ? ['1/2', '2/2'] : ['1/1'],
+    );
+    r.z.dispose();
+    r.c.dispose();
+  }
+  const e = await t.throwsAsync(embed(model, [images[0]!, join(tmp, 'nope.png')], { imageSize: size }));
+  t.true(e instanceof VlvError && e.code === 'E_FILE' && e.message.includes('nope.png'), String(e));
+});
+
+test('reconstruct: the unconditional ids ([bos, eos, 0 x 75]) from the CLIP tokenizer, or from text_encoder/config.json', async (t) => {
+  const want = [512, 513, ...new Array<number>(75).fill(0)];
+  t.deepEqual(await unconditionalIds(await loadStage1()), { ids: want, source: 'tokenizer' });
+  t.deepEqual(await unconditionalIds(await loadCaptioner()), { ids: want, source: 'text_encoder config' });
+});
+
+test('reconstruct: images, z or c -> [B, 3, H, W] in [0, 1]; seeded; denoise progress; crops for side by side', async (t) => {
+  const model = await loadStage1();
+  const { images, size } = goldenImages(stage1, 'preprocess.in.image');
+  const events: Progress[] = [];
+  const opts = { steps: 3, size: 32, seed: 5, imageSize: size };
+  const a = await reconstruct(model, images, { ...opts, onProgress: (p) => events.push(p) });
+  t.is(a.images.shape.length, 4);
+  t.deepEqual(a.images.shape.slice(0, 2), [2, 3]);
+  const va = a.images.toFloat32();
+  t.true(va.every((x) => x >= 0 && x <= 1));
+  t.deepEqual(a.files, ['golden 0', 'golden 1']);
+  t.is(a.crops!.length, 2);
+  t.deepEqual([a.crops![0]!.width, a.crops![0]!.height], [size, size]);
+  t.deepEqual(
+    events.filter((e) => e.stage === 'denoise').map((e) => e.done),
+    [1, 2, 3],
+  );
+  const b = await reconstruct(model, images, opts);
+  t.deepEqual(b.images.toFloat32(), va, 'the same seed gives the same images');
+  const other = await reconstruct(model, images, { ...opts, seed: 6 });
+  t.notDeepEqual(other.images.toFloat32(), va);
+  // From an embedding: z (CLIP applied in the engine) and c (given) agree.
+  const { z, c } = await embed(model, images, { imageSize: size });
+  const fromZ = await reconstruct(model, { z }, opts);
+  const fromC = await reconstruct(model, { c }, opts);
+  t.deepEqual(fromZ.files, ['z 0', 'z 1']);
+  t.deepEqual(fromZ.images.shape, a.images.shape);
+  t.true(maxRel(fromZ.images.toFloat32(), fromC.images.toFloat32()) <= 1e-4);
+  t.true(maxRel(fromZ.images.toFloat32(), va) <= 1e-4, 'images and their embedding reconstruct alike');
+  for (const r of [a, b, other, fromZ, fromC]) r.images.dispose();
+  const e = await t.throwsAsync(reconstruct(model, images, { steps: 0 }));
+  t.true(e instanceof VlvError && e.code === 'E_ARG', String(e));
+});
+
+test('abort: an aborted signal rejects with E_ABORTED (before the call and during denoising)', async (t) => {
+  const model = await loadStage1();
+  const { images, size } = goldenImages(stage1, 'preprocess.in.image');
+  const before = new AbortController();
+  before.abort();
+  const e1 = await t.throwsAsync(embed(model, images, { imageSize: size, signal: before.signal }));
+  t.true(e1 instanceof VlvError && e1.code === 'E_ABORTED', String(e1));
+  const during = new AbortController();
+  const e2 = await t.throwsAsync(
+    reconstruct(model, images, {
+      steps: 20,
+      size: 32,
+      imageSize: size,
+      signal: during.signal,
+      onProgress: (p) => {
+        if (p.stage === 'denoise' && p.done === 2) during.abort();
+      },
+    }),
+  );
+  t.true(e2 instanceof VlvError && e2.code === 'E_ABORTED', String(e2));
+});
+
+test('caption: the golden images through the pipeline give the official ids (beam search and greedy)', async (t) => {
+  const model = await loadCaptioner();
+  const { images, size } = goldenImages(captioner, 'caption.in.image');
+  const tok = await loadTokenizer(join(captioner, 'qwen2'));
+  for (const [name, beams] of [
+    ['caption_ids', 4],
+    ['caption_greedy', 1],
+  ] as const) {
+    const events: Progress[] = [];
+    const r = await caption(model, images, {
+      beams,
+      maxNewTokens: 10,
+      imageSize: size,
+      onProgress: (p) => events.push(p),
+    });
+    t.deepEqual(
+      r.map((x) => x.ids),
+      goldenIds(captioner, `${name}.out.ids`),
+      name,
+    );
+    for (const x of r) {
+      t.is(x.text, tok.decode(x.ids, { skipSpecialTokens: true }));
+      t.is(x.caption, processCaption(x.text));
+    }
+    t.deepEqual(
+      r.map((x) => x.file),
+      ['golden 0', 'golden 1'],
+    );
+    t.true(events.some((e) => e.stage === 'token'));
+  }
+});
+
+test("caption: stream yields each row's tokens as generated (the greedy ids), then the captions; beams cannot stream", async (t) => {
+  const model = await loadCaptioner();
+  const { images, size } = goldenImages(captioner, 'caption.in.image');
+  const want = goldenIds(captioner, 'caption_greedy.out.ids');
+  const tokens: number[][] = [[], []];
+  const texts = ['', ''];
+  const finals: CaptionResult[] = [];
+  for await (const ev of caption(model, images, { maxNewTokens: 10, imageSize: size, stream: true })) {
+    if (ev.type === 'token') {
+      tokens[ev.index]!.push(ev.id);
+      texts[ev.index] = texts[ev.index]! + ev.text;
+    } else finals[ev.index] = ev.result;
+  }
+  t.deepEqual(tokens, want);
+  t.deepEqual(
+    finals.map((f) => f.ids),
+    want,
+  );
+  t.deepEqual(
+    texts,
+    finals.map((f) => f.text),
+  );
+  const e = await t.throwsAsync(async () => {
+    const events = caption(model, images, { beams: 2, stream: true });
+    await events.next();
+  });
+  t.true(e instanceof VlvError && e.code === 'E_ARG' && e.message.includes('beam search cannot stream'), String(e));
+});
+
+test('caption: aborting during generation rejects with E_ABORTED', async (t) => {
+  const model = await loadCaptioner();
+  const { images, size } = goldenImages(captioner, 'caption.in.image');
+  const ac = new AbortController();
+  const e = await t.throwsAsync(
+    caption(model, images, {
+      beams: 1,
+      maxNewTokens: 50,
+      imageSize: size,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.stage === 'token' && p.done === 2) ac.abort();
+      },
+    }),
+  );
+  t.true(e instanceof VlvError && e.code === 'E_ABORTED', String(e));
 });
