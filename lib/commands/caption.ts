@@ -6,28 +6,76 @@
  * "error", "code"}` under --json) and the others go on; the exit status is then 2.
  * --stream prints the text as it is generated (greedy; with --json one `{"file", "token",
  * "text"}` line per token before each caption line); beam search cannot stream.
+ *
+ * `--florence2 <Florence-2 folder> [--task '<MORE_DETAILED_CAPTION>']` (instead of --model):
+ * Florence-2's own captions, the paper's baseline (lib/vision/florence2-captioner.ts: the model
+ * card's settings, beams 3 unless --beams; with --json `{"file", "task", "caption", "parsed"}`).
  */
 import { VlvError } from '../errors.js';
-import { readImage, type RawImage } from '../vlv/images.js';
+import { Florence2Captioner } from '../vision/florence2-captioner.js';
+import type { Florence2Answer } from '../vision/florence2-postprocess.js';
+import { readImage, VLV_PROMPT, type RawImage } from '../vlv/images.js';
 import { caption, type CaptionOptions, type CaptionResult } from '../vlv/pipelines.js';
 import {
+  choiceFlag,
   loadModel,
   MODEL_FLAGS,
   MODEL_USAGE,
   numberFlag,
   parseArgs,
   pipelineFlags,
+  type ParsedArgs,
   stderrProgress,
   withInterrupt,
 } from './vlv-common.js';
 
 const USAGE = `usage: vlv caption <image> [more images...] ${MODEL_USAGE}
-                   [--json] [--beams 4] [--max-new-tokens 300] [--stream] [--raw] [--seed N --sample]`;
+                   [--json] [--beams 4] [--max-new-tokens 300] [--stream] [--raw] [--seed N --sample]
+       vlv caption <image> [more images...] --florence2 <Florence-2 folder> [--task '<MORE_DETAILED_CAPTION>']
+                   [--json] [--beams 3] [--max-new-tokens 1024] [--device cpu|cuda] [--dtype f32|bf16]`;
+
+/** Florence-2's own captions of the readable files (the baseline), in order. */
+async function florence2Captions(
+  p: ParsedArgs,
+  files: string[],
+  opts: { beams?: number; maxNewTokens?: number; batchSize?: number },
+): Promise<CaptionResult[]> {
+  const device = choiceFlag(p, 'device', ['cpu', 'cuda'] as const);
+  const dtype = choiceFlag(p, 'dtype', ['f32', 'bf16'] as const);
+  const model = await Florence2Captioner.load(p.values.get('florence2')!, {
+    ...(device ? { device } : {}),
+    ...(dtype ? { dtype } : {}),
+  });
+  const progress = stderrProgress();
+  try {
+    const task = p.values.get('task') ?? VLV_PROMPT;
+    const out = await withInterrupt((signal) =>
+      model.caption(files, { ...opts, task, signal, onProgress: progress.onProgress }),
+    );
+    return out.map((r, i) => ({
+      file: files[i]!,
+      caption: r.text,
+      text: r.text,
+      ids: r.ids,
+      task: r.task,
+      parsed: r.parsed,
+    }));
+  } finally {
+    progress.end();
+    model.dispose();
+  }
+}
+
+/** A VLV caption, or Florence-2's (with its task and parsed answer). */
+type BaselineOrVlv = CaptionResult & { task?: string; parsed?: Record<string, Florence2Answer> };
 
 export async function run(args: string[]): Promise<number> {
   const p = parseArgs(
     args,
-    { values: [...MODEL_FLAGS, 'beams', 'max-new-tokens', 'seed'], switches: ['json', 'stream', 'raw', 'sample'] },
+    {
+      values: [...MODEL_FLAGS, 'beams', 'max-new-tokens', 'seed', 'florence2', 'task'],
+      switches: ['json', 'stream', 'raw', 'sample'],
+    },
     USAGE,
   );
   if (p.positional.length === 0) throw new VlvError('E_ARG', `no images\n${USAGE}`);
@@ -44,6 +92,11 @@ export async function run(args: string[]): Promise<number> {
     ...(p.switches.has('sample') ? { doSample: true } : {}),
     ...(p.switches.has('raw') ? { raw: true } : {}),
   };
+  const florence = p.values.has('florence2');
+  if (florence && p.values.has('model')) throw new VlvError('E_ARG', `give --model or --florence2, not both\n${USAGE}`);
+  if (florence && (stream || p.switches.has('raw') || p.switches.has('sample') || seed !== undefined))
+    throw new VlvError('E_ARG', '--florence2 takes --task, --beams, --max-new-tokens, --batch-size, --json only');
+  if (!florence && p.values.has('task')) throw new VlvError('E_ARG', '--task goes with --florence2');
   if (stream && (beams ?? 1) > 1)
     throw new VlvError(
       'E_ARG',
@@ -51,8 +104,14 @@ export async function run(args: string[]): Promise<number> {
     );
 
   const line = (o: object) => console.log(JSON.stringify(o));
-  const printCaption = (r: CaptionResult) =>
-    json ? line({ file: r.file, caption: r.caption, ids: r.ids }) : console.log(`${r.file}: ${r.caption}`);
+  const printCaption = (r: BaselineOrVlv) =>
+    json
+      ? line(
+          r.task === undefined
+            ? { file: r.file, caption: r.caption, ids: r.ids }
+            : { file: r.file, task: r.task, caption: r.caption, parsed: r.parsed },
+        )
+      : console.log(`${r.file}: ${r.caption}`);
   const printError = (file: string, e: VlvError) =>
     json
       ? line({ file, error: e.message, code: e.code })
@@ -71,8 +130,18 @@ export async function run(args: string[]): Promise<number> {
   const good = decoded.filter((d): d is RawImage => !(d instanceof VlvError));
   const failed = decoded.length - good.length;
 
-  let results: CaptionResult[] = [];
-  if (good.length > 0) {
+  let results: BaselineOrVlv[] = [];
+  if (good.length > 0 && florence)
+    results = await florence2Captions(
+      p,
+      good.map((g) => g.name!),
+      {
+        ...(beams !== undefined ? { beams } : {}),
+        ...(maxNewTokens !== undefined ? { maxNewTokens } : {}),
+        ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+      },
+    );
+  else if (good.length > 0) {
     const model = await loadModel(p, 'caption', USAGE);
     const progress = stderrProgress();
     try {

@@ -31,6 +31,7 @@ import {
   type RgbImage,
   type VlvImageSource,
 } from './images.js';
+import type { VlvFolder } from './folder.js';
 import type { VlvGenerateOptions, VlvModel, VlvReconstructOptions } from './model.js';
 
 export interface VlvPipelineOptions extends CallOptions {
@@ -47,14 +48,14 @@ interface ModelAssets {
   language?: Promise<{ tokenizer: Tokenizer; defaults: GenerateOptions }>;
   uncond?: Promise<{ ids: number[]; source: 'tokenizer' | 'text_encoder config' }>;
 }
-const ASSETS = new WeakMap<VlvModel, ModelAssets>();
-const assets = (m: VlvModel): ModelAssets => {
+const ASSETS = new WeakMap<object, ModelAssets>();
+const assets = (m: object): ModelAssets => {
   let a = ASSETS.get(m);
   if (!a) ASSETS.set(m, (a = { processors: new Map() }));
   return a;
 };
 
-function part(model: VlvModel, name: 'florence2' | 'language_model' | 'text_encoder'): string {
+function part(model: { folder: VlvFolder }, name: 'florence2' | 'language_model' | 'text_encoder'): string {
   const dir = model.folder.parts[name];
   if (!dir) throw new VlvError('E_FILE', `VLV model ${model.folder.root} has no '${name}' part`);
   return dir;
@@ -119,7 +120,7 @@ async function languageAssets(model: VlvModel): Promise<{ tokenizer: Tokenizer; 
  * files, not the tokenizer's ids) and the length its max_position_embeddings.
  */
 export async function unconditionalIds(
-  model: VlvModel,
+  model: VlvModel | { folder: VlvFolder },
 ): Promise<{ ids: number[]; source: 'tokenizer' | 'text_encoder config' }> {
   const a = assets(model);
   a.uncond ??= (async () => {

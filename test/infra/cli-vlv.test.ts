@@ -2,7 +2,7 @@
 // TypeScript sources) on the golden tiny VLV folders: exit codes, output lines and files.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -129,6 +129,48 @@ test('vlv caption: plain lines; --stream prints the greedy text; --stream with b
   const b = vlv('caption', files[0]!, ...common, '--stream', '--beams', '4');
   t.is(b.status, 2);
   t.regex(b.stderr, /E_ARG: --stream: beam search cannot stream/);
+});
+
+test("vlv caption --florence2: Florence-2's own captions (the baseline), an unreadable file as an error line", async (t) => {
+  const { files, bad } = await images;
+  // The golden tiny random Florence-2 with the processor files of its architecture (as test/models/florence2-captioner.test.ts).
+  const folder = join(tmp, 'florence2');
+  mkdirSync(folder);
+  for (const f of ['config.json', 'model.safetensors']) symlinkSync(goldenPath('florence2', f), join(folder, f));
+  for (const f of [
+    'vocab.json',
+    'merges.txt',
+    'tokenizer_config.json',
+    'special_tokens_map.json',
+    'preprocessor_config.json',
+  ])
+    copyFileSync(join(captioner, 'florence2', f), join(folder, f));
+  const r = vlv(
+    'caption',
+    files[0]!,
+    bad,
+    '--florence2',
+    folder,
+    '--task',
+    '<CAPTION>',
+    '--json',
+    '--max-new-tokens',
+    '5',
+  );
+  t.is(r.status, 2, r.stderr);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { file: string; task?: string; caption?: string; parsed?: object; code?: string });
+  t.is(lines.length, 2);
+  t.is(lines[0]!.file, files[0]!);
+  t.is(lines[0]!.task, '<CAPTION>');
+  t.is(typeof lines[0]!.caption, 'string');
+  t.deepEqual(Object.keys(lines[0]!.parsed!), ['<CAPTION>']);
+  t.deepEqual([lines[1]!.file, lines[1]!.code], [bad, 'E_FILE_FORMAT']);
+  const both = vlv('caption', files[0]!, '--florence2', folder, '--model', stage1);
+  t.is(both.status, 2);
+  t.regex(both.stderr, /E_ARG: give --model or --florence2, not both/);
 });
 
 test('vlv reconstruct --side-by-side: the crop and the reconstruction in one PNG', async (t) => {
