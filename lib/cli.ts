@@ -45,6 +45,21 @@ const COMMANDS: readonly CommandEntry[] = [
     help: 'guided diffusion sample to a PNG/JPEG (--pipeline + --prompt, or --unet/--vae/--scheduler)',
     load: () => import('./commands/sample.js'),
   },
+  {
+    name: 'embed',
+    help: 'VLV caption embeddings z and c of images to a safetensors file (--model <VLV folder> --out f)',
+    load: () => import('./commands/embed.js'),
+  },
+  {
+    name: 'caption',
+    help: 'VLV captions of images (--model <VLV folder> [--json] [--beams 4] [--max-new-tokens 300] [--stream])',
+    load: () => import('./commands/caption.js'),
+  },
+  {
+    name: 'reconstruct',
+    help: 'VLV image round trip, or images from an embedding file (--model <VLV folder> --out rec.png [--side-by-side])',
+    load: () => import('./commands/reconstruct.js'),
+  },
 ];
 
 function usage(): string {

@@ -123,3 +123,32 @@ export {
   type VlvStage2LossResult,
 } from './vlv/model.js';
 export { resolveVlvFolder, VLV_PARTS, type VlvFolder, type VlvPart } from './vlv/folder.js';
+export {
+  readImage,
+  stage1Crop,
+  VlvImageProcessor,
+  VLV_PROMPT,
+  VLV_IMAGE_SIZE,
+  type VlvImageSource,
+  type RawImage,
+  type DecodedImage,
+  type PreparedImages,
+  type RgbImage,
+} from './vlv/images.js';
+export { processCaption } from './vlv/caption-text.js';
+export {
+  embed,
+  caption,
+  captionStream,
+  reconstruct,
+  imageProcessor,
+  unconditionalIds,
+  type VlvPipelineOptions,
+  type EmbedResult,
+  type CaptionOptions,
+  type CaptionResult,
+  type CaptionEvent,
+  type ReconstructOptions,
+  type ReconstructResult,
+  type ReconstructSource,
+} from './vlv/pipelines.js';

@@ -10,14 +10,19 @@
  *   CLIPTokenizer reads them.
  * - BART / RoBERTa: GPT-2 byte-level BPE (add_prefix_space from the config, default false),
  *   <s> text </s>; <mask> strips the space on its left.
+ * - Qwen2 (Qwen2Converter): NFC; the Qwen split regex (pieces isolated); byte-level mapping
+ *   without a prefix space; BPE with no unk; no special tokens around a text (Qwen has no bos).
  */
 import { VlvError } from './errors.js';
 import { specialTokenContent, type AddedTokenJson, type TokenizerConfig, type TokenizerJson } from './tokenizer.js';
 
-export type LegacyFamily = 'clip' | 'bart';
+export type LegacyFamily = 'clip' | 'bart' | 'qwen2';
 
 /** CLIP's pre-tokenisation regex (the fast tokenizer's Split pattern; the text is lower-cased first). */
 export const CLIP_SPLIT_REGEX = "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
+/** Qwen2's pre-tokenisation regex (Qwen2Converter's Split pattern, behaviour 'isolated'). */
+export const QWEN2_SPLIT_REGEX =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 /** CLIPTokenizer reads merges.txt lines 1 .. 49152-256-2. */
 const CLIP_MAX_MERGES = 49152 - 256 - 2;
 
@@ -38,6 +43,11 @@ const DEFAULTS: Record<LegacyFamily, Partial<Record<string, string>>> = {
     pad_token: '<pad>',
     mask_token: '<mask>',
   },
+  qwen2: {
+    unk_token: '<|endoftext|>',
+    eos_token: '<|endoftext|>',
+    pad_token: '<|endoftext|>',
+  },
 };
 const SPECIAL_KEYS = ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'];
 
@@ -46,6 +56,7 @@ export function legacyFamily(config: TokenizerConfig, vocab: Record<string, numb
   const cls = (config.tokenizer_class ?? '').replace(/Fast$/, '');
   if (cls === 'CLIPTokenizer') return 'clip';
   if (cls === 'BartTokenizer' || cls === 'RobertaTokenizer') return 'bart';
+  if (cls === 'Qwen2Tokenizer') return 'qwen2';
   if (cls !== '') return null;
   if ('<|startoftext|>' in vocab) return 'clip';
   if ('<s>' in vocab && '</s>' in vocab) return 'bart';
@@ -140,6 +151,25 @@ export function legacyTokenizerJson(
     };
   }
   const addPrefixSpace = config.add_prefix_space === true;
+  if (family === 'qwen2') {
+    return {
+      config,
+      json: {
+        added_tokens,
+        normalizer: { type: 'NFC' },
+        pre_tokenizer: {
+          type: 'Sequence',
+          pretokenizers: [
+            { type: 'Split', pattern: { Regex: QWEN2_SPLIT_REGEX }, behavior: 'Isolated', invert: false },
+            { type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: false, use_regex: false },
+          ],
+        },
+        post_processor: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+        decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+        model,
+      },
+    };
+  }
   return {
     config,
     json: {

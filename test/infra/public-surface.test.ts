@@ -20,3 +20,22 @@ test('the conformance runner and its comparison live in vlv/testing, not in the 
   t.deepEqual(testing.compareValues([1, 2], [1, 2]), { rel: 0, maxAbs: 0 });
   for (const name of ['runConformance', 'compareValues', 'toleranceFor']) t.false(name in root, name);
 });
+
+test('the VLV pipelines and their pieces are in the root API', (t) => {
+  for (const name of [
+    'VlvModel',
+    'resolveVlvFolder',
+    'embed',
+    'caption',
+    'captionStream',
+    'reconstruct',
+    'readImage',
+    'stage1Crop',
+    'processCaption',
+    'VlvImageProcessor',
+    'unconditionalIds',
+  ])
+    t.is(typeof (root as Record<string, unknown>)[name], 'function', name);
+  t.is(root.VLV_PROMPT, '<MORE_DETAILED_CAPTION>');
+  t.is(root.VLV_IMAGE_SIZE, 384);
+});

@@ -6,6 +6,8 @@ import { dirname, join } from 'node:path';
 import { VlvError, type VlvErrorCode } from '../../lib/errors.js';
 import { loadTokenizer } from '../../lib/tokenizer-files.js';
 import type { Tokenizer } from '../../lib/tokenizer.js';
+import { readFixture } from '../helpers/fixture-file.js';
+import { goldenPath } from '../helpers/golden.js';
 
 const require = createRequire(import.meta.url);
 // The package exports its models/ files but not package.json, so resolve the folder through tokenizer.json.
@@ -506,6 +508,61 @@ test('bart: a hub-style tokenizer.json and vocab.json + merges.txt give the same
   for (const s of ['the cat sat', ' the  cat <mask> sat', 'naïve café 😀', "it's 2024\n"]) {
     t.deepEqual(slow.encode(s), fast.encode(s), s);
     t.is(slow.decode(slow.encode(s).ids), fast.decode(fast.encode(s).ids));
+  }
+});
+
+// ---------------------------------------------------------------- qwen2 (slow files)
+
+test('qwen2: vocab.json + merges.txt (Qwen2Tokenizer) give the ids of the hub tokenizer.json', async (t) => {
+  const merges = qwenJson.model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : String(m))).join('\n');
+  const slow = await loadTokenizer(
+    folder({
+      'vocab.json': qwenVocab,
+      'merges.txt': `#version: 0.2\n${merges}\n`,
+      'tokenizer_config.json': {
+        tokenizer_class: 'Qwen2Tokenizer',
+        bos_token: null,
+        eos_token: '<|endoftext|>',
+        pad_token: '<|endoftext|>',
+        unk_token: null,
+        added_tokens_decoder: {
+          [String(Object.keys(qwenVocab).length)]: { content: '<|endoftext|>', special: true },
+        },
+      },
+    }),
+  );
+  const fast = await qwen();
+  for (const s of ['the cat sat', "It's  2024:\n\n  naïve café 😀 ", 'A RED house.', '\t1234567 x']) {
+    t.deepEqual(slow.encode(s).ids, fast.encode(s, { addSpecialTokens: false }).ids, s);
+    t.is(slow.decode(slow.encode(s).ids), s);
+  }
+  t.is(slow.bosTokenId, null);
+});
+
+test('qwen2: the VLV captioner golden folder (slow files) encodes and decodes as the official tokenizer', async (t) => {
+  const tok = await loadTokenizer(goldenPath('vlv_caption', 'qwen2'));
+  t.is(tok.eosTokenId, 295);
+  t.is(tok.padTokenId, 295);
+  const cases = JSON.parse(readFileSync(goldenPath('vlv_caption', 'cases.json'), 'utf8')) as {
+    cases: { name: string; captions?: string[]; generated_text?: string[] }[];
+  };
+  const tensors = readFixture(goldenPath('vlv_caption', 'cases.safetensors')).tensors;
+  const i64 = (name: string) => {
+    const raw = tensors.get(name)!;
+    const v = new BigInt64Array(raw.bytes.slice().buffer);
+    return { rows: raw.shape[0]!, cols: raw.shape[1]!, ids: Array.from(v, Number) };
+  };
+  // The official slow Qwen2Tokenizer's ids for the stage-2 captions (padding="max_length", 300).
+  const captions = cases.cases.find((c) => c.name === 'stage2_loss')!.captions!;
+  const enc = tok.encodeBatch(captions, { padding: 'max_length', maxLength: 300, truncation: true });
+  t.deepEqual(enc.ids.flat(), i64('stage2_loss.in.caption_ids').ids);
+  t.is(tok.decode(enc.ids[1]!, { skipSpecialTokens: true }), captions[1]!);
+  // batch_decode(skip_special_tokens=True) of the generated ids (bytes that are not UTF-8 become U+FFFD).
+  for (const name of ['caption_ids', 'caption_greedy']) {
+    const { rows, cols, ids } = i64(`${name}.out.ids`);
+    const text = cases.cases.find((c) => c.name === name)!.generated_text!;
+    for (let r = 0; r < rows; r++)
+      t.is(tok.decode(ids.slice(r * cols, (r + 1) * cols), { skipSpecialTokens: true }), text[r]!, `${name} row ${r}`);
   }
 });
 
