@@ -275,8 +275,8 @@ export class VlvModel extends EngineModel<Record<string, unknown>> {
   async generate(inputs: VlvCaptionInputs, options: VlvGenerateOptions = {}): Promise<VlvGenerateResult> {
     const { signal, onProgress, prefixDtype, ...gen } = options;
     const attrs = {
+      // eosTokenId null: no end token (the engine's default when none is given).
       ...generationAttrs(gen),
-      ...(gen.eosTokenId === null ? { eosTokenId: [-1] } : {}),
       ...(prefixDtype ? { prefixDtype } : {}),
     };
     const out = await this.run('generate', { ...tensorsOf(inputs), c: inputs.c }, attrs, { signal, onProgress });
