@@ -1,7 +1,7 @@
 /**
  * loadTokenizer(folder): a Tokenizer from a Hugging Face model folder. tokenizer.json (+
  * tokenizer_config.json, special_tokens_map.json) when there is one; otherwise the slow
- * tokenizer's vocab.json + merges.txt for the CLIP and BART/RoBERTa families, converted in
+ * tokenizer's vocab.json + merges.txt for the CLIP, BART/RoBERTa and Qwen2 families, converted in
  * memory by lib/tokenizer-legacy.ts. A missing file is E_FILE, unparsable JSON or a file that
  * does not describe a tokenizer is E_FILE_FORMAT; both name the file.
  */
@@ -111,7 +111,7 @@ export async function loadTokenizer(folder: string, opts: LoadTokenizerOptions =
   if (!family) {
     throw new VlvError(
       'E_FILE_FORMAT',
-      `tokenizer: ${folder}: cannot tell which tokenizer vocab.json + merges.txt belong to (tokenizer_class ${JSON.stringify(config.tokenizer_class ?? null)}); pass { family: 'clip' | 'bart' }`,
+      `tokenizer: ${folder}: cannot tell which tokenizer vocab.json + merges.txt belong to (tokenizer_class ${JSON.stringify(config.tokenizer_class ?? null)}); pass { family: 'clip' | 'bart' | 'qwen2' }`,
     );
   }
   const built = legacyTokenizerJson(family, { vocab, merges, config, ...(addedTokens ? { addedTokens } : {}) });

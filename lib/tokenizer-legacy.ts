@@ -20,7 +20,10 @@ export type LegacyFamily = 'clip' | 'bart' | 'qwen2';
 
 /** CLIP's pre-tokenisation regex (the fast tokenizer's Split pattern; the text is lower-cased first). */
 export const CLIP_SPLIT_REGEX = "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
-/** Qwen2's pre-tokenisation regex (Qwen2Converter's Split pattern, behaviour 'isolated'). */
+/**
+ * Qwen2's pre-tokenisation regex (Qwen2Converter's Split pattern, behaviour 'isolated'). Its `(?i:...)`
+ * group is made explicit for tokenizers.js by caseFoldInlineGroups (lib/tokenizer.ts).
+ */
 export const QWEN2_SPLIT_REGEX =
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 /** CLIPTokenizer reads merges.txt lines 1 .. 49152-256-2. */

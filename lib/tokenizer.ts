@@ -143,6 +143,51 @@ function libraryConfig(config: TokenizerConfig): Record<string, unknown> {
   return out;
 }
 
+/** Lower-case ASCII letters that Unicode simple case folding also reaches from a non-ASCII letter. */
+const EXTRA_FOLDS: Partial<Record<string, string>> = { k: '\u212a', s: '\u017f' }; // KELVIN SIGN, LONG S
+
+/**
+ * A regex with its `(?i:...)` groups of plain ASCII literals written out as character classes.
+ * tokenizers (Oniguruma) and Python's `regex` fold such a group with Unicode simple case folding, so
+ * Qwen2's `(?i:'s|'t|...)` also takes "'ſ" (U+017F folds to s); tokenizers.js rewrites the group for
+ * ASCII case only. Each letter here becomes [xX] plus its non-ASCII fold partner; a group with
+ * anything but literals and `|` is left to the library.
+ */
+export function caseFoldInlineGroups(regex: string): string {
+  return regex.replace(/\(\?i:([^)]*)\)/g, (group: string, body: string, at: number) => {
+    let slashes = 0;
+    for (let i = at - 1; i >= 0 && regex[i] === '\\'; i--) slashes++;
+    if (slashes % 2 === 1 || !/^[\x20-\x7e]*$/.test(body) || /[\\()[\]{}.*+?^$]/.test(body)) return group;
+    const folded = Array.from(body, (c) => {
+      const lower = c.toLowerCase();
+      if (!/^[a-z]$/.test(lower)) return c;
+      return `[${lower}${lower.toUpperCase()}${EXTRA_FOLDS[lower] ?? ''}]`;
+    });
+    return `(?:${folded.join('')})`;
+  });
+}
+
+/** A normalizer / pre-tokenizer / decoder config with its Regex patterns passed through caseFoldInlineGroups. */
+function foldPatterns(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(foldPatterns);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    out[key] = key === 'Regex' && typeof value === 'string' ? caseFoldInlineGroups(value) : foldPatterns(value);
+  }
+  return out;
+}
+
+/** The tokenizer.json handed to tokenizers.js: as given, with the regexes' inline case-folding made explicit. */
+function libraryJson(json: TokenizerJson): TokenizerJson {
+  return {
+    ...json,
+    normalizer: foldPatterns(json.normalizer),
+    pre_tokenizer: foldPatterns(json.pre_tokenizer),
+    decoder: foldPatterns(json.decoder),
+  };
+}
+
 /** A sentinel no vocabulary holds, used to ask the post-processor where the text goes. */
 const SENTINEL = '\u0000vlv-sequence\u0000';
 
@@ -176,7 +221,7 @@ export class Tokenizer {
     readonly source = 'tokenizer.json',
   ) {
     try {
-      this.lib = new HfTokenizer(json, libraryConfig(config));
+      this.lib = new HfTokenizer(libraryJson(json), libraryConfig(config));
     } catch (e) {
       throw new VlvError('E_FILE_FORMAT', `tokenizer: ${source} is not a usable tokenizer: ${(e as Error).message}`, {
         cause: e,
