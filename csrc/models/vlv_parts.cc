@@ -83,7 +83,7 @@ Parts load_parts(const LoadRequest& r) {
     return it == r.sources.end() ? nullptr : &it->second;
   };
   for (const auto& [key, path] : r.sources) {
-    bool known = key == "checkpoint" || key == "scheduler" || key == "random_seed";
+    bool known = key == "checkpoint" || key == "overlay" || key == "scheduler" || key == "random_seed";
     for (const PartSpec& p : kParts) known = known || key == p.name;
     VLV_CHECK(known, ErrorCode::Arg, "vlv: unknown source '", key,
               "' (checkpoint, florence2, text_encoder, unet, vae, scheduler, language_model)");
@@ -94,6 +94,7 @@ Parts load_parts(const LoadRequest& r) {
   const std::string* checkpoint = source("checkpoint");
   VLV_CHECK(checkpoint, ErrorCode::Arg, "vlv: no checkpoint given (", r.folder, ")");
   Weights ckpt = Weights::load(*checkpoint, r.matrix_dtype);
+  if (const std::string* overlay = source("overlay")) ckpt.overlay(Weights::load(*overlay, r.matrix_dtype));
   ckpt.set_device(r.device);
 
   Parts parts;

@@ -6,7 +6,8 @@
 //   captioner (CLIPDecoder): VLV_model.<the same, without unet/vae>, qwen2_model.* (Qwen2),
 //                          mlp.layers.{0,2}.*
 //
-// (a leading "module." from a distributed wrapper is accepted). Each part's config comes from
+// (a leading "module." from a distributed wrapper is accepted); an "overlay" source (a training
+// checkpoint's trainable weights) replaces tensors of the checkpoint by name. Each part's config comes from
 // its folder (LoadSources: "florence2", "text_encoder", "unet", "vae", "scheduler",
 // "language_model"); a part whose weights the checkpoint lacks takes them from its own folder
 // (a diffusers / transformers folder: real SD 2.1-base or Qwen2.5 weights, not copied).

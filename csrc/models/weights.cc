@@ -29,6 +29,17 @@ Shape Weights::shape_of(const std::string& name) const {
   return it->second.shape();
 }
 
+void Weights::overlay(const Weights& o) {
+  for (const auto& [name, t] : o.tensors_) {
+    auto it = tensors_.find(name);
+    VLV_CHECK(it != tensors_.end(), ErrorCode::FileFormat, o.source_, ": '", name, "' is not a weight of ", source_);
+    VLV_CHECK(it->second.shape() == t.shape(), ErrorCode::FileFormat, o.source_, ": '", name, "' is ", t.desc(),
+              ", the base checkpoint's is ", it->second.desc());
+    it->second = t;
+  }
+  source_ += " + " + o.source_;
+}
+
 bool Weights::has_prefix(const std::string& prefix) const {
   auto it = tensors_.lower_bound(prefix);
   return it != tensors_.end() && it->first.compare(0, prefix.size(), prefix) == 0;

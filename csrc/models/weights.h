@@ -30,6 +30,9 @@ class Weights {
   // The stored shape of `name` (E_FILE_FORMAT when missing): for modules whose widths the
   // checkpoint decides.
   Shape shape_of(const std::string& name) const;
+  // Replaces tensors by name with `overlay`'s (a training checkpoint's trainable weights over
+  // the base checkpoint): each must exist here with the same shape (E_FILE_FORMAT naming it).
+  void overlay(const Weights& overlay);
   // Whether any tensor's name starts with `prefix`.
   bool has_prefix(const std::string& prefix) const;
   // Every name under `prefix` counts as used: a part of a composite checkpoint that the caller

@@ -1,11 +1,14 @@
 /**
  * A VLV model folder: where each part of the auto-encoder comes from. Two layouts:
  *
- * - `vlv.json` (the project's own; `vlv convert` writes it):
+ * - `vlv.json` (the project's own; `vlv convert` and training checkpoints write it):
  *   `{"format": "vlv", "version": 1, "checkpoint": "model.safetensors",
+ *     "overlay"?: "trainable.safetensors",
  *     "parts": {"florence2": "florence2", "text_encoder": "…", "unet": "/abs/sd21/unet", …}}`
  *   Paths are relative to the folder or absolute, so real SD 2.1-base, Florence-2-large and
- *   Qwen2.5 folders can be pointed at without copying them.
+ *   Qwen2.5 folders can be pointed at without copying them. The overlay's tensors replace the
+ *   checkpoint's by name: a training checkpoint stores only the trainable weights and names
+ *   the base checkpoint.
  * - the official layouts, with no vlv.json: a stage-1 folder (`model.safetensors`, the whole
  *   SDModel state dict, beside `florence2/ text_encoder/ tokenizer/ unet/ vae/ scheduler/`) or
  *   the released captioner (`model.pt`, CLIPDecoder's state dict, beside `florence2/
@@ -37,6 +40,8 @@ export interface VlvFolder {
   root: string;
   /** The weights file (absolute): safetensors, or a PyTorch checkpoint read without pickle execution. */
   checkpoint: string;
+  /** Tensors that replace the checkpoint's by name (a training checkpoint's trainable weights), absolute. */
+  overlay?: string;
   /** Each part's folder (absolute), for the parts the folder has. */
   parts: Partial<Record<VlvPart, string>>;
 }
@@ -62,7 +67,7 @@ function fromJson(root: string, file: string): VlvFolder {
   } catch (e) {
     throw new VlvError('E_FILE_FORMAT', `${file}: not readable JSON (${(e as Error).message})`);
   }
-  const spec = raw as { format?: unknown; checkpoint?: unknown; parts?: unknown };
+  const spec = raw as { format?: unknown; checkpoint?: unknown; overlay?: unknown; parts?: unknown };
   if (spec?.format !== 'vlv') throw new VlvError('E_FILE_FORMAT', `${file}: "format" must be "vlv"`);
   if (typeof spec.checkpoint !== 'string') throw new VlvError('E_FILE_FORMAT', `${file}: "checkpoint" must be a path`);
   if (typeof spec.parts !== 'object' || spec.parts === null)
@@ -78,7 +83,11 @@ function fromJson(root: string, file: string): VlvFolder {
   }
   const checkpoint = at(spec.checkpoint);
   if (!isFile(checkpoint)) throw new VlvError('E_FILE', `${file}: checkpoint ${checkpoint} is not a file`);
-  return { root, checkpoint, parts };
+  if (spec.overlay === undefined) return { root, checkpoint, parts };
+  if (typeof spec.overlay !== 'string') throw new VlvError('E_FILE_FORMAT', `${file}: "overlay" must be a path`);
+  const overlay = at(spec.overlay);
+  if (!isFile(overlay)) throw new VlvError('E_FILE', `${file}: overlay ${overlay} is not a file`);
+  return { root, checkpoint, overlay, parts };
 }
 
 /** Reads a VLV folder's layout (see the file comment); E_NOT_FOUND / E_FILE_FORMAT say what is missing. */

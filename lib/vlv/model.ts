@@ -181,6 +181,7 @@ export class VlvModel extends EngineModel<Record<string, unknown>> {
         if (!layout.parts[p])
           throw new VlvError('E_FILE', `VLV model: ${layout.root} has no '${p}' part (needed for ${String(use)})`);
     const sources: Record<string, string> = { checkpoint: layout.checkpoint };
+    if (layout.overlay) sources.overlay = layout.overlay;
     for (const p of parts) if (p !== 'tokenizer') sources[p] = layout.parts[p]!;
     if (opts.randomSeed !== undefined) {
       if (!Number.isSafeInteger(opts.randomSeed) || opts.randomSeed < 0)

@@ -228,3 +228,38 @@ test('the stage-1 target follows the scheduler config: v_prediction compares the
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a vlv.json overlay (a training checkpoint) replaces checkpoint tensors by name; an unknown or reshaped one is refused by name', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vlv-'));
+  try {
+    const queries = Tensor.from(
+      Float32Array.from({ length: 5 * 32 }, (_, i) => Math.cos(i)),
+      [1, 5, 32],
+    );
+    const write = async (tensors: Record<string, Tensor>) => {
+      await saveSafetensors(join(dir, 'trainable.safetensors'), tensors);
+      const parts = Object.fromEntries(['florence2', 'text_encoder'].map((p) => [p, join(stage1, p)]));
+      const spec = {
+        format: 'vlv',
+        version: 1,
+        checkpoint: join(stage1, 'model.safetensors'),
+        overlay: 'trainable.safetensors',
+        parts,
+      };
+      writeFileSync(join(dir, 'vlv.json'), JSON.stringify(spec));
+    };
+    await write({ query_embed: queries });
+    const model = await VlvModel.load(dir, { use: 'embed' });
+    t.deepEqual(model.parameters().query_embed!.toFloat32(), queries.toFloat32());
+    model.dispose();
+    await write({ 'query_embed.nope': queries });
+    const unknown = await t.throwsAsync<VlvError>(VlvModel.load(dir, { use: 'embed' }));
+    t.is(unknown.code, 'E_FILE_FORMAT');
+    t.regex(unknown.message, /query_embed\.nope/);
+    await write({ query_embed: Tensor.zeros([1, 4, 32]) });
+    const reshaped = await t.throwsAsync<VlvError>(VlvModel.load(dir, { use: 'embed' }));
+    t.regex(reshaped.message, /query_embed/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
