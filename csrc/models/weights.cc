@@ -1,8 +1,10 @@
 #include "models/weights.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include "io/safetensors.h"
+#include "io/torch_checkpoint.h"
 #include "ops/api.h"
 
 namespace vlv::models {
@@ -14,6 +16,19 @@ Weights::Weights(std::map<std::string, Tensor> tensors, std::string source, DTyp
 }
 
 Weights Weights::load(const std::string& path_or_folder, DType matrix_dtype) {
+  // A torch.save file (by its name), or a folder whose only weights are pytorch_model.bin.
+  std::error_code ec;
+  std::string torch_file = std::filesystem::is_directory(path_or_folder, ec) ? io::find_torch_checkpoint(path_or_folder)
+                           : io::is_torch_checkpoint_name(path_or_folder)    ? path_or_folder
+                                                                             : std::string();
+  if (!torch_file.empty()) {
+    std::optional<DType> dtype;
+    if (matrix_dtype == DType::F32) dtype = DType::F32;
+    io::TorchLoaded loaded = io::load_torch_checkpoint(torch_file, dtype);
+    std::map<std::string, Tensor> m;
+    for (auto& [name, t] : loaded.tensors) m.emplace(name, t);
+    return Weights(std::move(m), torch_file, matrix_dtype);
+  }
   io::LoadOptions opts;
   // 16-bit matrices: keep the file's dtypes (mapped, not copied) and convert per take.
   if (matrix_dtype == DType::F32) opts.dtype = DType::F32;

@@ -22,7 +22,9 @@ class Weights {
  public:
   Weights() = default;
   Weights(std::map<std::string, Tensor> tensors, std::string source, DType matrix_dtype = DType::F32);
-  // Any safetensors layout. matrix_dtype: F32, BF16 or F16 (the dtype take_matrix gives).
+  // Any safetensors layout, a torch.save file (*.pt, *.pth, *.bin, *.ckpt: read weights-only,
+  // io/torch_checkpoint.h), or a folder whose only weights are pytorch_model.bin /
+  // diffusion_pytorch_model.bin. matrix_dtype: F32, BF16 or F16 (the dtype take_matrix gives).
   static Weights load(const std::string& path_or_folder, DType matrix_dtype = DType::F32);
   static Weights random(uint64_t seed, std::string source);  // every take() is random_init
 

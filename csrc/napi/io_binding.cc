@@ -1,6 +1,8 @@
 // safetensorsLoad / safetensorsSave (async, off the JS thread), safetensorsInspect and
-// safetensorsResolve (sync: they read only headers and folder listings).
+// safetensorsResolve (sync: they read only headers and folder listings); torchCheckpointLoad
+// (async) and torchCheckpointInspect (sync: the archive and the pickle, no tensor data).
 #include "io/safetensors.h"
+#include "io/torch_checkpoint.h"
 #include "napi/common.h"
 #include "napi/tensor_wrap.h"
 
@@ -168,11 +170,81 @@ Napi::Value resolve_js(const Napi::CallbackInfo& info) {
   });
 }
 
+class TorchLoadWorker : public PromiseWorker {
+ public:
+  TorchLoadWorker(Napi::Env env, std::string path) : PromiseWorker(env), path_(std::move(path)) {}
+
+ protected:
+  void Run() override { loaded_ = io::load_torch_checkpoint(path_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object tensors = Napi::Object::New(env);
+    for (const auto& [name, t] : loaded_.tensors) tensors.Set(name, NativeTensor::wrap(env, t));
+    Napi::Object aliases = Napi::Object::New(env);
+    for (const auto& [name, first] : loaded_.aliases) aliases.Set(name, first);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("tensors", tensors);
+    out.Set("aliases", aliases);
+    loaded_ = {};
+    return out;
+  }
+
+ private:
+  std::string path_;
+  io::TorchLoaded loaded_;
+};
+
+Napi::Array int_array(Napi::Env env, const std::vector<int64_t>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(uint32_t(i), double(v[i]));
+  return a;
+}
+
+// torchCheckpointLoad(path) -> Promise<{tensors: {name: NativeTensor}, aliases: {name: first}}>
+Napi::Value torch_load_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto* w = new TorchLoadWorker(env, arg_string(info, 0, "path"));  // freed by libuv when done
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  });
+}
+
+// torchCheckpointInspect(path) -> {tensors: [{name, dtype, shape, stride, storageOffset,
+// storage, storageBytes, aliasOf}], fileBytes, storageBytes}
+Napi::Value torch_inspect_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    io::TorchCheckpointInfo c = io::inspect_torch_checkpoint(arg_string(info, 0, "path"));
+    Napi::Array tensors = Napi::Array::New(env, c.tensors.size());
+    for (size_t i = 0; i < c.tensors.size(); ++i) {
+      const io::TorchTensorEntry& e = c.tensors[i];
+      Napi::Object t = Napi::Object::New(env);
+      t.Set("name", e.name);
+      t.Set("dtype", e.dtype);
+      t.Set("shape", int_array(env, e.shape));
+      t.Set("stride", int_array(env, e.stride));
+      t.Set("storageOffset", double(e.storage_offset));
+      t.Set("storage", e.storage);
+      t.Set("storageBytes", double(e.storage_bytes));
+      t.Set("aliasOf", e.alias_of.empty() ? env.Null() : Napi::Value(Napi::String::New(env, e.alias_of)));
+      tensors.Set(uint32_t(i), t);
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("tensors", tensors);
+    out.Set("fileBytes", double(c.file_bytes));
+    out.Set("storageBytes", double(c.storage_bytes));
+    return out;
+  });
+}
+
 void exports_fn(Napi::Env env, Napi::Object exports) {
   exports.Set("safetensorsLoad", Napi::Function::New(env, load_js, "safetensorsLoad"));
   exports.Set("safetensorsSave", Napi::Function::New(env, save_js, "safetensorsSave"));
   exports.Set("safetensorsInspect", Napi::Function::New(env, inspect_js, "safetensorsInspect"));
   exports.Set("safetensorsResolve", Napi::Function::New(env, resolve_js, "safetensorsResolve"));
+  exports.Set("torchCheckpointLoad", Napi::Function::New(env, torch_load_js, "torchCheckpointLoad"));
+  exports.Set("torchCheckpointInspect", Napi::Function::New(env, torch_inspect_js, "torchCheckpointInspect"));
 }
 
 }  // namespace
