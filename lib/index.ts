@@ -15,6 +15,13 @@ export {
   type SafetensorsFileInfo,
   type SafetensorsEntry,
 } from './safetensors.js';
+export {
+  readTorchCheckpoint,
+  inspectTorchCheckpoint,
+  type TorchCheckpoint,
+  type TorchCheckpointInfo,
+  type TorchCheckpointEntry,
+} from './torch-checkpoint.js';
 export { loadTokenizer } from './tokenizer-files.js';
 export { Tokenizer, type EncodeOptions, type Encoded, type BatchEncoded } from './tokenizer.js';
 export {

@@ -109,6 +109,22 @@ export interface NativeSafetensorsHeader {
   fileBytes: number;
 }
 
+/** A torch.save checkpoint as csrc/napi/io_binding.cc inspects it (dtype as safetensors spells it). */
+export interface NativeTorchCheckpointInfo {
+  tensors: {
+    name: string;
+    dtype: string;
+    shape: number[];
+    stride: number[];
+    storageOffset: number;
+    storage: string;
+    storageBytes: number;
+    aliasOf: string | null;
+  }[];
+  fileBytes: number;
+  storageBytes: number;
+}
+
 /**
  * Every export of the addon (csrc/napi/*.cc, one exports.Set each), typed once: lib/ reaches
  * the engine only through this. test/infra/native.test.ts checks that the built addon exports
@@ -148,6 +164,11 @@ export interface NativeAddon {
   ): Promise<void>;
   safetensorsInspect(path: string): NativeSafetensorsHeader;
   safetensorsResolve(path: string): { index: string | null; files: string[] };
+  // torch.save checkpoints, read weights-only (io_binding.cc)
+  torchCheckpointLoad(
+    path: string,
+  ): Promise<{ tensors: Record<string, NativeTensor>; aliases: Record<string, string> }>;
+  torchCheckpointInspect(path: string): NativeTorchCheckpointInfo;
   // models (model_binding.cc): the class is exported for instanceof only.
   readonly NativeModel: abstract new () => NativeModel;
   loadModel(

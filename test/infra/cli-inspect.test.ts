@@ -64,3 +64,28 @@ test('inspect a missing path: exit 2 with E_FILE; no path: E_ARG', (t) => {
   t.is(r2.status, 2);
   t.regex(r2.stderr, /^vlv inspect: E_ARG: usage: vlv inspect/);
 });
+
+test('inspect a torch.save checkpoint: names, dtypes, shapes and the tied aliases', (t) => {
+  const file = join(root, 'test', 'fixtures', 'torch-checkpoint', 'state.pt');
+  const r = vlv('inspect', file);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /state\.pt {2}\(6\.4 KiB, torch\.save zip read weights-only, 24 tensors, 1 tied\)/);
+  t.regex(r.stdout, /\n {2}bf16\s+BF16\s+\[5, 3\]\n/);
+  t.regex(r.stdout, /\n {2}i64\s+I64\s+\[2, 3\]\n/);
+  t.regex(r.stdout, /\n {2}lm_head\.weight\s+F32\s+\[6, 4\] {2}= embed\.weight\n/);
+  t.regex(r.stdout, /tied \(one storage, several names\):\n {2}lm_head\.weight = embed\.weight\n/);
+  t.regex(r.stdout, /total: 24 tensors \(23 distinct\), 179 parameters, 694 B/);
+});
+
+test('inspect a bad torch.save checkpoint: exit 2 and the code with the message', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vlv-inspect-'));
+  const file = join(dir, 'legacy.pt');
+  writeFileSync(
+    file,
+    Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]),
+  );
+  const r = vlv('inspect', file);
+  t.is(r.status, 2);
+  t.regex(r.stderr, /^vlv inspect: E_FILE_FORMAT: .*legacy\.pt: legacy torch\.save format/);
+  t.is(r.stdout, '');
+});

@@ -27,6 +27,8 @@ const typed: Record<keyof NativeAddon, true> = {
   safetensorsSave: true,
   safetensorsInspect: true,
   safetensorsResolve: true,
+  torchCheckpointLoad: true,
+  torchCheckpointInspect: true,
   NativeModel: true,
   loadModel: true,
   randomModel: true,
