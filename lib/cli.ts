@@ -32,8 +32,13 @@ const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'inspect',
-    help: 'tensors (name, dtype, shape), totals and config.json of a safetensors checkpoint',
+    help: 'tensors (name, dtype, shape), totals and config.json of a safetensors or torch.save checkpoint',
     load: () => import('./commands/inspect.js'),
+  },
+  {
+    name: 'convert',
+    help: 'a PyTorch checkpoint (.pt/.bin/.pth/.ckpt, read weights-only) to a VLV folder: safetensors + configs + vlv.json',
+    load: () => import('./commands/convert.js'),
   },
   {
     name: 'conformance',
