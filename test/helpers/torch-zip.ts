@@ -27,8 +27,13 @@ export interface ZipEntryInput {
   method?: number;
 }
 
-/** A zip archive of stored entries, in order, with a central directory and an end record. */
-export function zip(entries: ZipEntryInput[]): Buffer {
+/**
+ * A zip archive of stored entries, in order, with a central directory and an end record.
+ * zip64: every size and offset of the central directory goes in a zip64 extra field and the
+ * end record points to a zip64 end record (as writers do past 4 GiB or 65535 entries).
+ */
+export function zip(entries: ZipEntryInput[], options: { zip64?: boolean } = {}): Buffer {
+  const z64 = options.zip64 ?? false;
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
@@ -45,26 +50,49 @@ export function zip(entries: ZipEntryInput[]): Buffer {
     local.writeUInt16LE(name.length, 26);
     const header = Buffer.alloc(46);
     header.writeUInt32LE(0x02014b50, 0);
-    header.writeUInt16LE(20, 4);
-    header.writeUInt16LE(20, 6);
+    header.writeUInt16LE(z64 ? 45 : 20, 4);
+    header.writeUInt16LE(z64 ? 45 : 20, 6);
     header.writeUInt16LE(e.method ?? 0, 10);
     header.writeUInt32LE(crc, 16);
-    header.writeUInt32LE(e.data.length, 20);
-    header.writeUInt32LE(e.data.length, 24);
+    header.writeUInt32LE(z64 ? 0xffffffff : e.data.length, 20);
+    header.writeUInt32LE(z64 ? 0xffffffff : e.data.length, 24);
     header.writeUInt16LE(name.length, 28);
-    header.writeUInt32LE(offset, 42);
-    central.push(header, name);
+    header.writeUInt32LE(z64 ? 0xffffffff : offset, 42);
+    const extra = Buffer.alloc(z64 ? 28 : 0);
+    if (z64) {
+      extra.writeUInt16LE(0x0001, 0);
+      extra.writeUInt16LE(24, 2);
+      extra.writeBigUInt64LE(BigInt(e.data.length), 4); // uncompressed
+      extra.writeBigUInt64LE(BigInt(e.data.length), 12); // compressed
+      extra.writeBigUInt64LE(BigInt(offset), 20); // local header offset
+      header.writeUInt16LE(extra.length, 30);
+    }
+    central.push(header, name, extra);
     parts.push(local, name, Buffer.from(e.data));
     offset += 30 + name.length + e.data.length;
   }
   const cd = Buffer.concat(central);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, cd, end]);
+  end.writeUInt16LE(z64 ? 0xffff : entries.length, 8);
+  end.writeUInt16LE(z64 ? 0xffff : entries.length, 10);
+  end.writeUInt32LE(z64 ? 0xffffffff : cd.length, 12);
+  end.writeUInt32LE(z64 ? 0xffffffff : offset, 16);
+  if (!z64) return Buffer.concat([...parts, cd, end]);
+  const rec = Buffer.alloc(56);
+  rec.writeUInt32LE(0x06064b50, 0);
+  rec.writeBigUInt64LE(44n, 4);
+  rec.writeUInt16LE(45, 12);
+  rec.writeUInt16LE(45, 14);
+  rec.writeBigUInt64LE(BigInt(entries.length), 24);
+  rec.writeBigUInt64LE(BigInt(entries.length), 32);
+  rec.writeBigUInt64LE(BigInt(cd.length), 40);
+  rec.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + cd.length), 8);
+  locator.writeUInt32LE(1, 16);
+  return Buffer.concat([...parts, cd, rec, locator, end]);
 }
 
 /** Pickle bytes, opcode by opcode (protocol 2 unless proto() says otherwise). */
@@ -220,15 +248,18 @@ export function stateDictPickle(tensors: readonly (TensorSpec & { name: string }
 export function torchArchive(
   pickle: Uint8Array,
   storages: Record<string, Uint8Array>,
-  options: { prefix?: string; byteorder?: string } = {},
+  options: { prefix?: string; byteorder?: string; zip64?: boolean } = {},
 ): Buffer {
   const prefix = options.prefix ?? 'archive';
-  return zip([
-    { name: `${prefix}/data.pkl`, data: pickle },
-    { name: `${prefix}/byteorder`, data: Buffer.from(options.byteorder ?? 'little') },
-    ...Object.entries(storages).map(([key, data]) => ({ name: `${prefix}/data/${key}`, data })),
-    { name: `${prefix}/version`, data: Buffer.from('3\n') },
-  ]);
+  return zip(
+    [
+      { name: `${prefix}/data.pkl`, data: pickle },
+      { name: `${prefix}/byteorder`, data: Buffer.from(options.byteorder ?? 'little') },
+      ...Object.entries(storages).map(([key, data]) => ({ name: `${prefix}/data/${key}`, data })),
+      { name: `${prefix}/version`, data: Buffer.from('3\n') },
+    ],
+    { zip64: options.zip64 ?? false },
+  );
 }
 
 const STORAGE_OF: Record<string, string> = {

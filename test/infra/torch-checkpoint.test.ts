@@ -507,6 +507,32 @@ test.serial('`vlv inspect` of a hostile checkpoint exits 2 with the code; nothin
   t.false(existsSync(marker));
 });
 
+test('a zip64 archive (sizes and offsets in zip64 fields, as past 4 GiB) reads like the plain one', async (t) => {
+  const file = join(hostileDir, 'zip64.pt');
+  writeFileSync(file, torchArchive(stateDictPickle([goodSpec]), goodStorage, { zip64: true }));
+  const { tensors } = await readTorchCheckpoint(file);
+  t.deepEqual(Array.from(tensors.w!.toArray() as Float32Array), [1, 2, 3, 4, 5, 6]);
+  // A zip64 end record that points outside the file is refused.
+  const bad = readFileSync(file);
+  bad.writeBigUInt64LE(0xffffffffn, bad.length - 22 - 20 + 8);
+  writeFileSync(file, bad);
+  const err = await t.throwsAsync(readTorchCheckpoint(file), { instanceOf: VlvError });
+  t.is(err?.code, 'E_FILE_FORMAT');
+  t.regex(err.message, /the zip64 end record offset 4294967295 is outside the file/);
+});
+
+test('a storage record whose bytes fail their crc32: inspect lists it, loading refuses it', async (t) => {
+  const file = join(hostileDir, 'storage-crc.pt');
+  const buf = valid();
+  const at = buf.indexOf(Buffer.from('archive/data/0')) + 'archive/data/0'.length; // its data follows the name
+  buf[at] = buf[at]! ^ 0x40;
+  writeFileSync(file, buf);
+  t.is(inspectTorchCheckpoint(file).tensors.length, 1);
+  const err = await t.throwsAsync(readTorchCheckpoint(file), { instanceOf: VlvError });
+  t.is(err?.code, 'E_FILE_FORMAT');
+  t.regex(err.message, /zip entry 'archive\/data\/0' is corrupt \(crc32/);
+});
+
 test('a missing checkpoint is E_FILE', async (t) => {
   const err = await t.throwsAsync(readTorchCheckpoint(join(hostileDir, 'nope.pt')), { instanceOf: VlvError });
   t.is(err?.code, 'E_FILE');
