@@ -289,3 +289,19 @@ export function torchCheckpoint(
   }
   return torchArchive(stateDictPickle(specs), storages);
 }
+
+/** The entries of a stored zip (no zip64), read through its central directory. */
+export function unzip(buf: Buffer): ZipEntryInput[] {
+  const entries: ZipEntryInput[] = [];
+  const count = buf.readUInt16LE(buf.length - 12);
+  let c = buf.readUInt32LE(buf.length - 6);
+  for (let i = 0; i < count; i++) {
+    const size = buf.readUInt32LE(c + 20);
+    const [nl, xl, cl] = [buf.readUInt16LE(c + 28), buf.readUInt16LE(c + 30), buf.readUInt16LE(c + 32)];
+    const local = buf.readUInt32LE(c + 42);
+    const data = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    entries.push({ name: buf.subarray(c + 46, c + 46 + nl).toString('utf8'), data: buf.subarray(data, data + size) });
+    c += 46 + nl + xl + cl;
+  }
+  return entries;
+}

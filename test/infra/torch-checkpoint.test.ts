@@ -20,7 +20,15 @@ import {
 } from '../../lib/index.js';
 import { native } from '../../lib/native.js';
 import { goldenPath } from '../helpers/golden.js';
-import { Pickle, stateDictPickle, torchArchive, torchCheckpoint, zip, type TensorSpec } from '../helpers/torch-zip.js';
+import {
+  Pickle,
+  stateDictPickle,
+  torchArchive,
+  torchCheckpoint,
+  unzip,
+  zip,
+  type TensorSpec,
+} from '../helpers/torch-zip.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const fixtures = join(root, 'test', 'fixtures', 'torch-checkpoint');
@@ -531,6 +539,42 @@ test('a storage record whose bytes fail their crc32: inspect lists it, loading r
   const err = await t.throwsAsync(readTorchCheckpoint(file), { instanceOf: VlvError });
   t.is(err?.code, 'E_FILE_FORMAT');
   t.regex(err.message, /zip entry 'archive\/data\/0' is corrupt \(crc32/);
+});
+
+test.serial('1000 random mutations of a real data.pkl (crc kept valid): each loads or is E_FILE_FORMAT', async (t) => {
+  const entries = unzip(readFileSync(join(fixtures, 'state.pt')));
+  const pkl = entries.find((e) => e.name.endsWith('/data.pkl'))!;
+  const file = join(hostileDir, 'mutated.pt');
+  let seed = 2024;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const opcodes = [0x28, 0x2e, 0x30, 0x31, 0x32, 0x52, 0x62, 0x68, 0x71, 0x73, 0x74, 0x75, 0x61, 0x85, 0x86, 0x51];
+  const codes: Record<string, number> = {};
+  for (let i = 0; i < 1000; i++) {
+    const b = Buffer.from(pkl.data);
+    for (let k = 1 + rnd(3); k > 0; k--) {
+      const at = rnd(b.length);
+      const mode = rnd(3);
+      b[at] = mode === 0 ? rnd(256) : mode === 1 ? b[at]! ^ (1 << rnd(8)) : opcodes[rnd(opcodes.length)]!;
+    }
+    const data = rnd(8) === 0 ? b.subarray(0, rnd(b.length)) : b;
+    writeFileSync(file, zip(entries.map((e) => (e === pkl ? { name: e.name, data } : e))));
+    try {
+      await readTorchCheckpoint(file);
+      codes.ok = (codes.ok ?? 0) + 1;
+    } catch (e) {
+      const code = e instanceof VlvError ? e.code : String(e);
+      codes[code] = (codes[code] ?? 0) + 1;
+    }
+  }
+  t.deepEqual(
+    Object.keys(codes).filter((c) => c !== 'ok' && c !== 'E_FILE_FORMAT'),
+    [],
+    JSON.stringify(codes),
+  );
+  t.true((codes.E_FILE_FORMAT ?? 0) > 900);
 });
 
 test('a missing checkpoint is E_FILE', async (t) => {
