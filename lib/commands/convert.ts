@@ -10,8 +10,9 @@
  *    holds a config (config.json, scheduler_config.json, preprocessor_config.json) or tokenizer
  *    files, with its config / tokenizer / json / txt files only (never weights);
  *  - `<out>/vlv.json`: {"format": "vlv", "version": 1, "checkpoint": "model.safetensors",
- *    "parts": {part: folder}} for the known parts (florence2, text_encoder, unet, vae,
- *    scheduler, tokenizer, language_model; a folder named qwen2 is the language_model).
+ *    "parts": {part: folder}} for the parts lib/vlv/folder.ts knows (florence2, text_encoder,
+ *    tokenizer, unet, vae, scheduler, language_model; a folder named qwen2 is the
+ *    language_model), the layout resolveVlvFolder reads.
  *
  * Progress goes to stderr for checkpoints of 64 MiB and more; the summary to stdout.
  */
@@ -21,19 +22,10 @@ import { VlvError } from '../errors.js';
 import { saveSafetensors } from '../safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { readTorchCheckpoint } from '../torch-checkpoint.js';
+import { VLV_PARTS } from '../vlv/folder.js';
 
 const USAGE = 'usage: vlv convert <model.pt | .bin | .pth | .ckpt> <out-folder> [--parts-from <dir>]';
 
-/** The parts a VLV model folder names, in vlv.json's order. */
-export const PART_NAMES = [
-  'florence2',
-  'text_encoder',
-  'unet',
-  'vae',
-  'scheduler',
-  'tokenizer',
-  'language_model',
-] as const;
 const FOLDER_ALIASES: Record<string, string> = { qwen2: 'language_model' };
 
 /** Files that make a sub-folder a model part. */
@@ -183,11 +175,11 @@ export async function run(args: string[]): Promise<number> {
     progress(`copying ${join(partsFrom, folder)}`);
     const copied = copyPart(join(partsFrom, folder), join(out, folder));
     console.log(`${join(out, folder)}/: ${copied.join(', ')}`);
-    const part = (PART_NAMES as readonly string[]).includes(folder) ? folder : FOLDER_ALIASES[folder];
+    const part = (VLV_PARTS as readonly string[]).includes(folder) ? folder : FOLDER_ALIASES[folder];
     if (part && (parts[part] === undefined || folder === part)) parts[part] = folder;
   }
   const ordered: Record<string, string> = {};
-  for (const p of PART_NAMES) if (parts[p] !== undefined) ordered[p] = parts[p];
+  for (const p of VLV_PARTS) if (parts[p] !== undefined) ordered[p] = parts[p];
   const manifest = { format: 'vlv', version: 1, checkpoint: 'model.safetensors', parts: ordered };
   writeAtomic(join(out, 'vlv.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   console.log(`${join(out, 'vlv.json')}: parts ${JSON.stringify(ordered)}`);

@@ -4,10 +4,11 @@
 // config folders and vlv.json are checked as the VLV folder loader will read them.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor, inspectSafetensors, loadSafetensors, readTorchCheckpoint } from '../../lib/index.js';
+import { runConformance } from '../../lib/testing.js';
 import { goldenPath } from '../helpers/golden.js';
 import { Pickle, torchArchive, torchCheckpoint } from '../helpers/torch-zip.js';
 
@@ -31,7 +32,7 @@ function bytesOf(t: Tensor): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
-test('convert the golden VLV captioner: tensors, ties, config folders, vlv.json', async (t) => {
+test('convert the golden VLV captioner: tensors, ties, config folders, vlv.json, and it runs', async (t) => {
   const golden = goldenPath('vlv_caption');
   const out = join(tempDir(), 'vlv-caption');
   const r = vlv('convert', join(golden, 'model.pt'), out);
@@ -68,6 +69,12 @@ test('convert the golden VLV captioner: tensors, ties, config folders, vlv.json'
     t.deepEqual(y.shape, x.shape, name);
     t.true(bytesOf(y).equals(bytesOf(x)), name);
   }
+
+  // The converted folder is a VLV model folder: the official captioner's cases pass from it.
+  for (const f of ['cases.json', 'cases.safetensors']) copyFileSync(join(golden, f), join(out, f));
+  const results = await runConformance(out);
+  t.is(results.length, 4);
+  for (const r of results) t.true(r.pass, `${r.case}: rel ${r.rel} tol ${r.tol} ${r.error ?? ''}`);
 });
 
 test('convert strips module., keeps bf16, copies only config and tokenizer files, --parts-from', async (t) => {
@@ -116,10 +123,10 @@ test('convert strips module., keeps bf16, copies only config and tokenizer files
     version: 1,
     checkpoint: 'model.safetensors',
     parts: {
+      tokenizer: 'tokenizer',
       unet: 'unet',
       vae: 'vae',
       scheduler: 'scheduler',
-      tokenizer: 'tokenizer',
       language_model: 'language_model',
     },
   });
