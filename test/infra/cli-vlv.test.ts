@@ -228,7 +228,9 @@ test('vlv embed / caption / reconstruct: usage errors are E_ARG with exit 2', (t
   t.regex(u.stderr, /E_ARG: unknown argument '--bogus'/);
 });
 
-test('Ctrl-C during vlv reconstruct aborts it: E_ABORTED, exit 2, no output file', async (t) => {
+// Serial: the other tests of this file run the CLI through spawnSync, which blocks this
+// process's event loop, so the child's progress (and the Ctrl-C it triggers) would arrive late.
+test.serial('Ctrl-C during vlv reconstruct aborts it: E_ABORTED, exit 2, no output file', async (t) => {
   const out = join(tmp, 'interrupted.png');
   const img = join(root, 'test', 'fixtures', 'vision', 'florence2-test.png');
   const child = spawn(
