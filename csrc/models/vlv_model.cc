@@ -54,11 +54,11 @@ uint64_t philox_blocks(const Shape& shape) { return uint64_t((shape_numel(shape)
 
 class VlvModel : public Model {
  public:
-  VlvModel(Parts parts, Device device) : p_(std::move(parts)), device_(device) { set_parameters(p_.params, p_.config); }
+  explicit VlvModel(Parts parts) : p_(std::move(parts)) { set_parameters(p_.params, p_.config); }
 
   NamedTensors run(const std::string& method, const NamedTensors& in, const Attrs& options) override {
     if (method == "encode") return encode(in, "vlv.encode");
-    if (method == "condition") return {{"c", condition(input(in, "z", "vlv.condition"), "vlv.condition")}};
+    if (method == "condition") return {{"c", condition(require_input(in, "z", "vlv.condition"), "vlv.condition")}};
     if (method == "loss") return stage1_loss(in, options);
     if (method == "reconstruct") return reconstruct(in, options);
     if (method == "caption_prefix") return caption_prefix(in, "vlv.caption_prefix");
@@ -74,17 +74,23 @@ class VlvModel : public Model {
     VLV_CHECK(m, ErrorCode::Arg, method, ": the model was loaded without its ", name, " part");
     return *m;
   }
-  Tensor input(const NamedTensors& in, const char* name, const char* method) const {
-    return require_input(in, name, method).to(device_);
+  // Where a part computes: its parameters' device (parts may sit on different devices).
+  static Device on(const Model& m) {
+    for (const auto& [name, t] : m.parameters()) return t.device();
+    return Device::CPU;
   }
-  Tensor optional(const NamedTensors& in, const char* name) const {
+  static Tensor input(const NamedTensors& in, const char* name, const char* method, Device device) {
+    return require_input(in, name, method).to(device);
+  }
+  static Tensor optional(const NamedTensors& in, const char* name, Device device) {
     const Tensor* t = find_input(in, name);
-    return t ? t->to(device_) : Tensor();
+    return t ? t->to(device) : Tensor();
   }
 
   NamedTensors encode(const NamedTensors& in, const char* method) {
     Model& florence = part(p_.florence2, "florence2", method);
-    const Tensor pixels = input(in, "pixel_values", method), ids = input(in, "input_ids", method);
+    const Device device = on(florence);
+    const Tensor pixels = input(in, "pixel_values", method, device), ids = input(in, "input_ids", method, device);
     VLV_CHECK(pixels.dim() == 4 && ids.dim() == 2 && ids.size(0) == pixels.size(0), ErrorCode::Shape, method,
               ": pixel_values [B, 3, H, W] and input_ids [B, L] must share B, got ", pixels.desc(), " and ",
               ids.desc());
@@ -93,7 +99,7 @@ class VlvModel : public Model {
     const Tensor encoded = florence.run("encoder", merged, {}).at("last_hidden_state");
     const Tensor decoded = florence
                                .run("query_decoder",
-                                    {{"inputs_embeds", queries(in, pixels.size(0), method)},
+                                    {{"inputs_embeds", queries(in, pixels.size(0), method, device)},
                                      {"encoder_hidden_states", encoded},
                                      {"encoder_attention_mask", merged.at("attention_mask")}},
                                     {})
@@ -105,8 +111,8 @@ class VlvModel : public Model {
 
   // The learnable queries repeated over the batch, or the input query_embed [1, N', d] in their
   // place (another query count through the same weights).
-  Tensor queries(const NamedTensors& in, int64_t b, const char* method) const {
-    const Tensor own = optional(in, "query_embed");
+  Tensor queries(const NamedTensors& in, int64_t b, const char* method, Device device) const {
+    const Tensor own = optional(in, "query_embed", device);
     if (!own.defined()) return p_.heads->batch(b);
     const Tensor& q = p_.heads->query_embed;
     VLV_CHECK(own.dim() == 3 && own.size(0) == 1 && own.size(2) == q.size(2), ErrorCode::Shape, method,
@@ -116,12 +122,12 @@ class VlvModel : public Model {
 
   Tensor condition(const Tensor& z, const char* method) {
     Model& clip = part(p_.text_encoder, "text_encoder", method);
-    return clip.run("forward", {{"inputs_embeds", z.to(device_)}}, {}).at("last_hidden_state");
+    return clip.run("forward", {{"inputs_embeds", z.to(on(clip))}}, {}).at("last_hidden_state");
   }
 
   // c given, or from z, or from the image inputs.
   Tensor context(const NamedTensors& in, const char* method) {
-    if (const Tensor* c = find_input(in, "c")) return c->to(device_);
+    if (const Tensor* c = find_input(in, "c")) return *c;  // each consumer moves it to its part
     if (const Tensor* z = find_input(in, "z")) return condition(*z, method);
     VLV_CHECK(find_input(in, "pixel_values"), ErrorCode::Arg, method, ": give c, z, or pixel_values with input_ids");
     return encode(in, method).at("c");
@@ -144,7 +150,8 @@ class VlvModel : public Model {
     Model& vae = part(p_.vae, "vae", method);
     std::unique_ptr<Model> ddpm = scheduler("ddpm", method);
     const uint64_t seed = uint64_t(options.i("seed", 0));
-    const Tensor image = input(in, "image", method);
+    const Device vae_device = on(vae), unet_device = on(unet);
+    const Tensor image = input(in, "image", method, vae_device);
     VLV_CHECK(image.dim() == 4, ErrorCode::Shape, method, ": image must be [B, 3, H, W] in [-1, 1], got ",
               image.desc());
     const int64_t b = image.size(0);
@@ -156,8 +163,8 @@ class VlvModel : public Model {
       GradModeGuard no_grad(false);
       NamedTensors moments = vae.run("encode", {{"sample", image}}, {});
       const Tensor& mean = moments.at("mean");
-      Tensor posterior_noise = optional(in, "posterior_noise");
-      if (!posterior_noise.defined()) posterior_noise = ops::randn(mean.shape(), seed, offset, device_);
+      Tensor posterior_noise = optional(in, "posterior_noise", vae_device);
+      if (!posterior_noise.defined()) posterior_noise = ops::randn(mean.shape(), seed, offset, vae_device);
       VLV_CHECK(posterior_noise.shape() == mean.shape(), ErrorCode::Shape, method, ": posterior_noise must be ",
                 mean.desc(), "-shaped, got ", posterior_noise.desc());
       offset += philox_blocks(mean.shape());
@@ -165,7 +172,7 @@ class VlvModel : public Model {
       const double scaling = vae.run("config", {}, {}).at("scaling_factor").contiguous_f32().data<float>()[0];
       latents = ops::scale(ops::add(mean, ops::mul(std_dev, posterior_noise)), scaling);
 
-      timesteps = optional(in, "timesteps");
+      timesteps = optional(in, "timesteps", Device::CPU);
       const int64_t train_steps = p_.scheduler->i("num_train_timesteps", 1000);
       if (!timesteps.defined()) {
         const Tensor u = ops::rand({b}, seed, offset, Device::CPU);
@@ -177,15 +184,16 @@ class VlvModel : public Model {
       VLV_CHECK(timesteps.dim() == 1 && timesteps.size(0) == b, ErrorCode::Shape, method, ": timesteps must be [", b,
                 "], got ", timesteps.desc());
       offset += philox_blocks({b});
-      noise = optional(in, "noise");
-      if (!noise.defined()) noise = ops::randn(latents.shape(), seed, offset, device_);
+      latents = latents.to(unet_device);
+      noise = optional(in, "noise", unet_device);
+      if (!noise.defined()) noise = ops::randn(latents.shape(), seed, offset, unet_device);
       VLV_CHECK(noise.shape() == latents.shape(), ErrorCode::Shape, method, ": noise must be ", latents.desc(),
                 "-shaped, got ", noise.desc());
       noisy = ddpm->run("add_noise", {{"original_samples", latents}, {"noise", noise}, {"timesteps", timesteps}}, {})
                   .at("noisy");
     }
 
-    const Tensor c = encode(in, method).at("c");
+    const Tensor c = encode(in, method).at("c").to(unet_device);
     const Tensor pred =
         unet.run("forward", {{"sample", noisy}, {"timestep", timesteps}, {"encoder_hidden_states", c}}, {})
             .at("sample");
@@ -218,7 +226,7 @@ class VlvModel : public Model {
     o.eta = options.f("eta", 0.0);
     o.trajectory = options.b("trajectory", false);
     o.cuda_graphs = options.b("cuda_graphs", true);
-    const Tensor init = optional(in, "init_latents");
+    const Tensor init = optional(in, "init_latents", Device::CPU);
     if (init.defined()) {
       VLV_CHECK(init.dim() == 4, ErrorCode::Shape, method, ": init_latents must be [B, C, h, w], got ", init.desc());
       o.latent_channels = init.size(1), o.latent_height = init.size(2), o.latent_width = init.size(3);
@@ -239,11 +247,11 @@ class VlvModel : public Model {
       const Tensor* ids = find_input(in, "uncond_input_ids");
       VLV_CHECK(ids, ErrorCode::Arg, method,
                 ": guidance > 1 needs uncond_input_ids (the CLIP tokenizer's empty prompt, padded)");
-      uncond = part(p_.text_encoder, "text_encoder", method)
-                   .run("forward", {{"input_ids", ids->to(device_)}}, {})
-                   .at("last_hidden_state");
+      Model& clip = part(p_.text_encoder, "text_encoder", method);
+      uncond = clip.run("forward", {{"input_ids", ids->to(on(clip))}}, {}).at("last_hidden_state");
     }
-    GuidedSampleResult r = guided_sample(unet, vae, *sampler, {c, uncond, init, optional(in, "step_noise")}, o);
+    GuidedSampleResult r =
+        guided_sample(unet, vae, *sampler, {c, uncond, init, optional(in, "step_noise", Device::CPU)}, o);
     NamedTensors out = std::move(r.tensors);
     out["image"] = out.at("images");
     out.erase("images");
@@ -253,8 +261,8 @@ class VlvModel : public Model {
   }
 
   NamedTensors caption_prefix(const NamedTensors& in, const char* method) {
-    part(p_.language_model, "language_model", method);
-    const Tensor c = context(in, method);
+    Model& lm = part(p_.language_model, "language_model", method);
+    const Tensor c = context(in, method).to(on(lm));
     return {{"c", c}, {"prefix", (*p_.mlp)(c)}};
   }
 
@@ -301,7 +309,7 @@ class VlvModel : public Model {
         labels.data<int64_t>()[r * l + j] = on_prefix || !real ? kIgnoreIndex : id;
         mask.data<int64_t>()[r * l + j] = real ? 1 : 0;
       }
-    const Tensor tokens = lm.run("embed", {{"input_ids", ids.to(device_)}}, {}).at("inputs_embeds");
+    const Tensor tokens = lm.run("embed", {{"input_ids", ids.to(on(lm))}}, {}).at("inputs_embeds");
     const Tensor embeds = ops::concat({prefix, tokens}, 1);
     const Tensor loss =
         lm.run("loss", {{"inputs_embeds", embeds}, {"attention_mask", mask}, {"labels", labels}}, {}).at("loss");
@@ -314,7 +322,7 @@ class VlvModel : public Model {
   NamedTensors prefill(const NamedTensors& in) {
     const char* method = "vlv.prefill";
     Model& lm = part(p_.language_model, "language_model", method);
-    NamedTensors args{{"inputs_embeds", input(in, "inputs_embeds", method)}};
+    NamedTensors args{{"inputs_embeds", input(in, "inputs_embeds", method, on(lm))}};
     if (const Tensor* m = find_input(in, "attention_mask")) args["attention_mask"] = *m;
     const Tensor logits = lm.run("forward", args, {}).at("logits");
     const int64_t l = logits.size(1);
@@ -322,12 +330,9 @@ class VlvModel : public Model {
   }
 
   Parts p_;
-  Device device_;
 };
 
-std::unique_ptr<Model> load_vlv(const LoadRequest& request) {
-  return std::make_unique<VlvModel>(load_parts(request), request.device);
-}
+std::unique_ptr<Model> load_vlv(const LoadRequest& request) { return std::make_unique<VlvModel>(load_parts(request)); }
 
 }  // namespace
 

@@ -83,7 +83,8 @@ Parts load_parts(const LoadRequest& r) {
     return it == r.sources.end() ? nullptr : &it->second;
   };
   for (const auto& [key, path] : r.sources) {
-    bool known = key == "checkpoint" || key == "overlay" || key == "scheduler" || key == "random_seed";
+    bool known = key == "checkpoint" || key == "overlay" || key == "scheduler" || key == "random_seed" ||
+                 key.rfind("device.", 0) == 0;
     for (const PartSpec& p : kParts) known = known || key == p.name;
     VLV_CHECK(known, ErrorCode::Arg, "vlv: unknown source '", key,
               "' (checkpoint, florence2, text_encoder, unet, vae, scheduler, language_model)");
@@ -95,7 +96,14 @@ Parts load_parts(const LoadRequest& r) {
   VLV_CHECK(checkpoint, ErrorCode::Arg, "vlv: no checkpoint given (", r.folder, ")");
   Weights ckpt = Weights::load(*checkpoint, r.matrix_dtype);
   if (const std::string* overlay = source("overlay")) ckpt.overlay(Weights::load(*overlay, r.matrix_dtype));
-  ckpt.set_device(r.device);
+  // "device.<part>" puts one part elsewhere than the request's device (its heads with it).
+  auto device_of = [&](const std::string& part) {
+    const std::string* d = source("device." + part);
+    if (!d) return r.device;
+    VLV_CHECK(*d == "cpu" || *d == "cuda", ErrorCode::Arg, "vlv: device.", part, " must be cpu or cuda, got '", *d,
+              "'");
+    return *d == "cuda" ? Device::CUDA : Device::CPU;
+  };
 
   Parts parts;
   NamedTensors params;
@@ -117,18 +125,20 @@ Parts load_parts(const LoadRequest& r) {
     }
     Config config = Config::load((fs::path(*folder) / p.config).string());
     std::unique_ptr<Model> model;
+    const Device device = device_of(p.name);
     if (ckpt.has_prefix(prefix)) {
+      ckpt.set_device(device);
       model = ModelEntry::part(p.kind, config, at);
     } else if (random_seed && !has_weight_files(*folder)) {  // benchmarks at real sizes: configs only
       Weights own = Weights::random(std::stoull(*random_seed), *folder + " (random weights)");
-      own.set_device(r.device);
+      own.set_device(device);
       NamedTensors unused;
       model = ModelEntry::part(p.kind, config, WeightBuilder(own, unused));
     } else {
       VLV_CHECK(has_weight_files(*folder), ErrorCode::FileFormat, "vlv: no weights for the ", p.name,
                 " part: ", *checkpoint, " has no '", prefix, "*' keys and ", *folder, " holds no weights");
       Weights own = Weights::load(*folder, r.matrix_dtype);
-      own.set_device(r.device);
+      own.set_device(device);
       NamedTensors unused;
       model = ModelEntry::part(p.kind, config, WeightBuilder(own, unused));
       own.check_all_used();
@@ -142,9 +152,9 @@ Parts load_parts(const LoadRequest& r) {
     if (std::string(p.name) == "language_model") parts.language_model = std::move(model);
   }
   // The heads come with the part that reads them.
-  if (parts.florence2) parts.heads = QueryHeads::load(stage1);
+  if (parts.florence2) ckpt.set_device(device_of("florence2")), parts.heads = QueryHeads::load(stage1);
   else ckpt.skip_prefix(stage1.key("language_proj") + "."), ckpt.skip_prefix(stage1.key("query_embed"));
-  if (parts.language_model) parts.mlp = PrefixMlp::load(root.at("mlp"));
+  if (parts.language_model) ckpt.set_device(device_of("language_model")), parts.mlp = PrefixMlp::load(root.at("mlp"));
   else ckpt.skip_prefix(root.key("mlp") + ".");
   if (const std::string* folder = source("scheduler")) {
     parts.scheduler = Config::load((fs::path(*folder) / "scheduler_config.json").string());

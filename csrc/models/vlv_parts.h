@@ -7,13 +7,13 @@
 //                          mlp.layers.{0,2}.*
 //
 // (a leading "module." from a distributed wrapper is accepted); an "overlay" source (a training
-// checkpoint's trainable weights) replaces tensors of the checkpoint by name. Each part's config comes from
-// its folder (LoadSources: "florence2", "text_encoder", "unet", "vae", "scheduler",
-// "language_model"); a part whose weights the checkpoint lacks takes them from its own folder
-// (a diffusers / transformers folder: real SD 2.1-base or Qwen2.5 weights, not copied).
-// With a "random_seed" source, a part that neither holds gets seeded random weights
-// (benchmarks at real sizes from configs alone). Only the named parts are built; the checkpoint's keys of the others
-// are skipped, and any other key the parts do not take is an error, as for every model.
+// checkpoint's trainable weights) replaces tensors of the checkpoint by name. "device.<part>"
+// ("cpu" | "cuda") places one part apart from the others (the model moves tensors between them). Each part's config
+// comes from its folder (LoadSources: "florence2", "text_encoder", "unet", "vae", "scheduler", "language_model"); a
+// part whose weights the checkpoint lacks takes them from its own folder (a diffusers / transformers folder: real
+// SD 2.1-base or Qwen2.5 weights, not copied). With a "random_seed" source, a part that neither holds gets seeded
+// random weights (benchmarks at real sizes from configs alone). Only the named parts are built; the checkpoint's keys
+// of the others are skipped, and any other key the parts do not take is an error, as for every model.
 #pragma once
 #include <memory>
 #include <optional>

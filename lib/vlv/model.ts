@@ -39,6 +39,8 @@ export interface VlvLoadOptions extends LoadOptions {
    * (benchmarks at real sizes from configs alone) instead of an error.
    */
   randomSeed?: number;
+  /** A device per part, over `device` (e.g. the UNet on the GPU, Florence-2 on the CPU); the model moves tensors between them. */
+  devices?: Partial<Record<VlvPart, 'cpu' | 'cuda'>>;
 }
 
 /** The image side of every method: processed pixels and the task prompt's ids, or a ready embedding. */
@@ -182,6 +184,7 @@ export class VlvModel extends EngineModel<Record<string, unknown>> {
           throw new VlvError('E_FILE', `VLV model: ${layout.root} has no '${p}' part (needed for ${String(use)})`);
     const sources: Record<string, string> = { checkpoint: layout.checkpoint };
     if (layout.overlay) sources.overlay = layout.overlay;
+    for (const [part, device] of Object.entries(opts.devices ?? {})) sources[`device.${part}`] = device;
     for (const p of parts) if (p !== 'tokenizer') sources[p] = layout.parts[p]!;
     if (opts.randomSeed !== undefined) {
       if (!Number.isSafeInteger(opts.randomSeed) || opts.randomSeed < 0)

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   backward,
+  info,
   loadSafetensors,
   saveSafetensors,
   Scheduler,
@@ -262,4 +263,36 @@ test('a vlv.json overlay (a training checkpoint) replaces checkpoint tensors by 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a device per part: the parts named go where asked (without a GPU, cuda is E_DEVICE naming it)', async (t) => {
+  const x = await stage1Inputs();
+  const model = await VlvModel.load(stage1, { use: 'embed', devices: { florence2: 'cpu', text_encoder: 'cpu' } });
+  const { c } = await model.encode({
+    pixelValues: x['preprocess.out.pixel_values'],
+    inputIds: x['preprocess.out.input_ids'],
+  });
+  t.deepEqual(c.shape, [2, 5, 48]);
+  model.dispose();
+  const split = VlvModel.load(stage1, { use: 'embed', devices: { text_encoder: 'cuda' } });
+  if (info().device !== 'cuda') {
+    const e = await t.throwsAsync<VlvError>(split);
+    t.is(e.code, 'E_DEVICE');
+    return;
+  }
+  // With a GPU: Florence-2 on the CPU, CLIP on the GPU, the same c within the GPU bound.
+  const gpu = await split;
+  const got = (
+    await gpu.encode({ pixelValues: x['preprocess.out.pixel_values'], inputIds: x['preprocess.out.input_ids'] })
+  ).c;
+  const ref = x['embed.out.c']!.toFloat32();
+  const v = (await got.to('cpu')).toFloat32();
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    num += (v[i]! - ref[i]!) ** 2;
+    den += ref[i]! ** 2;
+  }
+  t.true(Math.sqrt(num / den) < 1e-2);
+  gpu.dispose();
 });
