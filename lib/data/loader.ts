@@ -190,9 +190,10 @@ class Loader implements VlvDataLoader {
     );
   }
 
-  private startJob(): void {
+  /** Starts the next batch: `ahead` when it is prefetched, not the one a next() is waiting for. */
+  private startJob(ahead: boolean): void {
     this.counters.started++;
-    this.counters.maxAhead = Math.max(this.counters.maxAhead, this.counters.started - this.counters.taken);
+    if (ahead) this.counters.maxAhead = Math.max(this.counters.maxAhead, this.counters.started - this.counters.taken);
     const taken = this.pulls.then(() => this.takeWindow());
     this.pulls = taken;
     const job = taken.then(async (w) => ({ ...w, results: await this.decode(w.items) }));
@@ -211,12 +212,12 @@ class Loader implements VlvDataLoader {
     this.begun = true;
     const startEpoch = this.pos.epoch;
     for (;;) {
-      if (this.queue.length === 0) this.startJob();
+      if (this.queue.length === 0) this.startJob(false);
       const job = this.queue.shift()!;
       const w = await job;
       this.counters.taken++;
       if (this.closed) throw new VlvError('E_ARG', 'data loader: closed');
-      while (this.queue.length < this.prefetch) this.startJob();
+      while (this.queue.length < this.prefetch) this.startJob(true);
       const ok: { item: OrderItem; out: DecodeOutput }[] = [];
       let skipped = 0;
       const report = (key: string, e: Error) => {
@@ -225,7 +226,7 @@ class Loader implements VlvDataLoader {
       };
       for (let i = 0; i < w.items.length; i++) {
         const it = w.items[i]!;
-        for (const e of it.errors) report(e.message.replace(/^shard (.*?): .*$/s, '$1'), e);
+        for (const e of it.errors) report(e.key, e.error);
         const r = w.results[i]!;
         if ('out' in r) ok.push({ item: it, out: r.out });
         else if (fatal(r.error)) throw r.error;

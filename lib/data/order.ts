@@ -36,8 +36,8 @@ export interface OrderItem {
   /** Its place in this rank's share of the epoch. */
   index: number;
   sample: Sample;
-  /** Shard errors met before it (see the file comment). */
-  errors: Error[];
+  /** Shard errors met before it (see the file comment), by shard file. */
+  errors: { key: string; error: Error }[];
 }
 
 export interface OrderOptions {
@@ -93,12 +93,12 @@ async function* shardEpoch(
   const rng = o.seed === undefined ? undefined : new SeededRandom(o.seed + epoch);
   const shards = [...src.shards];
   if (rng) shuffleInPlace(shards, rng);
-  const errors: Error[] = [];
+  const errors: OrderItem['errors'] = [];
   async function* raw(): AsyncGenerator<ShardSample> {
     for (const shard of shards)
       for await (const it of shardSamples(shard, signal)) {
         if (signal.aborted) return;
-        if ('error' in it) errors.push(it.error);
+        if ('error' in it) errors.push({ key: it.shard, error: it.error });
         else yield it.sample;
       }
   }
