@@ -159,3 +159,20 @@ export {
   type ReconstructResult,
   type ReconstructSource,
 } from './vlv/pipelines.js';
+export { createDataLoader, type VlvDataLoader, type DataLoaderStats } from './data/loader.js';
+export { imageFolder } from './data/image-folder.js';
+export { captionFile, type PairFileOptions } from './data/pairs.js';
+export { webDataset, type WebDatasetOptions } from './data/webdataset.js';
+export { openDataSource } from './data/open.js';
+export { expandBraces } from './data/brace.js';
+export type {
+  ImageTransform,
+  Batch,
+  DataPosition,
+  DataLoaderOptions,
+  DataLoader,
+  DataRecord,
+  DataSource,
+  ListedSource,
+  ShardSource,
+} from './data/types.js';

@@ -57,7 +57,41 @@ export interface DataLoaderOptions {
   prefetch?: number;
   /** Called once per unreadable image (the run goes on). */
   onSkip?: (key: string, error: Error) => void;
+  /** Drop the last, smaller batch of each epoch (default false: it is handed out). */
+  dropLast?: boolean;
 }
+
+/** One sample of a listed dataset: an image file and, with pairs, its caption. */
+export interface DataRecord {
+  /** The batch key: the image's path (absolute). */
+  key: string;
+  /** The image file (absolute). */
+  file: string;
+  caption?: string;
+}
+
+/** A dataset whose records are known up front (image folder, JSONL, CSV): shuffled by Fisher–Yates. */
+export interface ListedSource {
+  kind: 'listed';
+  /** What it was read from (messages). */
+  name: string;
+  records: readonly DataRecord[];
+  /** Every record has a caption (batches carry `captions`). */
+  captioned: boolean;
+}
+
+/** WebDataset `.tar` shards, streamed (never a whole shard in memory): shuffled by a buffer. */
+export interface ShardSource {
+  kind: 'shards';
+  name: string;
+  /** The shard files (absolute), in order. */
+  shards: readonly string[];
+  /** Samples need a caption (`key.txt`, or `key.json` with a `caption` string): one without is skipped and counted. */
+  captioned: boolean;
+}
+
+/** What createDataLoader reads: made by imageFolder, captionFile (JSONL / CSV), webDataset or openDataSource. */
+export type DataSource = ListedSource | ShardSource;
 
 export interface DataLoader {
   /** The next batch; epochs follow each other without end (training counts steps). */

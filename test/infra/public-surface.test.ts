@@ -39,3 +39,10 @@ test('the VLV pipelines and their pieces are in the root API', (t) => {
   t.is(root.VLV_PROMPT, '<MORE_DETAILED_CAPTION>');
   t.is(root.VLV_IMAGE_SIZE, 384);
 });
+
+test('the training data (lib/data/) is in the root API', (t) => {
+  for (const name of ['createDataLoader', 'imageFolder', 'captionFile', 'webDataset', 'openDataSource', 'expandBraces'])
+    t.is(typeof (root as Record<string, unknown>)[name], 'function', name);
+  // Internals stay internal: the worker pool, the order, the PRNG.
+  for (const name of ['DecodePool', 'sampleOrder', 'SeededRandom', 'applyTransform']) t.false(name in root, name);
+});
