@@ -47,7 +47,9 @@ function child(req: Request): Result | null {
       ['--import', 'tsx', join(import.meta.dirname, 'vlv-row.ts'), JSON.stringify(req)],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
     );
-    return JSON.parse(out.trim().split('\n').pop()!) as Result;
+    const r = JSON.parse(out.trim().split('\n').pop()!) as Result;
+    console.error(`vlv ${req.mode} ${req.dtype ?? ''}: ${JSON.stringify(r)}`); // progress: the rows print at the end
+    return r;
   } catch (e) {
     console.error(`vlv ${req.mode} run failed: ${(e as Error).message.split('\n')[0]}`);
     return null;
@@ -106,8 +108,11 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const hf = hfPython();
   const peerName = 'python' in hf ? `torch ${hf.torch}` : null;
   const why = 'why' in hf ? hf.why : '';
-  const peer = (req: Request): PeerResult | null =>
-    'python' in hf ? runPeer<PeerResult>('torch_vlv.py', req, hf.python) : null;
+  const peer = (req: Request): PeerResult | null => {
+    const r = 'python' in hf ? runPeer<PeerResult>('torch_vlv.py', req, hf.python) : null;
+    if (r) console.error(`torch ${req.mode} ${req.dtype ?? ''}: ${JSON.stringify(r)}`);
+    return r;
+  };
   const ratioNote = (ours: number[], theirs: number[] | undefined, per = 1) =>
     `ours ${fmtSpread(ours, per)}` +
     (theirs ? `, torch ${fmtSpread(theirs, per)}` : peerName ? '' : `; no peer: ${why}`);

@@ -107,8 +107,9 @@ if req['mode'] in ('encode', 'caption'):
 
     if req['mode'] == 'caption':
         qc = cfg('qwen2')
-        qwen = Qwen2ForCausalLM(Qwen2Config(**only(qc, QWEN_KEYS)))
-        qwen = qwen.to(torch.bfloat16).eval()  # the captioner in bf16 (the official cast)
+        torch.set_default_dtype(torch.bfloat16)  # built in bf16: no 12 GiB f32 copy of the 3B first
+        qwen = Qwen2ForCausalLM(Qwen2Config(**only(qc, QWEN_KEYS))).eval()  # the captioner in bf16 (the official cast)
+        torch.set_default_dtype(torch.float32)
         mlp = heads(dc, qc['hidden_size'], qc['hidden_size']).to(DT)
     load_s = time.perf_counter() - t_load
     with torch.no_grad():
