@@ -3,7 +3,7 @@
  * peers run in the same process tree (PyTorch CPU through Debian's /usr/bin/python3), rows.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface BenchRow {
@@ -39,6 +39,38 @@ export async function timeMs(fn: () => unknown, reps = 5, warmup = 1): Promise<n
 }
 
 export const PYTHON = '/usr/bin/python3';
+
+/** Median, min and max of a list of run times. */
+export function spread(times: number[]): { median: number; min: number; max: number } {
+  const s = [...times].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s[s.length - 1]! };
+}
+
+/** A field of /proc/self/status in KiB (VmRSS, VmHWM: the peak resident memory). */
+export function statusKiB(field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+export const gib = (kib: number) => kib / 2 ** 20;
+
+/**
+ * The python3 on PATH (pyenv's, not Debian's) when it has PyTorch 2.x and transformers: the
+ * peer of rows whose components come from transformers (Florence-2, CLIP, Qwen2). Else why not.
+ */
+export function hfPython(): { python: string; torch: string; transformers: string } | { why: string } {
+  try {
+    const out = execFileSync(
+      'python3',
+      ['-c', 'import sys, torch, transformers; print(sys.executable, torch.__version__, transformers.__version__)'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: peerEnv() },
+    );
+    const [python, torch, transformers] = out.trim().split(/\s+/) as [string, string, string];
+    if (!torch.startsWith('2.')) return { why: `python3 has torch ${torch}, not 2.x` };
+    return { python, torch, transformers };
+  } catch {
+    return { why: 'no python3 with torch and transformers (pip install torch transformers)' };
+  }
+}
 
 export function torchAvailable(): boolean {
   if (!existsSync(PYTHON)) return false;
@@ -84,9 +116,9 @@ export function peerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
  * Runs bench/peers/<script> with a JSON request on argv[1]; the script prints one JSON value.
  * Returns null when the peer cannot run (then the row says so).
  */
-export function runPeer<T>(script: string, request: unknown): T | null {
+export function runPeer<T>(script: string, request: unknown, python = PYTHON): T | null {
   try {
-    const out = execFileSync(PYTHON, [join(import.meta.dirname, 'peers', script), JSON.stringify(request)], {
+    const out = execFileSync(python, [join(import.meta.dirname, 'peers', script), JSON.stringify(request)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 1 << 24,

@@ -4,8 +4,8 @@
  * forward + backward-to-context (parameters frozen, so no parameter gradients) and prints one
  * JSON line. argv[2]: {"config", "batch", "latent", "contextLen", "reps"}.
  */
-import { readFileSync } from 'node:fs';
 import { backward, noGrad, ops, UNet2DConditionModel } from '../lib/index.js';
+import { gib, statusKiB } from './lib.js';
 
 interface Request {
   config: string;
@@ -14,12 +14,6 @@ interface Request {
   contextLen: number;
   reps: number;
 }
-
-function statusKiB(field: string): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
-const gib = (kib: number) => kib / 2 ** 20;
 
 const req = JSON.parse(process.argv[2]!) as Request;
 const t0 = performance.now();

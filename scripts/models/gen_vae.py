@@ -236,13 +236,14 @@ def build(name, cfg, legacy, image, latent_hw_dec, seed, logvar_shift, doc):
     print(name, f'{sum(v.numel() for v in w.values())} parameters, {clamped} clamped logvars')
 
 
-build('three_blocks', dict(in_channels=3, out_channels=2, latent_channels=3, block_out_channels=[4, 8, 8],
-                           layers_per_block=1, norm_num_groups=2, mid_block_add_attention=True, sample_size=24,
-                           use_quant_conv=False, use_post_quant_conv=True),
-      legacy=True, image=(2, 3, 13, 10), latent_hw_dec=(5, 3), seed=1, logvar_shift=(1, 20.0),
-      doc='3 blocks, odd sizes, batch 2, pre-0.14 attention names, no quant_conv, logvar clamped at 20')
-build('no_mid_attention', dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=[8, 8],
-                               layers_per_block=2, norm_num_groups=4, mid_block_add_attention=False, sample_size=16,
-                               use_quant_conv=True, use_post_quant_conv=False),
-      legacy=False, image=(1, 3, 9, 8), latent_hw_dec=(4, 5), seed=2, logvar_shift=(0, -30.0),
-      doc='no mid-block attention, equal channels (no shortcuts), no post_quant_conv, logvar clamped at -30')
+if __name__ == '__main__':  # importable: bench/peers/torch_vlv.py decodes with Ref
+    build('three_blocks', dict(in_channels=3, out_channels=2, latent_channels=3, block_out_channels=[4, 8, 8],
+                               layers_per_block=1, norm_num_groups=2, mid_block_add_attention=True, sample_size=24,
+                               use_quant_conv=False, use_post_quant_conv=True),
+          legacy=True, image=(2, 3, 13, 10), latent_hw_dec=(5, 3), seed=1, logvar_shift=(1, 20.0),
+          doc='3 blocks, odd sizes, batch 2, pre-0.14 attention names, no quant_conv, logvar clamped at 20')
+    build('no_mid_attention', dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=[8, 8],
+                                   layers_per_block=2, norm_num_groups=4, mid_block_add_attention=False, sample_size=16,
+                                   use_quant_conv=True, use_post_quant_conv=False),
+          legacy=False, image=(1, 3, 9, 8), latent_hw_dec=(4, 5), seed=2, logvar_shift=(0, -30.0),
+          doc='no mid-block attention, equal channels (no shortcuts), no post_quant_conv, logvar clamped at -30')

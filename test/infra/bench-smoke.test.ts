@@ -18,7 +18,7 @@ test('npm run bench -- --quick --json: every bench runs and prints well-formed r
     .split('\n')
     .map((l) => JSON.parse(l) as { name: string; value: number; unit: string; ratio: number | null; note?: string });
   const names = new Set(rows.map((row) => row.name.split(' ')[0]));
-  for (const family of ['gemm', 'attention', 'conv2d', 'ceiling', 'decode', 'unet'])
+  for (const family of ['gemm', 'attention', 'conv2d', 'ceiling', 'decode', 'unet', 'vlv'])
     t.true(names.has(family), `no ${family} row in ${[...names].join(', ')}`);
   for (const row of rows) {
     if (row.name.includes('gpu')) continue; // CUDA rows say why they are off
