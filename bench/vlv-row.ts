@@ -7,20 +7,18 @@
  *
  * - prepare: writes the folder: vlv.json, heads.safetensors (query_embed [1, 77, d_florence],
  *   language_proj d_florence -> d_clip -> d_clip, mlp d_clip -> d_lm -> d_lm) and each part's
- *   config. With weights16, also the caption parts' random weights as bf16 safetensors: the
- *   engine's random_seed source builds random parts in f32 whatever the load dtype (Weights::
- *   random has no matrix dtype), so a bf16 row at real size needs its matrices on disk.
+ *   config; the parts' weights are the engine's seeded random ones (randomSeed), in the load's
+ *   matrix dtype.
  * - encode: image [1, 3, S, S] + prompt ids -> z, c (Florence-2, BART encoder, query decoder,
  *   language_proj, CLIP). caption: the same, then generate from c (beam search, a fixed number
  *   of new tokens: no EOS). reconstruct: c -> images at `steps` 2; the 'denoise' progress events
  *   split a call into its parts: the second step alone (UNet on [uncond; cond] + the scheduler
  *   step) and what follows it (the VAE decode).
  */
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Model, noGrad, ops, saveSafetensors, Tensor, VlvModel, type VlvPart } from '../lib/index.js';
-import { writeRandomQwen2, type Qwen2Shape } from '../test/helpers/random-qwen2.js';
+import { noGrad, ops, saveSafetensors, Tensor, VlvModel, type VlvPart } from '../lib/index.js';
 import { gib, statusKiB } from './lib.js';
 
 const CONFIGS = join(import.meta.dirname, 'configs');
@@ -30,8 +28,6 @@ export interface Request {
   folder: string;
   /** Toy configs of the same layout (--quick). */
   tiny?: boolean;
-  /** prepare: also write the caption parts' random weights in bf16. */
-  weights16?: boolean;
   dtype?: 'f32' | 'bf16';
   reps?: number;
   /** Prompt ids (below the Florence-2 vocabulary). */
@@ -124,16 +120,6 @@ async function normal(shape: number[], sd: number, seed: number): Promise<Tensor
   return x;
 }
 
-/** Writes a model's seeded random weights (Model.random from its config) as bf16 safetensors in its folder. */
-async function writeRandom16(kind: string, dir: string, seed: number): Promise<void> {
-  const m = await Model.random(kind, dir, seed);
-  const out: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(m.parameters())) out[name] = await ops.cast(t, 'bf16');
-  m.dispose();
-  await saveSafetensors(join(dir, 'model.safetensors'), out);
-  for (const t of Object.values(out)) t.dispose();
-}
-
 async function prepare(req: Request): Promise<Json> {
   const cfg = partConfigs(!!req.tiny);
   const folders: Record<string, string> = {};
@@ -167,13 +153,6 @@ async function prepare(req: Request): Promise<Json> {
     join(req.folder, 'vlv.json'),
     JSON.stringify({ format: 'vlv', version: 1, checkpoint: 'heads.safetensors', parts: folders }, null, 1),
   );
-  if (req.weights16) {
-    await writeRandom16('florence2', join(req.folder, 'florence2'), 1);
-    await writeRandom16('clip_text', join(req.folder, 'text_encoder'), 2);
-    const qwen = await writeRandomQwen2(cfg.qwen2!.config as unknown as Qwen2Shape, { dtype: 'bf16', seed: 3 });
-    renameSync(join(qwen, 'model.safetensors'), join(req.folder, 'qwen2', 'model.safetensors'));
-    rmSync(qwen, { recursive: true, force: true });
-  }
   return { ok: true };
 }
 

@@ -192,7 +192,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   // 1 + 2: the whole caption in bf16 (the parts' random weights written as bf16 first).
   const bf16 = mkdtempSync(join(tmpdir(), 'vlv-bench-vlv-'));
   try {
-    child({ mode: 'prepare', folder: bf16, weights16: true });
+    child({ mode: 'prepare', folder: bf16 });
     const cap = child({ ...base, mode: 'caption', folder: bf16, dtype: 'bf16', reps: 3 });
     const capPeer = peer({ ...base, mode: 'caption', folder: bf16, dtype: 'bf16', reps: 3 });
     if (cap) {

@@ -130,7 +130,7 @@ Parts load_parts(const LoadRequest& r) {
       ckpt.set_device(device);
       model = ModelEntry::part(p.kind, config, at);
     } else if (random_seed && !has_weight_files(*folder)) {  // benchmarks at real sizes: configs only
-      Weights own = Weights::random(std::stoull(*random_seed), *folder + " (random weights)");
+      Weights own = Weights::random(std::stoull(*random_seed), *folder + " (random weights)", r.matrix_dtype);
       own.set_device(device);
       NamedTensors unused;
       model = ModelEntry::part(p.kind, config, WeightBuilder(own, unused));

@@ -66,8 +66,8 @@ void Weights::skip_prefix(const std::string& prefix) {
     used_.insert(it->first);
 }
 
-Weights Weights::random(uint64_t seed, std::string source) {
-  Weights w({}, std::move(source));
+Weights Weights::random(uint64_t seed, std::string source, DType matrix_dtype) {
+  Weights w({}, std::move(source), matrix_dtype);
   w.random_ = true;
   w.seed_ = seed;
   return w;

@@ -26,7 +26,8 @@ class Weights {
   // io/torch_checkpoint.h), or a folder whose only weights are pytorch_model.bin /
   // diffusion_pytorch_model.bin. matrix_dtype: F32, BF16 or F16 (the dtype take_matrix gives).
   static Weights load(const std::string& path_or_folder, DType matrix_dtype = DType::F32);
-  static Weights random(uint64_t seed, std::string source);  // every take() is random_init
+  // Every take() is random_init; take_matrix() casts to matrix_dtype as a load would.
+  static Weights random(uint64_t seed, std::string source, DType matrix_dtype = DType::F32);
 
   bool has(const std::string& name) const { return tensors_.count(name) > 0; }
   // The stored shape of `name` (E_FILE_FORMAT when missing): for modules whose widths the
