@@ -103,3 +103,92 @@ test('clip_grad_norm: no grads gives norm 0; errors', async (t) => {
   );
   await code(ops.runOp('clip_grad_norm', [Tensor.zeros([2])], { maxNorm: -1 }), 'E_ARG', /'max_norm' must be >= 0/, t);
 });
+
+// ---------------------------------------------------------------- the AdamW class (lib/optim.ts)
+
+/** A quadratic toy problem: loss = sum((w - target)^2) on each parameter, gradients by hand. */
+async function setGrads(params: Tensor[]) {
+  const { backward } = await import('../../lib/index.js');
+  for (const p of params) {
+    const target = Tensor.from(
+      Float32Array.from({ length: p.numel }, (_, i) => Math.cos(i)),
+      p.shape,
+    );
+    const d = await ops.sub(p, target);
+    await backward(await ops.sum(await ops.mul(d, d)));
+  }
+}
+const fresh = () => [
+  Tensor.from(
+    Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+    [3, 4],
+  ),
+  Tensor.from(
+    Float32Array.from({ length: 5 }, (_, i) => i / 5),
+    [5],
+  ),
+];
+const trainable = (ps: Tensor[]) => {
+  for (const p of ps) p.requiresGrad = true;
+  return ps;
+};
+
+test('AdamW: state() / loadState() continue a run exactly as if it had not stopped; lr is settable per step', async (t) => {
+  const { AdamW } = await import('../../lib/optim.js');
+  const lrs = [1e-2, 5e-3, 0, 2e-2, 1e-3, 7e-3];
+  const a = trainable(fresh());
+  const optA = new AdamW(a, { lr: 1e-2, beta2: 0.99 });
+  for (const lr of lrs) {
+    optA.lr = lr;
+    await setGrads(a);
+    await optA.stepOnce();
+    optA.zeroGrad();
+  }
+  // The same run stopped after 3 steps: weights and state copied out, a new optimizer on new tensors.
+  const b = trainable(fresh());
+  const optB = new AdamW(b, { lr: 1e-2, beta2: 0.99 });
+  for (const lr of lrs.slice(0, 3)) {
+    optB.lr = lr;
+    await setGrads(b);
+    await optB.stepOnce();
+    optB.zeroGrad();
+  }
+  const st = optB.state();
+  t.is(st.step, 3);
+  const copy = (x: Tensor) => Tensor.from(x.toFloat32(), x.shape);
+  const c = trainable(b.map(copy));
+  const optC = new AdamW(c, { lr: 1e-2, beta2: 0.99 });
+  optC.loadState({ step: st.step, expAvg: st.expAvg.map(copy), expAvgSq: st.expAvgSq.map(copy) });
+  t.is(optC.step, 3);
+  for (const lr of lrs.slice(3)) {
+    optC.lr = lr;
+    await setGrads(c);
+    await optC.stepOnce();
+    optC.zeroGrad();
+  }
+  a.forEach((p, i) => t.deepEqual(c[i]!.toFloat32(), p.toFloat32(), `param ${i} bit-identical`));
+  optA.state().expAvgSq.forEach((m, i) => t.deepEqual(optC.state().expAvgSq[i]!.toFloat32(), m.toFloat32()));
+  t.throws(() => (optC.lr = -1), { message: /lr must be non-negative/ });
+  t.throws(() => optC.loadState({ step: 1, expAvg: [], expAvgSq: [] }), { message: /0 expAvg tensors for 2 params/ });
+  t.throws(() => optC.loadState({ step: 1, expAvg: [Tensor.zeros([5]), Tensor.zeros([5])], expAvgSq: st.expAvgSq }), {
+    message: /expAvg\[0\] is \[5\], its parameter \[3, 4\]/,
+  });
+});
+
+test('AdamW: parameter groups with their own weight decay (none for norms and biases)', async (t) => {
+  const { AdamW } = await import('../../lib/optim.js');
+  const [w, bias] = trainable(fresh());
+  const opt = new AdamW([{ params: [w!] }, { params: [bias!], weightDecay: 0 }], { lr: 0.1, weightDecay: 0.5 });
+  t.deepEqual(opt.weightDecays, [0.5, 0]);
+  t.deepEqual(opt.params, [w, bias]);
+  // Zero gradients: only the decay moves a parameter (p *= 1 - lr * wd).
+  const before = [w!.toFloat32(), bias!.toFloat32()];
+  for (const p of [w!, bias!]) {
+    const { backward } = await import('../../lib/index.js');
+    await backward(await ops.scale(await ops.sum(p), 0));
+  }
+  await opt.stepOnce();
+  t.deepEqual(bias!.toFloat32(), before[1], 'no decay on the bias group');
+  const f = Math.fround(1 - 0.1 * 0.5);
+  w!.toFloat32().forEach((x, i) => t.is(x, Math.fround(before[0]![i]! * f)));
+});
