@@ -65,6 +65,11 @@ const COMMANDS: readonly CommandEntry[] = [
     help: 'VLV image round trip, or images from an embedding file (--model <VLV folder> --out rec.png [--side-by-side])',
     load: () => import('./commands/reconstruct.js'),
   },
+  {
+    name: 'train',
+    help: 'train VLV stage1|stage2 (--data <dataset> --model <VLV folder> --out <run>; --resume, --dry-run)',
+    load: () => import('./commands/train.js'),
+  },
 ];
 
 function usage(): string {

@@ -4,7 +4,7 @@ export { backward, noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { info, setNumThreads, type VlvInfo } from './info.js';
 export { cuda, type CudaMemory } from './cuda.js';
 export { VlvError, type VlvErrorCode } from './errors.js';
-export { AdamW, clipGradNorm, type AdamWOptions } from './optim.js';
+export { AdamW, clipGradNorm, type AdamWOptions, type AdamWParamGroup, type AdamWState } from './optim.js';
 export {
   loadSafetensors,
   saveSafetensors,
@@ -176,3 +176,26 @@ export type {
   ListedSource,
   ShardSource,
 } from './data/types.js';
+export {
+  train,
+  trainStage1,
+  trainStage2,
+  setPathLoader,
+  listCheckpoints,
+  readCheckpoint,
+  readState,
+  lrAt,
+  lrMultiplier,
+  TRAIN_KINDS,
+  type TrainKind,
+  type TrainOptions,
+  type TrainData,
+  type TrainCallOptions,
+  type TrainProgress,
+  type TrainResult,
+  type DryRunReport,
+  type RunSettings,
+  type CheckpointState,
+  type Schedule as LrSchedule,
+  type ScheduleKind,
+} from './train/index.js';

@@ -20,7 +20,18 @@ test('lib/ has no import cycles', async (t) => {
     modules.join(' '),
   );
   t.true(graph.obj()['index.ts']!.includes('tensor.ts'), JSON.stringify(graph.obj()['index.ts']));
-  t.deepEqual(graph.warnings().skipped, []);
+  // madge's resolver does not read package.json "exports" (vega-lite declares its entry only
+  // there): a bare package name that node resolves is not a missing module.
+  const unresolved = graph.warnings().skipped.filter((name) => {
+    if (name.startsWith('.') || name.startsWith('/')) return true;
+    try {
+      import.meta.resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  t.deepEqual(unresolved, []);
   t.deepEqual(
     graph.circular().map((cycle) => cycle.join(' -> ')),
     [],

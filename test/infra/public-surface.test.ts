@@ -46,3 +46,19 @@ test('the training data (lib/data/) is in the root API', (t) => {
   // Internals stay internal: the worker pool, the order, the PRNG.
   for (const name of ['DecodePool', 'sampleOrder', 'SeededRandom', 'applyTransform']) t.false(name in root, name);
 });
+
+test('training is in the root API: train(kind, options, { signal, onProgress }) and the stages', (t) => {
+  for (const name of [
+    'train',
+    'trainStage1',
+    'trainStage2',
+    'setPathLoader',
+    'listCheckpoints',
+    'readCheckpoint',
+    'readState',
+    'lrAt',
+    'AdamW',
+  ])
+    t.is(typeof (root as Record<string, unknown>)[name], 'function', name);
+  t.deepEqual(root.TRAIN_KINDS, ['stage1', 'stage2']);
+});
