@@ -70,6 +70,11 @@ const COMMANDS: readonly CommandEntry[] = [
     help: 'train VLV stage1|stage2 (--data <dataset> --model <VLV folder> --out <run>; --resume, --dry-run)',
     load: () => import('./commands/train.js'),
   },
+  {
+    name: 'world',
+    help: 'the generated world: generate --out <dir> [--n 1000] [--split train|scenes|combos] [--seed S], or sample --out <dir>',
+    load: () => import('./commands/world.js'),
+  },
 ];
 
 function usage(): string {

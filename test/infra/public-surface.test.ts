@@ -62,3 +62,30 @@ test('training is in the root API: train(kind, options, { signal, onProgress }) 
     t.is(typeof (root as Record<string, unknown>)[name], 'function', name);
   t.deepEqual(root.TRAIN_KINDS, ['stage1', 'stage2']);
 });
+
+test('the generated world (lib/world/) is in the root API', (t) => {
+  for (const name of [
+    'generateWorldScene',
+    'generateWorldScenes',
+    'worldCaption',
+    'parseWorldCaption',
+    'placeWorldScene',
+    'describeWorldScene',
+    'checkWorldScene',
+    'worldSceneSvg',
+    'renderWorldScene',
+    'writeWorld',
+    'writeWorldScenes',
+    'writeWorldSamples',
+    'isHeldOutCombo',
+    'isHeldOutObject',
+    'isTrainScene',
+    'cellCentre',
+  ])
+    t.is(typeof (root as Record<string, unknown>)[name], 'function', name);
+  t.deepEqual(root.WORLD_SPLITS, ['train', 'scenes', 'combos']);
+  t.is(root.WORLD_IMAGE_SIZE, 64);
+  t.is(root.HELD_OUT_COMBOS.length, 4);
+  // The generator's internals stay internal.
+  for (const name of ['sceneRandom', 'trainCaptions', 'jitterOffsets', 'gridCentre']) t.false(name in root, name);
+});
