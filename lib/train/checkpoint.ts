@@ -14,6 +14,11 @@
  *   the data loader's position, and the base model's fingerprint (its checkpoint file's path, size
  *   and a SHA-256 of its header), checked on resume.
  *
+ * A diffusers run (t2i, vae: lib/train/diffusers.ts) writes, in place of vlv.json and
+ * trainable.safetensors, an ordinary diffusers folder (a pipeline with model_index.json, or a
+ * VAE folder): each trained part's whole weights file, the other parts copied; `state.json`'s
+ * `weightFiles` names the files that hold the trained weights (by name prefix).
+ *
  * Each folder is filled under a hidden temporary name and renamed whole (lib/train/atomic.ts): a
  * folder named step-* is always complete. Old ones beyond `keep` are renamed away, then deleted.
  */
@@ -61,6 +66,12 @@ export interface CheckpointState {
   /** The mean loss of the last step (informational). */
   loss: number | null;
   savedAt: string;
+  /**
+   * Diffusers checkpoints: name prefix ('' or 'unet.', 'text_encoder.') -> the weights file
+   * (relative to the checkpoint) that holds the trained weights under the rest of their names.
+   * Absent: VLV checkpoints (trainable.safetensors).
+   */
+  weightFiles?: Record<string, string>;
 }
 
 /** The header bytes of a safetensors file (8-byte length + JSON), or the first and last MiB of any other file. */
@@ -89,7 +100,8 @@ function headerBytes(path: string): Buffer {
   }
 }
 
-function fingerprintFile(path: string): { size: number; headerSha256: string } {
+/** A file's size and the SHA-256 of its header (safetensors) or of its first and last MiB. */
+export function fingerprintFile(path: string): { size: number; headerSha256: string } {
   return { size: statSync(path).size, headerSha256: createHash('sha256').update(headerBytes(path)).digest('hex') };
 }
 
@@ -134,19 +146,13 @@ export interface CheckpointContents {
   baseOverlay?: Record<string, Tensor>;
 }
 
-/** Writes checkpoints/step-N/ atomically; removes all but the last `keep`; returns the folder. */
-export async function saveCheckpoint(runDir: string, c: CheckpointContents, keep: number): Promise<string> {
-  const dir = join(runDir, 'checkpoints');
-  await mkdir(dir, { recursive: true });
-  const final = join(dir, checkpointName(c.state.step));
-  const tmp = await stagingDir(final);
+/** Writes the files that make a checkpoint folder a loadable model into its staging folder. */
+export type ModelWriter = (dir: string, c: CheckpointContents) => Promise<void>;
+
+/** VLV: trainable.safetensors (the trained weights, laid over the base's) and a vlv.json naming the base's files. */
+export const writeVlvModel: ModelWriter = async (dir, c) => {
   const meta = { format: 'vlv-train-checkpoint', step: String(c.state.step), kind: c.state.settings.kind };
-  await saveSafetensors(join(tmp, 'trainable.safetensors'), { ...c.baseOverlay, ...c.weights }, meta);
-  const opt: Record<string, Tensor> = {};
-  for (const [n, t] of Object.entries(c.expAvg)) opt[`exp_avg.${n}`] = t;
-  for (const [n, t] of Object.entries(c.expAvgSq)) opt[`exp_avg_sq.${n}`] = t;
-  await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt, meta);
-  if (c.ema) await saveSafetensors(join(tmp, 'ema.safetensors'), { ...c.baseOverlay, ...c.ema }, meta);
+  await saveSafetensors(join(dir, 'trainable.safetensors'), { ...c.baseOverlay, ...c.weights }, meta);
   const base = resolveVlvFolder(c.state.base.folder);
   const vlvJson = {
     format: 'vlv',
@@ -156,7 +162,27 @@ export async function saveCheckpoint(runDir: string, c: CheckpointContents, keep
     parts: base.parts,
     trainedFrom: c.state.base.folder,
   };
-  writeFileAtomic(join(tmp, 'vlv.json'), `${JSON.stringify(vlvJson, null, 2)}\n`);
+  writeFileAtomic(join(dir, 'vlv.json'), `${JSON.stringify(vlvJson, null, 2)}\n`);
+};
+
+/** Writes checkpoints/step-N/ atomically; removes all but the last `keep`; returns the folder. */
+export async function saveCheckpoint(
+  runDir: string,
+  c: CheckpointContents,
+  keep: number,
+  writeModel: ModelWriter = writeVlvModel,
+): Promise<string> {
+  const dir = join(runDir, 'checkpoints');
+  await mkdir(dir, { recursive: true });
+  const final = join(dir, checkpointName(c.state.step));
+  const tmp = await stagingDir(final);
+  const meta = { format: 'vlv-train-checkpoint', step: String(c.state.step), kind: c.state.settings.kind };
+  await writeModel(tmp, c);
+  const opt: Record<string, Tensor> = {};
+  for (const [n, t] of Object.entries(c.expAvg)) opt[`exp_avg.${n}`] = t;
+  for (const [n, t] of Object.entries(c.expAvgSq)) opt[`exp_avg_sq.${n}`] = t;
+  await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt, meta);
+  if (c.ema) await saveSafetensors(join(tmp, 'ema.safetensors'), { ...c.baseOverlay, ...c.ema }, meta);
   writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(c.state, null, 2)}\n`);
   await publishDir(tmp, final);
   const all = listCheckpoints(runDir);
@@ -219,8 +245,14 @@ export function readState(dir: string): CheckpointState {
 /** Reads a checkpoint whole (validating every file): the state, weights, moments and EMA. */
 export async function readCheckpoint(dir: string): Promise<CheckpointContents> {
   const state = readState(dir);
-  resolveVlvFolder(dir); // its vlv.json names existing files and folders
-  const weights = (await loadSafetensors(join(dir, 'trainable.safetensors'))).tensors;
+  let weights: Record<string, Tensor> = {};
+  if (state.weightFiles) {
+    for (const [prefix, file] of Object.entries(state.weightFiles))
+      for (const [n, t] of Object.entries((await loadSafetensors(join(dir, file))).tensors)) weights[prefix + n] = t;
+  } else {
+    resolveVlvFolder(dir); // its vlv.json names existing files and folders
+    weights = (await loadSafetensors(join(dir, 'trainable.safetensors'))).tensors;
+  }
   const opt = (await loadSafetensors(join(dir, 'optimizer.safetensors'))).tensors;
   const expAvg: Record<string, Tensor> = {};
   const expAvgSq: Record<string, Tensor> = {};
@@ -228,7 +260,7 @@ export async function readCheckpoint(dir: string): Promise<CheckpointContents> {
     const m = opt[`exp_avg.${name}`];
     const v = opt[`exp_avg_sq.${name}`];
     if (!m || !v) throw new VlvError('E_FILE_FORMAT', `${dir}: optimizer.safetensors lacks the moments of '${name}'`);
-    if (!weights[name]) throw new VlvError('E_FILE_FORMAT', `${dir}: trainable.safetensors lacks '${name}'`);
+    if (!weights[name]) throw new VlvError('E_FILE_FORMAT', `${dir}: its weights lack '${name}'`);
     expAvg[name] = m;
     expAvgSq[name] = v;
   }

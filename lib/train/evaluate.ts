@@ -108,7 +108,7 @@ export async function gridPng(originals: RawImage[], reconstructions: RawImage[]
 }
 
 /** Image i of [B, 3, H, W] in [0, 1] as 8-bit RGB. */
-function rawOf(t: Tensor, i: number): RawImage {
+export function rawOf(t: Tensor, i: number): RawImage {
   const [, , h, w] = t.shape as [number, number, number, number];
   const v = t.toFloat32();
   const data = new Uint8Array(h * w * 3);

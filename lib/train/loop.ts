@@ -29,8 +29,11 @@ import {
   runDirOf,
   saveCheckpoint,
   sweepCheckpoints,
+  writeVlvModel,
+  type BaseFingerprint,
   type CheckpointContents,
   type CheckpointState,
+  type ModelWriter,
 } from './checkpoint.js';
 import { openData } from './data.js';
 import { Ema } from './ema.js';
@@ -95,13 +98,71 @@ export interface DryRunReport {
   settings: RunSettings;
 }
 
-/** One stage's part of the loop. */
+/**
+ * One kind of run's part of the loop: how its model is loaded, what trains, how its data is
+ * prepared, how a checkpoint becomes a loadable model folder, and its loss (the runner).
+ */
 export interface StageSpec {
   kind: TrainKind;
-  stage: 1 | 2;
-  use: VlvUse;
+  /** Loads the model to train: the base folder (`model`), or on resume the checkpoint folder. */
+  open(folder: string, device: 'cpu' | 'cuda'): Promise<Trainee>;
+  /** The base a fresh run starts from, for the checkpoints' record (and the resume check). */
+  fingerprint(folder: string): BaseFingerprint;
+  /** On resume: E_FILE / E_FILE_FORMAT when the base the checkpoint needs is gone or changed. */
+  checkBase(fp: BaseFingerprint): void;
+}
+
+/** A loaded model under training (see StageSpec). */
+export interface Trainee {
+  /** Freezes everything but the run's trainable set and returns it. */
+  select(s: RunSettings): TrainableSet;
+  /** The data transform and the image side the runner and the evaluation see. */
+  data(s: RunSettings): Promise<{ transform: ImageTransform; imageSize: number }>;
   /** Prepared once per run (prompt ids, tokenizer). */
-  prepare(model: VlvModel, settings: RunSettings, device: 'cpu' | 'cuda'): Promise<StageRunner>;
+  prepare(s: RunSettings, device: 'cpu' | 'cuda'): Promise<StageRunner>;
+  /** What writes a checkpoint's model files (given the trained set and the base). */
+  writer(set: TrainableSet, base: BaseFingerprint): Promise<{ write: ModelWriter; baseOverlay?: Record<string, Tensor> }>;
+  /** Extra fields of the checkpoints' state.json (diffusers: weightFiles). */
+  stateExtras?(set: TrainableSet): Partial<CheckpointState>;
+  dispose(): void;
+}
+
+/** The VLV stages' spec: a VlvModel of `use`, the official trainable set of `stage`. */
+export function vlvStageSpec(
+  kind: TrainKind,
+  stage: 1 | 2,
+  use: VlvUse,
+  prepare: (model: VlvModel, s: RunSettings, device: 'cpu' | 'cuda') => Promise<StageRunner>,
+): StageSpec {
+  return {
+    kind,
+    fingerprint: (folder) => baseFingerprint(resolveVlvFolder(folder)),
+    checkBase,
+    async open(folder, device) {
+      const model = await VlvModel.load(folder, { use, device });
+      return {
+        select: () => selectTrainable(model, stage),
+        async data(s) {
+          const cropSize = s.imageSize ?? (await imageProcessor(model)).imageSize;
+          const florence2Folder = model.folder.parts.florence2;
+          if (!florence2Folder) throw new VlvError('E_FILE', `${model.folder.root} has no florence2 part`);
+          return { transform: { kind: 'vlv', cropSize, florence2Folder }, imageSize: cropSize };
+        },
+        prepare: (s, device) => prepare(model, s, device),
+        async writer(set, base) {
+          // The base's own overlay (a checkpoint trained further): its tensors not trained now are kept.
+          const layout = resolveVlvFolder(base.folder);
+          if (!layout.overlay) return { write: writeVlvModel };
+          const trained = new Set(set.params.flatMap((p) => p.names));
+          const baseOverlay: Record<string, Tensor> = {};
+          for (const [n, t] of Object.entries((await loadSafetensors(layout.overlay)).tensors))
+            if (!trained.has(n)) baseOverlay[n] = t;
+          return { write: writeVlvModel, baseOverlay };
+        },
+        dispose: () => model.dispose(),
+      };
+    },
+  };
 }
 
 export interface StageRunner {
@@ -126,7 +187,7 @@ interface Setup {
   settings: RunSettings;
   hk: RunHousekeeping;
   runDir: string;
-  model: VlvModel;
+  model: Trainee;
   resumed: CheckpointContents | null;
   resumeDir: string | null;
 }
@@ -138,21 +199,22 @@ async function setup(spec: StageSpec, o: TrainOptions): Promise<Setup> {
     const resumeDir = findCheckpoint(o.resume);
     const resumed = await readCheckpoint(resumeDir);
     const settings = resumeSettings(resumed.state.settings, spec.kind, o);
-    checkBase(resumed.state.base);
+    spec.checkBase(resumed.state.base);
     if (o.model !== undefined && resolve(o.model) !== resumed.state.base.folder && resolve(o.model) !== resumeDir)
       throw new VlvError(
         'E_ARG',
         `resume: the run was trained on ${resumed.state.base.folder}, not ${resolve(o.model)} (leave out --model)`,
       );
-    // The checkpoint folder is a VLV folder: the base weights with the trained ones laid over them.
-    const model = await VlvModel.load(resumeDir, { use: spec.use, device });
+    // The checkpoint folder is a model folder: VLV, the base weights with the trained ones laid
+    // over them; diffusers, the whole model.
+    const model = await spec.open(resumeDir, device);
     const runDir = resolve(o.out ?? runDirOf(resumeDir));
     return { settings, hk, runDir, model, resumed, resumeDir };
   }
-  if (o.model === undefined) throw new VlvError('E_ARG', 'training needs model (the base VLV folder)');
+  if (o.model === undefined) throw new VlvError('E_ARG', 'training needs model (the base model folder)');
   if (o.out === undefined) throw new VlvError('E_ARG', 'training needs out (the run folder)');
   const settings = resolveSettings(spec.kind, o);
-  const model = await VlvModel.load(o.model, { use: spec.use, device });
+  const model = await spec.open(o.model, device);
   return { settings, hk, runDir: resolve(o.out), model, resumed: null, resumeDir: null };
 }
 
@@ -212,11 +274,8 @@ export async function runTraining(
   let ema: Ema | null = null;
   const view: ProgressView = progressView(hk.progress, spec.kind, hk.logEvery);
   try {
-    const set = selectTrainable(model, spec.stage);
-    const cropSize = s.imageSize ?? (await imageProcessor(model)).imageSize;
-    const florence2Folder = model.folder.parts.florence2;
-    if (!florence2Folder) throw new VlvError('E_FILE', `${model.folder.root} has no florence2 part`);
-    const transform: ImageTransform = { kind: 'vlv', cropSize, florence2Folder };
+    const set = model.select(s);
+    const { transform, imageSize: cropSize } = await model.data(s);
     let skipped = 0;
     loader = await openData(o.data, {
       batchSize: s.batch,
@@ -225,7 +284,7 @@ export async function runTraining(
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
       onSkip: (key, e) => view.note(`skipped ${key}: ${e.message} (${++skipped} unreadable so far)`),
     });
-    runner = await spec.prepare(model, s, o.device ?? 'cpu');
+    runner = await model.prepare(s, o.device ?? 'cpu');
 
     if (options.dryRun) {
       const batch = await loader.next();
@@ -257,15 +316,8 @@ export async function runTraining(
     metrics.truncateAfter(startStep);
     evalLog.truncateAfter(startStep);
 
-    const layout = resolveVlvFolder(resumed?.state.base.folder ?? o.model!);
-    const base = resumed?.state.base ?? baseFingerprint(layout);
-    let baseOverlay: Record<string, Tensor> | undefined;
-    if (layout.overlay) {
-      const trained = new Set(set.params.flatMap((p) => p.names));
-      baseOverlay = {};
-      for (const [n, t] of Object.entries((await loadSafetensors(layout.overlay)).tensors))
-        if (!trained.has(n)) baseOverlay[n] = t;
-    }
+    const base = resumed?.state.base ?? spec.fingerprint(resolve(o.model!));
+    const { write: writeModel, baseOverlay } = await model.writer(set, base);
 
     let evalSet = await loadEvalSet(runDir);
     let lastCheckpoint: string | null = resumeDir;
@@ -297,13 +349,14 @@ export async function runTraining(
         lr,
         loss: lastLoss,
         savedAt: new Date().toISOString(),
+        ...model.stateExtras?.(set),
       };
       const c: CheckpointContents = { state, weights, expAvg, expAvgSq };
       if (ema) c.ema = ema.named();
       if (baseOverlay) c.baseOverlay = baseOverlay;
       const copies = await onHost(c);
       try {
-        lastCheckpoint = await saveCheckpoint(runDir, c, hk.keep);
+        lastCheckpoint = await saveCheckpoint(runDir, c, hk.keep, writeModel);
       } finally {
         for (const t of copies) t.dispose();
       }

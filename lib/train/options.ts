@@ -9,14 +9,23 @@ import { VlvError } from '../errors.js';
 import type { DataLoader, DataLoaderOptions } from '../data/types.js';
 import { checkSchedule, SCHEDULE_KINDS, type ScheduleKind } from './schedule.js';
 
-export type TrainKind = 'stage1' | 'stage2';
-export const TRAIN_KINDS: readonly TrainKind[] = ['stage1', 'stage2'];
+export type TrainKind = 'stage1' | 'stage2' | 't2i' | 'vae';
+export const TRAIN_KINDS: readonly TrainKind[] = ['stage1', 'stage2', 't2i', 'vae'];
+
+/** The parts text-to-image training can train. */
+export type T2iPart = 'unet' | 'text_encoder';
+export const T2I_PARTS: readonly T2iPart[] = ['unet', 'text_encoder'];
 
 /** Training data: a path the data loaders read (an image folder, a JSONL/CSV of pairs, WebDataset shards), a loader, or a factory of one. */
 export type TrainData = string | DataLoader | ((opts: DataLoaderOptions) => DataLoader | Promise<DataLoader>);
 
 export interface TrainOptions {
-  /** The base VLV folder (its frozen parts are referenced by checkpoints, never copied). */
+  /**
+   * stage1 / stage2: the base VLV folder (its frozen parts are referenced by checkpoints, never
+   * copied). t2i: a diffusers pipeline folder (model_index.json), or its parts as
+   * `unet=<dir>,vae=<dir>,text_encoder=<dir>,tokenizer=<dir>,scheduler=<dir>`. vae: a VAE folder
+   * or a pipeline folder (its vae/).
+   */
   model?: string;
   data?: TrainData;
   /** The run folder: checkpoints/, metrics.jsonl, loss.png, eval/. */
@@ -29,16 +38,16 @@ export interface TrainOptions {
   batch?: number;
   /** Micro-batches per optimizer step, losses averaged (default 1). */
   accum?: number;
-  /** Stage 1: 5e-5, stage 2: 1e-5 (official). */
+  /** Stage 1: 5e-5, stage 2: 1e-5 (official); t2i, vae: 1e-4 (diffusers' train_text_to_image.py). */
   lr?: number;
-  /** Stage 1: [0.9, 0.99], stage 2: [0.9, 0.999] (official). */
+  /** Stage 1: [0.9, 0.99], stage 2, t2i, vae: [0.9, 0.999]. */
   betas?: [number, number];
   eps?: number;
   /** 0.01 (official). */
   weightDecay?: number;
   /** No weight decay on biases and norm weights (default false: the official code decays everything). */
   noDecayNormsAndBiases?: boolean;
-  /** Stage 1: cosine, stage 2: linear (official); or constant. */
+  /** Stage 1: cosine, stage 2: linear (official), t2i and vae: constant (diffusers). */
   schedule?: ScheduleKind;
   /** Warmup steps (default 0). */
   warmup?: number;
@@ -59,8 +68,19 @@ export interface TrainOptions {
   evalMaxNewTokens?: number;
   /** Plain progress lines every N steps when stderr is not a terminal (default 10). */
   logEvery?: number;
-  /** The stage-1 crop side (default: 384, or Florence-2's input side when smaller). */
+  /**
+   * The crop side: stage 1/2 default 384, or Florence-2's input side when smaller; t2i: the
+   * UNet's sample_size x the VAE's factor; vae: the VAE's sample_size.
+   */
   imageSize?: number;
+  /** t2i: which parts train (default both: the UNet and the CLIP text encoder). */
+  trainParts?: T2iPart[];
+  /** t2i: the share of captions replaced by the empty prompt (default 0.1, for classifier-free guidance). */
+  captionDropout?: number;
+  /** vae: the reconstruction loss, 'mse' (default) or 'l1'. */
+  vaeLoss?: 'mse' | 'l1';
+  /** vae: the weight of the KL term (default 1e-6, as common SD VAE fine-tunes). */
+  klWeight?: number;
   /** Stage 2: captions padded / truncated to this many tokens (default 300, official). */
   maxCaptionTokens?: number;
   device?: 'cpu' | 'cuda';
@@ -91,6 +111,12 @@ export interface RunSettings {
   seed: number;
   imageSize: number | null;
   maxCaptionTokens: number;
+  /** t2i only. */
+  trainParts?: T2iPart[];
+  captionDropout?: number;
+  /** vae only. */
+  vaeLoss?: 'mse' | 'l1';
+  klWeight?: number;
 }
 
 /** Everything else: where things go and how often (free to change on resume). */
@@ -108,6 +134,9 @@ export interface RunHousekeeping {
 const OFFICIAL: Record<TrainKind, Pick<RunSettings, 'lr' | 'betas' | 'eps' | 'weightDecay' | 'schedule'>> = {
   stage1: { lr: 5e-5, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.01, schedule: 'cosine' },
   stage2: { lr: 1e-5, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, schedule: 'linear' },
+  // diffusers' train_text_to_image.py defaults (AdamW 1e-4, betas 0.9/0.999, wd 1e-2, constant).
+  t2i: { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, schedule: 'constant' },
+  vae: { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, schedule: 'constant' },
 };
 
 const SETTING_KEYS: readonly (keyof TrainOptions)[] = [
@@ -126,6 +155,10 @@ const SETTING_KEYS: readonly (keyof TrainOptions)[] = [
   'seed',
   'imageSize',
   'maxCaptionTokens',
+  'trainParts',
+  'captionDropout',
+  'vaeLoss',
+  'klWeight',
 ];
 const OTHER_KEYS: readonly (keyof TrainOptions)[] = [
   'model',
@@ -205,6 +238,25 @@ export function resolveSettings(kind: TrainKind, o: TrainOptions): RunSettings {
     imageSize: o.imageSize === undefined ? null : posInt(o.imageSize, 'imageSize'),
     maxCaptionTokens: posInt(o.maxCaptionTokens ?? 300, 'maxCaptionTokens'),
   };
+  if (kind === 't2i') {
+    const parts = o.trainParts ?? [...T2I_PARTS];
+    if (
+      !Array.isArray(parts) ||
+      parts.length === 0 ||
+      !parts.every((x) => (T2I_PARTS as readonly string[]).includes(x))
+    )
+      throw new VlvError('E_ARG', `trainParts must be some of ${T2I_PARTS.join(', ')}, got ${JSON.stringify(parts)}`);
+    s.trainParts = T2I_PARTS.filter((x) => parts.includes(x));
+    s.captionDropout = num(o.captionDropout ?? 0.1, 'captionDropout', (x) => x >= 0 && x <= 1, 'in [0, 1]');
+  } else if (o.trainParts !== undefined || o.captionDropout !== undefined)
+    throw new VlvError('E_ARG', 'trainParts and captionDropout are options of t2i training');
+  if (kind === 'vae') {
+    const loss = o.vaeLoss ?? 'mse';
+    if (loss !== 'mse' && loss !== 'l1') throw new VlvError('E_ARG', `vaeLoss must be mse | l1, got '${String(loss)}'`);
+    s.vaeLoss = loss;
+    s.klWeight = num(o.klWeight ?? 1e-6, 'klWeight', (x) => x >= 0, 'non-negative');
+  } else if (o.vaeLoss !== undefined || o.klWeight !== undefined)
+    throw new VlvError('E_ARG', 'vaeLoss and klWeight are options of vae training');
   if (!SCHEDULE_KINDS.includes(s.schedule))
     throw new VlvError('E_ARG', `schedule must be ${SCHEDULE_KINDS.join(' | ')}, got '${String(s.schedule)}'`);
   checkSchedule({ kind: s.schedule, warmup: s.warmup, total: s.steps });

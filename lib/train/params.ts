@@ -3,6 +3,7 @@
  * trainable, tied weights found (one tensor under several names, e.g. Florence-2's shared /
  * encoder.embed_tokens / decoder.embed_tokens: the optimizer must see it once), and the
  * weight-decay groups (optionally none for norms and biases, as most fine-tuning recipes do).
+ * selectParams does the same for any named tensors (the diffusers parts of t2i / vae training).
  */
 import type { Tensor } from '../tensor.js';
 import type { VlvModel } from '../vlv/model.js';
@@ -36,9 +37,20 @@ export function isNoDecay(name: string, shape: readonly number[]): boolean {
 
 /** Freezes everything, then makes the stage's official set trainable; finds tied tensors through requiresGrad. */
 export function selectTrainable(model: VlvModel, stage: 1 | 2): TrainableSet {
-  const all = model.parameters();
+  return selectParams(model.parameters(), () => model.trainableParameters(stage));
+}
+
+/**
+ * Freezes every tensor of `all`, then makes the ones `choose()` returns trainable (`all`'s names
+ * or others of the same tensors); tied tensors (one tensor under several names) are found
+ * through requiresGrad and trained once.
+ */
+export function selectParams(
+  all: Record<string, Tensor>,
+  choose: () => Record<string, Tensor>,
+): TrainableSet {
   for (const t of Object.values(all)) t.requiresGrad = false;
-  const chosen = model.trainableParameters(stage);
+  const chosen = choose();
   const names = Object.keys(chosen).sort();
   const params: TrainableParam[] = [];
   const byName = new Map<string, TrainableParam>();

@@ -10,7 +10,7 @@ import { VlvError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { VlvModel } from '../vlv/model.js';
 import { evaluateStage1 } from './evaluate.js';
-import type { StageRunner, StageSpec } from './loop.js';
+import { vlvStageSpec, type StageRunner, type StageSpec } from './loop.js';
 import type { RunSettings } from './options.js';
 import { promptIds } from './prompt.js';
 
@@ -50,4 +50,4 @@ async function prepare(model: VlvModel, s: RunSettings, device: 'cpu' | 'cuda'):
   };
 }
 
-export const STAGE1: StageSpec = { kind: 'stage1', stage: 1, use: 'stage1', prepare };
+export const STAGE1: StageSpec = vlvStageSpec('stage1', 1, 'stage1', prepare);

@@ -11,7 +11,7 @@ import { Tensor } from '../tensor.js';
 import { loadTokenizer } from '../tokenizer-files.js';
 import type { VlvModel } from '../vlv/model.js';
 import { evaluateStage2 } from './evaluate.js';
-import type { StageRunner, StageSpec } from './loop.js';
+import { vlvStageSpec, type StageRunner, type StageSpec } from './loop.js';
 import type { RunSettings } from './options.js';
 import { promptIds } from './prompt.js';
 
@@ -71,4 +71,4 @@ async function prepare(model: VlvModel, s: RunSettings, device: 'cpu' | 'cuda'):
   };
 }
 
-export const STAGE2: StageSpec = { kind: 'stage2', stage: 2, use: 'stage2', prepare };
+export const STAGE2: StageSpec = vlvStageSpec('stage2', 2, 'stage2', prepare);
