@@ -1,23 +1,28 @@
 /**
- * `vlv train stage1|stage2 --data <dataset> --model <VLV folder> --out <run folder> [options]`:
- * the training loops (lib/train/). Progress on stderr (a bar on a terminal, plain lines
+ * `vlv train stage1|stage2|t2i|vae --data <dataset> --model <folder> --out <run folder> [options]`:
+ * the training loops (lib/train/). stage1/stage2 train a VLV folder; t2i a diffusers pipeline
+ * (a folder with model_index.json, or its parts: unet=…,vae=…,text_encoder=…,tokenizer=…,scheduler=…);
+ * vae a VAE folder (or a pipeline's vae/). Progress on stderr (a bar on a terminal, plain lines
  * otherwise); Ctrl-C or SIGTERM finishes the step under way, saves a checkpoint and exits
  * (status 130 / 143; a second Ctrl-C leaves at once). `--dry-run` prints the trainable and
  * frozen parameter counts, a memory estimate and the first batch's shapes, then exits.
  */
 import { VlvError } from '../errors.js';
 import { train, type DryRunReport, type TrainKind, type TrainOptions } from '../train/index.js';
-import { TRAIN_KINDS } from '../train/options.js';
+import { T2I_PARTS, TRAIN_KINDS, type T2iPart } from '../train/options.js';
 import { SCHEDULE_KINDS } from '../train/schedule.js';
 import { choiceFlag, numberFlag, parseArgs } from './vlv-common.js';
 
-const USAGE = `usage: vlv train stage1|stage2 --data <images | pairs.jsonl | pairs.csv | shards> --model <VLV folder> --out <run folder>
+const USAGE = `usage: vlv train stage1|stage2|t2i|vae --data <images | pairs.jsonl | pairs.csv | shards> --model <folder> --out <run folder>
                  [--steps 1000] [--batch 4] [--accum 1] [--lr L] [--schedule cosine|linear|constant] [--warmup 0]
                  [--weight-decay 0.01] [--no-decay-norms] [--max-grad-norm 1] [--ema] [--ema-decay 0.9999] [--seed 0]
                  [--save-every 500] [--keep 3] [--eval-every N] [--eval-count 4] [--eval-steps 10]
                  [--image-size S] [--max-caption-tokens 300] [--device cpu|cuda] [--workers N]
                  [--progress auto|bar|lines|none] [--log-every 10] [--config run.json] [--resume <checkpoint | run folder>]
-                 [--dry-run]`;
+                 [--dry-run]
+       t2i:  --model <diffusers pipeline folder | unet=D,vae=D,text_encoder=D,tokenizer=D,scheduler=D>
+             [--train unet,text_encoder] [--caption-dropout 0.1]
+       vae:  --model <VAE folder | pipeline folder> [--vae-loss mse|l1] [--kl-weight 1e-6]`;
 
 const INT_FLAGS: [string, keyof TrainOptions][] = [
   ['steps', 'steps'],
@@ -41,6 +46,8 @@ const NUMBER_FLAGS: [string, keyof TrainOptions][] = [
   ['weight-decay', 'weightDecay'],
   ['max-grad-norm', 'maxGradNorm'],
   ['eps', 'eps'],
+  ['caption-dropout', 'captionDropout'],
+  ['kl-weight', 'klWeight'],
 ];
 const STRING_FLAGS: [string, keyof TrainOptions][] = [
   ['data', 'data'],
@@ -82,6 +89,8 @@ export async function run(args: string[]): Promise<number> {
         'ema-decay',
         'device',
         'progress',
+        'train',
+        'vae-loss',
       ],
       switches: ['dry-run', 'ema', 'no-decay-norms'],
     },
@@ -114,6 +123,16 @@ export async function run(args: string[]): Promise<number> {
   if (emaDecay !== undefined) o.ema = emaDecay;
   else if (p.switches.has('ema')) o.ema = true;
   if (p.switches.has('no-decay-norms')) o.noDecayNormsAndBiases = true;
+  const parts = p.values.get('train');
+  if (parts !== undefined) {
+    const list = parts.split(',').map((x) => x.trim());
+    for (const x of list)
+      if (!(T2I_PARTS as readonly string[]).includes(x))
+        throw new VlvError('E_ARG', `--train takes ${T2I_PARTS.join(', ')} (comma-separated), got '${x}'`);
+    o.trainParts = list as T2iPart[];
+  }
+  const vaeLoss = choiceFlag(p, 'vae-loss', ['mse', 'l1'] as const);
+  if (vaeLoss) o.vaeLoss = vaeLoss;
   if (o.data === undefined && !p.switches.has('dry-run') && o.resume === undefined && o.config === undefined)
     throw new VlvError('E_ARG', `--data is required\n${USAGE}`);
 

@@ -39,7 +39,8 @@ function readJson(path: string): Record<string, unknown> {
     const code = (e as NodeJS.ErrnoException).code ? 'E_FILE' : 'E_FILE_FORMAT';
     throw new VlvError(code, `${path}: ${(e as Error).message}`, { cause: e });
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new VlvError('E_FILE_FORMAT', `${path}: not a JSON object`);
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new VlvError('E_FILE_FORMAT', `${path}: not a JSON object`);
   return v as Record<string, unknown>;
 }
 
@@ -135,7 +136,7 @@ export interface TrainedPart {
   parameters: Record<string, Tensor>;
 }
 
-const SCHEDULER_LIBRARY: Record<PipelinePart, string> = {
+const LIBRARY: Record<PipelinePart, string> = {
   unet: 'diffusers',
   vae: 'diffusers',
   scheduler: 'diffusers',
@@ -154,9 +155,10 @@ function modelIndexOf(p: DiffusersParts): Record<string, unknown> {
     else if (name === 'text_encoder') cls = 'CLIPTextModel';
     else {
       const file = join(dir, name === 'scheduler' ? 'scheduler_config.json' : 'config.json');
-      cls = String(readJson(file)._class_name ?? (name === 'unet' ? 'UNet2DConditionModel' : 'AutoencoderKL'));
+      const c = readJson(file)._class_name;
+      cls = typeof c === 'string' ? c : name === 'unet' ? 'UNet2DConditionModel' : 'AutoencoderKL';
     }
-    index[name] = [SCHEDULER_LIBRARY[name], cls];
+    index[name] = [LIBRARY[name], cls];
   }
   return index;
 }

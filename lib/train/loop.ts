@@ -121,7 +121,10 @@ export interface Trainee {
   /** Prepared once per run (prompt ids, tokenizer). */
   prepare(s: RunSettings, device: 'cpu' | 'cuda'): Promise<StageRunner>;
   /** What writes a checkpoint's model files (given the trained set and the base). */
-  writer(set: TrainableSet, base: BaseFingerprint): Promise<{ write: ModelWriter; baseOverlay?: Record<string, Tensor> }>;
+  writer(
+    set: TrainableSet,
+    base: BaseFingerprint,
+  ): Promise<{ write: ModelWriter; baseOverlay?: Record<string, Tensor> }>;
   /** Extra fields of the checkpoints' state.json (diffusers: weightFiles). */
   stateExtras?(set: TrainableSet): Partial<CheckpointState>;
   dispose(): void;

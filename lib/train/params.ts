@@ -45,10 +45,7 @@ export function selectTrainable(model: VlvModel, stage: 1 | 2): TrainableSet {
  * or others of the same tensors); tied tensors (one tensor under several names) are found
  * through requiresGrad and trained once.
  */
-export function selectParams(
-  all: Record<string, Tensor>,
-  choose: () => Record<string, Tensor>,
-): TrainableSet {
+export function selectParams(all: Record<string, Tensor>, choose: () => Record<string, Tensor>): TrainableSet {
   for (const t of Object.values(all)) t.requiresGrad = false;
   const chosen = choose();
   const names = Object.keys(chosen).sort();

@@ -147,10 +147,7 @@ async function openT2i(folder: string, device: 'cpu' | 'cuda'): Promise<Trainee>
   return {
     select(s) {
       trainedParts = s.trainParts ?? ['unet', 'text_encoder'];
-      return selectParams(
-        { ...prefixed(['unet', 'text_encoder']), ...prefixVae(m.vae) },
-        () => prefixed(trainedParts),
-      );
+      return selectParams({ ...prefixed(['unet', 'text_encoder']), ...prefixVae(m.vae) }, () => prefixed(trainedParts));
     },
     data(s) {
       const size = s.imageSize ?? (m.unet.config.sample_size ?? 64) * m.vae.scaleFactor;
@@ -181,7 +178,10 @@ async function prepareT2i(m: T2iModels, s: RunSettings, device: 'cpu' | 'cuda'):
   const evalScheduler = await Scheduler.load(m.schedulerDir);
   const captionsOf = (batch: { captions?: string[]; image: Tensor }) => {
     if (!batch.captions || batch.captions.length !== batch.image.shape[0])
-      throw new VlvError('E_ARG', 't2i training needs a caption for every image (pairs: JSONL, CSV or WebDataset shards)');
+      throw new VlvError(
+        'E_ARG',
+        't2i training needs a caption for every image (pairs: JSONL, CSV or WebDataset shards)',
+      );
     return batch.captions;
   };
   return {

@@ -9,10 +9,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { VlvModel } from '../../lib/index.js';
+import { AutoencoderKL, loadPipeline, VlvModel } from '../../lib/index.js';
 import { listCheckpoints, readState } from '../../lib/train/index.js';
 import { goldenPath } from '../helpers/golden.js';
 import { makeImages } from '../helpers/memory-loader.js';
+import { makePairs, makePipeline } from '../helpers/t2i-fixtures.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const stage1 = goldenPath('vlv_stage1');
@@ -148,6 +149,53 @@ test.serial(
     t.is(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 8);
   },
 );
+
+test('vlv train t2i on a JSONL of pairs (a diffusers pipeline, --train, --caption-dropout) and vae (--vae-loss, --kl-weight): checkpoints that load', async (t) => {
+  const pairs = await makePairs(join(tmp, 't2i-data'));
+  const pipe = makePipeline(join(tmp, 't2i-pipe'));
+  const common = ['--data', pairs, '--steps', '2', '--batch', '2', '--eval-every', '0', '--workers', '1'];
+  const a = vlv(
+    'train',
+    't2i',
+    ...common,
+    '--model',
+    pipe,
+    '--out',
+    join(tmp, 'cli-t2i'),
+    '--train',
+    'unet',
+    '--caption-dropout',
+    '0.2',
+  );
+  t.is(a.status, 0, a.stderr);
+  t.regex(a.stdout, /done: 2 steps/);
+  const [c] = listCheckpoints(join(tmp, 'cli-t2i'));
+  const s = readState(c!.dir).settings;
+  t.deepEqual([s.trainParts, s.captionDropout], [['unet'], 0.2]);
+  const pipeline = await loadPipeline(c!.dir);
+  pipeline.dispose();
+  const b = vlv(
+    'train',
+    'vae',
+    ...common,
+    '--model',
+    join(pipe, 'vae'),
+    '--out',
+    join(tmp, 'cli-vae'),
+    '--vae-loss',
+    'l1',
+    '--kl-weight',
+    '0',
+  );
+  t.is(b.status, 0, b.stderr);
+  const [v] = listCheckpoints(join(tmp, 'cli-vae'));
+  t.deepEqual([readState(v!.dir).settings.vaeLoss, readState(v!.dir).settings.klWeight], ['l1', 0]);
+  (await AutoencoderKL.load(v!.dir)).dispose();
+  t.regex(
+    vlv('train', 't2i', ...common, '--model', pipe, '--out', 'x', '--train', 'vae').stderr,
+    /--train takes unet, text_encoder/,
+  );
+});
 
 test('usage errors: no kind, an unknown kind, no data, a bad number', (t) => {
   const a = vlv('train');

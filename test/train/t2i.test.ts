@@ -54,7 +54,12 @@ test('80 steps: the loss of the last 20 steps is clearly below the first 20', as
 test('the VAE is bit-identical, every UNet and text-encoder tensor changed; the checkpoint is a diffusers pipeline folder', async (t) => {
   const { r, out } = await run;
   const ck = r.checkpoint!;
-  for (const f of ['model_index.json', 'unet/config.json', 'text_encoder/config.json', 'scheduler/scheduler_config.json'])
+  for (const f of [
+    'model_index.json',
+    'unet/config.json',
+    'text_encoder/config.json',
+    'scheduler/scheduler_config.json',
+  ])
     t.true(existsSync(join(ck, f)), f);
   const pairs: [string, string, (dir: string) => Promise<{ parameters(): Record<string, Tensor>; dispose(): void }>][] =
     [
@@ -85,7 +90,7 @@ test('the VAE is bit-identical, every UNet and text-encoder tensor changed; the 
   });
   const grid = await sharp(join(out, 'eval', 'step-000080.png')).metadata();
   t.is(grid.format, 'png');
-  t.true(grid.height! >= 4 * 128 && grid.width! >= 2 * 128, `${grid.width}x${grid.height}`);
+  t.true(grid.height >= 4 * 128 && grid.width >= 2 * 128, `${grid.width}x${grid.height}`);
   t.true(existsSync(join(out, 'loss.png')));
 });
 
@@ -140,7 +145,10 @@ test('trainParts unet: the text encoder stays bit-identical (copied into the che
   t.true(r.losses.every((x) => Number.isFinite(x)));
   const state = readState(r.checkpoint!);
   t.deepEqual(state.weightFiles, { 'unet.': 'unet/diffusion_pytorch_model.safetensors' });
-  t.deepEqual(state.params.filter((n) => !n.startsWith('unet.')), []);
+  t.deepEqual(
+    state.params.filter((n) => !n.startsWith('unet.')),
+    [],
+  );
   t.true(
     readFileSync(join(r.checkpoint!, 'text_encoder', 'model.safetensors')).equals(
       readFileSync(goldenPath('clip_text', 'model.safetensors')),

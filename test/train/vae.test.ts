@@ -88,7 +88,7 @@ test('the checkpoint is a VAE folder that decodes; the run folder has its grid a
   t.is(state.settings.vaeLoss, 'mse');
   t.deepEqual(state.weightFiles, { '': 'diffusion_pytorch_model.safetensors' });
   const grid = await sharp(join(out, 'eval', 'step-000080.png')).metadata();
-  t.true(grid.height! >= 4 * 128 && grid.width! >= 2 * 128);
+  t.true(grid.height >= 4 * 128 && grid.width >= 2 * 128);
   t.true(existsSync(join(out, 'loss.png')));
 });
 
@@ -103,7 +103,16 @@ test("the KL term is diffusers' 0.5 * sum(mean^2 + var - 1 - logvar), averaged o
 });
 
 test('l1 without KL, and abort + resume continuing bit for bit', async (t) => {
-  const opts = { model, steps: 8, batch: 2, lr: 1e-3, saveEvery: 100, evalEvery: 0, workers: 1, vaeLoss: 'l1' as const };
+  const opts = {
+    model,
+    steps: 8,
+    batch: 2,
+    lr: 1e-3,
+    saveEvery: 100,
+    evalEvery: 0,
+    workers: 1,
+    vaeLoss: 'l1' as const,
+  };
   const straight = await train('vae', { ...opts, klWeight: 0, data: await data, out: join(tmp, 'straight') });
   t.true(straight.losses.every((x) => x > 0 && x < 2));
   const ac = new AbortController();
