@@ -1,5 +1,6 @@
 /**
- * Training VLV: `trainStage1`, `trainStage2`, and `train(kind, options, { signal, onProgress })`
+ * Training VLV: `trainStage1`, `trainStage2`, the built-in model's decoder parts
+ * (`trainTextToImage`, `trainVae`), and `train(kind, options, { signal, onProgress })`
  * (what `vlv train` runs). See loop.ts for a step, checkpoint.ts for what a checkpoint holds.
  */
 import { VlvError } from '../errors.js';

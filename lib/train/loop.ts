@@ -1,11 +1,13 @@
 /**
- * The training loop both stages share. One optimizer step: for each of `accum` micro-batches,
- * the stage's loss (noise drawn under a seed of the run seed and the micro-batch number),
- * backward of loss / accum; then clipping of the global gradient norm, AdamW at the
+ * The training loop every kind shares (VLV stage 1 and 2, t2i, vae: a StageSpec loads its model
+ * as a Trainee, which says what trains, how its data is prepared, how a checkpoint becomes a
+ * loadable model folder, and gives the loss of a micro-batch). One optimizer step: for each of
+ * `accum` micro-batches, the stage's loss (noise drawn under a seed of the run seed and the
+ * micro-batch number), backward of loss / accum; then clipping of the global gradient norm, AdamW at the
  * schedule's lr, zeroed gradients, the EMA. Around it: checkpoints (every `saveEvery` steps, at
  * the end, and when `signal` aborts: the step under way finishes, is saved, and the call
  * resolves with `stopped: 'aborted'`), the metrics log, the loss plot, evaluations, progress.
- * Resuming restores the weights (through the checkpoint's overlay), the moments, the step and
+ * Resuming restores the weights (the checkpoint folder is the model: VLV through its overlay), the moments, the step and
  * the data position, so the loss sequence is bit-identical to an uninterrupted run's.
  */
 import { mkdir } from 'node:fs/promises';
@@ -203,10 +205,12 @@ async function setup(spec: StageSpec, o: TrainOptions): Promise<Setup> {
     const resumed = await readCheckpoint(resumeDir);
     const settings = resumeSettings(resumed.state.settings, spec.kind, o);
     spec.checkBase(resumed.state.base);
-    if (o.model !== undefined && resolve(o.model) !== resumed.state.base.folder && resolve(o.model) !== resumeDir)
+    const given = o.model;
+    const same = (f: string) => given === f || (given !== undefined && resolve(given) === f);
+    if (given !== undefined && !same(resumed.state.base.folder) && !same(resumeDir))
       throw new VlvError(
         'E_ARG',
-        `resume: the run was trained on ${resumed.state.base.folder}, not ${resolve(o.model)} (leave out --model)`,
+        `resume: the run was trained on ${resumed.state.base.folder}, not ${given} (leave out --model)`,
       );
     // The checkpoint folder is a model folder: VLV, the base weights with the trained ones laid
     // over them; diffusers, the whole model.
@@ -319,7 +323,7 @@ export async function runTraining(
     metrics.truncateAfter(startStep);
     evalLog.truncateAfter(startStep);
 
-    const base = resumed?.state.base ?? spec.fingerprint(resolve(o.model!));
+    const base = resumed?.state.base ?? spec.fingerprint(o.model!);
     const { write: writeModel, baseOverlay } = await model.writer(set, base);
 
     let evalSet = await loadEvalSet(runDir);

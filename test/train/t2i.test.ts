@@ -129,7 +129,7 @@ test('caption dropout: ~10% of samples, the same for the same seed, others for a
   t.deepEqual(dropCaptions(caps, 7, 0), caps);
 });
 
-test('trainParts unet: the text encoder stays bit-identical (copied into the checkpoint); v_prediction trains too', async (t) => {
+test('trainParts: unet alone (the text encoder copied bit-identical; v_prediction), text_encoder alone (through the frozen UNet); a dry run', async (t) => {
   const vmodel = makePipeline(join(tmp, 'pipe-v'), 'v_prediction');
   const r = await train('t2i', {
     model: vmodel,
@@ -154,12 +154,65 @@ test('trainParts unet: the text encoder stays bit-identical (copied into the che
       readFileSync(goldenPath('clip_text', 'model.safetensors')),
     ),
   );
+  // The text encoder alone learns through the frozen UNet; the UNet is copied unchanged.
+  const te = await train('t2i', {
+    model,
+    data: await data,
+    out: join(tmp, 'te-only'),
+    steps: 2,
+    batch: 2,
+    trainParts: ['text_encoder'],
+    saveEvery: 2,
+    evalEvery: 0,
+    workers: 1,
+  });
+  t.deepEqual(readState(te.checkpoint!).weightFiles, { 'text_encoder.': 'text_encoder/model.safetensors' });
+  t.true(
+    readFileSync(join(te.checkpoint!, 'unet', 'diffusion_pytorch_model.safetensors')).equals(
+      readFileSync(goldenPath('unet', 'diffusion_pytorch_model.safetensors')),
+    ),
+  );
+  t.false(
+    readFileSync(join(te.checkpoint!, 'text_encoder', 'model.safetensors')).equals(
+      readFileSync(goldenPath('clip_text', 'model.safetensors')),
+    ),
+  );
   const dry = await train('t2i', { model: vmodel, data: await data, out: join(tmp, 'dry'), batch: 2, dryRun: true });
   t.deepEqual(dry.batchShapes, { image: [2, 3, 16, 16], inputIds: [2, 77], latents: [2, 4, 8, 8] });
   t.is(dry.settings.lr, 1e-4);
   t.true(dry.trainableParams > 0 && dry.frozenParams > 0);
   const e = await t.throwsAsync(train('t2i', { model: vmodel, data: await data, out: join(tmp, 'x'), klWeight: 1 }));
   t.regex(e.message, /options of vae training/);
+});
+
+test('the model given as parts: the checkpoint gets a model_index.json of its own and loads', async (t) => {
+  const parts = [
+    `unet=${goldenPath('unet')}`,
+    `vae=${goldenPath('vae')}`,
+    `text_encoder=${goldenPath('clip_text')}`,
+    `tokenizer=${join(goldenPath('vlv_stage1'), 'tokenizer')}`,
+    `scheduler=${goldenPath('schedulers', 'ddim-epsilon')}`,
+  ].join(',');
+  const r = await train('t2i', {
+    model: parts,
+    data: await data,
+    out: join(tmp, 'parts'),
+    steps: 1,
+    batch: 2,
+    saveEvery: 1,
+    evalEvery: 0,
+    workers: 1,
+  });
+  const index = JSON.parse(readFileSync(join(r.checkpoint!, 'model_index.json'), 'utf8')) as Record<string, unknown>;
+  t.deepEqual(index.scheduler, ['diffusers', 'DDIMScheduler']);
+  t.deepEqual(index.text_encoder, ['transformers', 'CLIPTextModel']);
+  const pipe = await loadPipeline(r.checkpoint!);
+  t.truthy(pipe.textEncoder && pipe.tokenizer);
+  pipe.dispose();
+  const e = await t.throwsAsync(
+    train('t2i', { model: `unet=${goldenPath('unet')}`, data: await data, out: join(tmp, 'y'), dryRun: true }),
+  );
+  t.regex(e.message, /lacks vae, text_encoder, tokenizer, scheduler/);
 });
 
 test('abort and resume: the losses continue bit for bit', async (t) => {
