@@ -52,6 +52,8 @@ test('training is in the root API: train(kind, options, { signal, onProgress }) 
     'train',
     'trainStage1',
     'trainStage2',
+    'trainTextToImage',
+    'trainVae',
     'setPathLoader',
     'listCheckpoints',
     'readCheckpoint',
@@ -60,7 +62,8 @@ test('training is in the root API: train(kind, options, { signal, onProgress }) 
     'AdamW',
   ])
     t.is(typeof (root as Record<string, unknown>)[name], 'function', name);
-  t.deepEqual(root.TRAIN_KINDS, ['stage1', 'stage2']);
+  t.deepEqual(root.TRAIN_KINDS, ['stage1', 'stage2', 't2i', 'vae']);
+  t.deepEqual(root.T2I_PARTS, ['unet', 'text_encoder']);
 });
 
 test('the generated world (lib/world/) is in the root API', (t) => {
