@@ -7,7 +7,8 @@
  * whole weights file (`diffusion_pytorch_model.safetensors` for the UNet and the VAE,
  * `model.safetensors` for the text encoder), every other part copied file by file, and for t2i a
  * model_index.json (the base's, or one written here). `loadPipeline(<checkpoint>)` (t2i) and
- * `AutoencoderKL.load(<checkpoint>)` (vae) load it. Copying the frozen parts is a choice for the
+ * `AutoencoderKL.load(<checkpoint>)` (vae) load it; with EMA, `<checkpoint>/ema` is the same
+ * folder with the averaged weights. Copying the frozen parts is a choice for the
  * small models this project trains itself (the built-in model: a few MB); unlike VLV checkpoints
  * nothing refers back to the base, so resuming needs only the checkpoint.
  */
@@ -164,17 +165,22 @@ function modelIndexOf(p: DiffusersParts): Record<string, unknown> {
 }
 
 /**
- * The checkpoint writer of a diffusers run: trained parts get their config files and a whole
- * weights file from memory; the rest are copied from `p` (see the file comment).
+ * The checkpoint writer of a diffusers run: trained parts get their config file and a whole
+ * weights file (the checkpoint's host copies of the trained tensors); the rest are copied from
+ * `p` (see the file comment). With EMA, `ema/` beside them is the same folder with the averaged
+ * weights (the model to sample from, as diffusers' EMAModel.copy_to before saving).
  */
 export function diffusersWriter(p: DiffusersParts, trained: TrainedPart[], lone: boolean): ModelWriter {
-  return async (dir) => {
+  const writeFolder = async (dir: string, weights: Record<string, Tensor>) => {
     for (const t of trained) {
       const src = p.parts[t.part]!;
       const to = join(dir, t.sub);
+      const prefix = t.sub ? `${t.sub}.` : '';
+      const tensors: Record<string, Tensor> = {};
+      for (const [n, x] of Object.entries(t.parameters)) tensors[n] = weights[prefix + n] ?? x;
       // What save_pretrained writes: the config, then the weights.
       copyFolder(src, to, (n) => n !== 'config.json');
-      await saveSafetensors(join(to, weightsFileName(t.part)), t.parameters, { format: 'pt' });
+      await saveSafetensors(join(to, weightsFileName(t.part)), tensors, { format: 'pt' });
     }
     if (lone) return;
     const done = new Set(trained.map((t) => t.part));
@@ -183,6 +189,10 @@ export function diffusersWriter(p: DiffusersParts, trained: TrainedPart[], lone:
       if (src && !done.has(name)) copyFolder(src, join(dir, name));
     }
     writeFileAtomic(join(dir, 'model_index.json'), `${JSON.stringify(modelIndexOf(p), null, 2)}\n`);
+  };
+  return async (dir, c) => {
+    await writeFolder(dir, c.weights);
+    if (c.ema) await writeFolder(join(dir, 'ema'), c.ema);
   };
 }
 

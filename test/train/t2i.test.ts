@@ -235,6 +235,14 @@ test('abort and resume: the losses continue bit for bit', async (t) => {
   const pa = a.parameters(),
     pb = b.parameters();
   for (const n of Object.keys(pa)) t.true(bytes(pa[n]!).equals(bytes(pb[n]!)), n);
+  // With EMA, ema/ is the pipeline of the averaged weights.
+  const ema = await loadPipeline(join(rest.checkpoint!, 'ema'));
+  const pe = ema.textEncoder!.parameters();
+  t.false(
+    Object.keys(pe).every((n) => bytes(pe[n]!).equals(bytes(pb[n]!))),
+    'the averages differ from the weights',
+  );
+  ema.dispose();
   a.dispose();
   b.dispose();
 });
