@@ -173,6 +173,7 @@ async function prepareT2i(m: T2iModels, s: RunSettings, device: 'cpu' | 'cuda'):
   const vPred = m.scheduler.config.prediction_type === 'v_prediction';
   const maxLength = m.textEncoder.config.max_position_embeddings;
   const sf = m.vae.config.scaling_factor;
+  const shift = m.vae.config.shift_factor ?? 0;
   const p = s.captionDropout ?? 0.1;
   // Sampling sets timesteps on its scheduler: evaluation has its own.
   const evalScheduler = await Scheduler.load(m.schedulerDir);
@@ -202,7 +203,8 @@ async function prepareT2i(m: T2iModels, s: RunSettings, device: 'cpu' | 'cuda'):
         enc.mean.dispose();
         enc.logvar.dispose();
         keep(enc.latentSample!);
-        return keep(await scale(enc.latentSample!, sf));
+        // (sample - shift_factor) x scaling_factor (shift_factor: null for SD's VAEs).
+        return keep(await scale(enc.latentSample!, sf, -shift * sf));
       });
       const noise = await onDevice(keep(await randn(latents.shape, microBatchSeed(seed, STREAM.noise))));
       const timesteps = await onDevice(keep(await drawTimesteps(b, microBatchSeed(seed, STREAM.timesteps), T)));
