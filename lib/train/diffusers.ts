@@ -13,12 +13,12 @@
  * nothing refers back to the base, so resuming needs only the checkpoint.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { VlvError } from '../errors.js';
 import { saveSafetensors } from '../safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
-import { fingerprintFile, type BaseFingerprint, type ModelWriter } from './checkpoint.js';
+import { checkpointName, fingerprintFile, type BaseFingerprint, type ModelWriter } from './checkpoint.js';
 import type { TrainableSet } from './params.js';
 
 export const PIPELINE_PARTS = ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler'] as const;
@@ -171,28 +171,35 @@ function modelIndexOf(p: DiffusersParts): Record<string, unknown> {
  * weights (the model to sample from, as diffusers' EMAModel.copy_to before saving).
  */
 export function diffusersWriter(p: DiffusersParts, trained: TrainedPart[], lone: boolean): ModelWriter {
+  let src = p;
   const writeFolder = async (dir: string, weights: Record<string, Tensor>) => {
     for (const t of trained) {
-      const src = p.parts[t.part]!;
+      const from = src.parts[t.part]!;
       const to = join(dir, t.sub);
       const prefix = t.sub ? `${t.sub}.` : '';
       const tensors: Record<string, Tensor> = {};
       for (const [n, x] of Object.entries(t.parameters)) tensors[n] = weights[prefix + n] ?? x;
       // What save_pretrained writes: the config, then the weights.
-      copyFolder(src, to, (n) => n !== 'config.json');
+      copyFolder(from, to, (n) => n !== 'config.json');
       await saveSafetensors(join(to, weightsFileName(t.part)), tensors, { format: 'pt' });
     }
     if (lone) return;
     const done = new Set(trained.map((t) => t.part));
     for (const name of PIPELINE_PARTS) {
-      const src = p.parts[name];
-      if (src && !done.has(name)) copyFolder(src, join(dir, name));
+      const from = src.parts[name];
+      if (from && !done.has(name)) copyFolder(from, join(dir, name));
     }
-    writeFileAtomic(join(dir, 'model_index.json'), `${JSON.stringify(modelIndexOf(p), null, 2)}\n`);
+    writeFileAtomic(join(dir, 'model_index.json'), `${JSON.stringify(modelIndexOf(src), null, 2)}\n`);
   };
   return async (dir, c) => {
     await writeFolder(dir, c.weights);
     if (c.ema) await writeFolder(join(dir, 'ema'), c.ema);
+    // The next checkpoint copies from this one once it is published (beside its staging folder):
+    // the folder the run started from may be rotated away (`keep`) while the run goes on.
+    const final = join(dirname(dir), checkpointName(c.state.step));
+    const parts: DiffusersParts['parts'] = {};
+    for (const name of PIPELINE_PARTS) if (src.parts[name]) parts[name] = lone ? final : join(final, name);
+    src = { root: final, parts };
   };
 }
 

@@ -108,7 +108,8 @@ test('l1 without KL, and abort + resume continuing bit for bit', async (t) => {
     steps: 8,
     batch: 2,
     lr: 1e-3,
-    saveEvery: 100,
+    saveEvery: 2,
+    keep: 1,
     evalEvery: 0,
     workers: 1,
     vaeLoss: 'l1' as const,
@@ -123,7 +124,7 @@ test('l1 without KL, and abort + resume continuing bit for bit', async (t) => {
     { signal: ac.signal, onProgress: (p) => p.stage === 'train' && p.done === 5 && ac.abort() },
   );
   t.is(first.step, 5);
-  const rest = await train('vae', { resume: out, data: await data });
+  const rest = await train('vae', { resume: out, data: await data, saveEvery: 2, keep: 1 });
   t.deepEqual([...first.losses, ...rest.losses], straight.losses);
   const a = await AutoencoderKL.load(straight.checkpoint!);
   const b = await AutoencoderKL.load(rest.checkpoint!);
