@@ -110,17 +110,23 @@ export interface NativeSafetensorsHeader {
 }
 
 /** A torch.save checkpoint as csrc/napi/io_binding.cc inspects it (dtype as safetensors spells it). */
+export interface NativeTorchCheckpointEntry {
+  name: string;
+  /** "F32", "BF16", "F16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL". */
+  dtype: string;
+  shape: number[];
+  /** In elements; a view that is not row-major is materialised contiguously when loaded. */
+  stride: number[];
+  storageOffset: number;
+  /** The storage's record key (`<archive>/data/<key>`). */
+  storage: string;
+  storageBytes: number;
+  /** The first earlier name viewing the same storage, offset, shape and stride (a tied weight). */
+  aliasOf: string | null;
+}
+
 export interface NativeTorchCheckpointInfo {
-  tensors: {
-    name: string;
-    dtype: string;
-    shape: number[];
-    stride: number[];
-    storageOffset: number;
-    storage: string;
-    storageBytes: number;
-    aliasOf: string | null;
-  }[];
+  tensors: NativeTorchCheckpointEntry[];
   fileBytes: number;
   storageBytes: number;
 }

@@ -6,25 +6,12 @@
  * inconsistent archives, storages whose size disagrees with their records, views reaching past
  * their storage, and the legacy (non-zip) torch.save format.
  */
-import { native } from './native.js';
+import { native, type NativeTorchCheckpointEntry } from './native.js';
 import { wrapAsync, wrapSync } from './errors.js';
 import { Tensor } from './tensor.js';
 
 /** One tensor of a checkpoint as its pickle describes it (dtype as safetensors spells it). */
-export interface TorchCheckpointEntry {
-  name: string;
-  /** "F32", "BF16", "F16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL". */
-  dtype: string;
-  shape: number[];
-  /** In elements; a view that is not row-major is materialised contiguously when loaded. */
-  stride: number[];
-  storageOffset: number;
-  /** The storage's record key (`<archive>/data/<key>`). */
-  storage: string;
-  storageBytes: number;
-  /** The first earlier name viewing the same storage, offset, shape and stride (a tied weight). */
-  aliasOf: string | null;
-}
+export type TorchCheckpointEntry = NativeTorchCheckpointEntry;
 
 export interface TorchCheckpointInfo {
   path: string;
